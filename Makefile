@@ -1,0 +1,57 @@
+# pycensus — see README.md.  `make`, `make check`, `make install PREFIX=...`.
+CC ?= cc
+PREFIX ?= /usr/local
+CFLAGS ?= -O2 -g
+WARN = -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers
+CPPFLAGS += -D_GNU_SOURCE -Iinclude
+LIBS = -ldw -lelf -ljson-c
+
+SRCS = $(wildcard src/*.c)
+OBJS = $(SRCS:src/%.c=build/%.o)
+SAN_OBJS = $(SRCS:src/%.c=build/san/%.o)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all deps check check-plain check-san install clean demo
+
+all: deps-ok pycensus
+
+# Build dependencies come from Debian packages; fetch them when missing.
+deps-ok:
+	@test -f /usr/include/elfutils/libdwfl.h -a -f /usr/include/json-c/json.h || scripts/install-deps
+	@touch $@
+
+pycensus: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+build/%.o: src/%.c $(wildcard include/*.h) | build
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+build/san/%.o: src/%.c $(wildcard include/*.h) | build/san
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) -c -o $@ $<
+
+pycensus-san: $(SAN_OBJS)
+	$(CC) -O1 -g $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
+
+build build/san:
+	mkdir -p $@
+
+# Test dependencies (interpreter debug info, setpriv, ...) too.
+test-deps-ok:
+	@scripts/install-deps --check || scripts/install-deps --test
+	@touch $@
+
+check: all pycensus-san test-deps-ok
+	python3 tests/run.py --pycensus ./pycensus
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		python3 tests/run.py --pycensus ./pycensus-san --quick
+
+demo: all
+	scripts/demo
+
+install: pycensus
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 pycensus $(DESTDIR)$(PREFIX)/bin/pycensus
+	install -m 644 man/pycensus.1 $(DESTDIR)$(PREFIX)/share/man/man1/pycensus.1
+
+clean:
+	rm -rf build pycensus pycensus-san deps-ok test-deps-ok

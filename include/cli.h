@@ -1,0 +1,36 @@
+/* Pieces of the command line shared by the commands (main.c, watch.c,
+ * diff.c). */
+#ifndef PC_CLI_H
+#define PC_CLI_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "output.h"
+#include "snapshot.h"
+
+enum {
+	OPT_SCOPE = 256, OPT_TOP, OPT_FORMAT, OPT_NO_STOP,
+	OPT_INTERVAL, OPT_COUNT, OPT_OUTPUT, OPT_CHILDREN, OPT_GROWTH_ROUNDS,
+	OPT_PROMETHEUS, OPT_DAEMON, OPT_PIDFILE,
+};
+
+struct pc_census_cli {
+	struct pc_snapshot_opts snap;
+	struct pc_output_opts out;
+};
+
+/* Print "pycensus: MESSAGE (try 'pycensus --help')"; returns PC_EXIT_USAGE. */
+int pc_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the error's one line; returns its exit code. */
+int pc_report(struct pc_error *err);
+bool pc_parse_pid(const char *s, pid_t *pid);
+/* Handle one of the census options shared by snapshot and watch. */
+bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli);
+
+int pc_cmd_watch(int argc, char **argv);
+int pc_cmd_diff(int argc, char **argv);
+
+#endif

@@ -1,0 +1,37 @@
+/* Finding the interpreter in the target: its modules (libdwfl), the one that
+ * holds _PyRuntime, its version, its symbols and its debug information. */
+#ifndef PC_DISCOVER_H
+#define PC_DISCOVER_H
+
+#include <elfutils/libdwfl.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct pc_target {
+	pid_t pid;
+	Dwfl *dwfl;
+	Dwfl_Module *mod;        /* the module holding _PyRuntime */
+	const char *module_path; /* its file */
+	const char *debug_path;  /* where its DWARF came from */
+	Dwarf *dwarf;
+	Dwarf_Addr bias;
+	char build_id[81];
+	int major, minor;        /* from Py_Version or the file name */
+	uint64_t runtime;        /* &_PyRuntime */
+	uint64_t py_version_addr; /* &Py_Version, 0 if absent (< 3.11) */
+};
+
+/* Everything here works on a running target: nothing is stopped. */
+struct pc_error *pc_discover(pid_t pid, struct pc_target *t);
+void pc_target_fini(struct pc_target *t);
+
+/* Address of a symbol of the interpreter module, 0 if absent. */
+uint64_t pc_target_symbol(struct pc_target *t, const char *name);
+
+
+/* Look up N symbols in one pass over the symbol table; absent ones get 0. */
+void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *addrs, size_t n);
+
+#endif

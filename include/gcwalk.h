@@ -1,0 +1,34 @@
+/* The interpreters of a process and the objects on their GC lists. */
+#ifndef PC_GCWALK_H
+#define PC_GCWALK_H
+
+#include "pyobj.h"
+
+#define PC_MAX_INTERPS 256
+#define PC_MAX_GENERATIONS 8
+
+/* Called for each object; return false to stop the walk. */
+typedef bool (*pc_obj_fn)(void *arg, uint64_t obj);
+
+struct pc_gc_stats {
+	int ngenerations;
+	uint64_t generations[PC_MAX_GENERATIONS];  /* summed over interpreters */
+	uint64_t permanent;
+	bool collecting;        /* some interpreter is inside a collection */
+	bool broken;            /* a list was corrupt: the walk stopped early */
+	char problem[256];      /* what was broken, for the snapshot's warnings */
+};
+
+/* Addresses of every PyInterpreterState, main first.  Returns the count, or
+ * -1 if the runtime cannot be read. */
+int pc_interpreters(struct pc_py *py, uint64_t runtime, uint64_t *out, int max);
+
+/* Whether any interpreter is inside a GC collection right now. */
+bool pc_gc_collecting(struct pc_py *py, uint64_t runtime);
+
+/* Walk every generation list and the permanent generation of every
+ * interpreter.  Every list walk is bounded and checks prev links. */
+void pc_gc_walk(struct pc_py *py, uint64_t runtime, pc_obj_fn fn, void *arg,
+		struct pc_gc_stats *st);
+
+#endif

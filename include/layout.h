@@ -1,0 +1,99 @@
+/* The per-version layout table: every struct offset and size pycensus uses,
+ * read from the interpreter's DWARF once per target.  Code asks this table;
+ * it does not branch on version numbers except where behaviour (not layout)
+ * differs, and those decisions are made here too. */
+#ifndef PC_LAYOUT_H
+#define PC_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dwarf_offsets.h"
+#include "error.h"
+
+/* tp_flags bits.  These are ABI constants of CPython's public headers, the
+ * same in every version where they exist; DWARF does not describe macros. */
+#define PC_TPFLAGS_STATIC_BUILTIN  (1UL << 1)   /* 3.12+ */
+#define PC_TPFLAGS_INLINE_VALUES   (1UL << 2)   /* 3.13+ */
+#define PC_TPFLAGS_MANAGED_WEAKREF (1UL << 3)   /* 3.12+ */
+#define PC_TPFLAGS_MANAGED_DICT    (1UL << 4)   /* 3.11+ */
+#define PC_TPFLAGS_PREHEADER       (PC_TPFLAGS_MANAGED_WEAKREF | PC_TPFLAGS_MANAGED_DICT)
+#define PC_TPFLAGS_HEAPTYPE        (1UL << 9)
+#define PC_TPFLAGS_HAVE_GC         (1UL << 14)
+#define PC_TPFLAGS_LONG_SUBCLASS   (1UL << 24)
+#define PC_TPFLAGS_LIST_SUBCLASS   (1UL << 25)
+#define PC_TPFLAGS_TUPLE_SUBCLASS  (1UL << 26)
+#define PC_TPFLAGS_BYTES_SUBCLASS  (1UL << 27)
+#define PC_TPFLAGS_UNICODE_SUBCLASS (1UL << 28)
+#define PC_TPFLAGS_DICT_SUBCLASS   (1UL << 29)
+#define PC_TPFLAGS_BASE_EXC_SUBCLASS (1UL << 30)
+#define PC_TPFLAGS_TYPE_SUBCLASS   (1UL << 31)
+
+struct pc_layout {
+	int major, minor;
+
+	/* PyObject / PyVarObject */
+	int64_t ob_refcnt, ob_type, object_size, ob_size, varobject_size;
+
+	/* PyTypeObject / PyHeapTypeObject */
+	int64_t tp_name, tp_basicsize, tp_itemsize, tp_flags, tp_dict, tp_base,
+		tp_bases, tp_mro, tp_dictoffset, tp_members, tp_weaklistoffset,
+		tp_subclasses, type_size;
+	int64_t ht_name, ht_qualname, ht_cached_keys, ht_module, ht_slots, heaptype_size;
+
+	/* PyMemberDef, for __slots__ */
+	int64_t memberdef_size, md_name, md_type, md_offset, md_flags;
+
+	/* GC: PyGC_Head, generations, where the GC state lives */
+	int64_t gc_head_size, gc_next, gc_prev;
+	bool gc_in_runtime;        /* 3.8: _PyRuntime.gc; later: interp->gc */
+	int64_t gc_state;          /* offset of the GC state in runtime/interp */
+	int64_t gc_generations, gc_generation_size, gc_ngenerations;
+	int64_t gc_permanent, gc_collecting, gc_collecting_size;
+	uint64_t gc_ptr_mask;      /* tag bits to clear from _gc_next/_gc_prev */
+
+	/* Runtime, interpreters, threads */
+	int64_t rt_interp_head;
+	int64_t is_next, is_threads_head, is_modules, is_sysdict, is_builtins, is_id;
+	int64_t is_types_builtins, is_types_builtins_len, builtin_state_size,
+		builtin_state_tp_dict;
+	int64_t ts_next, ts_interp, ts_thread_id;
+	int64_t ts_frame;                 /* <= 3.10: PyFrameObject * */
+	int64_t ts_cframe, cframe_current_frame;  /* 3.11/3.12 */
+	int64_t ts_current_frame;         /* 3.13 */
+
+	/* str */
+	int64_t ascii_size, compact_size, unicode_size, str_length, str_state,
+		str_utf8_length, str_utf8, str_wstr, str_wstr_length, str_data;
+	int64_t state_kind_byte, state_compact_byte, state_ascii_byte;
+	int state_kind_bit, state_kind_bits, state_compact_bit, state_ascii_bit;
+
+	/* int */
+	int64_t long_digits, long_lv_tag, digit_size;
+
+	/* list, tuple */
+	int64_t list_item, list_allocated, tuple_item;
+
+	/* dict */
+	int64_t dict_size, ma_used, ma_keys, ma_values;
+	int64_t dk_refcnt, dk_size, dk_log2_size, dk_log2_index_bytes, dk_kind,
+		dk_usable, dk_nentries, dk_indices, dictkeys_size;
+	int64_t dict_entry_size, dict_unicode_entry_size;
+	int64_t dictvalues_values;  /* 3.13: values[] inside PyDictValues */
+
+	/* set */
+	int64_t set_fill, set_used, set_mask, set_table, set_smalltable, set_entry_size,
+		set_size;
+
+	/* bytearray */
+	int64_t bytearray_alloc;
+
+	/* decisions */
+	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */
+	bool has_preheader;         /* 3.11+: managed dict/weakref words before GC head */
+	bool static_types_no_dict;  /* 3.12+: static builtin tp_dict in the interpreter */
+};
+
+struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor);
+
+#endif

@@ -1,0 +1,78 @@
+/* Reading the target's memory.  This is the only module that reads another
+ * process: errno is mapped here and nowhere else.
+ *
+ * Every readable mapping of the target gets a local mirror (reserved with
+ * MAP_NORESERVE, so only pages actually read cost memory).  A page is read
+ * from the target at most once per census; callers get pointers into the
+ * mirror and decode objects from local memory.  An address outside every
+ * readable mapping, or on a page the kernel refused, reads as NULL: walkers
+ * never dereference a target pointer blindly. */
+#ifndef PC_MEM_H
+#define PC_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct pc_mapping {
+	uint64_t start, end;
+	bool readable, writable;
+	uint64_t inode;
+	char *path;             /* NULL for anonymous mappings */
+	unsigned char *local;   /* mirror, allocated on first use */
+	uint8_t *page_state;    /* per page: 0 unread, 1 read, 2 unreadable */
+};
+
+struct pc_read_stats {
+	uint64_t bytes, pages, calls;
+};
+
+struct pc_mem {
+	pid_t pid;
+	int memfd;              /* /proc/PID/mem, the fallback reader */
+	bool use_vm_readv;
+	bool gone;              /* the target exited while we read it */
+	struct pc_mapping *maps;
+	size_t nmaps;
+	size_t last;            /* index of the last mapping hit */
+	unsigned readahead;     /* pages read past a miss */
+	struct pc_read_stats stats;
+};
+
+struct pc_error *pc_mem_open(pid_t pid, struct pc_mem **out);
+void pc_mem_close(struct pc_mem *mem);
+
+/* Re-read /proc/PID/maps and forget every cached page: call after the target
+ * ran. */
+struct pc_error *pc_mem_reset(struct pc_mem *mem);
+
+/* A pointer to LEN bytes of target memory at ADDR, valid until the next
+ * reset, or NULL if any of it cannot be read. */
+const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len);
+
+/* Whether ADDR..ADDR+LEN lies in readable mappings (reads nothing). */
+bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len);
+
+/* Read every page of every writable mapping now, in as few calls as the
+ * kernel allows. */
+void pc_mem_prefetch_writable(struct pc_mem *mem);
+
+static inline bool pc_mem_read(struct pc_mem *mem, uint64_t addr, void *buf,
+			       size_t len)
+{
+	const void *p = pc_mem_ptr(mem, addr, len);
+	if (!p)
+		return false;
+	__builtin_memcpy(buf, p, len);
+	return true;
+}
+
+static inline bool pc_mem_u64(struct pc_mem *mem, uint64_t addr, uint64_t *out)
+{
+	return pc_mem_read(mem, addr, out, 8);
+}
+
+#endif

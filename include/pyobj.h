@@ -1,0 +1,80 @@
+/* Decoding CPython objects from target memory: the process view shared by
+ * the walkers (memory + layout + well-known types) and the small decoders
+ * every walker needs (strings, dicts, type objects). */
+#ifndef PC_PYOBJ_H
+#define PC_PYOBJ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "mem.h"
+
+/* Builtin types pycensus knows how to size and follow.  A type whose
+ * nearest builtin base is one of these shares its layout. */
+enum pc_kind {
+	PK_OTHER = 0,
+	PK_OBJECT, PK_TYPE, PK_INT, PK_BOOL, PK_FLOAT, PK_COMPLEX, PK_STR, PK_BYTES,
+	PK_BYTEARRAY, PK_TUPLE, PK_LIST, PK_DICT, PK_SET, PK_FROZENSET,
+	PK_FUNCTION, PK_CODE, PK_MODULE, PK_CELL, PK_METHOD, PK_CFUNCTION,
+	PK_PROPERTY, PK_CLASSMETHOD, PK_STATICMETHOD, PK_WEAKREF, PK_FRAME,
+	PK_GEN, PK_CORO, PK_ASYNCGEN, PK_BASEEXC,
+	PK_NKINDS
+};
+
+/* What the census learns about a type object, once per type. */
+struct pc_type {
+	uint64_t addr;
+	char *name;
+	uint64_t flags;
+	int64_t basicsize, itemsize, dictoffset, weaklistoffset;
+	uint64_t base, dict, members;
+	enum pc_kind kind;     /* own kind or that of the nearest builtin base */
+	bool valid;
+	/* census accumulators */
+	uint64_t count, bytes;
+};
+
+struct pc_typemap;  /* address -> struct pc_type, see types.c */
+
+struct pc_py {
+	struct pc_mem *mem;
+	const struct pc_layout *L;
+	uint64_t kind_type[PK_NKINDS];   /* address of each builtin type object */
+	uint64_t set_dummy;              /* the <dummy> key of sets */
+	uint64_t interp_main;            /* the main PyInterpreterState */
+	uint64_t sysdict;                /* main interpreter's sys.__dict__ */
+	struct pc_typemap *types;
+	uint64_t invalid;                /* objects that could not be decoded */
+};
+
+/* Symbol names of the kinds, for discovery. */
+extern const char *const pc_kind_symbol[PK_NKINDS];
+
+/* Read a str object as UTF-8 into BUF (NUL-terminated, truncated to CAP-1).
+ * Returns the byte length, or -1 if ADDR is not a readable str. */
+long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap);
+
+/* Call FN for each (key, value) of the dict at ADDR; stop early if FN
+ * returns false.  Returns false if the dict cannot be decoded. */
+typedef bool (*pc_dict_fn)(void *arg, uint64_t key, uint64_t value);
+bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg);
+
+/* Value for the str key NAME in the dict at ADDR, 0 if absent. */
+uint64_t pc_dict_get_str(struct pc_py *py, uint64_t dict, const char *name);
+
+/* ob_type of the object at ADDR, 0 if unreadable or misaligned. */
+uint64_t pc_ob_type(struct pc_py *py, uint64_t addr);
+
+static inline bool pc_u64(struct pc_py *py, uint64_t addr, uint64_t *out)
+{
+	return pc_mem_u64(py->mem, addr, out);
+}
+
+static inline bool pc_i64(struct pc_py *py, uint64_t addr, int64_t *out)
+{
+	return pc_mem_read(py->mem, addr, out, 8);
+}
+
+#endif

@@ -1,0 +1,42 @@
+/* One census of one process: discovery and layout once per process (a
+ * session), then attach, walk, detach and aggregate per census. */
+#ifndef PC_SNAPSHOT_H
+#define PC_SNAPSHOT_H
+
+#include "census.h"
+#include "discover.h"
+#include "dwarf_offsets.h"
+#include "layout.h"
+
+struct pc_session {
+	pid_t pid;
+	struct pc_target target;
+	struct pc_dwarf_index *dwarf;
+	struct pc_layout layout;
+	uint64_t kind_type[PK_NKINDS];
+	uint64_t set_dummy;
+	char version[32];
+};
+
+struct pc_snapshot_opts {
+	enum pc_scope scope;
+	bool no_stop;
+	volatile int *interrupted;  /* set by a signal: abandon the census */
+};
+
+struct pc_error *pc_session_open(pid_t pid, struct pc_session **out);
+void pc_session_close(struct pc_session *s);
+
+struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
+			     struct pc_census *out);
+
+/* What `pycensus info` reports, filled after a short stop. */
+struct pc_info {
+	int threads;
+	int ninterps;
+	uint64_t interps[16];
+	char version[32];
+};
+struct pc_error *pc_session_info(struct pc_session *s, struct pc_info *info);
+
+#endif

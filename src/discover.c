@@ -1,0 +1,244 @@
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <gelf.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "discover.h"
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct find_ctx {
+	Dwfl_Module *best;
+	int best_rank;
+	uint64_t runtime;
+	bool old_python;  /* _PyGC_generation0 without _PyRuntime: 2.7/3.6 */
+};
+
+static uint64_t module_symbol(Dwfl_Module *mod, const char *name)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (s && sym.st_shndx != SHN_UNDEF && !strcmp(s, name) &&
+		    (GELF_ST_TYPE(sym.st_info) == STT_OBJECT || GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
+		     GELF_ST_TYPE(sym.st_info) == STT_NOTYPE))
+			return addr;
+	}
+	return 0;
+}
+
+static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)start;
+	struct find_ctx *ctx = arg;
+	const char *base = name ? strrchr(name, '/') : NULL;
+	base = base ? base + 1 : name;
+	/* Look only in modules that can be an interpreter: the executable or a
+	 * libpython.  Scanning libc's symbols for _PyRuntime is wasted time. */
+	int rank;
+	if (base && strstr(base, "libpython"))
+		rank = 2;
+	else if (base && strstr(base, "python"))
+		rank = 1;
+	else
+		return DWARF_CB_OK;
+	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	if (!rt) {
+		if (module_symbol(mod, "_PyGC_generation0"))
+			ctx->old_python = true;
+		return DWARF_CB_OK;
+	}
+	if (rank > ctx->best_rank) {
+		ctx->best = mod;
+		ctx->best_rank = rank;
+		ctx->runtime = rt;
+	}
+	return DWARF_CB_OK;
+}
+
+/* Embedders name their binary anything; look at every module if the usual
+ * names gave nothing. */
+static int find_runtime_any(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)name;
+	(void)start;
+	struct find_ctx *ctx = arg;
+	if (ctx->best)
+		return DWARF_CB_ABORT;
+	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	if (rt) {
+		ctx->best = mod;
+		ctx->runtime = rt;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+static void version_from_name(const char *path, int *major, int *minor)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	const char *p = strstr(base, "python");
+	if (p && sscanf(p + 6, "%d.%d", major, minor) == 2)
+		return;
+	*major = *minor = 0;
+}
+
+/* Py_Version is a const in .rodata: read it from the file, no stop needed. */
+static int version_from_symbol(struct pc_target *t)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(t->mod, &bias);
+	if (!elf || !t->py_version_addr)
+		return -1;
+	uint64_t vaddr = t->py_version_addr - bias;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS)
+			continue;
+		if (vaddr >= sh.sh_addr && vaddr + 4 <= sh.sh_addr + sh.sh_size) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+			if (!d || !d->d_buf || vaddr - sh.sh_addr + 4 > d->d_size)
+				return -1;
+			uint32_t v;
+			memcpy(&v, (char *)d->d_buf + (vaddr - sh.sh_addr), 4);
+			t->major = (int)(v >> 24);
+			t->minor = (int)((v >> 16) & 0xff);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const char *debug_hint(struct pc_target *t, char *buf, size_t len)
+{
+	const char *path = t->module_path;
+	if (!strncmp(path, "/usr/", 5) && t->major)
+		snprintf(buf, len, "install the python%d.%d-dbg package (apt-get install python%d.%d-dbg)",
+			 t->major, t->minor, t->major, t->minor);
+	else if (t->build_id[0])
+		snprintf(buf, len,
+			 "install debug info for %s (build-id %s, looked for /usr/lib/debug/.build-id/%.2s/%s.debug) or use a build with -g",
+			 path, t->build_id, t->build_id, t->build_id + 2);
+	else
+		snprintf(buf, len, "rebuild %s with -g or install its debug info", path);
+	return buf;
+}
+
+struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	struct stat st;
+	if (pid <= 0 || stat(path, &st) < 0)
+		return pc_error_new(PC_EXIT_NOPROC, "no such process: %d", (int)pid);
+
+	t->dwfl = dwfl_begin(&proc_callbacks);
+	if (!t->dwfl)
+		return pc_error_new(PC_EXIT_FAILED, "libdwfl: %s", dwfl_errmsg(-1));
+	dwfl_report_begin(t->dwfl);
+	int r = dwfl_linux_proc_report(t->dwfl, pid);
+	dwfl_report_end(t->dwfl, NULL, NULL);
+	if (r != 0) {
+		if (r > 0 && (r == ENOENT || r == ESRCH))
+			return pc_error_new(PC_EXIT_NOPROC, "no such process: %d", (int)pid);
+		if (r > 0 && (r == EACCES || r == EPERM))
+			return pc_error_new(PC_EXIT_PERM,
+				"cannot read the memory map of process %d: permission denied; run as its owner or as root (CAP_SYS_PTRACE)",
+				(int)pid);
+		return pc_error_new(PC_EXIT_FAILED, "cannot list the modules of process %d: %s", (int)pid,
+				    r > 0 ? strerror(r) : dwfl_errmsg(-1));
+	}
+
+	struct find_ctx ctx = {0};
+	dwfl_getmodules(t->dwfl, find_runtime, &ctx, 0);
+	if (!ctx.best && !ctx.old_python)
+		dwfl_getmodules(t->dwfl, find_runtime_any, &ctx, 0);
+	if (!ctx.best) {
+		if (ctx.old_python)
+			return pc_error_new(PC_EXIT_NOTPY,
+				"process %d runs Python 2.7 or 3.6, which pycensus does not support yet (3.8-3.13 are supported)",
+				(int)pid);
+		return pc_error_new(PC_EXIT_NOTPY,
+			"process %d is not a CPython process (no module defines _PyRuntime)", (int)pid);
+	}
+	t->mod = ctx.best;
+	t->runtime = ctx.runtime;
+	t->module_path = dwfl_module_info(t->mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int idlen = dwfl_module_build_id(t->mod, &bits, &vaddr);
+	for (int i = 0; i < idlen && i < 40; i++)
+		sprintf(t->build_id + 2 * i, "%02x", bits[i]);
+
+	t->py_version_addr = module_symbol(t->mod, "Py_Version");
+	if (version_from_symbol(t) < 0)
+		version_from_name(t->module_path, &t->major, &t->minor);
+	if (t->major == 3 && t->minor < 8 && t->minor > 0)
+		return pc_error_new(PC_EXIT_NOTPY,
+			"process %d runs Python %d.%d, which pycensus does not support yet (3.8-3.13 are supported)",
+			(int)pid, t->major, t->minor);
+	if (t->major == 3 && t->minor > 13)
+		return pc_error_new(PC_EXIT_NOTPY,
+			"process %d runs Python %d.%d, which pycensus does not support yet (3.8-3.13 are supported)",
+			(int)pid, t->major, t->minor);
+
+	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
+	if (!t->dwarf) {
+		char hint[512];
+		return pc_error_new(PC_EXIT_NODEBUG, "no debug information for %s: %s",
+				    t->module_path, debug_hint(t, hint, sizeof(hint)));
+	}
+	const char *mainfile = NULL, *debugfile = NULL;
+	dwfl_module_info(t->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	t->debug_path = debugfile ? debugfile : mainfile;
+	if (mainfile)
+		t->module_path = mainfile;
+	return NULL;
+}
+
+uint64_t pc_target_symbol(struct pc_target *t, const char *name)
+{
+	return module_symbol(t->mod, name);
+}
+
+void pc_target_fini(struct pc_target *t)
+{
+	if (t->dwfl)
+		dwfl_end(t->dwfl);
+	memset(t, 0, sizeof(*t));
+}
+
+void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *addrs, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		addrs[k] = 0;
+	int nsyms = dwfl_module_getsymtab(t->mod);
+	for (int i = 1; i < nsyms; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!s || sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (!addrs[k] && !strcmp(s, names[k]))
+				addrs[k] = addr;
+	}
+}

@@ -1,0 +1,235 @@
+/* The command line: parsing, help, and the one place exit codes are chosen. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "output.h"
+#include "snapshot.h"
+
+#ifndef PYCENSUS_VERSION
+#define PYCENSUS_VERSION "0.1.0"
+#endif
+
+static const char usage_text[] =
+"usage: pycensus snapshot [OPTIONS] PID        one census of one process; JSON on stdout\n"
+"       pycensus watch    [OPTIONS] PID...     a census every interval; JSON Lines\n"
+"       pycensus diff     [--format F] OLD.json NEW.json   growth between two snapshots\n"
+"       pycensus info     PID                  what pycensus found in the target; JSON\n"
+"       pycensus --version | --help | COMMAND --help\n";
+
+static const char help_text[] =
+"\n"
+"pycensus counts and sizes the objects of a running CPython (3.8-3.13) by type,\n"
+"from outside: it stops the process with ptrace, reads its memory, and lets it\n"
+"go.  It never writes to the target.\n"
+"\n"
+"Census options (snapshot, watch):\n"
+"  --scope gc|reachable   objects counted: GC-tracked only, or everything\n"
+"                         reachable from them and from the running frames\n"
+"                         (default: reachable)\n"
+"  --top N                keep the N types with the most bytes (totals cover all)\n"
+"  --format json|table    JSON for machines (default), an aligned table for people\n"
+"  --no-stop              read without stopping the target; the result is marked\n"
+"                         \"complete\": false if anything looked inconsistent\n"
+"\n"
+"Watch options:\n"
+"  --interval DURATION    time between censuses: 30s, 5m, 1h (default 60s)\n"
+"  --count N              stop after N rounds\n"
+"  --output FILE          append JSON Lines to FILE; SIGHUP reopens it\n"
+"  --children             also census every Python process descended from PID\n"
+"  --growth-rounds K      a type is a leak suspect when its count grew in each of\n"
+"                         the last K rounds (default 3)\n"
+"  --prometheus FILE      also write the latest census in Prometheus text format\n"
+"  --daemon --pidfile F   detach from the terminal; errors go to syslog\n"
+"\n"
+"Exit codes:\n"
+"  0  success\n"
+"  1  the census failed (the target exited or changed under pycensus)\n"
+"  2  usage error\n"
+"  3  no such process\n"
+"  4  not a CPython process, or a version pycensus cannot read\n"
+"  5  permission denied (see ptrace_scope, CAP_SYS_PTRACE)\n"
+"  6  debug information not found (the message names what to install)\n"
+"  7  unreadable or malformed input file (diff)\n"
+"\n"
+"See man pycensus(1).\n";
+
+int pc_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "pycensus: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (try 'pycensus --help')\n");
+	va_end(ap);
+	return PC_EXIT_USAGE;
+}
+
+int pc_report(struct pc_error *err)
+{
+	int code = err->code;
+	fprintf(stderr, "pycensus: %s\n", err->msg);
+	pc_error_destroy(err);
+	return code;
+}
+
+bool pc_parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= 0 || v > INT_MAX)
+		return false;
+	*pid = (pid_t)v;
+	return true;
+}
+
+bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli)
+{
+	char *end;
+	switch (opt) {
+	case OPT_SCOPE:
+		if (!strcmp(arg, "gc"))
+			cli->snap.scope = PC_SCOPE_GC;
+		else if (!strcmp(arg, "reachable"))
+			cli->snap.scope = PC_SCOPE_REACHABLE;
+		else
+			return pc_usage_error("--scope takes gc or reachable, not '%s'", arg), false;
+		return true;
+	case OPT_TOP: {
+		errno = 0;
+		unsigned long v = strtoul(arg, &end, 10);
+		if (errno || *end || end == arg || v == 0 || arg[0] == '-')
+			return pc_usage_error("--top takes a positive number, not '%s'", arg), false;
+		cli->out.top = v;
+		return true;
+	}
+	case OPT_FORMAT:
+		if (!strcmp(arg, "json"))
+			cli->out.format = PC_FORMAT_JSON;
+		else if (!strcmp(arg, "table"))
+			cli->out.format = PC_FORMAT_TABLE;
+		else
+			return pc_usage_error("--format takes json or table, not '%s'", arg), false;
+		return true;
+	case OPT_NO_STOP:
+		cli->snap.no_stop = true;
+		return true;
+	}
+	return false;
+}
+
+static int cmd_snapshot(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "scope", required_argument, NULL, OPT_SCOPE },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pc_census_cli cli = { .snap = { .scope = PC_SCOPE_REACHABLE }, .out = { .pretty = true } };
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			return 0;
+		}
+		if (opt == '?')
+			return PC_EXIT_USAGE;
+		if (!pc_parse_census_option(opt, optarg, &cli))
+			return PC_EXIT_USAGE;
+	}
+	if (optind != argc - 1)
+		return pc_usage_error("snapshot takes exactly one PID");
+	pid_t pid;
+	if (!pc_parse_pid(argv[optind], &pid))
+		return pc_usage_error("'%s' is not a process ID", argv[optind]);
+	pc_attach_install_signal_handlers(NULL);
+
+	struct pc_session *s;
+	struct pc_error *err = pc_session_open(pid, &s);
+	if (err)
+		return pc_report(err);
+	struct pc_census c;
+	err = pc_snapshot(s, &cli.snap, &c);
+	pc_session_close(s);
+	if (err)
+		return pc_report(err);
+	int r = pc_output_census(stdout, &c, &cli.out);
+	pc_census_fini(&c);
+	if (r < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "pycensus: cannot write the snapshot: %s\n", strerror(errno));
+		return PC_EXIT_FAILED;
+	}
+	return 0;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		return PC_EXIT_USAGE;
+	}
+	if (optind != argc - 1)
+		return pc_usage_error("info takes exactly one PID");
+	pid_t pid;
+	if (!pc_parse_pid(argv[optind], &pid))
+		return pc_usage_error("'%s' is not a process ID", argv[optind]);
+	pc_attach_install_signal_handlers(NULL);
+	struct pc_session *s;
+	struct pc_error *err = pc_session_open(pid, &s);
+	if (err)
+		return pc_report(err);
+	struct pc_info info;
+	err = pc_session_info(s, &info);
+	if (err) {
+		pc_session_close(s);
+		return pc_report(err);
+	}
+	pc_output_info(stdout, s, &info);
+	pc_session_close(s);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return PC_EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("pycensus %s\n", PYCENSUS_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "watch"))
+		return pc_cmd_watch(argc - 1, argv + 1);
+	if (!strcmp(cmd, "diff"))
+		return pc_cmd_diff(argc - 1, argv + 1);
+	return pc_usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,300 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "mem.h"
+
+#define PAGE 4096ULL
+/* Mappings larger than this are not mirrored: no CPython object lives in a
+ * reservation that size, and reserving it locally could fail. */
+#define MAX_MIRROR (64ULL << 30)
+#define MAX_IOV 512
+
+enum { PAGE_UNREAD = 0, PAGE_READ = 1, PAGE_BAD = 2 };
+
+static void free_maps(struct pc_mem *mem)
+{
+	for (size_t i = 0; i < mem->nmaps; i++) {
+		struct pc_mapping *m = &mem->maps[i];
+		if (m->local)
+			munmap(m->local, m->end - m->start);
+		free(m->page_state);
+		free(m->path);
+	}
+	free(mem->maps);
+	mem->maps = NULL;
+	mem->nmaps = 0;
+	mem->last = 0;
+}
+
+static struct pc_error *read_maps(struct pc_mem *mem)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)mem->pid);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT || errno == ESRCH)
+			return pc_error_new(PC_EXIT_NOPROC, "process %d does not exist", (int)mem->pid);
+		return pc_error_new(PC_EXIT_PERM, "cannot read %s: %s", path, strerror(errno));
+	}
+	size_t cap = 0;
+	char *line = NULL;
+	size_t linecap = 0;
+	while (getline(&line, &linecap, f) > 0) {
+		uint64_t start, end, off, inode;
+		char perms[8];
+		int pathpos = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %" SCNu64 " %n",
+			   &start, &end, perms, &off, &inode, &pathpos) < 5)
+			continue;
+		if (mem->nmaps == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct pc_mapping *n = realloc(mem->maps, cap * sizeof(*n));
+			if (!n) {
+				free(line);
+				fclose(f);
+				return pc_error_nomem();
+			}
+			mem->maps = n;
+		}
+		struct pc_mapping *m = &mem->maps[mem->nmaps++];
+		memset(m, 0, sizeof(*m));
+		m->start = start;
+		m->end = end;
+		m->readable = perms[0] == 'r';
+		m->writable = perms[1] == 'w';
+		m->inode = inode;
+		char *p = line + pathpos;
+		p[strcspn(p, "\n")] = 0;
+		if (*p)
+			m->path = strdup(p);
+		/* [vvar] and [vsyscall] cannot be read through ptrace. */
+		if (m->path && (!strcmp(m->path, "[vvar]") || !strcmp(m->path, "[vsyscall]") ||
+				!strcmp(m->path, "[vvar_vclock]")))
+			m->readable = false;
+		if (end - start > MAX_MIRROR)
+			m->readable = false;
+	}
+	free(line);
+	fclose(f);
+	if (mem->nmaps == 0)
+		return pc_error_new(PC_EXIT_NOPROC, "process %d has no memory mappings (exited?)",
+				    (int)mem->pid);
+	return NULL;
+}
+
+struct pc_error *pc_mem_open(pid_t pid, struct pc_mem **out)
+{
+	struct pc_mem *mem = calloc(1, sizeof(*mem));
+	if (!mem)
+		return pc_error_nomem();
+	mem->pid = pid;
+	mem->memfd = -1;
+	mem->use_vm_readv = true;
+	mem->readahead = 8;
+	struct pc_error *err = read_maps(mem);
+	if (err) {
+		free(mem);
+		return err;
+	}
+	*out = mem;
+	return NULL;
+}
+
+void pc_mem_close(struct pc_mem *mem)
+{
+	if (!mem)
+		return;
+	free_maps(mem);
+	if (mem->memfd >= 0)
+		close(mem->memfd);
+	free(mem);
+}
+
+struct pc_error *pc_mem_reset(struct pc_mem *mem)
+{
+	free_maps(mem);
+	return read_maps(mem);
+}
+
+static struct pc_mapping *find_map(struct pc_mem *mem, uint64_t addr)
+{
+	if (mem->nmaps == 0)
+		return NULL;
+	struct pc_mapping *m = &mem->maps[mem->last];
+	if (addr >= m->start && addr < m->end)
+		return m;
+	size_t lo = 0, hi = mem->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		m = &mem->maps[mid];
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else {
+			mem->last = mid;
+			return m;
+		}
+	}
+	return NULL;
+}
+
+static bool mirror(struct pc_mapping *m)
+{
+	if (m->local)
+		return true;
+	size_t len = m->end - m->start;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	m->page_state = calloc(len / PAGE, 1);
+	if (!m->page_state) {
+		munmap(p, len);
+		return false;
+	}
+	m->local = p;
+	return true;
+}
+
+/* Read LEN bytes at ADDR into DST with one system call; returns the bytes
+ * read (a short count means the page after them is unreadable), or -1 with
+ * the target gone. */
+static ssize_t read_target(struct pc_mem *mem, uint64_t addr, void *dst, size_t len)
+{
+	mem->stats.calls++;
+	if (mem->use_vm_readv) {
+		struct iovec local = { dst, len };
+		struct iovec remote = { (void *)(uintptr_t)addr, len };
+		ssize_t n = process_vm_readv(mem->pid, &local, 1, &remote, 1, 0);
+		if (n >= 0)
+			return n;
+		if (errno == ESRCH) {
+			mem->gone = true;
+			return -1;
+		}
+		if (errno == EFAULT)
+			return 0;
+		/* ENOSYS, EPERM under some LSMs: /proc/PID/mem may still work. */
+		mem->use_vm_readv = false;
+	}
+	if (mem->memfd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)mem->pid);
+		mem->memfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (mem->memfd < 0) {
+			if (errno == ENOENT || errno == ESRCH)
+				mem->gone = true;
+			return -1;
+		}
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(mem->memfd, (char *)dst + done, len - done, (off_t)(addr + done));
+		if (n > 0) {
+			done += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ESRCH)
+			mem->gone = true;
+		break;
+	}
+	return (ssize_t)done;
+}
+
+/* Load pages [first, last] of M (indices), reading ahead over unread pages. */
+static bool load_pages(struct pc_mem *mem, struct pc_mapping *m, size_t first, size_t last)
+{
+	size_t npages = (m->end - m->start) / PAGE;
+	size_t p = first;
+	while (p <= last) {
+		if (m->page_state[p] == PAGE_READ) {
+			p++;
+			continue;
+		}
+		if (m->page_state[p] == PAGE_BAD)
+			return false;
+		size_t q = p;
+		while (q + 1 < npages && m->page_state[q + 1] == PAGE_UNREAD &&
+		       (q + 1 <= last || q + 1 - last <= mem->readahead))
+			q++;
+		size_t len = (q - p + 1) * PAGE;
+		ssize_t n = read_target(mem, m->start + p * PAGE, m->local + p * PAGE, len);
+		if (n < 0)
+			return false;
+		size_t got = (size_t)n / PAGE;
+		memset(m->page_state + p, PAGE_READ, got);
+		mem->stats.pages += got;
+		mem->stats.bytes += got * PAGE;
+		if (got < q - p + 1) {
+			m->page_state[p + got] = PAGE_BAD;
+			if (p + got <= last)
+				return false;
+		}
+		p = p + got + 1;
+	}
+	return true;
+}
+
+const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len)
+{
+	if (len == 0 || addr + len < addr)
+		return NULL;
+	struct pc_mapping *m = find_map(mem, addr);
+	if (!m || !m->readable || addr + len > m->end)
+		return NULL;
+	if (!m->local && !mirror(m))
+		return NULL;
+	size_t first = (addr - m->start) / PAGE;
+	size_t last = (addr + len - 1 - m->start) / PAGE;
+	if (m->page_state[first] != PAGE_READ || m->page_state[last] != PAGE_READ) {
+		if (!load_pages(mem, m, first, last))
+			return NULL;
+	} else {
+		for (size_t p = first + 1; p < last; p++)
+			if (m->page_state[p] != PAGE_READ && !load_pages(mem, m, p, last))
+				return NULL;
+	}
+	return m->local + (addr - m->start);
+}
+
+bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len)
+{
+	size_t lo = 0, hi = mem->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pc_mapping *m = &mem->maps[mid];
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return m->readable && addr + len <= m->end;
+	}
+	return false;
+}
+
+void pc_mem_prefetch_writable(struct pc_mem *mem)
+{
+	for (size_t i = 0; i < mem->nmaps && !mem->gone; i++) {
+		struct pc_mapping *m = &mem->maps[i];
+		if (!m->readable || !m->writable || !mirror(m))
+			continue;
+		size_t npages = (m->end - m->start) / PAGE;
+		unsigned save = mem->readahead;
+		mem->readahead = (unsigned)npages;
+		for (size_t p = 0; p < npages && !mem->gone; p++)
+			if (m->page_state[p] == PAGE_UNREAD)
+				load_pages(mem, m, p, p);
+		mem->readahead = save;
+	}
+}

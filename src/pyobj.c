@@ -1,0 +1,226 @@
+#include <string.h>
+
+#include "pyobj.h"
+
+const char *const pc_kind_symbol[PK_NKINDS] = {
+	[PK_OTHER] = NULL,
+	[PK_OBJECT] = "PyBaseObject_Type",
+	[PK_TYPE] = "PyType_Type",
+	[PK_INT] = "PyLong_Type",
+	[PK_BOOL] = "PyBool_Type",
+	[PK_FLOAT] = "PyFloat_Type",
+	[PK_COMPLEX] = "PyComplex_Type",
+	[PK_STR] = "PyUnicode_Type",
+	[PK_BYTES] = "PyBytes_Type",
+	[PK_BYTEARRAY] = "PyByteArray_Type",
+	[PK_TUPLE] = "PyTuple_Type",
+	[PK_LIST] = "PyList_Type",
+	[PK_DICT] = "PyDict_Type",
+	[PK_SET] = "PySet_Type",
+	[PK_FROZENSET] = "PyFrozenSet_Type",
+	[PK_FUNCTION] = "PyFunction_Type",
+	[PK_CODE] = "PyCode_Type",
+	[PK_MODULE] = "PyModule_Type",
+	[PK_CELL] = "PyCell_Type",
+	[PK_METHOD] = "PyMethod_Type",
+	[PK_CFUNCTION] = "PyCFunction_Type",
+	[PK_PROPERTY] = "PyProperty_Type",
+	[PK_CLASSMETHOD] = "PyClassMethod_Type",
+	[PK_STATICMETHOD] = "PyStaticMethod_Type",
+	[PK_WEAKREF] = "_PyWeakref_RefType",
+	[PK_FRAME] = "PyFrame_Type",
+	[PK_GEN] = "PyGen_Type",
+	[PK_CORO] = "PyCoro_Type",
+	[PK_ASYNCGEN] = "PyAsyncGen_Type",
+	[PK_BASEEXC] = "_PyExc_BaseException",
+};
+
+uint64_t pc_ob_type(struct pc_py *py, uint64_t addr)
+{
+	uint64_t t;
+	if ((addr & 7) || !pc_u64(py, addr + (uint64_t)py->L->ob_type, &t) || (t & 7) || !t)
+		return 0;
+	return t;
+}
+
+static unsigned state_bits(const unsigned char *obj, int64_t byte, int bit, int nbits)
+{
+	uint32_t w;
+	memcpy(&w, obj + byte, 4);
+	return (w >> bit) & ((1u << nbits) - 1);
+}
+
+static size_t put_utf8(char *buf, size_t pos, size_t cap, uint32_t c)
+{
+	char tmp[4];
+	size_t n;
+	if (c < 0x80) {
+		tmp[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		tmp[0] = (char)(0xc0 | (c >> 6));
+		tmp[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		tmp[0] = (char)(0xe0 | (c >> 12));
+		tmp[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		tmp[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		tmp[0] = (char)(0xf0 | (c >> 18));
+		tmp[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		tmp[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+		tmp[3] = (char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	if (pos + n >= cap)
+		return pos;
+	memcpy(buf + pos, tmp, n);
+	return pos + n;
+}
+
+long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap)
+{
+	const struct pc_layout *L = py->L;
+	if (cap == 0)
+		return -1;
+	buf[0] = 0;
+	uint64_t type = pc_ob_type(py, addr);
+	if (!type)
+		return -1;
+	if (type != py->kind_type[PK_STR]) {
+		/* str subclasses keep the same layout; check the flag. */
+		uint64_t flags;
+		if (!pc_u64(py, type + (uint64_t)L->tp_flags, &flags) || !(flags & PC_TPFLAGS_UNICODE_SUBCLASS))
+			return -1;
+	}
+	const unsigned char *h = pc_mem_ptr(py->mem, addr, (size_t)L->compact_size);
+	if (!h)
+		return -1;
+	int64_t len;
+	memcpy(&len, h + L->str_length, 8);
+	unsigned kind = state_bits(h, L->state_kind_byte, L->state_kind_bit, L->state_kind_bits);
+	unsigned compact = state_bits(h, L->state_compact_byte, L->state_compact_bit, 1);
+	unsigned ascii = state_bits(h, L->state_ascii_byte, L->state_ascii_bit, 1);
+	if (len < 0 || (kind != 1 && kind != 2 && kind != 4))
+		return -1;
+	size_t n = (size_t)len;
+	if (n > cap - 1)
+		n = cap - 1;  /* long strings are truncated: names are short */
+	uint64_t data;
+	if (compact)
+		data = addr + (uint64_t)(ascii ? L->ascii_size : L->compact_size);
+	else if (!pc_u64(py, addr + (uint64_t)L->str_data, &data))
+		return -1;
+	const unsigned char *d = pc_mem_ptr(py->mem, data, n * kind + 1);
+	if (!d)
+		return -1;
+	size_t pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c;
+		if (kind == 1)
+			c = d[i];
+		else if (kind == 2) {
+			uint16_t v;
+			memcpy(&v, d + 2 * i, 2);
+			c = v;
+		} else
+			memcpy(&c, d + 4 * i, 4);
+		pos = put_utf8(buf, pos, cap, c);
+	}
+	buf[pos] = 0;
+	return (long)pos;
+}
+
+/* Hard caps: a dict bigger than this is corrupt for our purposes. */
+#define MAX_DICT_ENTRIES (1LL << 32)
+
+bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg)
+{
+	const struct pc_layout *L = py->L;
+	const unsigned char *d = pc_mem_ptr(py->mem, addr, (size_t)L->dict_size);
+	if (!d)
+		return false;
+	uint64_t keys, values;
+	memcpy(&keys, d + L->ma_keys, 8);
+	memcpy(&values, d + L->ma_values, 8);
+	const unsigned char *k = pc_mem_ptr(py->mem, keys, (size_t)L->dictkeys_size);
+	if (!k)
+		return false;
+	int64_t nentries;
+	memcpy(&nentries, k + L->dk_nentries, 8);
+	uint64_t entries;
+	int64_t esize;
+	bool unicode = false;
+	if (L->dk_log2_size >= 0) {
+		uint8_t log2_size = k[L->dk_log2_size], log2_ixb = k[L->dk_log2_index_bytes];
+		uint8_t kind = k[L->dk_kind];
+		if (log2_size > 40 || log2_ixb > 43)
+			return false;
+		entries = keys + (uint64_t)L->dk_indices + (1ULL << log2_ixb);
+		unicode = kind != 0;
+		esize = unicode ? L->dict_unicode_entry_size : L->dict_entry_size;
+		if (nentries > (1LL << log2_size))
+			return false;
+	} else {
+		int64_t size;
+		memcpy(&size, k + L->dk_size, 8);
+		if (size <= 0 || size > MAX_DICT_ENTRIES || nentries > size)
+			return false;
+		int ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffLL ? 4 : 8;
+		entries = keys + (uint64_t)L->dk_indices + (uint64_t)(size * ix);
+		esize = L->dict_entry_size;
+	}
+	if (nentries < 0)
+		return false;
+	const unsigned char *e = nentries ? pc_mem_ptr(py->mem, entries, (size_t)(nentries * esize)) : NULL;
+	if (nentries && !e)
+		return false;
+	const unsigned char *v = NULL;
+	if (values && nentries) {
+		v = pc_mem_ptr(py->mem, values + (uint64_t)L->dictvalues_values, (size_t)nentries * 8);
+		if (!v)
+			return false;
+	}
+	/* Entry layouts: {hash, key, value} or, for unicode keys, {key, value}. */
+	int64_t koff = unicode ? 0 : 8;
+	for (int64_t i = 0; i < nentries; i++) {
+		uint64_t key, val;
+		memcpy(&key, e + i * esize + koff, 8);
+		if (v)
+			memcpy(&val, v + i * 8, 8);
+		else
+			memcpy(&val, e + i * esize + koff + 8, 8);
+		if (!key || !val)
+			continue;
+		if (!fn(arg, key, val))
+			break;
+	}
+	return true;
+}
+
+struct get_str {
+	struct pc_py *py;
+	const char *name;
+	uint64_t found;
+};
+
+static bool match_key(void *arg, uint64_t key, uint64_t value)
+{
+	struct get_str *g = arg;
+	char buf[128];
+	if (pc_str_read(g->py, key, buf, sizeof(buf)) >= 0 && !strcmp(buf, g->name)) {
+		g->found = value;
+		return false;
+	}
+	return true;
+}
+
+uint64_t pc_dict_get_str(struct pc_py *py, uint64_t dict, const char *name)
+{
+	struct get_str g = { py, name, 0 };
+	if (!dict)
+		return 0;
+	pc_dict_foreach(py, dict, match_key, &g);
+	return g.found;
+}

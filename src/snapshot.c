@@ -1,0 +1,285 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "sizeof.h"
+#include "snapshot.h"
+#include "types.h"
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void iso_time(char *buf, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+}
+
+static uint64_t rss_bytes(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	FILE *f = fopen(path, "re");
+	unsigned long long size = 0, rss = 0;
+	if (f) {
+		if (fscanf(f, "%llu %llu", &size, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
+{
+	struct pc_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pc_error_nomem();
+	s->pid = pid;
+	struct pc_error *err = pc_discover(pid, &s->target);
+	if (!err)
+		err = pc_dwarf_index_create(s->target.dwarf, &s->dwarf);
+	if (!err)
+		err = pc_layout_init(&s->layout, s->dwarf, s->target.major, s->target.minor);
+	if (err) {
+		pc_session_close(s);
+		return err;
+	}
+	const char *names[PK_NKINDS + 1];
+	uint64_t addrs[PK_NKINDS + 1];
+	for (int k = 0; k < PK_NKINDS; k++)
+		names[k] = pc_kind_symbol[k] ? pc_kind_symbol[k] : "";
+	names[PK_NKINDS] = "_PySet_Dummy";
+	pc_target_symbols(&s->target, names, addrs, PK_NKINDS + 1);
+	for (int k = 1; k < PK_NKINDS; k++)
+		s->kind_type[k] = addrs[k];
+	s->set_dummy = addrs[PK_NKINDS];
+	if (!s->kind_type[PK_TYPE] || !s->kind_type[PK_STR] || !s->kind_type[PK_DICT]) {
+		err = pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
+				   s->target.module_path);
+		pc_session_close(s);
+		return err;
+	}
+	snprintf(s->version, sizeof(s->version), "%d.%d", s->target.major, s->target.minor);
+	*out = s;
+	return NULL;
+}
+
+void pc_session_close(struct pc_session *s)
+{
+	if (!s)
+		return;
+	pc_dwarf_index_destroy(s->dwarf);
+	pc_target_fini(&s->target);
+	free(s);
+}
+
+static void py_init(struct pc_py *py, struct pc_session *s, struct pc_mem *mem)
+{
+	memset(py, 0, sizeof(*py));
+	py->mem = mem;
+	py->L = &s->layout;
+	memcpy(py->kind_type, s->kind_type, sizeof(py->kind_type));
+	py->set_dummy = s->set_dummy;
+}
+
+/* The main interpreter and its sys.version, read while stopped. */
+static void read_interp(struct pc_session *s, struct pc_py *py)
+{
+	uint64_t interps[1];
+	if (pc_interpreters(py, s->target.runtime, interps, 1) < 1)
+		return;
+	/* pc_interpreters returns the main interpreter first only when it has
+	 * the whole list; ask for all to be sure. */
+	uint64_t all[PC_MAX_INTERPS];
+	int n = pc_interpreters(py, s->target.runtime, all, PC_MAX_INTERPS);
+	if (n < 1)
+		return;
+	py->interp_main = all[0];
+	pc_u64(py, py->interp_main + (uint64_t)s->layout.is_sysdict, &py->sysdict);
+	char buf[128];
+	uint64_t v = pc_dict_get_str(py, py->sysdict, "version");
+	if (v && pc_str_read(py, v, buf, sizeof(buf)) > 0) {
+		buf[strcspn(buf, " ")] = 0;
+		buf[sizeof(s->version) - 1] = 0;
+		memcpy(s->version, buf, strlen(buf) + 1);
+	}
+}
+
+struct census_walk {
+	struct pc_py *py;
+	struct pc_census *c;
+	volatile int *interrupted;
+};
+
+static bool count_object(void *arg, uint64_t obj)
+{
+	struct census_walk *w = arg;
+	if (w->interrupted && *w->interrupted)
+		return false;
+	uint64_t tp = pc_ob_type(w->py, obj);
+	struct pc_type *t = tp ? pc_type_get(w->py, tp) : NULL;
+	if (!t) {
+		w->py->invalid++;
+		return true;
+	}
+	t->count++;
+	t->bytes += pc_sizeof(w->py, obj, t);
+	return true;
+}
+
+static unsigned env_ms(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? (unsigned)strtoul(v, NULL, 10) : 0;
+}
+
+/* Stop the target outside a GC collection: a collection in progress keeps
+ * objects on lists of its own and refcounts in _gc_prev. */
+static struct pc_error *stop_quiescent(struct pc_session *s, struct pc_attach *at,
+				       struct pc_mem **mem, bool *collecting)
+{
+	struct pc_error *err = NULL;
+	*collecting = false;
+	for (int attempt = 0; attempt < 50; attempt++) {
+		err = pc_attach_stop(at, s->pid);
+		if (err)
+			return err;
+		err = *mem ? pc_mem_reset(*mem) : pc_mem_open(s->pid, mem);
+		if (err)
+			return err;
+		struct pc_py py;
+		py_init(&py, s, *mem);
+		if (!pc_gc_collecting(&py, s->target.runtime))
+			return NULL;
+		*collecting = true;
+		pc_attach_release(at);
+		pc_sleep_ms(1 + attempt);
+		*collecting = false;
+	}
+	*collecting = true;
+	err = pc_attach_stop(at, s->pid);
+	return err ? err : pc_mem_reset(*mem);
+}
+
+struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
+			     struct pc_census *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->pid = s->pid;
+	c->scope = opts->scope;
+	c->binary = s->target.module_path;
+	c->debuginfo = s->target.debug_path;
+	c->complete = true;
+	iso_time(c->time, sizeof(c->time));
+	uint64_t t0 = now_us();
+
+	struct pc_attach at = {0};
+	struct pc_mem *mem = NULL;
+	struct pc_error *err = NULL;
+	bool collecting = false;
+	uint64_t pause0 = 0;
+	if (opts->no_stop) {
+		err = pc_mem_open(s->pid, &mem);
+	} else {
+		err = stop_quiescent(s, &at, &mem, &collecting);
+		pause0 = now_us();
+	}
+	if (err)
+		goto out;
+	c->threads = opts->no_stop ? pc_thread_count(s->pid) : (int)at.ntids;
+	unsigned stall = env_ms("PYCENSUS_TEST_STALL_MS");
+	if (stall)
+		pc_sleep_ms(stall);
+
+	struct pc_py py;
+	py_init(&py, s, mem);
+	py.types = pc_typemap_create();
+	if (!py.types) {
+		err = pc_error_nomem();
+		goto out;
+	}
+	read_interp(s, &py);
+	struct census_walk w = { &py, c, opts->interrupted };
+	pc_gc_walk(&py, s->target.runtime, count_object, &w, &c->gc);
+
+	if (!opts->no_stop) {
+		pc_attach_release(&at);
+		c->pause_us = now_us() - pause0;
+	}
+	if (mem->gone || !pc_attach_alive(s->pid)) {
+		err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
+		pc_typemap_destroy(py.types);
+		goto out;
+	}
+	if (opts->interrupted && *opts->interrupted) {
+		c->complete = false;
+		pc_census_warn(c, "interrupted by a signal");
+	}
+	if (collecting) {
+		c->complete = false;
+		pc_census_warn(c, "the target stayed inside a GC collection; counts may be off");
+	}
+	if (c->gc.broken) {
+		c->complete = false;
+		pc_census_warn(c, "%s", c->gc.problem);
+	}
+	if (py.invalid) {
+		c->complete = false;
+		pc_census_warn(c, "%llu objects had an unreadable type", (unsigned long long)py.invalid);
+	}
+	if (opts->no_stop)
+		pc_census_warn(c, "read without stopping the target (--no-stop): counts may be inconsistent");
+	c->invalid = py.invalid;
+	snprintf(c->version, sizeof(c->version), "%s", s->version);
+	c->rss_bytes = rss_bytes(s->pid);
+	c->read = mem->stats;
+	err = pc_census_collect(c, &py);
+	pc_typemap_destroy(py.types);
+out:
+	if (at.ntids)
+		pc_attach_release(&at);
+	if (err && err->code == PC_EXIT_NOPROC && pause0)
+		err->code = PC_EXIT_FAILED;
+	pc_mem_close(mem);
+	c->elapsed_us = now_us() - t0;
+	if (err)
+		pc_census_fini(c);
+	return err;
+}
+
+struct pc_error *pc_session_info(struct pc_session *s, struct pc_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	struct pc_attach at = {0};
+	struct pc_mem *mem = NULL;
+	struct pc_error *err = pc_attach_stop(&at, s->pid);
+	if (!err)
+		err = pc_mem_open(s->pid, &mem);
+	if (!err) {
+		struct pc_py py;
+		py_init(&py, s, mem);
+		read_interp(s, &py);
+		uint64_t all[PC_MAX_INTERPS];
+		int n = pc_interpreters(&py, s->target.runtime, all, PC_MAX_INTERPS);
+		for (int i = 0; i < n && i < 16; i++)
+			info->interps[info->ninterps++] = all[i];
+		info->threads = (int)at.ntids;
+	}
+	pc_attach_release(&at);
+	pc_mem_close(mem);
+	snprintf(info->version, sizeof(info->version), "%s", s->version);
+	return err;
+}

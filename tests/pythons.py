@@ -1,0 +1,152 @@
+"""Find the CPython interpreters the tests run against.
+
+    discover() -> [{"label", "path", "version", "full_version", "elf",
+                    "supported", "skip_reason"}, ...]
+
+Sources, in order: $PYCENSUS_TEST_PYTHONS (colon-separated paths; replaces
+discovery), else every $PYENV_ROOT/versions/*/bin/python (PYENV_ROOT defaults
+to /root/.pyenv) and every /usr/bin/python3.N.
+
+"supported" means pycensus is expected to read the version (3.8-3.13).
+"skip_reason" is set when the census checks cannot run: an unsupported
+version, or no debug information for the ELF file holding the runtime (a
+stripped distribution build whose -dbg package is not installed).
+
+Run it directly to print the table.
+"""
+
+import glob
+import os
+import re
+import subprocess
+import sys
+
+SUPPORTED_MIN = (3, 8)
+SUPPORTED_MAX = (3, 13)   # inclusive, by minor version
+
+# Works on 2.7 as well as 3.x.
+_VERSION_SNIPPET = ("import sys; "
+                    "print('%d %d %d ' % sys.version_info[:3] + sys.version.split()[0])")
+
+
+def _ask_version(path):
+    """(major, minor, micro), "3.11.2" as the interpreter reports them."""
+    out = subprocess.run([path, "-E", "-s", "-c", _VERSION_SNIPPET],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=30, check=True, universal_newlines=True).stdout
+    parts = out.split()
+    return tuple(int(p) for p in parts[:3]), parts[3]
+
+
+def _label(path, version):
+    ver = "%d.%d.%d" % version
+    real = os.path.realpath(path)
+    m = re.search(r"/versions/([^/]+)/bin/", real)
+    if m:
+        return "pyenv-" + m.group(1)
+    if re.match(r"^/usr/bin/python\d\.\d+$", path):
+        return "debian-%d.%d" % version[:2]
+    return "python-%s" % ver
+
+
+def libpython(path):
+    """The shared libpython the interpreter loads, or None if it is static."""
+    try:
+        out = subprocess.run(["ldd", path], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30,
+                             universal_newlines=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        m = re.match(r"\s*(libpython\S+)\s+=>\s+(\S+)", line)
+        if m and os.path.exists(m.group(2)):
+            return m.group(2)
+    return None
+
+
+def build_id(elf):
+    """GNU build id of an ELF file (hex string) or None."""
+    try:
+        out = subprocess.run(["readelf", "-n", elf], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30,
+                             universal_newlines=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(r"Build ID:\s*([0-9a-fA-F]+)", out)
+    return m.group(1).lower() if m else None
+
+
+def has_debug_info(elf):
+    try:
+        out = subprocess.run(["readelf", "-S", "-W", elf], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=30,
+                             universal_newlines=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return ".debug_info" in out
+
+
+def debuginfo_problem(elf):
+    """None if DWARF for ELF can be found (in the file itself or under
+    /usr/lib/debug/.build-id), else a sentence saying what is missing."""
+    if has_debug_info(elf):
+        return None
+    bid = build_id(elf)
+    if bid is None:
+        return "%s has no debug info and no build id" % elf
+    debug = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+    if os.path.exists(debug):
+        return None
+    m = re.match(r"^/usr/bin/(python\d\.\d+)$", elf)
+    package = m.group(1) + "-dbg" if m else "the -dbg package"
+    return "no debug info: %s is stripped and %s is missing (install %s)" % (
+        elf, debug, package)
+
+
+def describe(path):
+    """One interpreter's dict (see module doc)."""
+    entry = {"label": None, "path": path, "version": None, "full_version": None,
+             "elf": None, "supported": False, "skip_reason": None}
+    try:
+        version, full = _ask_version(path)
+    except (OSError, subprocess.SubprocessError, ValueError) as e:
+        entry["label"] = "python-" + os.path.basename(path)
+        entry["skip_reason"] = "cannot run %s: %s" % (path, e)
+        return entry
+    entry["version"] = version
+    entry["full_version"] = full
+    entry["label"] = _label(path, version)
+    entry["elf"] = libpython(path) or os.path.realpath(path)
+    entry["supported"] = SUPPORTED_MIN <= version[:2] <= SUPPORTED_MAX
+    if not entry["supported"]:
+        entry["skip_reason"] = "unsupported version %s (pycensus reads %d.%d-%d.%d)" % (
+            full, SUPPORTED_MIN[0], SUPPORTED_MIN[1], SUPPORTED_MAX[0], SUPPORTED_MAX[1])
+    else:
+        entry["skip_reason"] = debuginfo_problem(entry["elf"])
+    return entry
+
+
+def _candidates():
+    env = os.environ.get("PYCENSUS_TEST_PYTHONS")
+    if env:
+        return [p for p in env.split(":") if p]
+    root = os.environ.get("PYENV_ROOT") or "/root/.pyenv"
+    paths = sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python")))
+    # Distribution builds: python3.11, not python3.11d / python3.11-dbg.
+    paths += sorted(p for p in glob.glob("/usr/bin/python3.*")
+                    if re.match(r"^/usr/bin/python3\.\d+$", p))
+    return paths
+
+
+def discover():
+    entries = [describe(p) for p in _candidates()]
+    entries.sort(key=lambda e: (e["version"] or (0,), e["label"]))
+    return entries
+
+
+if __name__ == "__main__":
+    for e in discover():
+        print("%-18s %-45s %-8s supported=%-5s %s" % (
+            e["label"], e["path"], e["full_version"], e["supported"],
+            e["skip_reason"] or ""))
+    sys.exit(0)

@@ -1,0 +1,737 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `pycensus snapshot` / `info` against real interpreters.
+
+    python3 tests/test_snapshot.py [--pycensus ./pycensus] [--only SUBSTR]
+                                   [--no-errors]
+
+For every interpreter tests/pythons.py discovers, start
+tests/targets/census_target.py (which writes its own ground truth and blocks),
+census it from outside and compare.  Then the error cases, once.  One line per
+check: PASS / FAIL / SKIP; the last line is "N passed, M failed, K skipped";
+the exit status is 1 if anything failed.
+
+Every process started here is killed on the way out, whatever happens.
+"""
+
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import pythons  # noqa: E402
+
+TARGET = os.path.join(HERE, "targets", "census_target.py")
+READY_TIMEOUT = 60
+CENSUS_TIMEOUT = 120
+PONG_TIMEOUT = 5
+TOLERANCE = 0.005          # summed per-type count difference / truth objects
+
+EXIT_FAILED, EXIT_USAGE, EXIT_NOPROC, EXIT_NOTPY, EXIT_PERM, EXIT_NODEBUG = 1, 2, 3, 4, 5, 6
+
+_children = []             # every Popen we start, killed in cleanup()
+
+
+# --- reporting ---------------------------------------------------------------
+
+class Report:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def line(self, status, label, check, detail):
+        head = "%s %s %s" % (status, label, check) if check else "%s %s" % (status, label)
+        print("%s: %s" % (head, detail) if detail else head, flush=True)
+
+    def ok(self, label, check, detail=""):
+        self.passed += 1
+        self.line("PASS", label, check, detail)
+
+    def fail(self, label, check, detail=""):
+        self.failed += 1
+        self.line("FAIL", label, check, detail)
+
+    def skip(self, label, check, detail=""):
+        self.skipped += 1
+        self.line("SKIP", label, check, detail)
+
+    def check(self, cond, label, check, detail_ok, detail_fail):
+        if cond:
+            self.ok(label, check, detail_ok)
+        else:
+            self.fail(label, check, detail_fail)
+        return cond
+
+
+# --- processes -----------------------------------------------------------------
+
+class TargetError(Exception):
+    pass
+
+
+class Target:
+    """census_target.py running under one interpreter, talked to over pipes."""
+
+    def __init__(self, python, workdir, name, args=(), env=None):
+        self.truth_path = os.path.join(workdir, name + ".json")
+        self._stderr = open(os.path.join(workdir, name + ".stderr"), "w+")
+        self.proc = subprocess.Popen(
+            [python, "-E", "-s", TARGET, self.truth_path] + list(args),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            env=env, cwd=workdir)
+        _children.append(self.proc)
+        self._buf = b""
+        self.truth = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def readline(self, timeout):
+        """One stdout line without its newline, or None on timeout/EOF."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return None
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode("utf-8", "replace").strip()
+
+    def stderr_text(self):
+        self._stderr.seek(0)
+        return self._stderr.read().strip()
+
+    def wait_ready(self):
+        line = self.readline(READY_TIMEOUT)
+        if line != "ready":
+            raise TargetError("target did not print ready (got %r, exit %r): %s" % (
+                line, self.proc.poll(), self.stderr_text()[-500:]))
+        with open(self.truth_path) as f:
+            self.truth = json.load(f)
+
+    def ping(self):
+        """Seconds until "pong", or None."""
+        t0 = time.monotonic()
+        try:
+            self.proc.stdin.write(b"ping\n")
+            self.proc.stdin.flush()
+        except OSError:
+            return None
+        if self.readline(PONG_TIMEOUT) != "pong":
+            return None
+        return time.monotonic() - t0
+
+    def quit(self):
+        """Exit status after "quit", or None if it had to be killed."""
+        try:
+            self.proc.stdin.write(b"quit\n")
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            kill_proc(self.proc)
+            return None
+
+    def kill(self):
+        kill_proc(self.proc)
+        if not self._stderr.closed:
+            self._stderr.close()
+
+
+def kill_proc(proc):
+    if proc.poll() is None:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def cleanup():
+    for proc in _children:
+        kill_proc(proc)
+
+
+def thread_states(pid):
+    """{tid: state letter} of every thread, {} if the process is gone."""
+    states = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("State:"):
+                        states[int(tid)] = line.split()[1]
+        except OSError:
+            pass
+    return states
+
+
+def still_stopped(pid, settle=1.0):
+    """Threads left stopped ("t"/"T") after a short settle time; [] if none.
+    None if the process is gone."""
+    deadline = time.monotonic() + settle
+    while True:
+        states = thread_states(pid)
+        if not states:
+            return None
+        stopped = sorted(tid for tid, s in states.items() if s in "tT")
+        if not stopped or time.monotonic() >= deadline:
+            return stopped
+        time.sleep(0.05)
+
+
+def target_running(target):
+    """None if the target runs (no stopped thread, answers ping), else why not."""
+    stopped = still_stopped(target.pid)
+    if stopped is None:
+        return "target %d is gone (exit %r)" % (target.pid, target.proc.poll())
+    if stopped:
+        return "target threads still stopped: %s" % stopped
+    if target.ping() is None:
+        return "target did not answer ping within %ds" % PONG_TIMEOUT
+    return None
+
+
+class Pycensus:
+    def __init__(self, path):
+        self.path = path
+
+    def run(self, args, timeout=CENSUS_TIMEOUT, env=None, prefix=()):
+        """(exit code or None on timeout, stdout, stderr, seconds)."""
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(list(prefix) + [self.path] + [str(a) for a in args],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=timeout, env=env)
+            rc = p.returncode
+            out, err = p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, out, err = None, e.stdout or b"", e.stderr or b""
+        return (rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                time.monotonic() - t0)
+
+
+def short(text, n=300):
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def one_line(err):
+    """Error if stderr is not exactly one non-empty line, else None."""
+    lines = err.strip("\n").split("\n") if err.strip() else []
+    if len(lines) != 1 or not lines[0].strip():
+        return "stderr has %d lines, want 1: %r" % (len(lines), short(err, 200))
+    return None
+
+
+# --- per-interpreter checks ------------------------------------------------------
+
+def schema_errors(snap, pid, version):
+    errs = []
+    if snap.get("pycensus") != 1:
+        errs.append("pycensus=%r" % snap.get("pycensus"))
+    if snap.get("pid") != pid:
+        errs.append("pid=%r want %d" % (snap.get("pid"), pid))
+    if snap.get("scope") != "gc":
+        errs.append("scope=%r" % snap.get("scope"))
+    if "complete" in snap and snap["complete"] is not True:
+        errs.append("complete=%r in stop mode" % snap["complete"])
+    pyver = (snap.get("python") or {}).get("version")
+    if not isinstance(pyver, str) or not pyver.startswith(version):
+        errs.append("python.version=%r want %s" % (pyver, version))
+    types = snap.get("types")
+    if not isinstance(types, list):
+        return errs + ["types is not a list"]
+    bad = [t for t in types if not (isinstance(t, dict) and isinstance(t.get("type"), str)
+                                   and isinstance(t.get("count"), int) and t["count"] >= 0
+                                   and isinstance(t.get("bytes"), int) and t["bytes"] >= 0)]
+    if bad:
+        return errs + ["%d malformed type entries, e.g. %r" % (len(bad), bad[0])]
+    names = [t["type"] for t in types]
+    if len(set(names)) != len(names):
+        errs.append("duplicate type names")
+    sizes = [t["bytes"] for t in types]
+    if sizes != sorted(sizes, reverse=True):
+        errs.append("types not sorted by bytes, largest first")
+    totals = snap.get("totals") or {}
+    want = {"objects": sum(t["count"] for t in types), "bytes": sum(sizes),
+            "types": len(types)}
+    for k, v in want.items():
+        if totals.get(k) != v:
+            errs.append("totals.%s=%r, types sum to %d" % (k, totals.get(k), v))
+    return errs
+
+
+def census_diffs(snap, truth):
+    """{name: pycensus count - truth count} for names that differ."""
+    got = dict((t["type"], t["count"]) for t in snap["types"])
+    want = dict((n, e["count"]) for n, e in truth["types"].items())
+    diffs = {}
+    for name in set(got) | set(want):
+        d = got.get(name, 0) - want.get(name, 0)
+        if d:
+            diffs[name] = d
+    return diffs
+
+
+def format_diffs(diffs, n=8):
+    worst = sorted(diffs.items(), key=lambda kv: (-abs(kv[1]), kv[0]))[:n]
+    return ", ".join("%s %+d" % kv for kv in worst)
+
+
+def check_census(rep, label, snap, truth):
+    """(a) counts: test classes exact, everything else within TOLERANCE;
+    bytes of the test classes, listed separately."""
+    got = dict((t["type"], t) for t in snap["types"])
+    want = truth["types"]
+    diffs = census_diffs(snap, truth)
+    total_truth = truth["totals"]["objects"]
+    total_got = sum(t["count"] for t in snap["types"])
+    summed = sum(abs(d) for d in diffs.values())
+    classes = truth["classes"]
+    class_errs = ["%s %s want %d" % (c, got[c]["count"] if c in got else "missing",
+                                     want[c]["count"])
+                  for c in classes
+                  if c not in got or got[c]["count"] != want[c]["count"]]
+    limit = TOLERANCE * total_truth
+    detail = "%d objects (truth %d), classes %s" % (
+        total_got, total_truth, "exact" if not class_errs else "WRONG: " + "; ".join(class_errs))
+    if diffs:
+        detail += "; summed type diff %d (limit %d); largest: %s" % (
+            summed, limit, format_diffs(diffs))
+    rep.check(not class_errs and summed <= limit, label, "gc census", detail, detail)
+
+    for kind, check in (("plain", "class bytes"),
+                        ("builtin-subclass", "subclass bytes")):
+        names = [c for c in classes if truth["class_kinds"][c] == kind]
+        errs = ["%s %s want %d" % (c, got[c]["bytes"] if c in got else "missing",
+                                   want[c]["bytes"])
+                for c in names if c not in got or got[c]["bytes"] != want[c]["bytes"]]
+        rep.check(not errs, label, check,
+                  "sys.getsizeof sums exact for %s" % ", ".join(names), "; ".join(errs))
+
+
+def check_supported(rep, pc, py, workdir):
+    label = py["label"]
+    target = Target(py["path"], workdir, label)
+    try:
+        target.wait_ready()
+        truth = target.truth
+        pid = target.pid
+
+        # (a) the census
+        rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", pid])
+        snap = None
+        if rc != 0:
+            rep.fail(label, "snapshot", "exit %r after %.1fs: %s" % (rc, secs, short(err)))
+        else:
+            try:
+                snap = json.loads(out)
+            except ValueError as e:
+                rep.fail(label, "snapshot", "output is not JSON (%s): %s" % (e, short(out)))
+        if snap is not None and not isinstance(snap, dict):
+            rep.fail(label, "snapshot", "output is not a JSON object: %s" % short(out))
+            snap = None
+        if snap is not None:
+            errs = schema_errors(snap, pid, truth["version"])
+            rep.check(not errs, label, "snapshot schema",
+                      "%.2fs, %d types, pause_us %s" % (secs, len(snap.get("types") or []),
+                                                       snap.get("pause_us")),
+                      "; ".join(errs))
+            if any("malformed" in e or "not a list" in e for e in errs):
+                snap = None       # nothing to compare
+            else:
+                check_census(rep, label, snap, truth)
+
+        # (b) the target runs on
+        why = target_running(target)
+        rep.check(why is None, label, "target runs after census",
+                  "%d threads running, pong" % len(thread_states(pid)), why)
+
+        # (c) table and --top
+        rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", "--format", "table", pid])
+        why = target_running(target)
+        ok = rc == 0 and out.strip() and "__main__.Leaky" in out and not why
+        rep.check(ok, label, "--format table", "%d lines" % len(out.splitlines()),
+                  "exit %r, %d bytes of output, Leaky %s; stderr: %s%s" % (
+                      rc, len(out), "__main__.Leaky" in out, short(err),
+                      "; " + why if why else ""))
+
+        rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", "--top", "5", pid])
+        errs = []
+        top = None
+        if rc != 0:
+            errs.append("exit %r: %s" % (rc, short(err)))
+        else:
+            try:
+                top = json.loads(out)
+            except ValueError:
+                errs.append("output is not JSON: %s" % short(out))
+        if top is not None and not isinstance(top, dict):
+            errs.append("output is not a JSON object")
+            top = None
+        if top is not None:
+            types = top.get("types") or []
+            if len(types) > 5:
+                errs.append("%d types" % len(types))
+            if [t.get("bytes") for t in types] != sorted((t.get("bytes") for t in types),
+                                                         reverse=True):
+                errs.append("not sorted by bytes")
+            if snap is not None:
+                if top.get("totals") != snap.get("totals"):
+                    errs.append("totals %r, full snapshot %r" % (top.get("totals"),
+                                                                 snap.get("totals")))
+                # The kept types are the largest ones (ties may differ).
+                full = sorted((t["bytes"] for t in snap["types"]), reverse=True)
+                if types and len(full) > len(types) and \
+                        min(t.get("bytes", 0) for t in types) < full[len(types)]:
+                    errs.append("kept types are not the largest")
+        why = target_running(target)
+        if why:
+            errs.append(why)
+        rep.check(not errs, label, "--top 5",
+                  "%d types, totals unchanged" % len(top.get("types") or []) if top else "",
+                  "; ".join(errs))
+
+        # (d) info
+        check_info(rep, pc, label, target)
+
+        status = target.quit()
+        rep.check(status == 0, label, "target quits", "exit 0",
+                  "exit %r: %s" % (status, short(target.stderr_text())))
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
+def _is_address(v):
+    if isinstance(v, int):
+        return v > 0
+    if isinstance(v, str):
+        try:
+            return int(v, 0) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def check_info(rep, pc, label, target):
+    rc, out, err, secs = pc.run(["info", target.pid])
+    errs = []
+    info = None
+    if rc != 0:
+        errs.append("exit %r: %s" % (rc, short(err)))
+    else:
+        try:
+            info = json.loads(out)
+        except ValueError:
+            errs.append("output is not JSON: %s" % short(out))
+    if isinstance(info, dict):
+        if info.get("pid") != target.pid:
+            errs.append("pid=%r" % info.get("pid"))
+        py = info.get("python")
+        if not isinstance(py, dict):
+            errs.append("no python object")
+        else:
+            for k in ("version", "binary", "debuginfo"):
+                if not py.get(k):
+                    errs.append("python.%s missing" % k)
+            if not str(py.get("version", "")).startswith(target.truth["version"]):
+                errs.append("python.version=%r want %s" % (py.get("version"),
+                                                          target.truth["version"]))
+        if not _is_address(info.get("runtime")):
+            errs.append("runtime=%r is not an address" % info.get("runtime"))
+        interps = info.get("interpreters")
+        if interps is None or (isinstance(interps, (list, int)) and
+                               (len(interps) if isinstance(interps, list) else interps) < 1):
+            errs.append("interpreters=%r" % (interps,))
+        threads = info.get("threads")
+        n = len(threads) if isinstance(threads, list) else threads
+        if not isinstance(n, int) or n < 2:
+            errs.append("threads=%r, want >= 2" % (threads,))
+    elif info is not None:
+        errs.append("output is not a JSON object")
+    why = target_running(target)
+    if why:
+        errs.append(why)
+    rep.check(not errs, label, "info", "%.2fs, keys %s" % (
+        secs, ",".join(sorted(info)) if isinstance(info, dict) else ""), "; ".join(errs))
+
+
+def check_unsupported(rep, pc, py, workdir):
+    """(e) 2.7/3.6/3.7: exit 4, one stderr line saying "unsupported"."""
+    label = py["label"]
+    target = Target(py["path"], workdir, label)
+    try:
+        target.wait_ready()
+        rc, out, err, secs = pc.run(["snapshot", target.pid])
+        errs = []
+        if rc != EXIT_NOTPY:
+            errs.append("exit %r, want %d" % (rc, EXIT_NOTPY))
+        bad = one_line(err)
+        if bad:
+            errs.append(bad)
+        elif "unsupported" not in err.lower():
+            errs.append("stderr does not say unsupported: %r" % short(err))
+        why = target_running(target)
+        if why:
+            errs.append(why)
+        if errs:
+            rep.fail(label, "unsupported version", "; ".join(errs))
+        else:
+            rep.skip(label, "", "unsupported version %s (pycensus exit 4 as expected)"
+                     % py["full_version"])
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
+# --- error cases ------------------------------------------------------------------
+
+def free_pid():
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid = int(f.read()) - 1
+    while pid > 300:
+        if not os.path.exists("/proc/%d" % pid):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return pid
+            except PermissionError:
+                pass
+        pid -= 1
+    raise RuntimeError("no free pid found")
+
+
+def expect_exit(rep, name, want, rc, err, extra=()):
+    """Common shape: exit code, exactly one stderr line, plus extra errors."""
+    errs = []
+    if rc != want:
+        errs.append("exit %r, want %d" % (rc, want))
+    bad = one_line(err)
+    if bad:
+        errs.append(bad)
+    errs.extend(e for e in extra if e)
+    rep.check(not errs, "errors", name, "exit %d: %s" % (want, short(err, 160)),
+              "; ".join(errs))
+
+
+def pick_python(pys, minor=(3, 12)):
+    """A usable supported interpreter, preferring pyenv 3.12."""
+    usable = [p for p in pys if p["supported"] and not p["skip_reason"]]
+    for p in usable:
+        if p["version"][:2] == minor and p["label"].startswith("pyenv-"):
+            return p
+    return usable[0] if usable else None
+
+
+def error_cases(rep, pc, pys, workdir):
+    # 2: usage
+    for args in (["snapshot"], ["bogus"]):
+        rc, out, err, _ = pc.run(args, timeout=30)
+        expect_exit(rep, "usage (%s)" % " ".join(args), EXIT_USAGE, rc, err)
+
+    # 3: no such process
+    pid = free_pid()
+    rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", pid], timeout=60)
+    expect_exit(rep, "no such process", EXIT_NOPROC, rc, err)
+
+    # 4: not a Python process
+    sleeper = subprocess.Popen(["sleep", "60"])
+    _children.append(sleeper)
+    try:
+        time.sleep(0.1)
+        rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", sleeper.pid], timeout=60)
+        stopped = still_stopped(sleeper.pid)
+        expect_exit(rep, "not python", EXIT_NOTPY, rc, err, [
+            "sleep is gone" if stopped is None else
+            ("sleep left stopped: %s" % stopped if stopped else None)])
+    finally:
+        kill_proc(sleeper)
+
+    py = pick_python(pys)
+    if py is None:
+        for name in ("permission denied", "debug info missing", "target exits"):
+            rep.skip("errors", name, "no usable supported interpreter")
+        return
+
+    # 5: permission denied
+    if os.geteuid() != 0:
+        rep.skip("errors", "permission denied", "not root: cannot drop to user nobody")
+    elif not shutil.which("setpriv"):
+        rep.skip("errors", "permission denied", "setpriv not installed")
+    else:
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        rc, _, err, _ = pc.run(["--version"], timeout=30, prefix=nobody)
+        if rc in (126, 127):
+            rep.skip("errors", "permission denied",
+                     "user nobody cannot execute %s: %s" % (pc.path, short(err)))
+        else:
+            target = Target(py["path"], workdir, "perm-" + py["label"])
+            try:
+                target.wait_ready()
+                rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid],
+                                         timeout=60, prefix=nobody)
+                hint = None
+                if "ptrace_scope" not in err and "CAP_SYS_PTRACE" not in err:
+                    hint = "no hint naming ptrace_scope or CAP_SYS_PTRACE"
+                expect_exit(rep, "permission denied", EXIT_PERM, rc, err,
+                            [hint, target_running(target)])
+            except TargetError as e:
+                rep.fail("errors", "permission denied", str(e))
+            finally:
+                target.kill()
+
+    # 6: debug info missing
+    check_nodebug(rep, pc, pys, workdir)
+
+    # 1: the target dies while stopped
+    target = Target(py["path"], workdir, "stall-" + py["label"])
+    try:
+        target.wait_ready()
+        env = dict(os.environ, PYCENSUS_TEST_STALL_MS="2000")
+        proc = subprocess.Popen([pc.path, "snapshot", "--scope", "gc", str(target.pid)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env)
+        _children.append(proc)
+        # Kill it once pycensus has it stopped (at least 0.5s in), so the
+        # census, not the attach, is what fails.
+        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None and \
+                not any(s in "tT" for s in thread_states(target.pid).values()):
+            time.sleep(0.02)
+        was_stopped = any(s in "tT" for s in thread_states(target.pid).values())
+        os.kill(target.pid, signal.SIGKILL)
+        try:
+            out, err = proc.communicate(timeout=60)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            kill_proc(proc)
+            rc, err = None, b""
+        expect_exit(rep, "target exits during census", EXIT_FAILED, rc,
+                    err.decode("utf-8", "replace"),
+                    [None if was_stopped else "target was never seen stopped"])
+    except TargetError as e:
+        rep.fail("errors", "target exits during census", str(e))
+    finally:
+        target.kill()
+
+
+def check_nodebug(rep, pc, pys, workdir):
+    """6: pyenv 3.12 run against a copy of its libpython without DWARF."""
+    name = "debug info missing"
+    py = None
+    for p in pys:
+        if p["supported"] and p["version"][:2] == (3, 12) and p["label"].startswith("pyenv-") \
+                and p["elf"] and "libpython" in os.path.basename(p["elf"]):
+            py = p
+            break
+    if py is None:
+        rep.skip("errors", name, "no pyenv 3.12 with a shared libpython")
+        return
+    if not shutil.which("objcopy"):
+        rep.skip("errors", name, "objcopy not installed")
+        return
+    libdir = tempfile.mkdtemp(prefix="nodebug-", dir=workdir)
+    lib = os.path.join(libdir, os.path.basename(py["elf"]))
+    shutil.copy2(py["elf"], lib)
+    subprocess.run(["objcopy", "--strip-debug", "--remove-section=.gnu_debuglink", lib],
+                   check=True)
+    if pythons.debuginfo_problem(lib) is None:
+        rep.skip("errors", name, "DWARF for %s is still findable (build-id debug file "
+                 "installed?)" % lib)
+        return
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    target = Target(py["path"], workdir, "nodebug-" + py["label"], env=env)
+    try:
+        target.wait_ready()
+        with open("/proc/%d/maps" % target.pid) as f:
+            maps = f.read()
+        if lib not in maps:
+            rep.fail("errors", name, "target did not load %s (RPATH instead of RUNPATH?)" % lib)
+            return
+        rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], timeout=60)
+        expect_exit(rep, name, EXIT_NODEBUG, rc, err, [target_running(target)])
+    except TargetError as e:
+        rep.fail("errors", name, str(e))
+    finally:
+        target.kill()
+
+
+# --- main ------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
+    ap.add_argument("--only", help="only interpreters whose label contains this")
+    ap.add_argument("--no-errors", action="store_true", help="skip the error cases")
+    args = ap.parse_args()
+
+    # A SIGTERM/SIGHUP must still run the finally below.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+
+    rep = Report()
+    pc = Pycensus(os.path.abspath(args.pycensus))
+    workdir = tempfile.mkdtemp(prefix="pycensus-test-")
+    t0 = time.monotonic()
+    try:
+        if not (os.path.isfile(pc.path) and os.access(pc.path, os.X_OK)):
+            rep.fail("setup", "pycensus", "no executable at %s (build it, or --pycensus)"
+                     % pc.path)
+        else:
+            pys = pythons.discover()
+            for py in pys:
+                if args.only and args.only not in py["label"]:
+                    continue
+                try:
+                    if not py["supported"]:
+                        check_unsupported(rep, pc, py, workdir)
+                    elif py["skip_reason"]:
+                        rep.skip(py["label"], "", py["skip_reason"])
+                    else:
+                        check_supported(rep, pc, py, workdir)
+                except Exception as e:          # keep going with the others
+                    rep.fail(py["label"], "harness", "%s: %s" % (type(e).__name__, e))
+            if not args.no_errors:
+                try:
+                    error_cases(rep, pc, pys, workdir)
+                except Exception as e:
+                    rep.fail("errors", "harness", "%s: %s" % (type(e).__name__, e))
+    finally:
+        cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("# %.1fs" % (time.monotonic() - t0), flush=True)
+    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped),
+          flush=True)
+    return 1 if rep.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
