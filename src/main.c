@@ -160,11 +160,15 @@ static int cmd_snapshot(int argc, char **argv)
 		return pc_report(err);
 	struct pc_census c;
 	err = pc_snapshot(s, &cli.snap, &c);
-	pc_session_close(s);
-	if (err)
+	if (err) {
+		pc_session_close(s);
 		return pc_report(err);
+	}
+	/* The census names the binary and debug file with the session's
+	 * strings: print before closing it. */
 	int r = pc_output_census(stdout, &c, &cli.out);
 	pc_census_fini(&c);
+	pc_session_close(s);
 	if (r < 0 || fflush(stdout) != 0) {
 		fprintf(stderr, "pycensus: cannot write the snapshot: %s\n", strerror(errno));
 		return PC_EXIT_FAILED;
