@@ -20,6 +20,16 @@ struct pc_type_count {
 	bool has_delta;
 };
 
+/* A leak suspect (watch): a type whose count grew in each of the last
+ * ROUNDS censuses of a process.  NAME is borrowed from the census. */
+struct pc_suspect {
+	const char *name;
+	uint64_t count, bytes;           /* now */
+	int64_t count_growth, bytes_growth;  /* over those rounds */
+	int rounds;
+	double seconds;                  /* time those rounds spanned */
+};
+
 #define PC_MAX_WARNINGS 8
 
 struct pc_census {
@@ -40,6 +50,12 @@ struct pc_census {
 	size_t ntypes;
 	char *warnings[PC_MAX_WARNINGS];
 	int nwarnings;
+	/* reachable scope: what gc.get_referents() would not have found,
+	 * types whose references could not all be followed, bad pointers */
+	bool reachable_stats;
+	uint64_t skipped, hidden_objects, hidden_bytes;
+	struct pc_type_count *hidden, *opaque;
+	size_t nhidden, nopaque;
 };
 
 void pc_census_warn(struct pc_census *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -29,6 +29,9 @@
 #define PC_TPFLAGS_BASE_EXC_SUBCLASS (1UL << 30)
 #define PC_TPFLAGS_TYPE_SUBCLASS   (1UL << 31)
 
+/* PyMemberDef.type of a __slots__ entry (structmember.h). */
+#define PC_T_OBJECT_EX 16
+
 struct pc_layout {
 	int major, minor;
 
@@ -38,7 +41,7 @@ struct pc_layout {
 	/* PyTypeObject / PyHeapTypeObject */
 	int64_t tp_name, tp_basicsize, tp_itemsize, tp_flags, tp_dict, tp_base,
 		tp_bases, tp_mro, tp_dictoffset, tp_members, tp_weaklistoffset,
-		tp_subclasses, type_size;
+		tp_subclasses, tp_traverse, type_size;
 	int64_t ht_name, ht_qualname, ht_cached_keys, ht_module, ht_slots, heaptype_size;
 
 	/* PyMemberDef, for __slots__ */
@@ -61,6 +64,8 @@ struct pc_layout {
 	int64_t ts_frame;                 /* <= 3.10: PyFrameObject * */
 	int64_t ts_cframe, cframe_current_frame;  /* 3.11/3.12 */
 	int64_t ts_current_frame;         /* 3.13 */
+	int64_t iframe_previous;          /* 3.11+ _PyInterpreterFrame.previous */
+	int64_t is_interned;              /* 3.12+: the interned-string dict */
 
 	/* str */
 	int64_t ascii_size, compact_size, unicode_size, str_length, str_state,
@@ -80,6 +85,9 @@ struct pc_layout {
 		dk_usable, dk_nentries, dk_indices, dictkeys_size;
 	int64_t dict_entry_size, dict_unicode_entry_size;
 	int64_t dictvalues_values;  /* 3.13: values[] inside PyDictValues */
+	int64_t dictvalues_valid, dictvalues_capacity, dictvalues_embedded;  /* 3.13, else -1 */
+	int64_t dk_lookup;          /* <= 3.10 */
+	int64_t set_entry_key;
 
 	/* set */
 	int64_t set_fill, set_used, set_mask, set_table, set_smalltable, set_entry_size,

@@ -32,8 +32,14 @@ struct pc_type {
 	uint64_t base, dict, members;
 	enum pc_kind kind;     /* own kind or that of the nearest builtin base */
 	bool valid;
+	uint64_t traverse;     /* tp_traverse */
+	int64_t nslots;        /* ob_size of a heap type: its __slots__ members */
+	uint64_t cached_keys;  /* ht_cached_keys of a heap type */
+	const void *rule;      /* referents rule, resolved on first use */
 	/* census accumulators */
 	uint64_t count, bytes;
+	uint64_t hidden_count, hidden_bytes;  /* reached only by hidden edges */
+	bool opaque;           /* its references could not all be followed */
 };
 
 struct pc_typemap;  /* address -> struct pc_type, see types.c */
@@ -47,6 +53,7 @@ struct pc_py {
 	uint64_t sysdict;                /* main interpreter's sys.__dict__ */
 	struct pc_typemap *types;
 	uint64_t invalid;                /* objects that could not be decoded */
+	uint64_t lookdict;               /* <= 3.10: dk_lookup of general dicts */
 };
 
 /* Symbol names of the kinds, for discovery. */
@@ -55,6 +62,18 @@ extern const char *const pc_kind_symbol[PK_NKINDS];
 /* Read a str object as UTF-8 into BUF (NUL-terminated, truncated to CAP-1).
  * Returns the byte length, or -1 if ADDR is not a readable str. */
 long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap);
+
+/* A decoded dict: local copies of its entries and (split) values. */
+struct pc_dict_view {
+	int64_t nentries;
+	const unsigned char *entries;  /* nentries entries of esize bytes */
+	int64_t esize, key_off, value_off;
+	const unsigned char *values;   /* split dicts: nentries pointers, else NULL */
+	bool general;     /* keys are visited by dict_traverse (not all-str keys) */
+	bool embedded;    /* 3.13: values live inline in the owning object */
+	uint64_t keys;    /* the PyDictKeysObject */
+};
+bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v);
 
 /* Call FN for each (key, value) of the dict at ADDR; stop early if FN
  * returns false.  Returns false if the dict cannot be decoded. */

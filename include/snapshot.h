@@ -7,6 +7,7 @@
 #include "discover.h"
 #include "dwarf_offsets.h"
 #include "layout.h"
+#include "referents.h"
 
 struct pc_session {
 	pid_t pid;
@@ -15,6 +16,9 @@ struct pc_session {
 	struct pc_layout layout;
 	uint64_t kind_type[PK_NKINDS];
 	uint64_t set_dummy;
+	uint64_t lookdict;      /* <= 3.10: dk_lookup of general dicts */
+	uint64_t interned;      /* <= 3.11: &interned (static dict pointer) */
+	struct pc_referents *referents;
 	char version[32];
 };
 

@@ -35,6 +35,43 @@ void pc_census_sort(struct pc_type_count *types, size_t n)
 	qsort(types, n, sizeof(*types), by_bytes);
 }
 
+/* Add COUNT/BYTES to the row named NAME of LIST (N rows, room for more). */
+static bool add_row(struct pc_type_count *list, size_t *n, const char *name, uint64_t count, uint64_t bytes)
+{
+	size_t j;
+	for (j = 0; j < *n; j++)
+		if (!strcmp(list[j].name, name))
+			break;
+	if (j == *n) {
+		list[j].name = strdup(name);
+		if (!list[j].name)
+			return false;
+		(*n)++;
+	}
+	list[j].count += count;
+	list[j].bytes += bytes;
+	return true;
+}
+
+static struct pc_error *collect_extras(struct pc_census *c, struct pc_py *py)
+{
+	size_t n = pc_typemap_count(py->types), cur = 0;
+	c->hidden = calloc(n ? n : 1, sizeof(*c->hidden));
+	c->opaque = calloc(n ? n : 1, sizeof(*c->opaque));
+	if (!c->hidden || !c->opaque)
+		return pc_error_nomem();
+	struct pc_type *t;
+	while ((t = pc_typemap_next(py->types, &cur))) {
+		if (t->hidden_count && !add_row(c->hidden, &c->nhidden, t->name, t->hidden_count, t->hidden_bytes))
+			return pc_error_nomem();
+		if (t->opaque && t->count && !add_row(c->opaque, &c->nopaque, t->name, t->count, t->bytes))
+			return pc_error_nomem();
+	}
+	pc_census_sort(c->hidden, c->nhidden);
+	pc_census_sort(c->opaque, c->nopaque);
+	return NULL;
+}
+
 struct pc_error *pc_census_collect(struct pc_census *c, struct pc_py *py)
 {
 	size_t n = pc_typemap_count(py->types), cur = 0, k = 0;
@@ -64,6 +101,8 @@ struct pc_error *pc_census_collect(struct pc_census *c, struct pc_py *py)
 	}
 	c->ntypes = k;
 	pc_census_sort(c->types, k);
+	if (c->reachable_stats)
+		return collect_extras(c, py);
 	return NULL;
 }
 
@@ -74,5 +113,11 @@ void pc_census_fini(struct pc_census *c)
 	free(c->types);
 	for (int i = 0; i < c->nwarnings; i++)
 		free(c->warnings[i]);
+	for (size_t i = 0; i < c->nhidden; i++)
+		free(c->hidden[i].name);
+	for (size_t i = 0; i < c->nopaque; i++)
+		free(c->opaque[i].name);
+	free(c->hidden);
+	free(c->opaque);
 	memset(c, 0, sizeof(*c));
 }

@@ -174,7 +174,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	if (!ctx.best) {
 		if (ctx.old_python)
 			return pc_error_new(PC_EXIT_NOTPY,
-				"process %d runs Python 2.7 or 3.6, which pycensus does not support yet (3.8-3.13 are supported)",
+				"process %d runs Python 2.7 or 3.6: unsupported version (pycensus reads 3.8-3.13)",
 				(int)pid);
 		return pc_error_new(PC_EXIT_NOTPY,
 			"process %d is not a CPython process (no module defines _PyRuntime)", (int)pid);
@@ -193,11 +193,11 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		version_from_name(t->module_path, &t->major, &t->minor);
 	if (t->major == 3 && t->minor < 8 && t->minor > 0)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d, which pycensus does not support yet (3.8-3.13 are supported)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.13)",
 			(int)pid, t->major, t->minor);
 	if (t->major == 3 && t->minor > 13)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d, which pycensus does not support yet (3.8-3.13 are supported)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.13)",
 			(int)pid, t->major, t->minor);
 
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
@@ -235,7 +235,8 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
-		if (!s || sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
+		if (!s || sym.st_shndx == SHN_UNDEF ||
+		    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_FUNC))
 			continue;
 		for (size_t k = 0; k < n; k++)
 			if (!addrs[k] && !strcmp(s, names[k]))

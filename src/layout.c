@@ -83,6 +83,7 @@ static void init_objects(struct pc_layout *L, struct ctx *c)
 	L->tp_members = find(c, T, "tp_members", REQ);
 	L->tp_weaklistoffset = find(c, T, "tp_weaklistoffset", REQ);
 	L->tp_subclasses = find(c, T, "tp_subclasses", REQ);
+	L->tp_traverse = find(c, T, "tp_traverse", REQ);
 	L->type_size = size_of(c, T, REQ);
 
 	const char *H = "PyHeapTypeObject";
@@ -166,6 +167,8 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 	L->ts_cframe = find(c, S, "cframe", OPT);
 	L->cframe_current_frame = L->ts_cframe >= 0 ? find(c, "_PyCFrame", "current_frame", OPT) : -1;
 	L->ts_current_frame = find(c, S, "current_frame", OPT);
+	L->iframe_previous = find(c, "_PyInterpreterFrame", "previous", OPT);
+	L->is_interned = find(c, I, "cached_objects.interned_strings", OPT);
 }
 
 static void init_str(struct pc_layout *L, struct ctx *c)
@@ -223,6 +226,11 @@ static void init_containers(struct pc_layout *L, struct ctx *c)
 	L->dictvalues_values = find(c, "PyDictValues", "values", OPT);
 	if (L->dictvalues_values < 0)
 		L->dictvalues_values = 0;
+	L->dictvalues_valid = find(c, "PyDictValues", "valid", OPT);
+	L->dictvalues_capacity = find(c, "PyDictValues", "capacity", OPT);
+	L->dictvalues_embedded = find(c, "PyDictValues", "embedded", OPT);
+	L->dk_lookup = find(c, K, "dk_lookup", OPT);
+	L->set_entry_key = find(c, "setentry", "key", REQ);
 
 	L->set_fill = find(c, "PySetObject", "fill", REQ);
 	L->set_used = find(c, "PySetObject", "used", REQ);

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 
@@ -23,9 +24,70 @@ void pc_human_bytes(char *buf, size_t len, double b)
 		snprintf(buf, len, "%.1f %s", b, units[u]);
 }
 
+/* "+1.2 KiB" / "-340 B": growth always shows its sign. */
+static void human_delta(char *buf, size_t len, int64_t d)
+{
+	if (len < 2)
+		return;
+	buf[0] = d < 0 ? '-' : '+';
+	pc_human_bytes(buf + 1, len - 1, d < 0 ? -(double)d : (double)d);
+}
+
+/* A rate or duration with a few significant digits, not json-c's %.17g. */
+static json_object *short_double(double v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.4g", v);
+	if (strchr(buf, 'e') || strchr(buf, 'n') || strchr(buf, 'i'))
+		snprintf(buf, sizeof(buf), "%.1f", v != v ? 0.0 : v);
+	return json_object_new_double_s(v, buf);
+}
+
+static void iso_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+}
+
+static double per_second(int64_t v, double seconds)
+{
+	return seconds > 0 ? (double)v / seconds : 0.0;
+}
+
 static const char *scope_name(enum pc_scope s)
 {
 	return s == PC_SCOPE_GC ? "gc" : "reachable";
+}
+
+static json_object *type_rows(const struct pc_type_count *rows, size_t n, bool bytes)
+{
+	json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "type", json_object_new_string(rows[i].name));
+		json_object_object_add(e, "count", J_U64(rows[i].count));
+		if (bytes)
+			json_object_object_add(e, "bytes", J_U64(rows[i].bytes));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+/* Reachable scope: what in-process gc.get_referents() walks would miss
+ * ("hidden"), what could not be followed ("opaque"), bad pointers. */
+static void add_reachable_stats(json_object *root, const struct pc_census *c)
+{
+	json_object_object_add(root, "skipped", J_U64(c->skipped));
+	json_object *h = json_object_new_object();
+	json_object_object_add(h, "objects", J_U64(c->hidden_objects));
+	json_object_object_add(h, "bytes", J_U64(c->hidden_bytes));
+	json_object_object_add(h, "types", type_rows(c->hidden, c->nhidden, true));
+	json_object_object_add(root, "hidden", h);
+	json_object_object_add(root, "opaque", type_rows(c->opaque, c->nopaque, false));
 }
 
 static json_object *census_json(const struct pc_census *c, const struct pc_output_opts *o)
@@ -34,8 +96,14 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	json_object_object_add(root, "pycensus", json_object_new_int(1));
 	if (o->seq > 0)
 		json_object_object_add(root, "seq", json_object_new_int64(o->seq));
+	if (o->round > 0)
+		json_object_object_add(root, "round", json_object_new_int64(o->round));
 	json_object_object_add(root, "time", json_object_new_string(c->time));
 	json_object_object_add(root, "pid", json_object_new_int(c->pid));
+	if (o->root > 0)
+		json_object_object_add(root, "root", json_object_new_int(o->root));
+	if (o->overrun)
+		json_object_object_add(root, "overrun", json_object_new_boolean(true));
 
 	json_object *py = json_object_new_object();
 	json_object_object_add(py, "version", json_object_new_string(c->version));
@@ -89,6 +157,26 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 		json_object_array_add(types, e);
 	}
 	json_object_object_add(root, "types", types);
+	if (c->reachable_stats)
+		add_reachable_stats(root, c);
+	if (o->has_growing) {
+		json_object *g = json_object_new_array();
+		for (size_t i = 0; i < o->ngrowing; i++) {
+			const struct pc_suspect *t = &o->growing[i];
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "type", json_object_new_string(t->name));
+			json_object_object_add(e, "count", J_U64(t->count));
+			json_object_object_add(e, "bytes", J_U64(t->bytes));
+			json_object_object_add(e, "count_growth", json_object_new_int64(t->count_growth));
+			json_object_object_add(e, "bytes_growth", json_object_new_int64(t->bytes_growth));
+			json_object_object_add(e, "rounds", json_object_new_int(t->rounds));
+			json_object_object_add(e, "seconds", short_double(t->seconds));
+			json_object_object_add(e, "count_per_s", short_double(per_second(t->count_growth, t->seconds)));
+			json_object_object_add(e, "bytes_per_s", short_double(per_second(t->bytes_growth, t->seconds)));
+			json_object_array_add(g, e);
+		}
+		json_object_object_add(root, "growing", g);
+	}
 	if (c->nwarnings) {
 		json_object *w = json_object_new_array();
 		for (int i = 0; i < c->nwarnings; i++)
@@ -113,7 +201,14 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 	char total[32], rss[32];
 	pc_human_bytes(total, sizeof(total), (double)c->total_bytes);
 	pc_human_bytes(rss, sizeof(rss), (double)c->rss_bytes);
-	fprintf(f, "pid %d  Python %s  scope %s  %s\n", c->pid, c->version, scope_name(c->scope), c->time);
+	fprintf(f, "pid %d  Python %s  scope %s  %s", c->pid, c->version, scope_name(c->scope), c->time);
+	if (o->seq > 0)
+		fprintf(f, "  census %ld", o->seq);
+	if (o->round > 0)
+		fprintf(f, "  round %ld", o->round);
+	if (o->root > 0)
+		fprintf(f, "  under %d", (int)o->root);
+	fputs(o->overrun ? "  [OVERRUN]\n" : "\n", f);
 	fprintf(f, "%" PRIu64 " objects, %s in %zu types; RSS %s; paused %.1f ms, took %.1f ms%s\n",
 		c->total_objects, total, c->ntypes, rss, c->pause_us / 1000.0, c->elapsed_us / 1000.0,
 		c->complete ? "" : "  [INCOMPLETE]");
@@ -136,13 +231,34 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 		fprintf(f, "%-*.*s %12" PRIu64 " %12s", (int)w, (int)w, t->name, t->count, b);
 		if (deltas) {
 			char db[32];
-			pc_human_bytes(db, sizeof(db), (double)t->bytes_delta);
-			fprintf(f, " %+10" PRId64 " %11s%s", t->count_delta, db, t->bytes_delta >= 0 ? "" : "");
+			human_delta(db, sizeof(db), t->bytes_delta);
+			fprintf(f, " %+10" PRId64 " %12s", t->count_delta, db);
 		}
 		fputc('\n', f);
 	}
 	if (n < c->ntypes)
 		fprintf(f, "... %zu more types\n", c->ntypes - n);
+	if (o->has_growing && !o->ngrowing)
+		fprintf(f, "\nNo type grew in each of the last %d censuses.\n", o->growth_rounds);
+	if (o->ngrowing) {
+		fprintf(f, "\nGrowing in each of the last %d censuses (leak suspects):\n", o->growing[0].rounds);
+		size_t gw = 4;
+		for (size_t i = 0; i < o->ngrowing; i++)
+			if (strlen(o->growing[i].name) > gw)
+				gw = strlen(o->growing[i].name);
+		if (gw > 60)
+			gw = 60;
+		fprintf(f, "%-*s %12s %10s %12s %12s %10s\n", (int)gw, "TYPE", "COUNT", "+COUNT", "BYTES",
+			"+BYTES", "COUNT/s");
+		for (size_t i = 0; i < o->ngrowing; i++) {
+			const struct pc_suspect *t = &o->growing[i];
+			char b[32], db[32];
+			pc_human_bytes(b, sizeof(b), (double)t->bytes);
+			human_delta(db, sizeof(db), t->bytes_growth);
+			fprintf(f, "%-*.*s %12" PRIu64 " %+10" PRId64 " %12s %12s %10.1f\n", (int)gw, (int)gw,
+				t->name, t->count, t->count_growth, b, db, per_second(t->count_growth, t->seconds));
+		}
+	}
 	for (int i = 0; i < c->nwarnings; i++)
 		fprintf(f, "warning: %s\n", c->warnings[i]);
 	return ferror(f) ? -1 : 0;
@@ -153,6 +269,139 @@ int pc_output_census(FILE *f, const struct pc_census *c, const struct pc_output_
 	if (o->format == PC_FORMAT_TABLE)
 		return census_table(f, c, o);
 	return print_json(f, census_json(c, o), o->pretty);
+}
+
+int pc_output_event(FILE *f, const struct pc_event *e, enum pc_format format)
+{
+	char now[40];
+	iso_now(now, sizeof(now));
+	if (format == PC_FORMAT_TABLE) {
+		fprintf(f, "%s  pid %d %s", now, (int)e->pid, e->event);
+		if (e->parent > 0)
+			fprintf(f, " (parent %d)", (int)e->parent);
+		if (e->round > 0)
+			fprintf(f, " in round %ld", e->round);
+		if (e->message)
+			fprintf(f, ": %s", e->message);
+		fputs("\n\n", f);
+		return ferror(f) ? -1 : 0;
+	}
+	json_object *root = json_object_new_object();
+	json_object_object_add(root, "pycensus", json_object_new_int(1));
+	json_object_object_add(root, "event", json_object_new_string(e->event));
+	if (e->round > 0)
+		json_object_object_add(root, "round", json_object_new_int64(e->round));
+	json_object_object_add(root, "time", json_object_new_string(now));
+	json_object_object_add(root, "pid", json_object_new_int(e->pid));
+	if (e->parent > 0)
+		json_object_object_add(root, "parent", json_object_new_int(e->parent));
+	if (e->root > 0)
+		json_object_object_add(root, "root", json_object_new_int(e->root));
+	if (e->message)
+		json_object_object_add(root, "error", json_object_new_string(e->message));
+	if (e->code)
+		json_object_object_add(root, "code", json_object_new_int(e->code));
+	return print_json(f, root, false);
+}
+
+static json_object *diff_side_json(const struct pc_diff_side *d)
+{
+	const struct pc_census *c = d->c;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "file", json_object_new_string(d->file));
+	json_object_object_add(o, "pid", json_object_new_int(c->pid));
+	json_object_object_add(o, "time", json_object_new_string(c->time));
+	if (d->seq > 0)
+		json_object_object_add(o, "seq", json_object_new_int64(d->seq));
+	json_object_object_add(o, "scope", json_object_new_string(scope_name(c->scope)));
+	if (c->version[0])
+		json_object_object_add(o, "python", json_object_new_string(c->version));
+	json_object *tot = json_object_new_object();
+	json_object_object_add(tot, "objects", J_U64(c->total_objects));
+	json_object_object_add(tot, "bytes", J_U64(c->total_bytes));
+	json_object_object_add(tot, "types", J_U64(c->ntypes));
+	json_object_object_add(o, "totals", tot);
+	return o;
+}
+
+static size_t shown(size_t n, const struct pc_output_opts *o)
+{
+	return o->top && o->top < n ? o->top : n;
+}
+
+static int diff_table(FILE *f, const struct pc_diff *d, const struct pc_output_opts *o)
+{
+	const struct pc_diff_side *sides[2] = { &d->from, &d->to };
+	for (int i = 0; i < 2; i++) {
+		const struct pc_census *c = sides[i]->c;
+		char b[32];
+		pc_human_bytes(b, sizeof(b), (double)c->total_bytes);
+		fprintf(f, "%s pid %d  %s", i ? "to  " : "from", c->pid, c->time);
+		if (sides[i]->seq > 0)
+			fprintf(f, "  census %ld", sides[i]->seq);
+		fprintf(f, "  %" PRIu64 " objects, %s  (%s)\n", c->total_objects, b, sides[i]->file);
+	}
+	int64_t dobj = (int64_t)d->to.c->total_objects - (int64_t)d->from.c->total_objects;
+	int64_t dbytes = (int64_t)d->to.c->total_bytes - (int64_t)d->from.c->total_bytes;
+	char db[32];
+	human_delta(db, sizeof(db), dbytes);
+	fprintf(f, "change: %+" PRId64 " objects, %s\n", dobj, db);
+	size_t n = shown(d->ntypes, o), w = 4;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(d->types[i].name) > w)
+			w = strlen(d->types[i].name);
+	if (w > 60)
+		w = 60;
+	fprintf(f, "\n%-*s %12s %10s %12s %12s\n", (int)w, "TYPE", "COUNT", "+COUNT", "BYTES", "+BYTES");
+	for (size_t i = 0; i < n; i++) {
+		const struct pc_type_count *t = &d->types[i];
+		char b[32];
+		pc_human_bytes(b, sizeof(b), (double)t->bytes);
+		human_delta(db, sizeof(db), t->bytes_delta);
+		fprintf(f, "%-*.*s %12" PRIu64 " %+10" PRId64 " %12s %12s\n", (int)w, (int)w, t->name,
+			t->count, t->count_delta, b, db);
+	}
+	if (n < d->ntypes)
+		fprintf(f, "... %zu more types\n", d->ntypes - n);
+	for (int i = 0; i < d->nwarnings; i++)
+		fprintf(f, "warning: %s\n", d->warnings[i]);
+	return ferror(f) ? -1 : 0;
+}
+
+int pc_output_diff(FILE *f, const struct pc_diff *d, const struct pc_output_opts *o)
+{
+	if (o->format == PC_FORMAT_TABLE)
+		return diff_table(f, d, o);
+	json_object *root = json_object_new_object();
+	json_object_object_add(root, "pycensus", json_object_new_int(1));
+	json_object_object_add(root, "from", diff_side_json(&d->from));
+	json_object_object_add(root, "to", diff_side_json(&d->to));
+	json_object *tot = json_object_new_object();
+	json_object_object_add(tot, "count_delta", json_object_new_int64(
+		(int64_t)d->to.c->total_objects - (int64_t)d->from.c->total_objects));
+	json_object_object_add(tot, "bytes_delta", json_object_new_int64(
+		(int64_t)d->to.c->total_bytes - (int64_t)d->from.c->total_bytes));
+	json_object_object_add(root, "totals", tot);
+	json_object *types = json_object_new_array();
+	size_t n = shown(d->ntypes, o);
+	for (size_t i = 0; i < n; i++) {
+		const struct pc_type_count *t = &d->types[i];
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "type", json_object_new_string(t->name));
+		json_object_object_add(e, "count", J_U64(t->count));
+		json_object_object_add(e, "bytes", J_U64(t->bytes));
+		json_object_object_add(e, "count_delta", json_object_new_int64(t->count_delta));
+		json_object_object_add(e, "bytes_delta", json_object_new_int64(t->bytes_delta));
+		json_object_array_add(types, e);
+	}
+	json_object_object_add(root, "types", types);
+	if (d->nwarnings) {
+		json_object *w = json_object_new_array();
+		for (int i = 0; i < d->nwarnings; i++)
+			json_object_array_add(w, json_object_new_string(d->warnings[i]));
+		json_object_object_add(root, "warnings", w);
+	}
+	return print_json(f, root, o->pretty);
 }
 
 static json_object *hex(uint64_t v)

@@ -135,9 +135,10 @@ long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap)
 /* Hard caps: a dict bigger than this is corrupt for our purposes. */
 #define MAX_DICT_ENTRIES (1LL << 32)
 
-bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg)
+bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 {
 	const struct pc_layout *L = py->L;
+	memset(v, 0, sizeof(*v));
 	const unsigned char *d = pc_mem_ptr(py->mem, addr, (size_t)L->dict_size);
 	if (!d)
 		return false;
@@ -147,21 +148,19 @@ bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg)
 	const unsigned char *k = pc_mem_ptr(py->mem, keys, (size_t)L->dictkeys_size);
 	if (!k)
 		return false;
+	v->keys = keys;
 	int64_t nentries;
 	memcpy(&nentries, k + L->dk_nentries, 8);
 	uint64_t entries;
-	int64_t esize;
 	bool unicode = false;
 	if (L->dk_log2_size >= 0) {
 		uint8_t log2_size = k[L->dk_log2_size], log2_ixb = k[L->dk_log2_index_bytes];
-		uint8_t kind = k[L->dk_kind];
-		if (log2_size > 40 || log2_ixb > 43)
+		if (log2_size > 40 || log2_ixb > 43 || nentries > (1LL << log2_size))
 			return false;
 		entries = keys + (uint64_t)L->dk_indices + (1ULL << log2_ixb);
-		unicode = kind != 0;
-		esize = unicode ? L->dict_unicode_entry_size : L->dict_entry_size;
-		if (nentries > (1LL << log2_size))
-			return false;
+		unicode = k[L->dk_kind] != 0;
+		v->esize = unicode ? L->dict_unicode_entry_size : L->dict_entry_size;
+		v->general = !unicode;
 	} else {
 		int64_t size;
 		memcpy(&size, k + L->dk_size, 8);
@@ -169,28 +168,48 @@ bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg)
 			return false;
 		int ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffLL ? 4 : 8;
 		entries = keys + (uint64_t)L->dk_indices + (uint64_t)(size * ix);
-		esize = L->dict_entry_size;
+		v->esize = L->dict_entry_size;
+		/* Before 3.11 the lookup function tells all-str-key tables apart. */
+		uint64_t lookup;
+		memcpy(&lookup, k + L->dk_lookup, 8);
+		v->general = !py->lookdict || lookup == py->lookdict;
 	}
 	if (nentries < 0)
 		return false;
-	const unsigned char *e = nentries ? pc_mem_ptr(py->mem, entries, (size_t)(nentries * esize)) : NULL;
-	if (nentries && !e)
-		return false;
-	const unsigned char *v = NULL;
-	if (values && nentries) {
-		v = pc_mem_ptr(py->mem, values + (uint64_t)L->dictvalues_values, (size_t)nentries * 8);
-		if (!v)
+	v->nentries = nentries;
+	v->key_off = unicode ? 0 : 8;
+	v->value_off = v->key_off + 8;
+	if (nentries) {
+		v->entries = pc_mem_ptr(py->mem, entries, (size_t)(nentries * v->esize));
+		if (!v->entries)
 			return false;
 	}
-	/* Entry layouts: {hash, key, value} or, for unicode keys, {key, value}. */
-	int64_t koff = unicode ? 0 : 8;
-	for (int64_t i = 0; i < nentries; i++) {
+	if (values) {
+		if (nentries) {
+			v->values = pc_mem_ptr(py->mem, values + (uint64_t)L->dictvalues_values, (size_t)nentries * 8);
+			if (!v->values)
+				return false;
+		}
+		if (L->dictvalues_embedded >= 0) {
+			const uint8_t *e = pc_mem_ptr(py->mem, values + (uint64_t)L->dictvalues_embedded, 1);
+			v->embedded = e && *e;
+		}
+	}
+	return true;
+}
+
+bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg)
+{
+	struct pc_dict_view v;
+	if (!pc_dict_view(py, addr, &v))
+		return false;
+	for (int64_t i = 0; i < v.nentries; i++) {
 		uint64_t key, val;
-		memcpy(&key, e + i * esize + koff, 8);
-		if (v)
-			memcpy(&val, v + i * 8, 8);
+		memcpy(&key, v.entries + i * v.esize + v.key_off, 8);
+		if (v.values)
+			memcpy(&val, v.values + i * 8, 8);
 		else
-			memcpy(&val, e + i * esize + koff + 8, 8);
+			memcpy(&val, v.entries + i * v.esize + v.value_off, 8);
 		if (!key || !val)
 			continue;
 		if (!fn(arg, key, val))

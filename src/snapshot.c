@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "reach.h"
 #include "sizeof.h"
 #include "snapshot.h"
 #include "types.h"
@@ -57,15 +58,24 @@ struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
 		pc_session_close(s);
 		return err;
 	}
-	const char *names[PK_NKINDS + 1];
-	uint64_t addrs[PK_NKINDS + 1];
+	const char *names[PK_NKINDS + 3];
+	uint64_t addrs[PK_NKINDS + 3];
 	for (int k = 0; k < PK_NKINDS; k++)
 		names[k] = pc_kind_symbol[k] ? pc_kind_symbol[k] : "";
 	names[PK_NKINDS] = "_PySet_Dummy";
-	pc_target_symbols(&s->target, names, addrs, PK_NKINDS + 1);
+	names[PK_NKINDS + 1] = "lookdict";
+	names[PK_NKINDS + 2] = "interned";
+	pc_target_symbols(&s->target, names, addrs, PK_NKINDS + 3);
 	for (int k = 1; k < PK_NKINDS; k++)
 		s->kind_type[k] = addrs[k];
 	s->set_dummy = addrs[PK_NKINDS];
+	s->lookdict = s->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
+	s->interned = s->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
+	err = pc_referents_create(s->dwarf, s->target.bias, NULL, &s->referents);
+	if (err) {
+		pc_session_close(s);
+		return err;
+	}
 	if (!s->kind_type[PK_TYPE] || !s->kind_type[PK_STR] || !s->kind_type[PK_DICT]) {
 		err = pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
 				   s->target.module_path);
@@ -81,6 +91,7 @@ void pc_session_close(struct pc_session *s)
 {
 	if (!s)
 		return;
+	pc_referents_destroy(s->referents);
 	pc_dwarf_index_destroy(s->dwarf);
 	pc_target_fini(&s->target);
 	free(s);
@@ -93,6 +104,7 @@ static void py_init(struct pc_py *py, struct pc_session *s, struct pc_mem *mem)
 	py->L = &s->layout;
 	memcpy(py->kind_type, s->kind_type, sizeof(py->kind_type));
 	py->set_dummy = s->set_dummy;
+	py->lookdict = s->lookdict;
 }
 
 /* The main interpreter and its sys.version, read while stopped. */
@@ -212,8 +224,22 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		goto out;
 	}
 	read_interp(s, &py);
-	struct census_walk w = { &py, c, opts->interrupted };
-	pc_gc_walk(&py, s->target.runtime, count_object, &w, &c->gc);
+	if (opts->scope == PC_SCOPE_REACHABLE) {
+		struct pc_reach_roots roots = { s->target.runtime, s->interned };
+		struct pc_reach_stats rs;
+		err = pc_reach(&py, s->referents, &roots, &c->gc, &rs, opts->interrupted);
+		c->reachable_stats = true;
+		c->skipped = rs.skipped;
+		c->hidden_objects = rs.hidden_objects;
+		c->hidden_bytes = rs.hidden_bytes;
+		if (err) {
+			pc_typemap_destroy(py.types);
+			goto out;
+		}
+	} else {
+		struct census_walk w = { &py, c, opts->interrupted };
+		pc_gc_walk(&py, s->target.runtime, count_object, &w, &c->gc);
+	}
 
 	if (!opts->no_stop) {
 		pc_attach_release(&at);

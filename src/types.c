@@ -173,6 +173,16 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	memcpy(&t->base, raw + L->tp_base, 8);
 	memcpy(&t->dict, raw + L->tp_dict, 8);
 	memcpy(&t->members, raw + L->tp_members, 8);
+	memcpy(&t->traverse, raw + L->tp_traverse, 8);
+	if (t->flags & PC_TPFLAGS_HEAPTYPE) {
+		const unsigned char *h = pc_mem_ptr(py->mem, addr, (size_t)L->heaptype_size);
+		if (h) {
+			memcpy(&t->nslots, h + L->ob_size, 8);
+			memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
+		}
+		if (t->nslots < 0 || t->nslots > 100000)
+			t->nslots = 0;
+	}
 	/* A type's own type is `type` or a subclass of it (a metaclass). */
 	if (meta != py->kind_type[PK_TYPE]) {
 		uint64_t mflags;

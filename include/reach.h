@@ -1,0 +1,26 @@
+/* The reachable census: every object on the GC lists, everything they
+ * refer to as gc.get_referents() would report it (phase 1), then what only
+ * hidden references, running frames and the interned-string table reach
+ * (phase 2, counted as "hidden").  Each object once. */
+#ifndef PC_REACH_H
+#define PC_REACH_H
+
+#include "census.h"
+#include "referents.h"
+
+struct pc_reach_roots {
+	uint64_t runtime;      /* &_PyRuntime */
+	uint64_t interned;     /* <= 3.11: address of the static `interned` */
+};
+
+struct pc_reach_stats {
+	uint64_t skipped;      /* references to unmapped, misaligned or non-objects */
+	uint64_t hidden_objects, hidden_bytes;
+	uint64_t opaque_objects;
+};
+
+/* Count every reachable object into the types of PY's type map. */
+struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const struct pc_reach_roots *roots,
+			  struct pc_gc_stats *gc, struct pc_reach_stats *st, volatile int *interrupted);
+
+#endif

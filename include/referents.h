@@ -1,0 +1,62 @@
+/* What each type's objects refer to, decided as gc.get_referents() decides
+ * it: by the type's tp_traverse function.  Each traverse function CPython
+ * defines for a builtin type is matched (by file and name in the DWARF) to a
+ * rule that decodes the same references from target memory.  A GC type
+ * whose traverse has no rule is opaque: counted, never followed.
+ *
+ * References gc.get_referents() does not report but that keep memory alive
+ * all the same (keys of str-keyed dicts, the contents of code objects and
+ * of static types) are reported as "hidden" edges, so the walker can count
+ * what they reach separately. */
+#ifndef PC_REFERENTS_H
+#define PC_REFERENTS_H
+
+#include "dwarf_offsets.h"
+#include "pyobj.h"
+
+enum pc_rule_kind {
+	RULE_LEAF = 0,   /* not a GC type: no referents */
+	RULE_OPAQUE,     /* a traverse pycensus does not know */
+	RULE_SUBTYPE,    /* instances of classes: slots, __dict__, type, base */
+	RULE_FIELDS,     /* only the rule's PyObject * fields */
+	RULE_TUPLE, RULE_LIST, RULE_DICT, RULE_SET, RULE_TYPE,
+	RULE_FRAME, RULE_GEN, RULE_LRU, RULE_DEQUE, RULE_ODICT,
+	RULE_MODULE,
+};
+
+#define PC_RULE_MAX_FIELDS 16
+
+struct pc_rule {
+	const char *name;      /* the traverse function, for messages */
+	enum pc_rule_kind kind;
+	uint64_t fn;           /* its address in the target */
+	int nfields;
+	int64_t fields[PC_RULE_MAX_FIELDS];  /* PyObject * members visited first */
+};
+
+struct pc_referents;
+
+struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, uint64_t bias,
+				     const uint64_t *funcs, struct pc_referents **out);
+void pc_referents_destroy(struct pc_referents *R);
+
+/* Function symbols the rules need besides the traverse functions, resolved
+ * by the caller through the symbol table. */
+enum { PC_FN_LOOKDICT, PC_FN_COUNT };
+extern const char *const pc_referents_symbols[PC_FN_COUNT];
+
+/* The rule for objects of type T (cached in T). */
+const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *R, struct pc_type *t);
+
+/* Called for each reference; HIDDEN marks one gc.get_referents() omits. */
+typedef void (*pc_ref_fn)(void *arg, uint64_t ref, bool hidden);
+
+/* Report the references of OBJ (of type T).  Returns false if part of the
+ * object could not be decoded (it is still counted). */
+bool pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj,
+		  struct pc_type *t, pc_ref_fn fn, void *arg);
+
+/* Whether the last pc_referents() call met an opaque part. */
+bool pc_rule_is_opaque(const struct pc_rule *r);
+
+#endif

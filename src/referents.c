@@ -1,0 +1,829 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "referents.h"
+#include "types.h"
+
+const char *const pc_referents_symbols[PC_FN_COUNT] = {
+	[PC_FN_LOOKDICT] = "lookdict",
+};
+
+/* A traverse function of CPython, the rule that mirrors it, and the struct
+ * and members it visits (space-separated paths; absent ones are skipped:
+ * members come and go between versions). */
+struct spec {
+	const char *file, *fn;
+	enum pc_rule_kind kind;
+	const char *type, *fields;
+};
+
+static const struct spec specs[] = {
+	{ "tupleobject.c", "tupletraverse", RULE_TUPLE, NULL, NULL },
+	{ "listobject.c", "list_traverse", RULE_LIST, NULL, NULL },
+	{ "dictobject.c", "dict_traverse", RULE_DICT, NULL, NULL },
+	{ "setobject.c", "set_traverse", RULE_SET, NULL, NULL },
+	{ "typeobject.c", "subtype_traverse", RULE_SUBTYPE, NULL, NULL },
+	{ "typeobject.c", "type_traverse", RULE_TYPE, "PyHeapTypeObject",
+	  "ht_type.tp_dict ht_type.tp_cache ht_type.tp_mro ht_type.tp_bases ht_type.tp_base ht_module" },
+	{ "funcobject.c", "func_traverse", RULE_FIELDS, "PyFunctionObject",
+	  "func_code func_globals func_builtins func_module func_defaults func_kwdefaults func_doc "
+	  "func_name func_dict func_closure func_annotations func_typeparams func_qualname" },
+	{ "funcobject.c", "cm_traverse", RULE_FIELDS, "classmethod", "cm_callable cm_dict" },
+	{ "funcobject.c", "sm_traverse", RULE_FIELDS, "staticmethod", "sm_callable sm_dict" },
+	{ "cellobject.c", "cell_traverse", RULE_FIELDS, "PyCellObject", "ob_ref" },
+	{ "classobject.c", "method_traverse", RULE_FIELDS, "PyMethodObject", "im_func im_self" },
+	{ "classobject.c", "instancemethod_traverse", RULE_FIELDS, "PyInstanceMethodObject", "func" },
+	{ "methodobject.c", "meth_traverse", RULE_FIELDS, "PyCFunctionObject", "m_self m_module" },
+	{ "descrobject.c", "descr_traverse", RULE_FIELDS, "PyDescrObject", "d_type" },
+	{ "descrobject.c", "property_traverse", RULE_FIELDS, "propertyobject",
+	  "prop_get prop_set prop_del prop_doc prop_name" },
+	{ "descrobject.c", "mappingproxy_traverse", RULE_FIELDS, "mappingproxyobject", "mapping" },
+	{ "descrobject.c", "wrapper_traverse", RULE_FIELDS, "wrapperobject", "descr self" },
+	{ "weakrefobject.c", "gc_traverse", RULE_FIELDS, "PyWeakReference", "wr_callback" },
+	{ "exceptions.c", "BaseException_traverse", RULE_FIELDS, "PyBaseExceptionObject",
+	  "dict args notes traceback context cause" },
+	{ "moduleobject.c", "module_traverse", RULE_MODULE, "PyModuleObject", "md_dict" },
+	{ "namespaceobject.c", "namespace_traverse", RULE_FIELDS, "_PyNamespaceObject", "ns_dict" },
+	{ "frameobject.c", "frame_traverse", RULE_FRAME, NULL, NULL },
+	{ "genobject.c", "gen_traverse", RULE_GEN, NULL, NULL },
+	{ "genobject.c", "async_gen_traverse", RULE_GEN, "PyAsyncGenObject", "ag_finalizer ag_origin_or_finalizer" },
+	{ "enumobject.c", "enum_traverse", RULE_FIELDS, "enumobject", "en_sit en_result en_longindex" },
+	{ "iterobject.c", "iter_traverse", RULE_FIELDS, "seqiterobject", "it_seq" },
+	{ "dictobject.c", "dictview_traverse", RULE_FIELDS, "_PyDictViewObject", "dv_dict" },
+	{ "typeobject.c", "super_traverse", RULE_FIELDS, "superobject", "obj type obj_type" },
+	{ "memoryobject.c", "memory_traverse", RULE_FIELDS, "PyMemoryViewObject", "mbuf" },
+	{ "memoryobject.c", "mbuf_traverse", RULE_FIELDS, "_PyManagedBufferObject", "master.obj" },
+	{ "_functoolsmodule.c", "partial_traverse", RULE_FIELDS, "partialobject", "fn args kw dict" },
+	{ "_functoolsmodule.c", "lru_cache_tp_traverse", RULE_LRU, "lru_cache_object",
+	  "func cache cache_info_type dict kwd_mark" },
+	{ "_collectionsmodule.c", "deque_traverse", RULE_DEQUE, NULL, NULL },
+	{ "_collectionsmodule.c", "defdict_traverse", RULE_DICT, "defdictobject", "default_factory" },
+	{ "odictobject.c", "odict_traverse", RULE_ODICT, "PyODictObject", "od_inst_dict" },
+};
+
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+/* Offsets of the structured parts the non-field rules decode. */
+struct offs {
+	/* frames <= 3.10 */
+	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth, f_code;
+	int64_t co_nlocals, co_cellvars, co_freevars;
+	/* frames and generators 3.11+ */
+	int64_t f_frame, iframe_owner, iframe_stacktop, iframe_localsplus, iframe_code;
+	int64_t owned_by_frame_object, owned_by_cstack;
+	int64_t gi_iframe, gi_frame_state, frame_cleared;
+	int64_t co_nlocalsplus, co_stacksize;
+	int nframe_fields;
+	int64_t frame_fields[8];     /* PyFrameObject members visited */
+	int niframe_fields;
+	int64_t iframe_fields[8];    /* _PyInterpreterFrame members visited */
+	int ngen_fields;
+	int64_t gen_fields[8];
+	/* lru_cache */
+	int64_t lru_root, lru_next, lru_key, lru_result;
+	/* deque */
+	int64_t dq_leftblock, dq_rightblock, dq_leftindex, dq_rightindex, blk_data, blk_rightlink, blocklen;
+	/* OrderedDict */
+	int64_t od_first, odnode_key, odnode_next;
+	/* module */
+	int64_t md_def, md_state, m_traverse, m_size, md_name;
+	/* code: every PyObject * member, all hidden from gc.get_referents */
+	int ncode_fields;
+	int64_t code_fields[24];
+	int64_t co_cached;
+	int ncached_fields;
+	int64_t cached_fields[4];
+};
+
+struct pc_referents {
+	struct pc_rule rules[NSPECS];
+	size_t nrules;
+	struct pc_rule leaf, opaque;
+	struct offs o;
+};
+
+static int add_fields(struct pc_dwarf_index *idx, const char *type, const char *list, int64_t *out, int max)
+{
+	int n = 0;
+	char path[128];
+	const char *p = list;
+	while (p && *p && n < max) {
+		size_t len = strcspn(p, " ");
+		if (len && len < sizeof(path)) {
+			memcpy(path, p, len);
+			path[len] = 0;
+			int64_t off = pc_dwarf_offsetof(idx, type, path, NULL);
+			if (off >= 0)
+				out[n++] = off;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return n;
+}
+
+static int64_t off(struct pc_dwarf_index *idx, const char *type, const char *path)
+{
+	return pc_dwarf_offsetof(idx, type, path, NULL);
+}
+
+static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
+{
+	o->f_localsplus = off(idx, "PyFrameObject", "f_localsplus");
+	o->f_valuestack = off(idx, "PyFrameObject", "f_valuestack");
+	o->f_stacktop = off(idx, "PyFrameObject", "f_stacktop");
+	o->f_stackdepth = off(idx, "PyFrameObject", "f_stackdepth");
+	o->f_code = off(idx, "PyFrameObject", "f_code");
+	o->co_nlocals = off(idx, "PyCodeObject", "co_nlocals");
+	o->co_cellvars = off(idx, "PyCodeObject", "co_cellvars");
+	o->co_freevars = off(idx, "PyCodeObject", "co_freevars");
+	o->co_nlocalsplus = off(idx, "PyCodeObject", "co_nlocalsplus");
+	o->co_stacksize = off(idx, "PyCodeObject", "co_stacksize");
+	o->f_frame = off(idx, "PyFrameObject", "f_frame");
+	if (o->f_localsplus >= 0)
+		o->nframe_fields = add_fields(idx, "PyFrameObject",
+			"f_back f_code f_builtins f_globals f_locals f_trace", o->frame_fields, 8);
+	else
+		o->nframe_fields = add_fields(idx, "PyFrameObject", "f_back f_trace", o->frame_fields, 8);
+	const char *IF = "_PyInterpreterFrame";
+	o->iframe_owner = off(idx, IF, "owner");
+	o->iframe_stacktop = off(idx, IF, "stacktop");
+	o->iframe_localsplus = off(idx, IF, "localsplus");
+	o->iframe_code = off(idx, IF, "f_code");
+	if (o->iframe_code < 0)
+		o->iframe_code = off(idx, IF, "f_executable");
+	o->niframe_fields = add_fields(idx, IF, "frame_obj f_locals f_func f_funcobj f_code f_executable",
+				       o->iframe_fields, 8);
+	if (!pc_dwarf_enumerator(idx, "FRAME_OWNED_BY_FRAME_OBJECT", &o->owned_by_frame_object))
+		o->owned_by_frame_object = -1;
+	if (!pc_dwarf_enumerator(idx, "FRAME_OWNED_BY_CSTACK", &o->owned_by_cstack))
+		o->owned_by_cstack = -1;
+	if (!pc_dwarf_enumerator(idx, "FRAME_CLEARED", &o->frame_cleared))
+		o->frame_cleared = 4;
+	o->gi_iframe = off(idx, "PyGenObject", "gi_iframe");
+	o->gi_frame_state = off(idx, "PyGenObject", "gi_frame_state");
+	o->ngen_fields = add_fields(idx, "PyGenObject",
+		"gi_frame gi_code gi_name gi_qualname gi_exc_state.exc_type gi_exc_state.exc_value "
+		"gi_exc_state.exc_traceback", o->gen_fields, 8);
+
+	o->lru_root = off(idx, "lru_cache_object", "root");
+	o->lru_next = off(idx, "lru_list_elem", "next");
+	o->lru_key = off(idx, "lru_list_elem", "key");
+	o->lru_result = off(idx, "lru_list_elem", "result");
+
+	o->dq_leftblock = off(idx, "dequeobject", "leftblock");
+	o->dq_rightblock = off(idx, "dequeobject", "rightblock");
+	o->dq_leftindex = off(idx, "dequeobject", "leftindex");
+	o->dq_rightindex = off(idx, "dequeobject", "rightindex");
+	o->blk_data = off(idx, "block", "data");
+	o->blk_rightlink = off(idx, "block", "rightlink");
+	o->blocklen = pc_dwarf_array_len(idx, "block", "data");
+
+	o->od_first = off(idx, "PyODictObject", "od_first");
+	o->odnode_key = off(idx, "_odictnode", "key");
+	o->odnode_next = off(idx, "_odictnode", "next");
+
+	o->md_def = off(idx, "PyModuleObject", "md_def");
+	o->md_state = off(idx, "PyModuleObject", "md_state");
+	o->md_name = off(idx, "PyModuleObject", "md_name");
+	o->m_traverse = off(idx, "PyModuleDef", "m_traverse");
+	o->m_size = off(idx, "PyModuleDef", "m_size");
+
+	o->ncode_fields = add_fields(idx, "PyCodeObject",
+		"co_code co_consts co_names co_varnames co_freevars co_cellvars co_filename co_name "
+		"co_qualname co_lnotab co_linetable co_exceptiontable co_localsplusnames "
+		"co_localspluskinds _co_code _co_varnames _co_cellvars _co_freevars co_endlinetable "
+		"co_columntable", o->code_fields, 24);
+	o->co_cached = off(idx, "PyCodeObject", "_co_cached");
+	o->ncached_fields = add_fields(idx, "_PyCoCached", "_co_code _co_varnames _co_cellvars _co_freevars",
+				       o->cached_fields, 4);
+}
+
+static bool structured_ok(const struct offs *o, enum pc_rule_kind k)
+{
+	switch (k) {
+	case RULE_FRAME:
+		return o->f_localsplus >= 0 ? o->co_nlocals >= 0 && o->f_code >= 0
+					    : o->f_frame >= 0 && o->iframe_owner >= 0 && o->iframe_localsplus >= 0;
+	case RULE_GEN:
+		return o->gi_iframe < 0 || (o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
+	case RULE_LRU:
+		return o->lru_root >= 0 && o->lru_next >= 0 && o->lru_key >= 0 && o->lru_result >= 0;
+	case RULE_DEQUE:
+		return o->dq_leftblock >= 0 && o->blk_data >= 0 && o->blk_rightlink >= 0 && o->blocklen > 0;
+	case RULE_ODICT:
+		return o->od_first >= 0 && o->odnode_key >= 0 && o->odnode_next >= 0;
+	default:
+		return true;
+	}
+}
+
+struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, uint64_t bias, const uint64_t *funcs,
+				     struct pc_referents **out)
+{
+	(void)funcs;
+	struct pc_referents *R = calloc(1, sizeof(*R));
+	if (!R)
+		return pc_error_nomem();
+	init_offsets(idx, &R->o);
+	R->leaf.kind = RULE_LEAF;
+	R->leaf.name = "(none)";
+	R->opaque.kind = RULE_OPAQUE;
+	R->opaque.name = "(unknown traverse)";
+	for (size_t i = 0; i < NSPECS; i++) {
+		const struct spec *s = &specs[i];
+		uint64_t fn = pc_dwarf_function(idx, s->file, s->fn);
+		if (!fn || !structured_ok(&R->o, s->kind))
+			continue;
+		struct pc_rule *r = &R->rules[R->nrules];
+		r->name = s->fn;
+		r->kind = s->kind;
+		r->fn = fn + bias;
+		r->nfields = s->fields ? add_fields(idx, s->type, s->fields, r->fields, PC_RULE_MAX_FIELDS) : 0;
+		/* A field rule none of whose members exist cannot be mirrored. */
+		if (s->fields && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE))
+			continue;
+		R->nrules++;
+	}
+	*out = R;
+	return NULL;
+}
+
+void pc_referents_destroy(struct pc_referents *R)
+{
+	free(R);
+}
+
+bool pc_rule_is_opaque(const struct pc_rule *r)
+{
+	return r->kind == RULE_OPAQUE;
+}
+
+const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *R, struct pc_type *t)
+{
+	(void)py;
+	if (t->rule)
+		return t->rule;
+	const struct pc_rule *r = &R->leaf;
+	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse) {
+		r = &R->opaque;
+		for (size_t i = 0; i < R->nrules; i++) {
+			if (R->rules[i].fn == t->traverse) {
+				r = &R->rules[i];
+				break;
+			}
+		}
+	}
+	t->rule = r;
+	return r;
+}
+
+/* ---- decoding ---- */
+
+struct ctx {
+	struct pc_py *py;
+	const struct pc_referents *R;
+	pc_ref_fn fn;
+	void *arg;
+	bool ok;
+};
+
+static void ref(struct ctx *c, uint64_t addr, bool hidden)
+{
+	if (addr)
+		c->fn(c->arg, addr, hidden);
+}
+
+static void ref_at(struct ctx *c, uint64_t where, bool hidden)
+{
+	uint64_t v;
+	if (pc_u64(c->py, where, &v))
+		ref(c, v, hidden);
+	else
+		c->ok = false;
+}
+
+/* N pointers stored from ADDR on. */
+static void ref_array(struct ctx *c, uint64_t addr, uint64_t n, bool hidden)
+{
+	if (n == 0)
+		return;
+	if (n > (1ULL << 32)) {
+		c->ok = false;
+		return;
+	}
+	const uint64_t *p = pc_mem_ptr(c->py->mem, addr, n * 8);
+	if (!p) {
+		c->ok = false;
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		ref(c, v, hidden);
+	}
+}
+
+static void ref_fields(struct ctx *c, uint64_t obj, const int64_t *fields, int n, bool hidden)
+{
+	for (int i = 0; i < n; i++)
+		ref_at(c, obj + (uint64_t)fields[i], hidden);
+}
+
+static int64_t read_i64(struct ctx *c, uint64_t addr)
+{
+	int64_t v = 0;
+	if (!pc_i64(c->py, addr, &v))
+		c->ok = false;
+	return v;
+}
+
+static void do_tuple(struct ctx *c, uint64_t obj)
+{
+	int64_t n = read_i64(c, obj + (uint64_t)c->py->L->ob_size);
+	if (n > 0)
+		ref_array(c, obj + (uint64_t)c->py->L->tuple_item, (uint64_t)n, false);
+}
+
+static void do_list(struct ctx *c, uint64_t obj)
+{
+	const struct pc_layout *L = c->py->L;
+	int64_t n = read_i64(c, obj + (uint64_t)L->ob_size);
+	int64_t alloc = read_i64(c, obj + (uint64_t)L->list_allocated);
+	uint64_t items;
+	if (n <= 0 || !pc_u64(c->py, obj + (uint64_t)L->list_item, &items))
+		return;
+	if (n > alloc) {
+		c->ok = false;
+		return;
+	}
+	ref_array(c, items, (uint64_t)n, false);
+}
+
+static void do_dict(struct ctx *c, uint64_t obj)
+{
+	struct pc_dict_view v;
+	if (!pc_dict_view(c->py, obj, &v)) {
+		c->ok = false;
+		return;
+	}
+	for (int64_t i = 0; i < v.nentries; i++) {
+		const unsigned char *e = v.entries + i * v.esize;
+		uint64_t key, val;
+		memcpy(&key, e + v.key_off, 8);
+		if (v.values)
+			memcpy(&val, v.values + i * 8, 8);
+		else
+			memcpy(&val, e + v.value_off, 8);
+		if (!val)
+			continue;
+		/* dict_traverse skips the keys of all-str tables and, in 3.13,
+		 * values embedded in their owner (the owner visits those). */
+		ref(c, val, v.values && v.embedded);
+		ref(c, key, !v.general);
+	}
+}
+
+static void do_set(struct ctx *c, uint64_t obj)
+{
+	const struct pc_layout *L = c->py->L;
+	uint64_t table, mask;
+	if (!pc_u64(c->py, obj + (uint64_t)L->set_table, &table) ||
+	    !pc_u64(c->py, obj + (uint64_t)L->set_mask, &mask) || mask >= (1ULL << 32)) {
+		c->ok = false;
+		return;
+	}
+	uint64_t es = (uint64_t)L->set_entry_size;
+	const unsigned char *t = pc_mem_ptr(c->py->mem, table, (mask + 1) * es);
+	if (!t) {
+		c->ok = false;
+		return;
+	}
+	for (uint64_t i = 0; i <= mask; i++) {
+		uint64_t key;
+		memcpy(&key, t + i * es + L->set_entry_key, 8);
+		if (key && key != c->py->set_dummy)
+			ref(c, key, false);
+	}
+}
+
+/* What _PyFrame_Traverse visits in a 3.11+ interpreter frame: its code,
+ * function, locals dict, frame object and LOCALSPLUS[0..stacktop). */
+static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
+{
+	const struct offs *o = &c->R->o;
+	ref_fields(c, frame, o->iframe_fields, o->niframe_fields, hidden);
+	int32_t top = 0;
+	if (!pc_mem_read(c->py->mem, frame + (uint64_t)o->iframe_stacktop, &top, 4)) {
+		c->ok = false;
+		return;
+	}
+	if (top < 0 && running) {
+		/* The frame executing when we stopped has its stack pointer in
+		 * a register; its locals are still valid. */
+		uint64_t code;
+		int32_t nlocals = 0;
+		if (pc_u64(c->py, frame + (uint64_t)o->iframe_code, &code) &&
+		    pc_mem_read(c->py->mem, code + (uint64_t)o->co_nlocalsplus, &nlocals, 4))
+			top = nlocals;
+	}
+	if (top > 0 && top < (1 << 24))
+		ref_array(c, frame + (uint64_t)o->iframe_localsplus, (uint64_t)top, hidden);
+}
+
+static void do_frame(struct ctx *c, uint64_t obj)
+{
+	const struct offs *o = &c->R->o;
+	ref_fields(c, obj, o->frame_fields, o->nframe_fields, false);
+	if (o->f_localsplus < 0) {
+		uint64_t f;
+		uint8_t owner;
+		if (!pc_u64(c->py, obj + (uint64_t)o->f_frame, &f) ||
+		    !pc_mem_read(c->py->mem, f + (uint64_t)o->iframe_owner, &owner, 1)) {
+			c->ok = false;
+			return;
+		}
+		if ((int64_t)owner == o->owned_by_frame_object)
+			do_iframe(c, f, false, false);
+		return;
+	}
+	uint64_t code, cell, free_;
+	int32_t nlocals;
+	int64_t ncells = 0, nfrees = 0;
+	if (!pc_u64(c->py, obj + (uint64_t)o->f_code, &code) ||
+	    !pc_mem_read(c->py->mem, code + (uint64_t)o->co_nlocals, &nlocals, 4) ||
+	    !pc_u64(c->py, code + (uint64_t)o->co_cellvars, &cell) ||
+	    !pc_u64(c->py, code + (uint64_t)o->co_freevars, &free_)) {
+		c->ok = false;
+		return;
+	}
+	if (cell)
+		ncells = read_i64(c, cell + (uint64_t)c->py->L->ob_size);
+	if (free_)
+		nfrees = read_i64(c, free_ + (uint64_t)c->py->L->ob_size);
+	int64_t slots = (int64_t)nlocals + ncells + nfrees;
+	if (slots > 0 && slots < (1 << 24))
+		ref_array(c, obj + (uint64_t)o->f_localsplus, (uint64_t)slots, false);
+	uint64_t stack;
+	if (!pc_u64(c->py, obj + (uint64_t)o->f_valuestack, &stack))
+		return;
+	int64_t depth = 0;
+	if (o->f_stackdepth >= 0) {
+		int32_t d = 0;
+		pc_mem_read(c->py->mem, obj + (uint64_t)o->f_stackdepth, &d, 4);
+		depth = d;
+	} else if (o->f_stacktop >= 0) {
+		uint64_t top;
+		if (pc_u64(c->py, obj + (uint64_t)o->f_stacktop, &top) && top && top >= stack)
+			depth = (int64_t)((top - stack) / 8);
+	}
+	if (depth > 0 && depth < (1 << 24))
+		ref_array(c, stack, (uint64_t)depth, false);
+}
+
+static void do_gen(struct ctx *c, uint64_t obj)
+{
+	const struct offs *o = &c->R->o;
+	ref_fields(c, obj, o->gen_fields, o->ngen_fields, false);
+	if (o->gi_iframe < 0)
+		return;
+	int8_t state = 0;
+	if (!pc_mem_read(c->py->mem, obj + (uint64_t)o->gi_frame_state, &state, 1)) {
+		c->ok = false;
+		return;
+	}
+	if (state < o->frame_cleared)
+		do_iframe(c, obj + (uint64_t)o->gi_iframe, false, false);
+}
+
+static void do_lru(struct ctx *c, uint64_t obj)
+{
+	const struct offs *o = &c->R->o;
+	uint64_t root = obj + (uint64_t)o->lru_root, link;
+	if (!pc_u64(c->py, root + (uint64_t)o->lru_next, &link)) {
+		c->ok = false;
+		return;
+	}
+	for (uint64_t n = 0; link != root; n++) {
+		if (!link || n > (1ULL << 28)) {
+			c->ok = false;
+			return;
+		}
+		ref_at(c, link + (uint64_t)o->lru_key, false);
+		ref_at(c, link + (uint64_t)o->lru_result, false);
+		if (!pc_u64(c->py, link + (uint64_t)o->lru_next, &link)) {
+			c->ok = false;
+			return;
+		}
+	}
+}
+
+static void do_deque(struct ctx *c, uint64_t obj)
+{
+	const struct offs *o = &c->R->o;
+	uint64_t b, right;
+	int64_t lo = read_i64(c, obj + (uint64_t)o->dq_leftindex);
+	int64_t hi = read_i64(c, obj + (uint64_t)o->dq_rightindex);
+	int64_t size = read_i64(c, obj + (uint64_t)c->py->L->ob_size);
+	int64_t blen = o->blocklen;
+	if (!pc_u64(c->py, obj + (uint64_t)o->dq_leftblock, &b) ||
+	    !pc_u64(c->py, obj + (uint64_t)o->dq_rightblock, &right) || size < 0 || lo < 0 || lo >= blen ||
+	    hi < -1 || hi >= blen) {
+		c->ok = false;
+		return;
+	}
+	int64_t maxblocks = size / blen + 2;
+	for (int64_t n = 0; b != right; n++) {
+		if (n > maxblocks) {
+			c->ok = false;
+			return;
+		}
+		ref_array(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, (uint64_t)(blen - lo), false);
+		lo = 0;
+		if (!pc_u64(c->py, b + (uint64_t)o->blk_rightlink, &b)) {
+			c->ok = false;
+			return;
+		}
+	}
+	if (hi >= lo)
+		ref_array(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, (uint64_t)(hi - lo + 1), false);
+}
+
+static void do_odict(struct ctx *c, uint64_t obj)
+{
+	const struct offs *o = &c->R->o;
+	uint64_t node;
+	if (!pc_u64(c->py, obj + (uint64_t)o->od_first, &node)) {
+		c->ok = false;
+		return;
+	}
+	for (uint64_t n = 0; node; n++) {
+		if (n > (1ULL << 30)) {
+			c->ok = false;
+			return;
+		}
+		ref_at(c, node + (uint64_t)o->odnode_key, false);
+		if (!pc_u64(c->py, node + (uint64_t)o->odnode_next, &node)) {
+			c->ok = false;
+			return;
+		}
+	}
+	do_dict(c, obj);
+}
+
+/* module_traverse also runs an extension module's own m_traverse over its
+ * C state, which pycensus cannot read. */
+static void do_module(struct ctx *c, uint64_t obj)
+{
+	const struct offs *o = &c->R->o;
+	if (o->md_name >= 0)
+		ref_at(c, obj + (uint64_t)o->md_name, true);
+	uint64_t def, trav, state;
+	int64_t size;
+	if (o->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)o->md_def, &def) || !def)
+		return;
+	if (pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) && trav &&
+	    pc_i64(c->py, def + (uint64_t)o->m_size, &size) &&
+	    (size <= 0 || (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
+		c->ok = false;
+}
+
+static void do_code(struct ctx *c, uint64_t obj)
+{
+	const struct offs *o = &c->R->o;
+	ref_fields(c, obj, o->code_fields, o->ncode_fields, true);
+	uint64_t cached;
+	if (o->co_cached >= 0 && pc_u64(c->py, obj + (uint64_t)o->co_cached, &cached) && cached)
+		ref_fields(c, cached, o->cached_fields, o->ncached_fields, true);
+}
+
+/* Static types are not GC objects (tp_is_gc says so): nothing they hold is
+ * a referent, but their dicts and MROs keep objects alive all the same. */
+static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
+{
+	const struct pc_layout *L = c->py->L;
+	uint64_t flags;
+	if (!pc_u64(c->py, obj + (uint64_t)L->tp_flags, &flags)) {
+		c->ok = false;
+		return;
+	}
+	bool heap = flags & PC_TPFLAGS_HEAPTYPE;
+	if (heap) {
+		if (r)
+			ref_fields(c, obj, r->fields, r->nfields, false);
+		ref_at(c, obj + (uint64_t)L->ht_name, true);
+		ref_at(c, obj + (uint64_t)L->ht_qualname, true);
+		ref_at(c, obj + (uint64_t)L->ht_slots, true);
+		return;
+	}
+	struct pc_type *t = pc_type_get(c->py, obj);
+	if (t && t->dict)
+		ref(c, t->dict, true);
+	ref_at(c, obj + (uint64_t)L->tp_mro, true);
+	ref_at(c, obj + (uint64_t)L->tp_bases, true);
+	ref_at(c, obj + (uint64_t)L->tp_base, true);
+}
+
+static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct pc_rule *r, int depth);
+
+/* Values of a managed dict's shared-key table: the first NENTRIES of the
+ * cached keys, or CAP slots of 3.13 inline values. */
+static void managed_values(struct ctx *c, uint64_t values, struct pc_type *t, int64_t cap)
+{
+	int64_t n = cap;
+	if (n < 0) {
+		if (!t->cached_keys) {
+			c->ok = false;
+			return;
+		}
+		n = read_i64(c, t->cached_keys + (uint64_t)c->py->L->dk_nentries);
+	}
+	if (n > 0 && n < (1 << 20))
+		ref_array(c, values, (uint64_t)n, false);
+}
+
+static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct pc_type *base)
+{
+	const struct pc_layout *L = c->py->L;
+	if (L->has_preheader && (t->flags & PC_TPFLAGS_MANAGED_DICT)) {
+		uint64_t dictw = obj - 24;
+		if (L->dictvalues_valid >= 0) {
+			/* 3.13: inline values after the object, valid unless a
+			 * dict took them over. */
+			uint64_t dict = 0;
+			pc_u64(c->py, dictw, &dict);
+			if (t->flags & PC_TPFLAGS_INLINE_VALUES) {
+				uint64_t vals = obj + (uint64_t)t->basicsize;
+				uint8_t valid = 0, capacity = 0;
+				if (pc_mem_read(c->py->mem, vals + (uint64_t)L->dictvalues_valid, &valid, 1) && valid &&
+				    pc_mem_read(c->py->mem, vals + (uint64_t)L->dictvalues_capacity, &capacity, 1)) {
+					managed_values(c, vals + (uint64_t)L->dictvalues_values, t, capacity);
+					ref(c, dict, true);
+					return;
+				}
+			}
+			ref(c, dict, false);
+			return;
+		}
+		if (L->minor == 11 && L->major == 3) {
+			uint64_t values = 0, dict = 0;
+			pc_u64(c->py, obj - 32, &values);
+			pc_u64(c->py, dictw, &dict);
+			if (values)
+				managed_values(c, values, t, -1);
+			ref(c, dict, false);
+			return;
+		}
+		/* 3.12: one word, tagged: bit 0 set means values, stored less one. */
+		uint64_t dorv;
+		if (!pc_u64(c->py, dictw, &dorv)) {
+			c->ok = false;
+			return;
+		}
+		if (dorv & 1)
+			managed_values(c, dorv + 1, t, -1);
+		else
+			ref(c, dorv, false);
+		return;
+	}
+	if (t->dictoffset == base->dictoffset || t->dictoffset == 0)
+		return;
+	int64_t doff = t->dictoffset;
+	if (doff < 0) {
+		int64_t n = read_i64(c, obj + (uint64_t)L->ob_size);
+		if (n < 0)
+			n = -n;
+		int64_t size = (t->basicsize + n * t->itemsize + 7) & ~7LL;
+		doff += size;
+	}
+	ref_at(c, obj + (uint64_t)doff, false);
+}
+
+static void do_subtype(struct ctx *c, uint64_t obj, struct pc_type *t, int depth)
+{
+	const struct pc_layout *L = c->py->L;
+	struct pc_type *base = t;
+	const struct pc_rule *br = pc_rule_for(c->py, c->R, base);
+	for (int d = 0; br->kind == RULE_SUBTYPE; d++) {
+		if (base->nslots > 0) {
+			/* __slots__ members sit after the heap type struct, at
+			 * the metatype's basicsize. */
+			uint64_t meta = pc_ob_type(c->py, base->addr);
+			struct pc_type *mt = meta ? pc_type_get(c->py, meta) : NULL;
+			const unsigned char *m = mt ? pc_mem_ptr(c->py->mem, base->addr + (uint64_t)mt->basicsize,
+								 (size_t)(base->nslots * L->memberdef_size)) : NULL;
+			if (!m) {
+				c->ok = false;
+			} else {
+				for (int64_t i = 0; i < base->nslots; i++) {
+					const unsigned char *md = m + i * L->memberdef_size;
+					int32_t type;
+					int64_t moff;
+					memcpy(&type, md + L->md_type, 4);
+					memcpy(&moff, md + L->md_offset, 8);
+					if (type == PC_T_OBJECT_EX && moff > 0 && moff < t->basicsize)
+						ref_at(c, obj + (uint64_t)moff, false);
+				}
+			}
+		}
+		struct pc_type *next = base->base ? pc_type_get(c->py, base->base) : NULL;
+		if (!next || d > 64) {
+			c->ok = false;
+			return;
+		}
+		base = next;
+		br = pc_rule_for(c->py, c->R, base);
+	}
+	instance_dict(c, obj, t, base);
+	ref(c, t->addr, false);
+	apply(c, obj, base, br, depth + 1);
+}
+
+static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct pc_rule *r, int depth)
+{
+	if (depth > 4) {
+		c->ok = false;
+		return;
+	}
+	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE)
+		ref_fields(c, obj, r->fields, r->nfields, false);
+	switch (r->kind) {
+	case RULE_LEAF:
+	case RULE_FIELDS:
+		break;
+	case RULE_OPAQUE:
+		c->ok = false;
+		break;
+	case RULE_SUBTYPE:
+		do_subtype(c, obj, t, depth);
+		break;
+	case RULE_TUPLE:
+		do_tuple(c, obj);
+		break;
+	case RULE_LIST:
+		do_list(c, obj);
+		break;
+	case RULE_DICT:
+		do_dict(c, obj);
+		break;
+	case RULE_SET:
+		do_set(c, obj);
+		break;
+	case RULE_TYPE:
+		do_type(c, obj, r);
+		break;
+	case RULE_FRAME:
+		do_frame(c, obj);
+		break;
+	case RULE_GEN:
+		do_gen(c, obj);
+		break;
+	case RULE_LRU:
+		do_lru(c, obj);
+		break;
+	case RULE_DEQUE:
+		do_deque(c, obj);
+		break;
+	case RULE_ODICT:
+		do_odict(c, obj);
+		break;
+	case RULE_MODULE:
+		do_module(c, obj);
+		break;
+	}
+}
+
+bool pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj, struct pc_type *t,
+		  pc_ref_fn fn, void *arg)
+{
+	struct ctx c = { py, R, fn, arg, true };
+	const struct pc_rule *r = pc_rule_for(py, R, t);
+	/* Non-GC objects with references gc.get_referents() never reports. */
+	if (t->kind == PK_CODE) {
+		do_code(&c, obj);
+		return c.ok;
+	}
+	if (t->kind == PK_TYPE) {
+		/* A type object is a GC object only if it is a heap type. */
+		uint64_t flags;
+		if (!pc_u64(py, obj + (uint64_t)py->L->tp_flags, &flags))
+			return false;
+		if (!(flags & PC_TPFLAGS_HEAPTYPE)) {
+			do_type(&c, obj, NULL);
+			return c.ok;
+		}
+	}
+	apply(&c, obj, t, r, 0);
+	return c.ok;
+}
+
+/* Used by the walker for the running frames of each thread (3.11+). */
+void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
+			 pc_ref_fn fn, void *arg, bool running);
+void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
+			 pc_ref_fn fn, void *arg, bool running)
+{
+	struct ctx c = { py, R, fn, arg, true };
+	do_iframe(&c, frame, true, running);
+}
