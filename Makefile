@@ -40,10 +40,11 @@ test-deps-ok:
 	@scripts/install-deps --check || scripts/install-deps --test
 	@touch $@
 
-check: all pycensus-san test-deps-ok
-	python3 tests/run.py --pycensus ./pycensus
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		python3 tests/run.py --pycensus ./pycensus-san --quick
+# Test dependencies first: they include the build ones, so apt-get runs once.
+# One run of the tests: every tests/test_*.py against ./pycensus, then again
+# (--quick) against the ASan/UBSan build; the last line is the grand total.
+check: test-deps-ok all pycensus-san
+	python3 tests/run.py --pycensus ./pycensus --san ./pycensus-san
 
 demo: all
 	scripts/demo
