@@ -1,0 +1,43 @@
+/* How censuses of a process change: per-type deltas against an earlier
+ * census, the union of two censuses (diff), and the short history of a
+ * process's censuses that names leak suspects (watch). */
+#ifndef PC_GROWTH_H
+#define PC_GROWTH_H
+
+#include <stdint.h>
+
+#include "census.h"
+
+/* Set count_delta, bytes_delta and has_delta on every type of CUR against
+ * PREV; a type absent from PREV counts as 0 there. */
+struct pc_error *pc_census_deltas(const struct pc_census *prev, struct pc_census *cur);
+
+/* One entry per type present in OLD or CUR (count and bytes as in CUR, 0 if
+ * absent), with deltas, sorted by bytes_delta, then count_delta, largest
+ * first.  *OUT's names are borrowed from the censuses; free(*OUT). */
+struct pc_error *pc_census_compare(const struct pc_census *old, const struct pc_census *cur,
+				   struct pc_type_count **out, size_t *n);
+
+/* The last ROUNDS censuses of one process. */
+struct pc_history;
+
+struct pc_history *pc_history_create(int rounds);
+void pc_history_destroy(struct pc_history *h);
+
+/* Number of censuses held (at most ROUNDS). */
+int pc_history_len(const struct pc_history *h);
+
+/* The latest census pushed, NULL if none. */
+const struct pc_census *pc_history_latest(const struct pc_history *h);
+
+/* Deltas of CUR (taken at monotonic time NOW_US) against the latest census,
+ * and the types whose count grew in each of the last ROUNDS censuses up to
+ * CUR, by bytes grown, largest first (none until ROUNDS censuses are
+ * held).  Suspect names point into CUR; free(*SUS). */
+struct pc_error *pc_history_compare(const struct pc_history *h, struct pc_census *cur,
+				    uint64_t now_us, struct pc_suspect **sus, size_t *nsus);
+
+/* Move CUR into the history (CUR is left empty), dropping the oldest. */
+struct pc_error *pc_history_push(struct pc_history *h, struct pc_census *cur, uint64_t now_us);
+
+#endif
