@@ -96,7 +96,17 @@ struct pc_layout {
 	/* bytearray */
 	int64_t bytearray_alloc;
 
+	/* what the __sizeof__ of code, frames, generators, modules and
+	 * deques read */
+	int64_t co_nlocalsplus, co_stacksize, co_nlocals, co_cellvars, co_freevars,
+		co_cell2arg, co_opcache_size, opcache_size, co_extra, code_extra_items;
+	int64_t gi_code, gi_iframe, iframe_code, iframe_localsplus;
+	int64_t f_frame, f_frame_data, frame_size, f_code;
+	int64_t md_def, m_size;
+	int64_t dq_leftindex, dq_block_size, dq_blocklen;
+
 	/* decisions */
+	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
 	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */
 	bool has_preheader;         /* 3.11+: managed dict/weakref words before GC head */
 	bool static_types_no_dict;  /* 3.12+: static builtin tp_dict in the interpreter */

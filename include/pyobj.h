@@ -83,6 +83,9 @@ bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg);
 /* Value for the str key NAME in the dict at ADDR, 0 if absent. */
 uint64_t pc_dict_get_str(struct pc_py *py, uint64_t dict, const char *name);
 
+/* Value of the int at ADDR if it fits in 62 bits. */
+bool pc_int_value(struct pc_py *py, uint64_t addr, int64_t *out);
+
 /* ob_type of the object at ADDR, 0 if unreadable or misaligned. */
 uint64_t pc_ob_type(struct pc_py *py, uint64_t addr);
 

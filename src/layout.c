@@ -243,6 +243,35 @@ static void init_containers(struct pc_layout *L, struct ctx *c)
 	L->bytearray_alloc = find(c, "PyByteArrayObject", "ob_alloc", REQ);
 }
 
+static void init_sizing(struct pc_layout *L, struct ctx *c)
+{
+	const char *C = "PyCodeObject";
+	L->co_nlocalsplus = find(c, C, "co_nlocalsplus", OPT);
+	L->co_stacksize = find(c, C, "co_stacksize", REQ);
+	L->co_nlocals = find(c, C, "co_nlocals", OPT);
+	L->co_cellvars = find(c, C, "co_cellvars", OPT);
+	L->co_freevars = find(c, C, "co_freevars", OPT);
+	L->co_cell2arg = find(c, C, "co_cell2arg", OPT);
+	L->co_opcache_size = find(c, C, "co_opcache_size", OPT);
+	L->opcache_size = size_of(c, "_PyOpcache", OPT);
+	L->co_extra = find(c, C, "co_extra", REQ);
+	L->code_extra_items = find(c, "_PyCodeObjectExtra", "ce_extras", OPT);
+	L->gi_code = find(c, "PyGenObject", "gi_code", OPT);
+	L->gi_iframe = find(c, "PyGenObject", "gi_iframe", OPT);
+	L->iframe_code = find(c, "_PyInterpreterFrame", "f_code|f_executable", OPT);
+	L->iframe_localsplus = find(c, "_PyInterpreterFrame", "localsplus", OPT);
+	L->f_frame = find(c, "PyFrameObject", "f_frame", OPT);
+	L->f_frame_data = find(c, "PyFrameObject", "_f_frame_data", OPT);
+	L->frame_size = size_of(c, "PyFrameObject", REQ);
+	L->f_code = find(c, "PyFrameObject", "f_code", OPT);
+	L->md_def = find(c, "PyModuleObject", "md_def", OPT);
+	L->m_size = find(c, "PyModuleDef", "m_size", OPT);
+	/* By struct tag: obmalloc.c has a typedef named block too. */
+	L->dq_leftindex = find(c, "dequeobject", "leftindex", OPT);
+	L->dq_block_size = size_of(c, "BLOCK", OPT);
+	L->dq_blocklen = pc_dwarf_array_len(c->idx, "BLOCK", "data");
+}
+
 struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor)
 {
 	memset(L, 0, sizeof(*L));
@@ -254,6 +283,10 @@ struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
 	init_runtime(L, &c);
 	init_str(L, &c);
 	init_containers(L, &c);
+	init_sizing(L, &c);
+	/* sys.getsizeof added the type's GC header to static types only in
+	 * 3.11 and 3.12 (measured: getsizeof(int) - sizeof(PyTypeObject)). */
+	L->static_type_presize = major == 3 && (minor == 11 || minor == 12);
 	L->has_preheader = major > 3 || (major == 3 && minor >= 11);
 	L->static_types_no_dict = L->is_types_builtins >= 0;
 	if (c.missing)

@@ -243,3 +243,32 @@ uint64_t pc_dict_get_str(struct pc_py *py, uint64_t dict, const char *name)
 	pc_dict_foreach(py, dict, match_key, &g);
 	return g.found;
 }
+
+bool pc_int_value(struct pc_py *py, uint64_t addr, int64_t *out)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t ndigits;
+	int sign;
+	if (L->long_tagged) {
+		uint64_t tag;
+		if (!pc_u64(py, addr + (uint64_t)L->long_lv_tag, &tag))
+			return false;
+		ndigits = tag >> 3;
+		sign = 1 - (int)(tag & 3);
+	} else {
+		int64_t size;
+		if (!pc_i64(py, addr + (uint64_t)L->ob_size, &size))
+			return false;
+		sign = size < 0 ? -1 : size > 0;
+		ndigits = (uint64_t)(size < 0 ? -size : size);
+	}
+	if (ndigits > 2)
+		return false;
+	uint32_t d[2] = { 0, 0 };
+	if (ndigits && !pc_mem_read(py->mem, addr + (uint64_t)L->long_digits, d, ndigits * 4))
+		return false;
+	/* CPython's digits hold 30 bits. */
+	int64_t v = (int64_t)d[0] | ((int64_t)d[1] << 30);
+	*out = sign * v;
+	return true;
+}

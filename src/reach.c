@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,7 @@ struct walk {
 	struct pc_reach_stats *st;
 	volatile int *interrupted;
 	bool oom;
+	FILE *dump;   /* PYCENSUS_DEBUG_DUMP: every object counted, for tests */
 };
 
 /* Returns 1 if newly marked, 0 if seen before, -1 if not in any mapping. */
@@ -108,6 +110,9 @@ static void process(struct walk *w, uint64_t obj)
 		return;
 	}
 	uint64_t size = pc_sizeof(py, obj, t);
+	if (w->dump)
+		fprintf(w->dump, "%llx %d %llu %s\n", (unsigned long long)obj, w->phase2,
+			(unsigned long long)size, t->name);
 	t->count++;
 	t->bytes += size;
 	if (w->phase2) {
@@ -177,6 +182,9 @@ struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const 
 {
 	memset(st, 0, sizeof(*st));
 	struct walk w = { .py = py, .R = R, .st = st, .interrupted = interrupted };
+	const char *dump = getenv("PYCENSUS_DEBUG_DUMP");
+	if (dump)
+		w.dump = fopen(dump, "we");
 	w.nbits = py->mem->nmaps;
 	w.bits = calloc(w.nbits ? w.nbits : 1, sizeof(*w.bits));
 	if (!w.bits)
@@ -212,6 +220,8 @@ struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const 
 	drain(&w);
 
 	bool oom = w.oom || w.todo.oom || w.hidden.oom;
+	if (w.dump)
+		fclose(w.dump);
 	for (size_t i = 0; i < w.nbits; i++)
 		free(w.bits[i]);
 	free(w.bits);

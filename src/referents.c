@@ -59,6 +59,11 @@ static const struct spec specs[] = {
 	{ "_collectionsmodule.c", "deque_traverse", RULE_DEQUE, NULL, NULL },
 	{ "_collectionsmodule.c", "defdict_traverse", RULE_DICT, "defdictobject", "default_factory" },
 	{ "odictobject.c", "odict_traverse", RULE_ODICT, "PyODictObject", "od_inst_dict" },
+	{ "structseq.c", "structseq_traverse", RULE_STRUCTSEQ, NULL, NULL },
+	{ "_sre.c", "pattern_traverse", RULE_FIELDS, "PatternObject", "groupindex indexgroup pattern" },
+	{ "sre.c", "pattern_traverse", RULE_FIELDS, "PatternObject", "groupindex indexgroup pattern" },
+	{ "fileio.c", "fileio_traverse", RULE_FIELDS, "fileio", "dict" },
+	{ "bufferedio.c", "buffered_traverse", RULE_FIELDS, "buffered", "raw dict" },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -176,9 +181,10 @@ static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
 	o->dq_rightblock = off(idx, "dequeobject", "rightblock");
 	o->dq_leftindex = off(idx, "dequeobject", "leftindex");
 	o->dq_rightindex = off(idx, "dequeobject", "rightindex");
-	o->blk_data = off(idx, "block", "data");
-	o->blk_rightlink = off(idx, "block", "rightlink");
-	o->blocklen = pc_dwarf_array_len(idx, "block", "data");
+	/* By struct tag: obmalloc.c has a typedef named block too. */
+	o->blk_data = off(idx, "BLOCK", "data");
+	o->blk_rightlink = off(idx, "BLOCK", "rightlink");
+	o->blocklen = pc_dwarf_array_len(idx, "BLOCK", "data");
 
 	o->od_first = off(idx, "PyODictObject", "od_first");
 	o->odnode_key = off(idx, "_odictnode", "key");
@@ -572,6 +578,19 @@ static void do_odict(struct ctx *c, uint64_t obj)
 	do_dict(c, obj);
 }
 
+/* structseq_traverse visits the n_fields items its type records, which
+ * may be more than the visible ob_size. */
+static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
+{
+	int64_t n;
+	uint64_t v = pc_dict_get_str(c->py, t->dict, "n_fields");
+	if (!v || !pc_int_value(c->py, v, &n) || n < 0 || n > 4096) {
+		c->ok = false;
+		return;
+	}
+	ref_array(c, obj + (uint64_t)c->py->L->tuple_item, (uint64_t)n, false);
+}
+
 /* module_traverse also runs an extension module's own m_traverse over its
  * C state, which pycensus cannot read. */
 static void do_module(struct ctx *c, uint64_t obj)
@@ -787,6 +806,9 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		break;
 	case RULE_ODICT:
 		do_odict(c, obj);
+		break;
+	case RULE_STRUCTSEQ:
+		do_structseq(c, obj, t);
 		break;
 	case RULE_MODULE:
 		do_module(c, obj);

@@ -13,7 +13,7 @@ static uint64_t presize(struct pc_py *py, uint64_t addr, const struct pc_type *t
 		uint64_t flags;
 		if (!pc_u64(py, addr + (uint64_t)L->tp_flags, &flags))
 			return 0;
-		if (!(flags & PC_TPFLAGS_HEAPTYPE))
+		if (!(flags & PC_TPFLAGS_HEAPTYPE) && !L->static_type_presize)
 			return 0;
 	}
 	uint64_t n = gc ? (uint64_t)L->gc_head_size : 0;
@@ -167,6 +167,93 @@ static uint64_t dict_size(struct pc_py *py, uint64_t addr, const struct pc_type 
 	return n;
 }
 
+static uint64_t round8(uint64_t n)
+{
+	return (n + 7) & ~7ULL;
+}
+
+static int64_t tuple_len(struct pc_py *py, uint64_t tuple)
+{
+	int64_t n = 0;
+	if (tuple)
+		pc_i64(py, tuple + (uint64_t)py->L->ob_size, &n);
+	return n < 0 ? 0 : n;
+}
+
+/* Slots a frame of CODE needs: co_nlocalsplus + co_stacksize (3.11+). */
+static int64_t frame_slots(struct pc_py *py, uint64_t code)
+{
+	const struct pc_layout *L = py->L;
+	int32_t nlocalsplus = 0, stacksize = 0;
+	if (!pc_mem_read(py->mem, code + (uint64_t)L->co_nlocalsplus, &nlocalsplus, 4) ||
+	    !pc_mem_read(py->mem, code + (uint64_t)L->co_stacksize, &stacksize, 4))
+		return -1;
+	return (int64_t)nlocalsplus + stacksize;
+}
+
+static uint64_t code_size(struct pc_py *py, uint64_t addr, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t n;
+	if (L->co_nlocalsplus >= 0) {
+		n = round8(default_size(py, addr, t));
+	} else {
+		n = (uint64_t)t->basicsize;
+		uint64_t cell2arg, cells;
+		if (L->co_cell2arg >= 0 && pc_u64(py, addr + (uint64_t)L->co_cell2arg, &cell2arg) && cell2arg &&
+		    pc_u64(py, addr + (uint64_t)L->co_cellvars, &cells) && cells)
+			n += (uint64_t)tuple_len(py, cells) * 8;
+		uint8_t opcache = 0;
+		if (L->co_opcache_size >= 0 && L->opcache_size > 0 &&
+		    pc_mem_read(py->mem, addr + (uint64_t)L->co_opcache_size, &opcache, 1))
+			n += opcache * (uint64_t)L->opcache_size;
+	}
+	uint64_t extra;
+	int64_t ce_size;
+	if (L->code_extra_items >= 0 && pc_u64(py, addr + (uint64_t)L->co_extra, &extra) && extra &&
+	    pc_i64(py, extra, &ce_size) && ce_size > 0 && ce_size < 4096)
+		n += (uint64_t)L->code_extra_items + (uint64_t)ce_size * 8;
+	return n;
+}
+
+static uint64_t frame_size(struct pc_py *py, uint64_t addr)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t code;
+	if (L->f_frame >= 0) {
+		uint64_t f;
+		int64_t slots;
+		if (!pc_u64(py, addr + (uint64_t)L->f_frame, &f) || !pc_u64(py, f + (uint64_t)L->iframe_code, &code) ||
+		    (slots = frame_slots(py, code)) < 0)
+			return 0;
+		return (uint64_t)(L->f_frame_data + L->iframe_localsplus + slots * 8);
+	}
+	int32_t nlocals, stacksize;
+	uint64_t cells, frees;
+	if (!pc_u64(py, addr + (uint64_t)L->f_code, &code) ||
+	    !pc_mem_read(py->mem, code + (uint64_t)L->co_nlocals, &nlocals, 4) ||
+	    !pc_mem_read(py->mem, code + (uint64_t)L->co_stacksize, &stacksize, 4) ||
+	    !pc_u64(py, code + (uint64_t)L->co_cellvars, &cells) ||
+	    !pc_u64(py, code + (uint64_t)L->co_freevars, &frees))
+		return 0;
+	int64_t extras = (int64_t)stacksize + nlocals + tuple_len(py, cells) + tuple_len(py, frees);
+	return (uint64_t)(L->frame_size + (extras - 1) * 8);
+}
+
+static uint64_t gen_size(struct pc_py *py, uint64_t addr, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	if (L->gi_iframe < 0)
+		return default_size(py, addr, t);
+	uint64_t code;
+	int64_t slots;
+	uint64_t where = L->gi_code >= 0 ? addr + (uint64_t)L->gi_code
+					 : addr + (uint64_t)(L->gi_iframe + L->iframe_code);
+	if (!pc_u64(py, where, &code) || (slots = frame_slots(py, code)) < 0)
+		return 0;
+	return (uint64_t)(L->gi_iframe + L->iframe_localsplus + slots * 8);
+}
+
 uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 {
 	const struct pc_layout *L = py->L;
@@ -218,6 +305,17 @@ uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 		}
 		break;
 	}
+	case PK_CODE:
+		n = code_size(py, addr, t);
+		break;
+	case PK_FRAME:
+		n = frame_size(py, addr);
+		break;
+	case PK_GEN:
+	case PK_CORO:
+	case PK_ASYNCGEN:
+		n = gen_size(py, addr, t);
+		break;
 	default:
 		n = default_size(py, addr, t);
 		break;
