@@ -26,6 +26,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True     # no tests/__pycache__
 import pythons  # noqa: E402
 
 TARGET = os.path.join(HERE, "targets", "census_target.py")
@@ -234,6 +235,15 @@ class Pycensus:
                 time.monotonic() - t0)
 
 
+def utf8_problem(out):
+    """run() decodes with "replace", so U+FFFD marks bytes that were not
+    UTF-8: a message saying where, or None."""
+    if "\ufffd" not in out:
+        return None
+    i = out.index("\ufffd")
+    return "output is not valid UTF-8 near %r" % out[max(0, i - 60):i + 10]
+
+
 def short(text, n=300):
     text = " ".join(text.split())
     return text if len(text) <= n else text[:n] + "..."
@@ -262,6 +272,9 @@ def schema_errors(snap, pid, version):
     pyver = (snap.get("python") or {}).get("version")
     if not isinstance(pyver, str) or not pyver.startswith(version):
         errs.append("python.version=%r want %s" % (pyver, version))
+    binary = (snap.get("python") or {}).get("binary")
+    if not isinstance(binary, str) or not os.path.exists(binary):
+        errs.append("python.binary=%r is not an existing file" % (binary,))
     types = snap.get("types")
     if not isinstance(types, list):
         return errs + ["types is not a list"]
@@ -324,6 +337,15 @@ def check_census(rep, label, snap, truth):
             summed, limit, format_diffs(diffs))
     rep.check(not class_errs and summed <= limit, label, "gc census", detail, detail)
 
+    # BRIEF: bytes equal sys.getsizeof() for every builtin type (no module in
+    # the name).  Compared where the counts agree.
+    errs = ["%s %d want %d" % (n, got[n]["bytes"], want[n]["bytes"])
+            for n in sorted(want) if "." not in n and n in got
+            and got[n]["count"] == want[n]["count"] and got[n]["bytes"] != want[n]["bytes"]]
+    nbuiltin = len([n for n in want if "." not in n])
+    rep.check(not errs, label, "builtin bytes",
+              "sys.getsizeof sums exact for %d builtin types" % nbuiltin, "; ".join(errs))
+
     for kind, check in (("plain", "class bytes"),
                         ("builtin-subclass", "subclass bytes")):
         names = [c for c in classes if truth["class_kinds"][c] == kind]
@@ -357,6 +379,8 @@ def check_supported(rep, pc, py, workdir):
             snap = None
         if snap is not None:
             errs = schema_errors(snap, pid, truth["version"])
+            if utf8_problem(out):
+                errs.insert(0, utf8_problem(out))
             rep.check(not errs, label, "snapshot schema",
                       "%.2fs, %d types, pause_us %s" % (secs, len(snap.get("types") or []),
                                                        snap.get("pause_us")),
@@ -374,10 +398,11 @@ def check_supported(rep, pc, py, workdir):
         # (c) table and --top
         rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", "--format", "table", pid])
         why = target_running(target)
-        ok = rc == 0 and out.strip() and "__main__.Leaky" in out and not why
+        utf8 = utf8_problem(out) is None
+        ok = rc == 0 and out.strip() and "__main__.Leaky" in out and utf8 and not why
         rep.check(ok, label, "--format table", "%d lines" % len(out.splitlines()),
-                  "exit %r, %d bytes of output, Leaky %s; stderr: %s%s" % (
-                      rc, len(out), "__main__.Leaky" in out, short(err),
+                  "exit %r, %d bytes of output, Leaky %s, valid UTF-8 %s; stderr: %s%s" % (
+                      rc, len(out), "__main__.Leaky" in out, utf8, short(err),
                       "; " + why if why else ""))
 
         rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", "--top", "5", pid])
@@ -388,8 +413,10 @@ def check_supported(rep, pc, py, workdir):
         else:
             try:
                 top = json.loads(out)
-            except ValueError:
-                errs.append("output is not JSON: %s" % short(out))
+            except ValueError as e:
+                errs.append("output is not JSON (%s): %s" % (e, short(out)))
+        if utf8_problem(out):
+            errs.append(utf8_problem(out))
         if top is not None and not isinstance(top, dict):
             errs.append("output is not a JSON object")
             top = None
@@ -448,8 +475,10 @@ def check_info(rep, pc, label, target):
     else:
         try:
             info = json.loads(out)
-        except ValueError:
-            errs.append("output is not JSON: %s" % short(out))
+        except ValueError as e:
+            errs.append("output is not JSON (%s): %s" % (e, short(out)))
+    if utf8_problem(out):
+        errs.append(utf8_problem(out))
     if isinstance(info, dict):
         if info.get("pid") != target.pid:
             errs.append("pid=%r" % info.get("pid"))
@@ -460,6 +489,9 @@ def check_info(rep, pc, label, target):
             for k in ("version", "binary", "debuginfo"):
                 if not py.get(k):
                     errs.append("python.%s missing" % k)
+            binary = py.get("binary")
+            if binary and (not isinstance(binary, str) or not os.path.exists(binary)):
+                errs.append("python.binary=%r is not an existing file" % (binary,))
             if not str(py.get("version", "")).startswith(target.truth["version"]):
                 errs.append("python.version=%r want %s" % (py.get("version"),
                                                           target.truth["version"]))

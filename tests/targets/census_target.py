@@ -4,8 +4,8 @@
     python census_target.py GROUND_TRUTH.json [--scale N] [--scope gc|reachable]
 
 Builds a known heap, computes its own census ("ground truth") from inside,
-writes it to GROUND_TRUTH.json atomically, prints "ready" and then blocks in
-sys.stdin.readline() without allocating.  Stdin commands, one per line:
+writes it to GROUND_TRUTH.json atomically, prints "ready" and then blocks
+reading stdin without allocating.  Stdin commands, one per line:
 
     ping      -> "pong"
     recount   -> recompute the census and print one JSON line comparing it with
@@ -44,31 +44,38 @@ what an outside reader sees while we block:
   * The lists, dicts, ints and strs of the census are made after
     gc.get_objects() returns (so they are not in it; that list never contains
     itself) and are all freed before "ready".
-  * On <=3.10 the frames of the census's call chain (below main()) are
-    GC-tracked objects that gc.get_objects() does return and that die when the
-    census returns: they are excluded.  main()'s own frame persists and is
-    counted; the blocking loop runs inline in main() so no new frame exists
-    while blocked.  On 3.11+ frames are not objects (we never materialise
-    them: no sys._getframe() there).
+  * Executing frames: on 2.7/3.6 they are GC-tracked objects, so the frames
+    of the census's call chain (below main()) are in gc.get_objects() but die
+    when the census returns: they are excluded.  main()'s frame persists and
+    is counted; the blocking loop runs inline in main() so no new frame
+    exists while blocked.  3.7-3.10 do not track a frame while it executes,
+    and on 3.11+ frames are not objects unless materialised (we never call
+    sys._getframe() there), so neither view sees them.
   * type.__module__ of a static type may intern a new str the first time
     (e.g. 3.12+): a warm-up census is run first and thrown away, so the real one
     creates nothing that lasts.  Same for any lazy caches of json/open.
-  * Bound methods of stdin/stdout are taken before the census (on 2.7/3.6
-    each call sys.stdin.readline() would create one, alive while blocked).
-  * stdin is a pipe: TextIOWrapper keeps no snapshot tuple (not seekable).
-  * After each command the loop variable holds the line read, and stdin's
-    TextIOWrapper keeps its last decoded chunk: strs, not GC-tracked, so only
-    the reachable scope can see one more str once a command was read.
+  * The main thread blocks in os.read(0, ...) and answers with os.write(1,
+    ...), not sys.stdin.readline()/sys.stdout: on 3.x a BufferedReader blocks
+    inside raw.readinto(memoryview), so a memoryview and its managedbuffer
+    (both GC-tracked) exist only while blocked -- pycensus saw exactly those
+    two more objects on 3.8-3.13.  FileIO.readline() would hold a bound
+    method while blocked.  os.read holds only an untracked bytes object that
+    nothing references.  Writing through sys.stdout would likewise hold a
+    memoryview for an instant after "ready" has reached the pipe.
+  * After each command the main frame holds the line read (bytes, not
+    GC-tracked, so only the reachable scope can see it).
   * Generation 0 is left populated (no collection after the last batch), so
     any cyclic garbage made after the last gc.collect() is still in the GC
     lists: gc.get_objects() and an outside reader both count it.
   * "recount" checks all this from inside: in the gc scope it finds no
-    difference (2.7-3.13, also after pings); in the reachable scope only the
-    str of the line read (3.7-3.13; 3.6: two).
-  * Reachable scope only: untracked objects referenced only from a running
-    frame (3.11+), or only from the interned-string table, are not in the
-    closure; pycensus counts those roots too, so it may see a few more
-    str/int/tuple objects.  main() keeps its locals in the global STATE too.
+    difference (2.7-3.13, also after pings).
+  * Reachable scope only: objects referenced only from an executing frame
+    (3.7+: such frames are not GC roots here), or only from the
+    interned-string table, are not in the closure; pycensus counts those
+    roots too, so it may see a few more objects -- e.g. the bytes main()
+    holds after a command was read (chunk, line, pending), and the locals of
+    the waiter thread's frames.  main() keeps its other locals in the global
+    STATE too.
 """
 from __future__ import print_function
 
@@ -81,6 +88,8 @@ import time
 
 PY2 = sys.version_info[0] == 2
 HAS_FREEZE = hasattr(gc, "freeze")           # 3.7+
+# Executing frames are GC-tracked on 2.7/3.6 only (see the module doc);
+# sys._getframe() is harmless up to 3.10 and materialises a frame on 3.11+.
 FRAMES_ARE_OBJECTS = sys.version_info < (3, 11)
 
 # Everything built stays alive through these globals.
@@ -223,8 +232,8 @@ def start_waiter():
 # --- the census --------------------------------------------------------------
 
 def transient_frames():
-    """ids of the frames between main() (exclusive) and our caller: on <=3.10
-    they are in gc.get_objects() but die before we block."""
+    """ids of the frames between main() (exclusive) and our caller: on
+    2.7/3.6 they are in gc.get_objects() but die before we block."""
     if not FRAMES_ARE_OBJECTS:
         return set()
     ids = set()
@@ -248,7 +257,7 @@ def census(scope, frozen):
     try:
         return count(roots, skip, scope)
     finally:
-        # objs holds this frame on <=3.10 (a cycle the disabled GC would never
+        # objs holds this frame on 2.7/3.6 (a cycle the disabled GC would never
         # free); the loops run in count() so no loop variable keeps it either.
         del objs, roots
 
@@ -356,7 +365,14 @@ def write_atomically(path, obj):
     os.rename(tmp, path)
 
 
-def recount(path, scope, frozen, write, flush):
+def say(text):
+    """Write all of TEXT to stdout with os.write (see the module doc)."""
+    data = text.encode("utf-8") if not isinstance(text, bytes) else text
+    while data:
+        data = data[os.write(1, data):]
+
+
+def recount(path, scope, frozen):
     """Self-check: census again and compare with the file."""
     now = by_name(census(scope, frozen))
     f = open(path, "rb")
@@ -370,10 +386,9 @@ def recount(path, scope, frozen, write, flush):
         if d:
             diffs[name] = d
     total = sum(e["count"] for e in now.values())
-    write(json.dumps({"recount": {"objects": total,
-                                  "abs_diff": sum(abs(d) for d in diffs.values()),
-                                  "diffs": diffs}}) + "\n")
-    flush()
+    say(json.dumps({"recount": {"objects": total,
+                                "abs_diff": sum(abs(d) for d in diffs.values()),
+                                "diffs": diffs}}) + "\n")
 
 
 # --- main --------------------------------------------------------------------
@@ -432,12 +447,9 @@ def main():
 
     start_waiter()
 
-    # Bound once: calling sys.stdin.readline() creates a bound method on
-    # 2.7/3.6 that would be alive while we block.
-    readline = sys.stdin.readline
-    write = sys.stdout.write
-    flush = sys.stdout.flush
-    STATE.update(readline=readline, write=write, flush=flush)
+    read = os.read
+    pending = b""
+    STATE["read"] = read
 
     # Warm-up: a full census and write, thrown away, so that interned type
     # names and lazy caches exist before the census that counts.
@@ -450,21 +462,25 @@ def main():
     write_atomically(path, truth)
     del truth
 
-    write("ready\n")
-    flush()
-    # Blocking loop, inline: no new frame, nothing allocated while waiting.
+    say("ready\n")
+    # Blocking loop, inline: no new frame, no GC-tracked object while
+    # waiting in read().
     while True:
-        line = readline()
-        if not line:
+        nl = pending.find(b"\n")
+        if nl < 0:
+            chunk = read(0, 4096)
+            if not chunk:
+                break                       # EOF
+            pending += chunk
+            continue
+        line = pending[:nl].strip()
+        pending = pending[nl + 1:]
+        if line == b"quit":
             break
-        line = line.strip()
-        if line == "quit":
-            break
-        elif line == "ping":
-            write("pong\n")
-            flush()
-        elif line == "recount":
-            recount(path, scope, FROZEN, write, flush)
+        elif line == b"ping":
+            say("pong\n")
+        elif line == b"recount":
+            recount(path, scope, FROZEN)
     return 0
 
 
