@@ -39,6 +39,7 @@ struct pc_mem {
 	size_t nmaps;
 	size_t last;            /* index of the last mapping hit */
 	unsigned readahead;     /* pages read past a miss */
+	bool frozen;            /* writable mappings copied; target running */
 	struct pc_read_stats stats;
 };
 
@@ -56,9 +57,13 @@ const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len);
 /* Whether ADDR..ADDR+LEN lies in readable mappings (reads nothing). */
 bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len);
 
-/* Read every page of every writable mapping now, in as few calls as the
- * kernel allows. */
-void pc_mem_prefetch_writable(struct pc_mem *mem);
+/* Copy every resident page of every writable mapping now, in as few
+ * system calls as the kernel allows (many iovecs per process_vm_readv), so
+ * the target can run again while the census works on the copy.  Pages not
+ * resident (never touched) read as zeros afterwards, as they were.  Stops
+ * at DEADLINE_US (CLOCK_MONOTONIC, 0 for none); returns false if it did not
+ * copy everything (time ran out or the target went away). */
+bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us);
 
 static inline bool pc_mem_read(struct pc_mem *mem, uint64_t addr, void *buf,
 			       size_t len)

@@ -25,6 +25,7 @@ struct pc_session {
 struct pc_snapshot_opts {
 	enum pc_scope scope;
 	bool no_stop;
+	unsigned timeout_ms;        /* longest the target may stay stopped; 0: no limit */
 	volatile int *interrupted;  /* set by a signal: abandon the census */
 };
 

@@ -36,6 +36,8 @@ static const char help_text[] =
 "  --format json|table    JSON for machines (default), an aligned table for people\n"
 "  --no-stop              read without stopping the target; the result is marked\n"
 "                         \"complete\": false if anything looked inconsistent\n"
+"  --timeout SECONDS      longest the target may stay stopped; past it pycensus\n"
+"                         resumes it and reports a partial result (\"complete\": false)\n"
 "\n"
 "Watch options:\n"
 "  --interval DURATION    time between censuses: 500ms, 30s, 5m, 1h; a plain\n"
@@ -125,6 +127,16 @@ bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli)
 	case OPT_NO_STOP:
 		cli->snap.no_stop = true;
 		return true;
+	case OPT_TIMEOUT: {
+		errno = 0;
+		double v = strtod(arg, &end);
+		if (errno || *end || end == arg || !(v > 0) || v > 86400)
+			return pc_usage_error("--timeout takes a positive number of seconds, not '%s'", arg), false;
+		cli->snap.timeout_ms = (unsigned)(v * 1000 + 0.5);
+		if (!cli->snap.timeout_ms)
+			cli->snap.timeout_ms = 1;
+		return true;
+	}
 	}
 	return false;
 }
@@ -136,6 +148,7 @@ static int cmd_snapshot(int argc, char **argv)
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

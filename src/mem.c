@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem.h"
@@ -223,6 +224,10 @@ static bool load_pages(struct pc_mem *mem, struct pc_mapping *m, size_t first, s
 		}
 		if (m->page_state[p] == PAGE_BAD)
 			return false;
+		/* After the copy the target runs on: its writable memory is no
+		 * longer what we snapshotted. */
+		if (mem->frozen && m->writable)
+			return false;
 		size_t q = p;
 		while (q + 1 < npages && m->page_state[q + 1] == PAGE_UNREAD &&
 		       (q + 1 <= last || q + 1 - last <= mem->readahead))
@@ -283,18 +288,147 @@ bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len)
 	return false;
 }
 
-void pc_mem_prefetch_writable(struct pc_mem *mem)
+static uint64_t mono_us(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Batches of (local, remote) iovec pairs for one process_vm_readv. */
+struct batch {
+	struct iovec local[MAX_IOV], remote[MAX_IOV];
+	struct pc_mapping *map[MAX_IOV];
+	size_t first[MAX_IOV];
+	int n;
+};
+
+static void mark_run(struct pc_mem *mem, struct pc_mapping *m, size_t first, size_t npages, uint8_t state)
+{
+	memset(m->page_state + first, state, npages);
+	if (state == PAGE_READ) {
+		mem->stats.pages += npages;
+		mem->stats.bytes += npages * PAGE;
+	}
+}
+
+/* Issue the batch; runs the kernel could not read in one go are read page
+ * by page so one bad page does not spoil its neighbours. */
+static void flush(struct pc_mem *mem, struct batch *b)
+{
+	if (!b->n)
+		return;
+	mem->stats.calls++;
+	ssize_t got = -1;
+	if (mem->use_vm_readv)
+		got = process_vm_readv(mem->pid, b->local, (unsigned long)b->n, b->remote, (unsigned long)b->n, 0);
+	if (got < 0 && errno == ESRCH) {
+		mem->gone = true;
+		b->n = 0;
+		return;
+	}
+	size_t left = got > 0 ? (size_t)got : 0;
+	for (int i = 0; i < b->n; i++) {
+		size_t len = b->local[i].iov_len, npages = len / PAGE;
+		if (left >= len) {
+			mark_run(mem, b->map[i], b->first[i], npages, PAGE_READ);
+			left -= len;
+			continue;
+		}
+		size_t whole = left / PAGE;
+		mark_run(mem, b->map[i], b->first[i], whole, PAGE_READ);
+		left = 0;
+		for (size_t p = whole; p < npages && !mem->gone; p++) {
+			uint64_t addr = (uint64_t)(uintptr_t)b->remote[i].iov_base + p * PAGE;
+			ssize_t n = read_target(mem, addr, (char *)b->local[i].iov_base + p * PAGE, PAGE);
+			mark_run(mem, b->map[i], b->first[i] + p, 1, n == (ssize_t)PAGE ? PAGE_READ : PAGE_BAD);
+		}
+	}
+	b->n = 0;
+}
+
+static void add_run(struct pc_mem *mem, struct batch *b, struct pc_mapping *m, size_t first, size_t npages)
+{
+	/* Keep each iovec moderate so a failure costs little to redo. */
+	while (npages) {
+		size_t n = npages > 256 ? 256 : npages;
+		if (b->n == MAX_IOV)
+			flush(mem, b);
+		b->local[b->n].iov_base = m->local + first * PAGE;
+		b->local[b->n].iov_len = n * PAGE;
+		b->remote[b->n].iov_base = (void *)(uintptr_t)(m->start + first * PAGE);
+		b->remote[b->n].iov_len = n * PAGE;
+		b->map[b->n] = m;
+		b->first[b->n] = first;
+		b->n++;
+		first += n;
+		npages -= n;
+	}
+}
+
+bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)mem->pid);
+	/* Without pagemap every page is copied; untouched ones read as zeros. */
+	int pm = open(path, O_RDONLY | O_CLOEXEC);
+	struct batch *b = malloc(sizeof(*b));
+	uint64_t *bits = malloc(4096 * sizeof(uint64_t));
+	bool complete = true;
+	if (!b || !bits) {
+		free(b);
+		free(bits);
+		if (pm >= 0)
+			close(pm);
+		return false;
+	}
+	b->n = 0;
 	for (size_t i = 0; i < mem->nmaps && !mem->gone; i++) {
 		struct pc_mapping *m = &mem->maps[i];
 		if (!m->readable || !m->writable || !mirror(m))
 			continue;
 		size_t npages = (m->end - m->start) / PAGE;
-		unsigned save = mem->readahead;
-		mem->readahead = (unsigned)npages;
-		for (size_t p = 0; p < npages && !mem->gone; p++)
-			if (m->page_state[p] == PAGE_UNREAD)
-				load_pages(mem, m, p, p);
-		mem->readahead = save;
+		for (size_t base = 0; base < npages; base += 4096) {
+			if (deadline_us && mono_us() > deadline_us) {
+				complete = false;
+				goto out;
+			}
+			size_t chunk = npages - base < 4096 ? npages - base : 4096;
+			bool have_bits = false;
+			if (pm >= 0) {
+				off_t off = (off_t)((m->start / PAGE + base) * 8);
+				have_bits = pread(pm, bits, chunk * 8, off) == (ssize_t)(chunk * 8);
+			}
+			size_t run = 0, run_first = 0;
+			for (size_t p = 0; p < chunk; p++) {
+				size_t idx = base + p;
+				/* bit 63: present, bit 62: swapped out */
+				bool want = m->page_state[idx] == PAGE_UNREAD &&
+					    (!have_bits || (bits[p] >> 62) != 0 || m->path);
+				if (!want && m->page_state[idx] == PAGE_UNREAD) {
+					/* Never touched: zeros, as the mirror already is. */
+					m->page_state[idx] = PAGE_READ;
+				}
+				if (want) {
+					if (!run)
+						run_first = idx;
+					run++;
+					continue;
+				}
+				if (run)
+					add_run(mem, b, m, run_first, run);
+				run = 0;
+			}
+			if (run)
+				add_run(mem, b, m, run_first, run);
+		}
 	}
+out:
+	flush(mem, b);
+	free(b);
+	free(bits);
+	if (pm >= 0)
+		close(pm);
+	mem->frozen = true;
+	return complete && !mem->gone;
 }

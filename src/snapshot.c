@@ -134,6 +134,8 @@ struct census_walk {
 	struct pc_py *py;
 	struct pc_census *c;
 	volatile int *interrupted;
+	uint64_t deadline_us, n;
+	bool timed_out;
 };
 
 static bool count_object(void *arg, uint64_t obj)
@@ -141,6 +143,10 @@ static bool count_object(void *arg, uint64_t obj)
 	struct census_walk *w = arg;
 	if (w->interrupted && *w->interrupted)
 		return false;
+	if (w->deadline_us && (++w->n & 1023) == 0 && now_us() > w->deadline_us) {
+		w->timed_out = true;
+		return false;
+	}
 	uint64_t tp = pc_ob_type(w->py, obj);
 	struct pc_type *t = tp ? pc_type_get(w->py, tp) : NULL;
 	if (!t) {
@@ -202,12 +208,15 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	struct pc_mem *mem = NULL;
 	struct pc_error *err = NULL;
 	bool collecting = false;
-	uint64_t pause0 = 0;
+	uint64_t pause0 = 0, deadline = 0;
+	bool lost = false, timed_out = false;
 	if (opts->no_stop) {
 		err = pc_mem_open(s->pid, &mem);
 	} else {
-		err = stop_quiescent(s, &at, &mem, &collecting);
 		pause0 = now_us();
+		err = stop_quiescent(s, &at, &mem, &collecting);
+		if (opts->timeout_ms)
+			deadline = pause0 + (uint64_t)opts->timeout_ms * 1000u;
 	}
 	if (err)
 		goto out;
@@ -224,6 +233,20 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		goto out;
 	}
 	read_interp(s, &py);
+	if (opts->scope == PC_SCOPE_REACHABLE && !opts->no_stop) {
+		/* Copy the writable memory and let the target go: the walk, the
+		 * sizing and the naming then run on the copy. */
+		if (!pc_mem_copy_writable(mem, deadline))
+			timed_out = !mem->gone;
+		lost = mem->gone || !pc_attach_alive(s->pid);
+		pc_attach_release(&at);
+		c->pause_us = now_us() - pause0;
+		if (lost) {
+			err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
+			pc_typemap_destroy(py.types);
+			goto out;
+		}
+	}
 	if (opts->scope == PC_SCOPE_REACHABLE) {
 		struct pc_reach_roots roots = { s->target.runtime, s->interned };
 		struct pc_reach_stats rs;
@@ -237,18 +260,25 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 			goto out;
 		}
 	} else {
-		struct census_walk w = { &py, c, opts->interrupted };
+		struct census_walk w = { &py, c, opts->interrupted, deadline, 0, false };
 		pc_gc_walk(&py, s->target.runtime, count_object, &w, &c->gc);
+		timed_out = w.timed_out;
 	}
 
-	if (!opts->no_stop) {
+	if (at.ntids) {
+		lost = mem->gone || !pc_attach_alive(s->pid);
 		pc_attach_release(&at);
 		c->pause_us = now_us() - pause0;
 	}
-	if (mem->gone || !pc_attach_alive(s->pid)) {
+	if (lost) {
 		err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
 		pc_typemap_destroy(py.types);
 		goto out;
+	}
+	if (timed_out) {
+		c->complete = false;
+		pc_census_warn(c, "--timeout: the target was resumed after %u ms; the census is partial",
+			       opts->timeout_ms);
 	}
 	if (opts->interrupted && *opts->interrupted) {
 		c->complete = false;

@@ -183,6 +183,7 @@ static int parse_args(struct watch *w, int argc, char **argv, pid_t **pids, size
 		{ "top", required_argument, NULL, OPT_TOP },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
