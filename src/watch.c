@@ -147,6 +147,7 @@ static const char watch_usage[] =
 "  --top N                keep the N types with the most bytes per census\n"
 "  --format json|table    JSON Lines (default) or a table per census\n"
 "  --no-stop              read without stopping the targets\n"
+"  --timeout SECONDS      longest a target may stay stopped per census\n"
 "  --interval DURATION    time between rounds: 500ms, 30s, 5m, 1h; a plain\n"
 "                         number is seconds (default 60s).  Rounds are due on a\n"
 "                         fixed schedule; one that runs past the next is marked\n"
