@@ -11,7 +11,7 @@ OBJS = $(SRCS:src/%.c=build/%.o)
 SAN_OBJS = $(SRCS:src/%.c=build/san/%.o)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps check check-plain check-san install clean demo
+.PHONY: all deps check check-plain check-san install clean demo fuzz
 
 all: deps-ok pycensus
 
@@ -32,8 +32,28 @@ build/san/%.o: src/%.c $(wildcard include/*.h) | build/san
 pycensus-san: $(SAN_OBJS)
 	$(CC) -O1 -g $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
 
-build build/san:
+build build/san build/fuzz:
 	mkdir -p $@
+
+# The fuzzer (libFuzzer, clang): the walkers over corrupted memory images
+# that tests/fuzz/dump_image takes from real processes.
+CLANG ?= clang
+LIB_SRCS = $(filter-out src/main.c,$(SRCS))
+FUZZ_OBJS = $(LIB_SRCS:src/%.c=build/fuzz/%.o)
+FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+build/fuzz/%.o: src/%.c $(wildcard include/*.h) | build/fuzz
+	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
+
+build/fuzz_census: $(FUZZ_OBJS) tests/fuzz/fuzz_census.c tests/fuzz/image.c tests/fuzz/image.h
+	$(CLANG) $(CPPFLAGS) -Itests/fuzz $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ \
+		tests/fuzz/fuzz_census.c tests/fuzz/image.c $(FUZZ_OBJS) $(LIBS)
+
+build/dump_image: $(filter-out build/main.o,$(OBJS)) tests/fuzz/dump_image.c tests/fuzz/image.h
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(WARN) $(CFLAGS) -o $@ tests/fuzz/dump_image.c \
+		$(filter-out build/main.o,$(OBJS)) $(LIBS)
+
+fuzz: deps-ok build/fuzz_census build/dump_image
 
 # Test dependencies (interpreter debug info, setpriv, ...) too.
 test-deps-ok:

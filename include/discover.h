@@ -27,6 +27,11 @@ struct pc_target {
 struct pc_error *pc_discover(pid_t pid, struct pc_target *t);
 void pc_target_fini(struct pc_target *t);
 
+/* The interpreter described by DEBUGFILE (an ELF with DWARF and symbols),
+ * as if loaded at BIAS: for memory images. */
+struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int major, int minor,
+				     struct pc_target *t);
+
 /* Address of a symbol of the interpreter module, 0 if absent. */
 uint64_t pc_target_symbol(struct pc_target *t, const char *name);
 

@@ -19,7 +19,8 @@
 
 struct pc_mapping {
 	uint64_t start, end;
-	bool readable, writable;
+	bool readable, writable, executable;
+	bool borrowed;          /* LOCAL belongs to the caller (memory images) */
 	uint64_t inode;
 	char *path;             /* NULL for anonymous mappings */
 	unsigned char *local;   /* mirror, allocated on first use */
@@ -44,6 +45,16 @@ struct pc_mem {
 };
 
 struct pc_error *pc_mem_open(pid_t pid, struct pc_mem **out);
+
+/* A memory image instead of a process: each buffer stands for the target
+ * memory from START to END.  Used by the fuzzer and offline tests; the
+ * decoders cannot tell the difference. */
+struct pc_mem_buffer {
+	uint64_t start, end;
+	bool writable;
+	unsigned char *data;
+};
+struct pc_error *pc_mem_open_buffers(const struct pc_mem_buffer *bufs, size_t n, struct pc_mem **out);
 void pc_mem_close(struct pc_mem *mem);
 
 /* Re-read /proc/PID/maps and forget every cached page: call after the target

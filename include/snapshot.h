@@ -32,6 +32,15 @@ struct pc_snapshot_opts {
 struct pc_error *pc_session_open(pid_t pid, struct pc_session **out);
 void pc_session_close(struct pc_session *s);
 
+/* A session on an interpreter's debug file alone (no process), for
+ * memory images: BIAS is where the module was loaded in the imaged process. */
+struct pc_error *pc_session_open_offline(const char *debugfile, uint64_t bias, int major, int minor,
+					 struct pc_session **out);
+
+/* Census of MEM (a memory image), nothing stopped or timed. */
+struct pc_error *pc_census_image(struct pc_session *s, struct pc_mem *mem, enum pc_scope scope,
+				 struct pc_census *c);
+
 struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
 			     struct pc_census *out);
 

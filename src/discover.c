@@ -243,3 +243,34 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 				addrs[k] = addr;
 	}
 }
+
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int major, int minor,
+				     struct pc_target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->dwfl = dwfl_begin(&offline_callbacks);
+	if (!t->dwfl)
+		return pc_error_new(PC_EXIT_FAILED, "libdwfl: %s", dwfl_errmsg(-1));
+	dwfl_report_begin(t->dwfl);
+	/* Report it where the imaged process had it, so symbol addresses match. */
+	t->mod = dwfl_report_elf(t->dwfl, "python", debugfile, -1, bias, false);
+	dwfl_report_end(t->dwfl, NULL, NULL);
+	if (!t->mod)
+		return pc_error_new(PC_EXIT_INPUT, "cannot read %s: %s", debugfile, dwfl_errmsg(-1));
+	t->module_path = debugfile;
+	t->debug_path = debugfile;
+	t->major = major;
+	t->minor = minor;
+	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
+	if (!t->dwarf)
+		return pc_error_new(PC_EXIT_NODEBUG, "no debug information in %s", debugfile);
+	t->runtime = module_symbol(t->mod, "_PyRuntime");
+	return NULL;
+}

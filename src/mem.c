@@ -23,7 +23,7 @@ static void free_maps(struct pc_mem *mem)
 {
 	for (size_t i = 0; i < mem->nmaps; i++) {
 		struct pc_mapping *m = &mem->maps[i];
-		if (m->local)
+		if (m->local && !m->borrowed)
 			munmap(m->local, m->end - m->start);
 		free(m->page_state);
 		free(m->path);
@@ -70,6 +70,7 @@ static struct pc_error *read_maps(struct pc_mem *mem)
 		m->end = end;
 		m->readable = perms[0] == 'r';
 		m->writable = perms[1] == 'w';
+		m->executable = perms[2] == 'x';
 		m->inode = inode;
 		char *p = line + pathpos;
 		p[strcspn(p, "\n")] = 0;
@@ -103,6 +104,43 @@ struct pc_error *pc_mem_open(pid_t pid, struct pc_mem **out)
 	if (err) {
 		free(mem);
 		return err;
+	}
+	*out = mem;
+	return NULL;
+}
+
+struct pc_error *pc_mem_open_buffers(const struct pc_mem_buffer *bufs, size_t n, struct pc_mem **out)
+{
+	struct pc_mem *mem = calloc(1, sizeof(*mem));
+	if (!mem)
+		return pc_error_nomem();
+	mem->memfd = -1;
+	mem->frozen = true;
+	mem->maps = calloc(n ? n : 1, sizeof(*mem->maps));
+	if (!mem->maps) {
+		free(mem);
+		return pc_error_nomem();
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pc_mapping *m = &mem->maps[i];
+		if ((bufs[i].start | bufs[i].end) % PAGE || bufs[i].end <= bufs[i].start ||
+		    (i && bufs[i].start < bufs[i - 1].end)) {
+			pc_mem_close(mem);
+			return pc_error_new(PC_EXIT_INPUT, "memory image: mapping %zu is not page-aligned and sorted", i);
+		}
+		mem->nmaps++;
+		m->start = bufs[i].start;
+		m->end = bufs[i].end;
+		m->readable = true;
+		m->writable = bufs[i].writable;
+		m->local = bufs[i].data;
+		m->borrowed = true;
+		m->page_state = malloc((m->end - m->start) / PAGE);
+		if (!m->page_state) {
+			pc_mem_close(mem);
+			return pc_error_nomem();
+		}
+		memset(m->page_state, PAGE_READ, (m->end - m->start) / PAGE);
 	}
 	*out = mem;
 	return NULL;

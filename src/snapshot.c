@@ -43,6 +43,8 @@ static uint64_t rss_bytes(pid_t pid)
 	return rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+static struct pc_error *session_init(struct pc_session *s);
+
 struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
 {
 	struct pc_session *s = calloc(1, sizeof(*s));
@@ -51,13 +53,40 @@ struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
 	s->pid = pid;
 	struct pc_error *err = pc_discover(pid, &s->target);
 	if (!err)
-		err = pc_dwarf_index_create(s->target.dwarf, &s->dwarf);
-	if (!err)
-		err = pc_layout_init(&s->layout, s->dwarf, s->target.major, s->target.minor);
+		err = session_init(s);
 	if (err) {
 		pc_session_close(s);
 		return err;
 	}
+	*out = s;
+	return NULL;
+}
+
+struct pc_error *pc_session_open_offline(const char *debugfile, uint64_t bias, int major, int minor,
+					 struct pc_session **out)
+{
+	struct pc_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pc_error_nomem();
+	struct pc_error *err = pc_discover_offline(debugfile, bias, major, minor, &s->target);
+	if (!err)
+		err = session_init(s);
+	if (err) {
+		pc_session_close(s);
+		return err;
+	}
+	*out = s;
+	return NULL;
+}
+
+/* Everything a session learns from the DWARF and symbols, live or not. */
+static struct pc_error *session_init(struct pc_session *s)
+{
+	struct pc_error *err = pc_dwarf_index_create(s->target.dwarf, &s->dwarf);
+	if (!err)
+		err = pc_layout_init(&s->layout, s->dwarf, s->target.major, s->target.minor);
+	if (err)
+		return err;
 	const char *names[PK_NKINDS + 3];
 	uint64_t addrs[PK_NKINDS + 3];
 	for (int k = 0; k < PK_NKINDS; k++)
@@ -72,18 +101,12 @@ struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
 	s->lookdict = s->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	s->interned = s->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
 	err = pc_referents_create(s->dwarf, s->target.bias, NULL, &s->referents);
-	if (err) {
-		pc_session_close(s);
+	if (err)
 		return err;
-	}
-	if (!s->kind_type[PK_TYPE] || !s->kind_type[PK_STR] || !s->kind_type[PK_DICT]) {
-		err = pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
-				   s->target.module_path);
-		pc_session_close(s);
-		return err;
-	}
+	if (!s->kind_type[PK_TYPE] || !s->kind_type[PK_STR] || !s->kind_type[PK_DICT])
+		return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
+				    s->target.module_path);
 	snprintf(s->version, sizeof(s->version), "%d.%d", s->target.major, s->target.minor);
-	*out = s;
 	return NULL;
 }
 
@@ -162,6 +185,54 @@ static unsigned env_ms(const char *name)
 {
 	const char *v = getenv(name);
 	return v ? (unsigned)strtoul(v, NULL, 10) : 0;
+}
+
+/* Count what MEM shows into PY's type map: the reachable closure or the
+ * GC lists. */
+static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, const struct pc_snapshot_opts *opts,
+				    struct pc_census *c, uint64_t deadline, bool *timed_out)
+{
+	if (opts->scope == PC_SCOPE_REACHABLE) {
+		struct pc_reach_roots roots = { s->target.runtime, s->interned };
+		struct pc_reach_stats rs;
+		struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, opts->interrupted);
+		c->reachable_stats = true;
+		c->skipped = rs.skipped;
+		c->hidden_objects = rs.hidden_objects;
+		c->hidden_bytes = rs.hidden_bytes;
+		return err;
+	}
+	struct census_walk w = { py, c, opts->interrupted, deadline, 0, false };
+	pc_gc_walk(py, s->target.runtime, count_object, &w, &c->gc);
+	*timed_out = w.timed_out;
+	return NULL;
+}
+
+struct pc_error *pc_census_image(struct pc_session *s, struct pc_mem *mem, enum pc_scope scope,
+				 struct pc_census *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->scope = scope;
+	c->complete = true;
+	struct pc_py py;
+	py_init(&py, s, mem);
+	py.types = pc_typemap_create();
+	if (!py.types)
+		return pc_error_nomem();
+	read_interp(s, &py);
+	struct pc_snapshot_opts opts = { .scope = scope };
+	bool timed_out = false;
+	struct pc_error *err = census_walk(s, &py, &opts, c, 0, &timed_out);
+	if (!err) {
+		c->invalid = py.invalid;
+		if (c->gc.broken)
+			c->complete = false;
+		err = pc_census_collect(c, &py);
+	}
+	pc_typemap_destroy(py.types);
+	if (err)
+		pc_census_fini(c);
+	return err;
 }
 
 /* Stop the target outside a GC collection: a collection in progress keeps
@@ -247,22 +318,10 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 			goto out;
 		}
 	}
-	if (opts->scope == PC_SCOPE_REACHABLE) {
-		struct pc_reach_roots roots = { s->target.runtime, s->interned };
-		struct pc_reach_stats rs;
-		err = pc_reach(&py, s->referents, &roots, &c->gc, &rs, opts->interrupted);
-		c->reachable_stats = true;
-		c->skipped = rs.skipped;
-		c->hidden_objects = rs.hidden_objects;
-		c->hidden_bytes = rs.hidden_bytes;
-		if (err) {
-			pc_typemap_destroy(py.types);
-			goto out;
-		}
-	} else {
-		struct census_walk w = { &py, c, opts->interrupted, deadline, 0, false };
-		pc_gc_walk(&py, s->target.runtime, count_object, &w, &c->gc);
-		timed_out = w.timed_out;
+	err = census_walk(s, &py, opts, c, deadline, &timed_out);
+	if (err) {
+		pc_typemap_destroy(py.types);
+		goto out;
 	}
 
 	if (at.ntids) {

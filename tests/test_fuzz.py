@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Fuzz the census walkers over corrupted memory images of real processes.
+
+For a few interpreters: start tests/targets/small_target.py, take a memory
+image of it with build/dump_image, and run the libFuzzer harness
+build/fuzz_census (make fuzz) on it for PYCENSUS_FUZZ_SECONDS seconds
+(default 20; --quick: 8).  Each fuzz input overwrites words of the image
+(garbage, small deltas, pointers into other mappings, self-pointers); both
+censuses must finish without a crash, a sanitizer report or a leak.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import pythons  # noqa: E402
+
+results = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def report(kind, name, detail):
+    results[{"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}[kind]] += 1
+    print("%s %s: %s" % (kind, name, detail), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pycensus", default="./pycensus")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    seconds = int(os.environ.get("PYCENSUS_FUZZ_SECONDS", "8" if args.quick else "20"))
+    build = subprocess.run(["make", "-C", ROOT, "fuzz"], capture_output=True, text=True)
+    if build.returncode != 0:
+        tail = (build.stderr or build.stdout).strip().splitlines()[-3:]
+        if "clang" in build.stderr and "not found" in build.stderr:
+            report("SKIP", "fuzz", "clang is not installed (scripts/install-deps --test installs it)")
+        else:
+            report("FAIL", "fuzz build", " / ".join(tail))
+        return
+    found = [p for p in pythons.discover() if p.get("supported") and p["label"].startswith("pyenv-")]
+    # The harness reads the interpreter's debug file offline: pyenv builds
+    # carry their DWARF in libpython.  Three versions span the layouts.
+    wanted = ("3.8", "3.11", "3.13")
+    chosen = [p for p in found if ".".join(map(str, p["version"][:2])) in wanted]
+    for p in found:
+        if p not in chosen:
+            print("# fuzz: not fuzzing %s (only %s, to keep the suite short)" % (p["label"], ", ".join(wanted)))
+    if not chosen:
+        report("SKIP", "fuzz", "no pyenv CPython 3.8/3.11/3.13 found")
+    tmp = tempfile.mkdtemp(prefix="pycensus-fuzz-")
+    for p in chosen:
+        label = p["label"]
+        image = os.path.join(tmp, label + ".img")
+        target = subprocess.Popen([p["path"], os.path.join(HERE, "targets", "small_target.py")],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            target.stdout.readline()
+            d = subprocess.run([os.path.join(ROOT, "build", "dump_image"), str(target.pid), image],
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            target.kill()
+            target.wait()
+        if d.returncode != 0:
+            report("FAIL", label + " image", d.stderr.strip())
+            continue
+        corpus = os.path.join(tmp, label + "-corpus")
+        os.makedirs(corpus)
+        t0 = time.time()
+        env = dict(os.environ, PYCENSUS_FUZZ_IMAGE=image)
+        f = subprocess.run([os.path.join(ROOT, "build", "fuzz_census"), "-max_total_time=%d" % seconds,
+                            "-len_control=0", "-max_len=520", "-timeout=20", "-rss_limit_mb=4096",
+                            "-artifact_prefix=%s/" % tmp, corpus],
+                           capture_output=True, text=True, env=env, timeout=seconds + 120)
+        runs = re.findall(r"Done (\d+) runs", f.stderr)
+        cov = re.findall(r"cov: (\d+)", f.stderr)
+        if f.returncode == 0 and runs:
+            report("PASS", label + " fuzz", "%s runs in %.0f s, coverage %s edges, no crash" %
+                   (runs[-1], time.time() - t0, cov[-1] if cov else "?"))
+        else:
+            crash = [l for l in f.stderr.splitlines() if "ERROR" in l or "SUMMARY" in l or "artifact" in l]
+            report("FAIL", label + " fuzz", " / ".join(crash[:4]) or f.stderr.strip()[-400:])
+
+
+if __name__ == "__main__":
+    main()
+    print("%d passed, %d failed, %d skipped" % (results["passed"], results["failed"], results["skipped"]))
+    sys.exit(1 if results["failed"] else 0)
