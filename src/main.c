@@ -156,11 +156,13 @@ static int cmd_info(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(usage_text, stderr);
-		return PC_EXIT_USAGE;
-	}
+	if (argc < 2)
+		return pc_usage_error("missing command: snapshot, watch, diff or info");
 	const char *cmd = argv[1];
+	/* getopt names the program after argv[0]: make its one-line errors
+	 * read "pycensus: ..." whatever the subcommand. */
+	static char progname[] = "pycensus";
+	argv[1] = progname;
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
 		fputs(help_text, stdout);
