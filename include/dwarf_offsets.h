@@ -37,9 +37,4 @@ bool pc_dwarf_enumerator(struct pc_dwarf_index *idx, const char *name, int64_t *
 bool pc_dwarf_bitfield(struct pc_dwarf_index *idx, const char *type, const char *path,
 		       int64_t *byte_off, int *bit_off, int *bit_size);
 
-/* Link-time address (before the load bias) of the function NAME defined in
- * the CU whose file's basename is FILE; 0 if absent.  Only functions whose
- * name contains "traverse" are indexed. */
-uint64_t pc_dwarf_function(struct pc_dwarf_index *idx, const char *file, const char *name);
-
 #endif

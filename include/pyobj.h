@@ -40,6 +40,7 @@ struct pc_type {
 	uint64_t count, bytes;
 	uint64_t hidden_count, hidden_bytes;  /* reached only by hidden edges */
 	bool opaque;           /* its references could not all be followed */
+	bool deque;            /* collections.deque or a subclass: sized by blocks */
 };
 
 struct pc_typemap;  /* address -> struct pc_type, see types.c */

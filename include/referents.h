@@ -11,6 +11,8 @@
 #ifndef PC_REFERENTS_H
 #define PC_REFERENTS_H
 
+#include <elfutils/libdwfl.h>
+
 #include "dwarf_offsets.h"
 #include "pyobj.h"
 
@@ -29,21 +31,17 @@ enum pc_rule_kind {
 struct pc_rule {
 	const char *name;      /* the traverse function, for messages */
 	enum pc_rule_kind kind;
-	uint64_t fn;           /* its address in the target */
+	bool usable;           /* this build's DWARF has what the rule reads */
 	int nfields;
 	int64_t fields[PC_RULE_MAX_FIELDS];  /* PyObject * members visited first */
 };
 
 struct pc_referents;
 
-struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, uint64_t bias,
-				     const uint64_t *funcs, struct pc_referents **out);
+/* MOD is the interpreter module: its symbols and line tables name the
+ * traverse function a type points to. */
+struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, Dwfl_Module *mod, struct pc_referents **out);
 void pc_referents_destroy(struct pc_referents *R);
-
-/* Function symbols the rules need besides the traverse functions, resolved
- * by the caller through the symbol table. */
-enum { PC_FN_LOOKDICT, PC_FN_COUNT };
-extern const char *const pc_referents_symbols[PC_FN_COUNT];
 
 /* The rule for objects of type T (cached in T). */
 const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *R, struct pc_type *t);

@@ -238,9 +238,15 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 		if (!s || sym.st_shndx == SHN_UNDEF ||
 		    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_FUNC))
 			continue;
-		for (size_t k = 0; k < n; k++)
-			if (!addrs[k] && !strcmp(s, names[k]))
+		/* LTO renames statics "name.lto_priv.0": accept such suffixes
+		 * on local symbols. */
+		bool local = GELF_ST_BIND(sym.st_info) == STB_LOCAL;
+		for (size_t k = 0; k < n; k++) {
+			size_t len = strlen(names[k]);
+			if (!addrs[k] && len && !strncmp(s, names[k], len) &&
+			    (s[len] == 0 || (local && s[len] == '.')))
 				addrs[k] = addr;
+		}
 	}
 }
 

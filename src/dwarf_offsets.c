@@ -20,10 +20,6 @@ struct pc_dwarf_index {
 	/* Enumerators are indexed the same way; their DIE is the enumerator. */
 	struct entry *etab;
 	size_t ecap, en;
-	/* Functions named *traverse*, keyed "file.c:name" (owned strings). */
-	struct entry *ftab;
-	size_t fcap, fn;
-	const char *cu_base;   /* basename of the CU being indexed */
 };
 
 static uint64_t hash_str(const char *s)
@@ -108,25 +104,6 @@ static bool index_die(struct pc_dwarf_index *idx, Dwarf_Die *die)
 			} while (dwarf_siblingof(&child, &child) == 0);
 		}
 	}
-	if (tag == DW_TAG_subprogram) {
-		/* Types' tp_traverse functions decide what gc.get_referents()
-		 * returns; static names repeat across files, so key by file. */
-		const char *n = dwarf_diename(die);
-		Dwarf_Addr lo;
-		if (!n || !idx->cu_base || !strstr(n, "traverse") || dwarf_lowpc(die, &lo) != 0)
-			return true;
-		char key[256];
-		snprintf(key, sizeof(key), "%s:%s", idx->cu_base, n);
-		char *k = strdup(key);
-		if (!k)
-			return false;
-		size_t before = idx->fn;
-		if (!put(&idx->ftab, &idx->fcap, &idx->fn, k, dwarf_dieoffset(die)))
-			return false;
-		if (idx->fn == before)
-			free(k);
-		return true;
-	}
 	if (tag != DW_TAG_structure_type && tag != DW_TAG_union_type && tag != DW_TAG_typedef)
 		return true;
 	const char *name = dwarf_diename(die);
@@ -154,11 +131,6 @@ struct pc_error *pc_dwarf_index_create(Dwarf *dw, struct pc_dwarf_index **out)
 	size_t hsize;
 	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu, child;
-		if (dwarf_offdie(dw, off + hsize, &cu)) {
-			const char *cuname = dwarf_diename(&cu);
-			const char *slash = cuname ? strrchr(cuname, '/') : NULL;
-			idx->cu_base = slash ? slash + 1 : cuname;
-		}
 		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
 			do {
 				if (!index_die(idx, &child)) {
@@ -183,9 +155,6 @@ void pc_dwarf_index_destroy(struct pc_dwarf_index *idx)
 		return;
 	free(idx->tab);
 	free(idx->etab);
-	for (size_t i = 0; i < idx->fcap; i++)
-		free((char *)idx->ftab[i].name);
-	free(idx->ftab);
 	free(idx);
 }
 
@@ -398,17 +367,4 @@ bool pc_dwarf_bitfield(struct pc_dwarf_index *idx, const char *type, const char 
 		return true;
 	} while (dwarf_siblingof(&child, &child) == 0);
 	return false;
-}
-
-uint64_t pc_dwarf_function(struct pc_dwarf_index *idx, const char *file, const char *name)
-{
-	char key[256];
-	Dwarf_Off off;
-	Dwarf_Die die;
-	Dwarf_Addr lo;
-	snprintf(key, sizeof(key), "%s:%s", file, name);
-	if (!get(idx->ftab, idx->fcap, key, &off) || !dwarf_offdie(idx->dw, off, &die) ||
-	    dwarf_lowpc(&die, &lo) != 0)
-		return 0;
-	return lo;
 }

@@ -1,12 +1,12 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+
 #include "referents.h"
 #include "types.h"
-
-const char *const pc_referents_symbols[PC_FN_COUNT] = {
-	[PC_FN_LOOKDICT] = "lookdict",
-};
 
 /* A traverse function of CPython, the rule that mirrors it, and the struct
  * and members it visits (space-separated paths; absent ones are skipped:
@@ -100,11 +100,16 @@ struct offs {
 	int64_t cached_fields[4];
 };
 
+/* Traverse functions met so far and their rules: many types share one. */
+#define FN_CACHE 256
+
 struct pc_referents {
+	Dwfl_Module *mod;      /* the interpreter: symbols and line tables */
 	struct pc_rule rules[NSPECS];
-	size_t nrules;
 	struct pc_rule leaf, opaque;
 	struct offs o;
+	uint64_t cache_fn[FN_CACHE];
+	const struct pc_rule *cache_rule[FN_CACHE];
 };
 
 static int add_fields(struct pc_dwarf_index *idx, const char *type, const char *list, int64_t *out, int max)
@@ -225,13 +230,12 @@ static bool structured_ok(const struct offs *o, enum pc_rule_kind k)
 	}
 }
 
-struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, uint64_t bias, const uint64_t *funcs,
-				     struct pc_referents **out)
+struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, Dwfl_Module *mod, struct pc_referents **out)
 {
-	(void)funcs;
 	struct pc_referents *R = calloc(1, sizeof(*R));
 	if (!R)
 		return pc_error_nomem();
+	R->mod = mod;
 	init_offsets(idx, &R->o);
 	R->leaf.kind = RULE_LEAF;
 	R->leaf.name = "(none)";
@@ -239,18 +243,14 @@ struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, uint64_t bias, 
 	R->opaque.name = "(unknown traverse)";
 	for (size_t i = 0; i < NSPECS; i++) {
 		const struct spec *s = &specs[i];
-		uint64_t fn = pc_dwarf_function(idx, s->file, s->fn);
-		if (!fn || !structured_ok(&R->o, s->kind))
-			continue;
-		struct pc_rule *r = &R->rules[R->nrules];
+		struct pc_rule *r = &R->rules[i];
 		r->name = s->fn;
 		r->kind = s->kind;
-		r->fn = fn + bias;
 		r->nfields = s->fields ? add_fields(idx, s->type, s->fields, r->fields, PC_RULE_MAX_FIELDS) : 0;
-		/* A field rule none of whose members exist cannot be mirrored. */
-		if (s->fields && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE))
-			continue;
-		R->nrules++;
+		/* A rule whose structure this build's DWARF lacks cannot mirror
+		 * its traverse: such types stay opaque. */
+		r->usable = structured_ok(&R->o, s->kind) &&
+			    !(s->fields && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE));
 	}
 	*out = R;
 	return NULL;
@@ -266,19 +266,55 @@ bool pc_rule_is_opaque(const struct pc_rule *r)
 	return r->kind == RULE_OPAQUE;
 }
 
-const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *R, struct pc_type *t)
+/* The rule mirroring the traverse function at FN: its symbol name (less
+ * LTO's ".lto_priv.0"-style suffixes) and the source file its code comes
+ * from (line table) pick the spec.  Addresses outside the interpreter
+ * (extension modules) or unknown functions make the type opaque. */
+static const struct pc_rule *rule_of_function(struct pc_referents *R, uint64_t fn)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(R->mod, fn, &off, &sym, NULL, NULL, NULL);
+	if (!name || off != 0)
+		return &R->opaque;
+	char base[128];
+	size_t len = strcspn(name, ".");
+	if (len >= sizeof(base))
+		return &R->opaque;
+	memcpy(base, name, len);
+	base[len] = 0;
+	Dwfl_Line *line = dwfl_module_getsrc(R->mod, fn);
+	const char *src = line ? dwfl_lineinfo(line, NULL, NULL, NULL, NULL, NULL) : NULL;
+	const char *file = src ? strrchr(src, '/') : NULL;
+	file = file ? file + 1 : src;
+	for (size_t i = 0; i < NSPECS; i++) {
+		if (!R->rules[i].usable || strcmp(specs[i].fn, base))
+			continue;
+		if (!file || !strcmp(specs[i].file, file)) {
+			if (getenv("PYCENSUS_DEBUG_RULES"))
+				fprintf(stderr, "rule %s (%s) at %#llx\n", name, file ? file : "?",
+					(unsigned long long)fn);
+			return &R->rules[i];
+		}
+	}
+	return &R->opaque;
+}
+
+const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *Rc, struct pc_type *t)
 {
 	(void)py;
+	struct pc_referents *R = (struct pc_referents *)Rc;
 	if (t->rule)
 		return t->rule;
 	const struct pc_rule *r = &R->leaf;
 	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse) {
-		r = &R->opaque;
-		for (size_t i = 0; i < R->nrules; i++) {
-			if (R->rules[i].fn == t->traverse) {
-				r = &R->rules[i];
-				break;
-			}
+		size_t slot = (size_t)((t->traverse >> 4) % FN_CACHE);
+		if (R->cache_fn[slot] == t->traverse) {
+			r = R->cache_rule[slot];
+		} else {
+			r = rule_of_function(R, t->traverse);
+			R->cache_fn[slot] = t->traverse;
+			R->cache_rule[slot] = r;
 		}
 	}
 	t->rule = r;

@@ -254,6 +254,19 @@ static uint64_t gen_size(struct pc_py *py, uint64_t addr, const struct pc_type *
 	return (uint64_t)(L->gi_iframe + L->iframe_localsplus + slots * 8);
 }
 
+/* deque.__sizeof__: the object plus every block its items span. */
+static uint64_t deque_size(struct pc_py *py, uint64_t addr, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	int64_t left, size;
+	if (L->dq_leftindex < 0 || L->dq_blocklen <= 0 || L->dq_block_size <= 0 ||
+	    !pc_i64(py, addr + (uint64_t)L->dq_leftindex, &left) ||
+	    !pc_i64(py, addr + (uint64_t)L->ob_size, &size) || left < 0 || size < 0)
+		return default_size(py, addr, t);
+	uint64_t blocks = (uint64_t)(left + size + L->dq_blocklen - 1) / (uint64_t)L->dq_blocklen;
+	return (uint64_t)t->basicsize + blocks * (uint64_t)L->dq_block_size;
+}
+
 uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 {
 	const struct pc_layout *L = py->L;
@@ -317,7 +330,7 @@ uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 		n = gen_size(py, addr, t);
 		break;
 	default:
-		n = default_size(py, addr, t);
+		n = t->deque ? deque_size(py, addr, t) : default_size(py, addr, t);
 		break;
 	}
 	if (n == 0)

@@ -226,5 +226,13 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 			return NULL;
 	}
 	t->valid = true;
+	/* deque is a static type in some versions and a heap type in others:
+	 * know it, and its subclasses, by name. */
+	if (!strcmp(t->name, "collections.deque")) {
+		t->deque = true;
+	} else if (t->base && t->base != addr) {
+		struct pc_type *b = pc_type_get(py, t->base);
+		t->deque = b && b->deque;
+	}
 	return t;
 }
