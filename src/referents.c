@@ -64,6 +64,12 @@ static const struct spec specs[] = {
 	{ "sre.c", "pattern_traverse", RULE_FIELDS, "PatternObject", "groupindex indexgroup pattern" },
 	{ "fileio.c", "fileio_traverse", RULE_FIELDS, "fileio", "dict" },
 	{ "bufferedio.c", "buffered_traverse", RULE_FIELDS, "buffered", "raw dict" },
+	{ "_json.c", "scanner_traverse", RULE_FIELDS, "PyScannerObject",
+	  "object_hook object_pairs_hook parse_float parse_int parse_constant memo" },
+	{ "_collectionsmodule.c", "tuplegetter_traverse", RULE_FIELDS, "_tuplegetterobject", "doc" },
+	{ "itertoolsmodule.c", "count_traverse", RULE_FIELDS, "countobject", "long_cnt long_step" },
+	{ "textio.c", "textiowrapper_traverse", RULE_FIELDS, "textio",
+	  "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))

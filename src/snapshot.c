@@ -364,8 +364,8 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	err = pc_census_collect(c, &py);
 	pc_typemap_destroy(py.types);
 out:
-	if (at.ntids)
-		pc_attach_release(&at);
+	/* Also frees what a signal handler's detach left behind. */
+	pc_attach_release(&at);
 	if (err && err->code == PC_EXIT_NOPROC && pause0)
 		err->code = PC_EXIT_FAILED;
 	pc_mem_close(mem);
