@@ -35,6 +35,10 @@ def main():
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     seconds = int(os.environ.get("PYCENSUS_FUZZ_SECONDS", "8" if args.quick else "20"))
+    if os.path.basename(args.pycensus).endswith("-san"):
+        # The fuzzer is built with ASan and UBSan already.
+        report("SKIP", "fuzz", "the fuzz harness always runs under ASan/UBSan; not repeated for " + args.pycensus)
+        return
     build = subprocess.run(["make", "-C", ROOT, "fuzz"], capture_output=True, text=True)
     if build.returncode != 0:
         tail = (build.stderr or build.stdout).strip().splitlines()[-3:]
