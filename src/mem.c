@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "mem.h"
 
 #define PAGE 4096ULL
@@ -326,13 +327,6 @@ bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len)
 	return false;
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Batches of (local, remote) iovec pairs for one process_vm_readv. */
 struct batch {
 	struct iovec local[MAX_IOV], remote[MAX_IOV];
@@ -427,7 +421,7 @@ bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
 			continue;
 		size_t npages = (m->end - m->start) / PAGE;
 		for (size_t base = 0; base < npages; base += 4096) {
-			if (deadline_us && mono_us() > deadline_us) {
+			if (deadline_us && pc_now_us() > deadline_us) {
 				complete = false;
 				goto out;
 			}

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "output.h"
 
 #define J_U64(v) json_object_new_uint64((uint64_t)(v))
@@ -41,16 +42,6 @@ static json_object *short_double(double v)
 	if (strchr(buf, 'e') || strchr(buf, 'n') || strchr(buf, 'i'))
 		snprintf(buf, sizeof(buf), "%.1f", v != v ? 0.0 : v);
 	return json_object_new_double_s(v, buf);
-}
-
-static void iso_now(char *buf, size_t len)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000L);
 }
 
 static double per_second(int64_t v, double seconds)
@@ -274,7 +265,7 @@ int pc_output_census(FILE *f, const struct pc_census *c, const struct pc_output_
 int pc_output_event(FILE *f, const struct pc_event *e, enum pc_format format)
 {
 	char now[40];
-	iso_now(now, sizeof(now));
+	pc_iso_time(now, sizeof(now));
 	if (format == PC_FORMAT_TABLE) {
 		fprintf(f, "%s  pid %d %s", now, (int)e->pid, e->event);
 		if (e->parent > 0)

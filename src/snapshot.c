@@ -6,28 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "attach.h"
 #include "reach.h"
 #include "sizeof.h"
 #include "snapshot.h"
 #include "types.h"
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void iso_time(char *buf, size_t len)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000L);
-}
 
 static uint64_t rss_bytes(pid_t pid)
 {
@@ -45,13 +29,9 @@ static uint64_t rss_bytes(pid_t pid)
 
 static struct pc_error *session_init(struct pc_session *s);
 
-struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
+/* After discovery (ERR is its result): learn the layout, or clean up. */
+static struct pc_error *session_finish(struct pc_session *s, struct pc_error *err, struct pc_session **out)
 {
-	struct pc_session *s = calloc(1, sizeof(*s));
-	if (!s)
-		return pc_error_nomem();
-	s->pid = pid;
-	struct pc_error *err = pc_discover(pid, &s->target);
 	if (!err)
 		err = session_init(s);
 	if (err) {
@@ -62,21 +42,22 @@ struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
 	return NULL;
 }
 
+struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
+{
+	struct pc_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return pc_error_nomem();
+	s->pid = pid;
+	return session_finish(s, pc_discover(pid, &s->target), out);
+}
+
 struct pc_error *pc_session_open_offline(const char *debugfile, uint64_t bias, int major, int minor,
 					 struct pc_session **out)
 {
 	struct pc_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return pc_error_nomem();
-	struct pc_error *err = pc_discover_offline(debugfile, bias, major, minor, &s->target);
-	if (!err)
-		err = session_init(s);
-	if (err) {
-		pc_session_close(s);
-		return err;
-	}
-	*out = s;
-	return NULL;
+	return session_finish(s, pc_discover_offline(debugfile, bias, major, minor, &s->target), out);
 }
 
 /* Everything a session learns from the DWARF and symbols, live or not. */
@@ -166,7 +147,7 @@ static bool count_object(void *arg, uint64_t obj)
 	struct census_walk *w = arg;
 	if (w->interrupted && *w->interrupted)
 		return false;
-	if (w->deadline_us && (++w->n & 1023) == 0 && now_us() > w->deadline_us) {
+	if (w->deadline_us && (++w->n & 1023) == 0 && pc_now_us() > w->deadline_us) {
 		w->timed_out = true;
 		return false;
 	}
@@ -272,8 +253,8 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	c->binary = s->target.module_path;
 	c->debuginfo = s->target.debug_path;
 	c->complete = true;
-	iso_time(c->time, sizeof(c->time));
-	uint64_t t0 = now_us();
+	pc_iso_time(c->time, sizeof(c->time));
+	uint64_t t0 = pc_now_us();
 
 	struct pc_attach at = {0};
 	struct pc_mem *mem = NULL;
@@ -284,7 +265,7 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	if (opts->no_stop) {
 		err = pc_mem_open(s->pid, &mem);
 	} else {
-		pause0 = now_us();
+		pause0 = pc_now_us();
 		err = stop_quiescent(s, &at, &mem, &collecting);
 		if (opts->timeout_ms)
 			deadline = pause0 + (uint64_t)opts->timeout_ms * 1000u;
@@ -311,7 +292,7 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 			timed_out = !mem->gone;
 		lost = mem->gone || !pc_attach_alive(s->pid);
 		pc_attach_release(&at);
-		c->pause_us = now_us() - pause0;
+		c->pause_us = pc_now_us() - pause0;
 		if (lost) {
 			err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
 			pc_typemap_destroy(py.types);
@@ -327,7 +308,7 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	if (at.ntids) {
 		lost = mem->gone || !pc_attach_alive(s->pid);
 		pc_attach_release(&at);
-		c->pause_us = now_us() - pause0;
+		c->pause_us = pc_now_us() - pause0;
 	}
 	if (lost) {
 		err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
@@ -369,7 +350,7 @@ out:
 	if (err && err->code == PC_EXIT_NOPROC && pause0)
 		err->code = PC_EXIT_FAILED;
 	pc_mem_close(mem);
-	c->elapsed_us = now_us() - t0;
+	c->elapsed_us = pc_now_us() - t0;
 	if (err)
 		pc_census_fini(c);
 	return err;

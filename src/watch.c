@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "attach.h"
 #include "children.h"
 #include "cli.h"
@@ -67,13 +68,6 @@ static void on_hup(int sig)
 {
 	(void)sig;
 	hup = 1;
-}
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* "30s", "5m", "1h", "500ms", "1.5s"; a plain number is seconds. */
@@ -509,7 +503,7 @@ static bool still_there(struct watch *w, struct target *t)
 static void census(struct watch *w, struct target *t)
 {
 	struct pc_census c;
-	uint64_t started = mono_us();
+	uint64_t started = pc_now_us();
 	struct pc_error *err = pc_snapshot(t->s, &w->cli.snap, &c);
 	if (stop_signal) {
 		/* Abandoned half way: counts of a partial walk would read as a
@@ -542,7 +536,7 @@ static void census(struct watch *w, struct target *t)
 	o.seq = t->seq;
 	o.round = w->round;
 	o.root = t->given ? 0 : t->root;
-	o.overrun = mono_us() > w->next_due;
+	o.overrun = pc_now_us() > w->next_due;
 	o.has_growing = t->seq >= 2;
 	o.growth_rounds = w->growth_rounds;
 	o.growing = sus;
@@ -645,7 +639,7 @@ static bool wait_until(struct watch *w, uint64_t due)
 			sigprocmask(SIG_BLOCK, &block, NULL);
 			continue;
 		}
-		uint64_t now = mono_us();
+		uint64_t now = pc_now_us();
 		if (now >= due)
 			break;
 		if (!(left = any_running(w)))
@@ -660,7 +654,7 @@ static bool wait_until(struct watch *w, uint64_t due)
 
 static void loop(struct watch *w)
 {
-	uint64_t t0 = mono_us();
+	uint64_t t0 = pc_now_us();
 	uint64_t slot = 0;       /* 0-based slot of the current round */
 	for (long done = 0; !stop_signal;) {
 		w->round = (long)slot + 1;
@@ -669,7 +663,7 @@ static void loop(struct watch *w)
 		done++;
 		if (stop_signal || (w->count && done >= w->count) || !anything_left(w))
 			break;
-		uint64_t now = mono_us();
+		uint64_t now = pc_now_us();
 		uint64_t next = slot + 1;
 		if (now > w->next_due) {
 			next = (now - t0) / w->interval_us + 1;
