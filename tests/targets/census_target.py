@@ -2,6 +2,7 @@
 """Census target for pycensus tests.
 
     python census_target.py GROUND_TRUTH.json [--scale N] [--scope gc|reachable]
+                            [--zoo] [--ids IDS.txt]
 
 Builds a known heap, computes its own census ("ground truth") from inside,
 writes it to GROUND_TRUTH.json atomically, prints "ready" and then blocks
@@ -12,7 +13,17 @@ reading stdin without allocating.  Stdin commands, one per line:
                  the file: {"recount": {"objects": N, "abs_diff": D,
                  "diffs": {type: delta}}}  (a self-check of this program;
                  the state after a recount is no longer the one counted)
+    path HEX  -> debugging: the shortest gc.get_referents() chain from a GC
+                 root to the object whose id() is HEX, as one JSON line
+                 {"path": [[hexid, type, repr], ...]} (state changes after)
     quit, EOF -> exit 0
+
+--zoo (3.5+; tests/test_reachable.py) adds build_zoo()'s heap: one or more of
+every object kind the reachable scope decodes (see build_zoo), its classes
+under "classes"/"class_kinds" and facts the test checks under "zoo".  Without
+--zoo the heap is the one described below.  --ids writes one line per object
+counted, "hexid size type repr" (repr for str/bytes/int/float only), to
+compare with pycensus's PYCENSUS_DEBUG_DUMP.
 
 Valid Python 2.7 and 3.6-3.13 (no f-strings, no walrus).
 
@@ -229,6 +240,375 @@ def start_waiter():
     time.sleep(0.1)
 
 
+# --- the zoo (--zoo): every kind of object the reachable scope decodes -----
+
+ZOO_CLASSES = {}       # zoo class -> kind (as CLASS_KINDS), once built
+ZOO_FACTS = {}         # what the test should look for, written as "zoo"
+
+
+def build_zoo(scale):
+    """Python 3 only (run with --zoo): one or more of every object kind
+    pycensus's reachable scope has to decode, kept alive from KEEP.
+
+    Everything lives in this one function (classes, helpers, the Python 3
+    source below) so that without --zoo the heap is as before: the same
+    classes and layout; only this module's few extra functions (and, while
+    the script runs, the parser's list of its constants) are new.
+    Nothing here may leave a frame that refers back to main(): tracebacks
+    are made inside a generator that stays suspended (a suspended
+    generator's frame has no f_back, and on 3.11+ only a completed frame
+    links its caller's), so the closure never takes in main()'s locals,
+    which change while the target blocks."""
+    import array
+    import collections
+    import functools
+    import types
+    import weakref
+
+    n = 100 * scale
+    zoo = {}
+    KEEP.append(zoo)
+    facts = ZOO_FACTS
+    getsizeof = sys.getsizeof
+
+    # Python 3 syntax: keyword-only defaults, async def, return in a
+    # generator, non-ASCII identifiers.  Classes get __module__ "__main__".
+    src = u'''
+def make_kwfunc(default, kwdefault):
+    def kwfunc(a, b=default, *args, k=kwdefault, **kw):
+        return a, b, args, k, kw
+    return kwfunc
+
+@types.coroutine
+def zoo_suspend(tag):
+    got = yield tag
+    return got
+
+async def zoo_coro(aw, tag):
+    held = ["coro-held", tag]
+    got = await aw
+    return held, got
+
+async def zoo_agen(tag):
+    yield tag
+
+class Zo\u00e9(object):
+    __qualname__ = "Zo\u00e9"
+    def __init__(self, i):
+        self.\u00e9t\u00e9 = i * 1000 + 11
+        self.name = "zo\u00e9-%d" % i
+'''
+    py3 = {"types": types}
+    exec(compile(src, "<zoo>", "exec"), globals(), py3)
+    ZooAccent = py3["Zo\u00e9"]
+
+    # Classes.  __qualname__ keeps "build_zoo.<locals>." out of the names.
+    class ZooPlain(object):
+        __qualname__ = "ZooPlain"
+
+        def __init__(self, i):
+            self.a = i * 1000 + 3
+            self.b = "zp-%d" % i
+            self.c = [i, -i]
+            self.d = (i, "zt-%d" % i)
+
+        def method(self):
+            return self.a
+
+        def _get_a(self):
+            return self.a
+        prop = property(_get_a, None, None, "a property")
+
+        @classmethod
+        def cmeth(cls):
+            return cls
+
+        @staticmethod
+        def smeth(x):
+            return x
+
+    class ZooSlots(object):
+        __qualname__ = "ZooSlots"
+        __slots__ = ("x", "y")
+
+    class ZooSlotsChild(ZooSlots):           # inherits x, y; adds z
+        __qualname__ = "ZooSlotsChild"
+        __slots__ = ("z",)
+
+    class ZooSlotsDict(ZooSlots):            # slotted base, own __dict__
+        __qualname__ = "ZooSlotsDict"
+
+    class ZooSlotsExplicit(object):
+        __qualname__ = "ZooSlotsExplicit"
+        __slots__ = ("p", "__dict__", "__weakref__")
+
+    class ZooTuple(tuple):                   # __dict__ after the items
+        __qualname__ = "ZooTuple"
+
+    class ZooInt(int):
+        __qualname__ = "ZooInt"
+
+    class ZooDict(dict):
+        __qualname__ = "ZooDict"
+
+    class ZooMeta(type):
+        __qualname__ = "ZooMeta"
+
+    class ZooError(Exception):
+        __qualname__ = "ZooError"
+
+    ZooMetaUser = ZooMeta("ZooMetaUser", (object,), {"__qualname__": "ZooMetaUser",
+                                                     "tag": "meta-user"})
+    ZooDyn = type("ZooDyn", (ZooPlain,), {"__qualname__": "ZooDyn",
+                                          "extra": ["dyn-extra"]})
+    for c, kind in ((ZooPlain, "plain"), (ZooSlots, "plain"), (ZooSlotsChild, "plain"),
+                    (ZooSlotsDict, "plain"), (ZooSlotsExplicit, "plain"),
+                    (ZooMetaUser, "plain"), (ZooDyn, "plain"), (ZooAccent, "plain"),
+                    (ZooError, "plain"), (ZooTuple, "builtin-subclass"),
+                    (ZooInt, "builtin-subclass"), (ZooDict, "builtin-subclass"),
+                    (ZooMeta, "metaclass")):
+        ZOO_CLASSES[c] = kind
+    zoo["classes"] = list(ZOO_CLASSES)
+
+    # Instances with __dict__: values only (3.11+ managed dict never
+    # materialised; 3.13 inline values), a materialised __dict__ (3.11+),
+    # split dicts and their shared-key copies (<= 3.10), an attribute
+    # deleted, and a dict that no longer fits the shared keys.
+    plain = [ZooPlain(i) for i in range(3 * n)]
+    for i, o in enumerate(plain):
+        k = i % 6
+        if k == 1:
+            vars(o)
+        elif k == 2:
+            del o.b
+        elif k == 3:
+            vars(o)["own-%d" % i] = i          # unshared key
+        elif k == 4:
+            setattr(o, "late_%d" % (i % 40), i)  # grows then overflows the shared keys
+        elif k == 5:
+            zoo.setdefault("dict_copies", []).append(vars(o).copy())
+    zoo["plain"] = plain
+    zoo["dyn"] = [ZooDyn(i) for i in range(n // 2)]
+    zoo["accent"] = [ZooAccent(i) for i in range(n // 4)]
+    zoo["meta_users"] = [ZooMetaUser() for i in range(n // 4)]
+    for i, o in enumerate(zoo["meta_users"]):
+        o.value = ["mu-%d" % i]
+
+    slots = []
+    for i in range(n):
+        s = ZooSlots()
+        s.x = "sx-%d" % i
+        if i % 3:
+            s.y = [i]                          # else left empty (NULL slot)
+        c = ZooSlotsChild()
+        c.x, c.y, c.z = i, "sc-%d" % i, (i, [i])
+        d = ZooSlotsDict()
+        d.x = -i - 1000
+        d.extra = "sd-%d" % i
+        e = ZooSlotsExplicit()
+        e.p = {"p": i}
+        e.q = "se-%d" % i
+        slots.extend((s, c, d, e))
+    zoo["slots"] = slots
+
+    subs = []
+    for i in range(n // 2):
+        t = ZooTuple((i, "zt-%d" % i, [i]))
+        t.note = "tuple-note-%d" % i
+        z = ZooInt(i * 7919 + 10 ** 12)
+        z.note = "int-note-%d" % i
+        d = ZooDict(a=i, b="zd-%d" % i)
+        d.attr = [i]
+        subs.extend((t, z, d))
+    zoo["subclass_instances"] = subs
+
+    # Functions: defaults, keyword-only defaults, closures (cells), lambdas.
+    def make_closure(i):
+        captured = ["cell-%d" % i]
+        calls = [0]
+
+        def inner(x=i * 3 + 100000, y=("dflt-%d" % i,)):
+            calls[0] += 1
+            return captured, x, y
+        return inner
+    zoo["closures"] = [make_closure(i) for i in range(n)]
+    zoo["kwfuncs"] = [py3["make_kwfunc"](["kwd-default-%d" % i], ("kwonly-%d" % i,))
+                      for i in range(n // 4)]
+    zoo["lambdas"] = [lambda v, i=i: v + i for i in range(n // 4)]
+    zoo["codes"] = [compile("x + %d" % (i + 100000), "<zoo-code-%d>" % i, "eval")
+                    for i in range(n // 5)]
+    # A hot function: 3.8-3.10 give its code an opcache after 1024 calls,
+    # which sys.getsizeof counts (entries, plus one byte per code unit).
+    def hot(x):
+        return len(str(x)) + int(x.real)
+    before = getsizeof(hot.__code__)
+    for i in range(2000):
+        hot(i)
+    facts["opcache_growth"] = getsizeof(hot.__code__) - before
+    zoo["hot"] = hot
+    mod = types.ModuleType("zoo_module", "the zoo's own module")
+    mod.payload = ["zoo-module-%d" % i for i in range(20)]
+    mod.func = make_closure(-1)
+    zoo["module"] = mod
+    zoo["bound"] = [o.method for o in plain[:n // 2]] + [ZooPlain.cmeth]
+    zoo["descriptors"] = [property(lambda s: 1, None, None, "p-%d" % i) for i in range(10)] + \
+        [classmethod(make_closure(i)) for i in range(10)] + \
+        [staticmethod(make_closure(i)) for i in range(10)]
+    zoo["namespace"] = types.SimpleNamespace(a="ns-a", b=["ns-b"])
+
+    # Generators suspended mid-iteration (an iterator on their stack),
+    # not started, and finished; coroutines suspended in an await; an
+    # async generator not started.
+    def zoo_gen(count, tag):
+        acc = []
+        for i in range(count):
+            item = "%s-%d" % (tag, i)
+            acc.append(item)
+            yield item
+    gens = [zoo_gen(10, "gen%d" % j) for j in range(n // 5)]
+    for g in gens:
+        next(g)
+        next(g)
+    fresh = zoo_gen(3, "fresh")
+    done = zoo_gen(1, "done")
+    for _ in done:
+        pass
+    zoo["generators"] = gens + [fresh, done]
+    coros = []
+    for j in range(n // 10):
+        c = py3["zoo_coro"](py3["zoo_suspend"]("await-%d" % j), "coro-%d" % j)
+        c.send(None)
+        coros.append(c)
+    zoo["coroutines"] = coros
+    zoo["agen"] = py3["zoo_agen"]("agen-tag")
+
+    # Weak references, with and without callback (referents kept alive).
+    def on_death(ref):
+        pass
+    zoo["weakrefs"] = [weakref.ref(o) for o in plain[:n // 2]] + \
+        [weakref.ref(o, on_death) for o in plain[n // 2:n]] + \
+        [weakref.ref(slots[3]), weakref.ref(ZooPlain)]
+
+    # collections and functools.
+    dq = collections.deque("dq-%d" % i for i in range(3 * n))  # > 64: several blocks
+    dq.rotate(17)
+    zoo["deque"] = dq
+    zoo["deque_maxlen"] = collections.deque(("dm-%d" % i for i in range(250)), 100)
+    od = collections.OrderedDict(("od-%d" % i, ["odv", i]) for i in range(n))
+    od.move_to_end("od-3")
+    del od["od-5"]
+    zoo["ordereddict"] = od
+    dd = collections.defaultdict(list)
+    for i in range(n):
+        dd[i * 31 + 100000].append("dd-%d" % i)
+    zoo["defaultdict"] = dd
+    zoo["partials"] = [functools.partial(make_closure, i) for i in range(5)] + \
+        [functools.partial(py3["make_kwfunc"], ["pd"], k=("pk-%d" % i,)) for i in range(5)]
+
+    # The leak: an lru_cache whose results are large bytes.
+    @functools.lru_cache(maxsize=4 * n)
+    def render(i):
+        return (("%08d" % i) * 4096).encode("ascii")          # 32 KiB each
+    leak = [render(i) for i in range(n)]
+    facts["leak"] = {"count": len(leak), "bytes": sum(getsizeof(b) for b in leak),
+                     "ids": ["%x" % id(b) for b in leak]}
+    del leak
+    zoo["lru"] = render
+
+    # Exceptions with args, __cause__, __context__ and __traceback__.
+    def zoo_raise(i):
+        try:
+            raise KeyError("zoo-key-%d" % i)
+        except KeyError as inner:
+            err = ZooError("zoo-error-%d" % i, i)
+            err.detail = {"i": i}
+            err.__cause__ = inner
+            raise err                          # __context__ = inner too
+
+    def zoo_catcher(count):
+        caught = []
+        for i in range(count):
+            try:
+                zoo_raise(i)
+            except ZooError as e:
+                caught.append(e)
+        yield caught
+        yield None
+    catcher = zoo_catcher(n // 5)
+    zoo["exceptions"] = next(catcher)
+    zoo["catcher"] = catcher
+
+    # Atomic objects.
+    big = b"B" * (2 << 20)
+    zoo["big_bytes"] = big
+    facts["big_bytes"] = {"id": "%x" % id(big), "size": getsizeof(big)}
+    zoo["bytes"] = [("by-%d" % i).encode("ascii") for i in range(n)] + [b"", b"x"]
+    zoo["bytearray"] = [bytearray(b"ba" * i) for i in range(20)] + [bytearray(), bytearray(256 << 10)]
+    zoo["strs"] = {
+        "ascii": ["ascii-%d" % i for i in range(n)] + ["A" * 100000],
+        "latin1": [u"\xe9t\xe9-%d" % i for i in range(n)] + [u"\xe9" * 100000],
+        "ucs2": [u"\u0100\u0101-%d" % i for i in range(n)] + [u"\u0100" * 100000],
+        "ucs4": [u"\U0001F600-%d" % i for i in range(n)] + [u"\U0001F600" * 50000],
+    }
+    # A str's UTF-8 is cached by PyUnicode_AsUTF8AndSize, which compile()
+    # calls on its source: sys.getsizeof grows by the UTF-8 length + 1.
+    cached = []
+    facts["utf8_cached"] = {}
+    for kind, ch in (("latin1", u"\xe9"), ("ucs2", u"\u0100"), ("ucs4", u"\U0001F600")):
+        for i in range(10):
+            s = u"'%s%s-%d'" % (ch, ch, i)
+            before = getsizeof(s)
+            compile(s, "<zoo-utf8>", "eval")
+            cached.append(s)
+            if i == 0:
+                facts["utf8_cached"][kind] = getsizeof(s) - before
+    facts["utf8_ids"] = ["%x" % id(s) for s in cached]
+    zoo["utf8_cached"] = cached
+    # <= 3.11: a wchar_t copy, made on 3.8 by array('u', s).
+    if sys.version_info < (3, 12):
+        s = u"wide-\xe9-str"
+        before = getsizeof(s)
+        array.array("u", s)
+        facts["wstr_cached"] = getsizeof(s) - before
+        facts["wstr_id"] = "%x" % id(s)
+        zoo["wstr_cached"] = s
+    zoo["ints"] = list(range(-5, 257)) + [2 ** (64 + i) for i in range(n // 2)] + \
+        [-(i * 1000 + 7) for i in range(n // 2)] + [-(2 ** 100 + i) for i in range(10)] + [0]
+    zoo["floats"] = [i / 3.0 + 0.5 for i in range(n)] + [float("nan"), float("inf"), -0.0]
+    zoo["complex"] = [complex(i, -i - 0.5) for i in range(n // 2)]
+    zoo["bools"] = [True, False, True]
+
+    # Containers of every layout.
+    zoo["dicts"] = {
+        "int_keys": dict((i, "dv-%d" % i) for i in range(50)),
+        "tuple_keys": dict(((i, "tk"), [i]) for i in range(50)),
+        "mixed_keys": {1: "mixed", "two": 2, (3,): [3]},
+        "str_keys": dict(("k%d" % i, [i]) for i in range(50)),
+        "str_atomic": dict(("ka%d" % i, i) for i in range(8)),   # untracked
+        "empty": {},
+        "big": dict(("big-%d" % i, i) for i in range(20 * n)),
+        "fromkeys": dict.fromkeys(["fk-%d" % i for i in range(30)], "fv"),
+    }
+    deleted = dict(("del-%d" % i, [i]) for i in range(20))
+    for i in range(0, 20, 2):
+        del deleted["del-%d" % i]
+    zoo["dicts"]["deleted"] = deleted
+    removed = set(range(100, 200))
+    for i in range(100, 200, 3):
+        removed.discard(i)
+    zoo["sets"] = [set(), set([1, 2, 3]), set(range(1000, 1100)), removed,
+                   set("set-%d" % i for i in range(40)),
+                   frozenset(), frozenset([4, 5]), frozenset(range(2000, 2050)),
+                   frozenset("fs-%d" % i for i in range(40))]
+    grown = []
+    for i in range(37):
+        grown.append("grown-%d" % i)          # over-allocated
+    zoo["lists"] = [[], grown, [[i] for i in range(20)], list(range(300))]
+    zoo["tuples"] = [(), (1,), tuple(range(300)), tuple("tup-%d" % i for i in range(30)),
+                     ((1, 2), ("a", "b"))]
+    return zoo
+
+
 # --- the census --------------------------------------------------------------
 
 def transient_frames():
@@ -244,10 +624,12 @@ def transient_frames():
     return ids
 
 
-def census(scope, frozen):
-    """{type: [count, bytes]} for the scope, keyed by type object."""
+def census(scope, frozen, record=False):
+    """{type: [count, bytes]} for the scope, keyed by type object.  With
+    RECORD, ({...}, [(id, type, size, short repr) of each object counted])."""
     objs = gc.get_objects()                 # first: see the module doc
     skip = transient_frames()
+    record = [] if record else None         # made after gc.get_objects()
     roots = [objs]
     if frozen is not None:
         # Only tracked objects are in the permanent generation; nothing
@@ -255,14 +637,15 @@ def census(scope, frozen):
         roots.append([o for o in frozen if gc.is_tracked(o)])
         roots.append([frozen])
     try:
-        return count(roots, skip, scope)
+        stats = count(roots, skip, scope, record)
+        return stats if record is None else (stats, record)
     finally:
         # objs holds this frame on 2.7/3.6 (a cycle the disabled GC would never
         # free); the loops run in count() so no loop variable keeps it either.
         del objs, roots
 
 
-def count(roots, skip, scope):
+def count(roots, skip, scope, record=None):
     stats = {}
     seen = set(skip)
     getsizeof = sys.getsizeof
@@ -277,8 +660,11 @@ def count(roots, skip, scope):
                 entry = stats.get(t)
                 if entry is None:
                     entry = stats[t] = [0, 0]
+                size = getsizeof(o)
                 entry[0] += 1
-                entry[1] += getsizeof(o)
+                entry[1] += size
+                if record is not None:
+                    record.append((i, t, size, short_repr(o, t)))
         return stats
     get_referents = gc.get_referents
     stack = []
@@ -296,10 +682,22 @@ def count(roots, skip, scope):
         entry = stats.get(t)
         if entry is None:
             entry = stats[t] = [0, 0]
+        size = getsizeof(o)
         entry[0] += 1
-        entry[1] += getsizeof(o)
+        entry[1] += size
+        if record is not None:
+            record.append((i, t, size, short_repr(o, t)))
         stack.extend(get_referents(o))
     return stats
+
+
+def short_repr(o, t):
+    """A short description of atomic objects for the --ids file."""
+    if t is str or t is bytes:
+        return repr(o[:40]) + ("..%d" % len(o) if len(o) > 40 else "")
+    if t is int or t is float:
+        return repr(o)[:40]
+    return ""
 
 
 def by_name(stats):
@@ -315,8 +713,32 @@ def by_name(stats):
     return types
 
 
-def ground_truth(scope, frozen, scale):
-    types = by_name(census(scope, frozen))
+def write_ids(path, record):
+    """One line per object counted: "hexid size typename repr" (the repr
+    only for str, bytes, int and float), to compare with PYCENSUS_DEBUG_DUMP."""
+    names = {}
+    lines = []
+    for i, t, size, rep in record:
+        name = names.get(t)
+        if name is None:
+            name = names[t] = type_name(t)
+        lines.append("%x %d %s %s\n" % (i, size, name, rep))
+    data = "".join(lines)
+    del lines
+    if not isinstance(data, bytes):
+        data = data.encode("utf-8", "backslashreplace")
+    write_atomically(path, data)
+
+
+def ground_truth(scope, frozen, scale, ids_path=None):
+    if ids_path:
+        stats, record = census(scope, frozen, True)
+        write_ids(ids_path, record)
+        del record
+    else:
+        stats = census(scope, frozen)
+    types = by_name(stats)
+    del stats
     truth = {
         "pid": os.getpid(),
         "version": sys.version.split()[0],
@@ -332,6 +754,10 @@ def ground_truth(scope, frozen, scale):
         "class_kinds": dict((type_name(c), k) for c, k in CLASS_KINDS.items()),
         "threads": threading.active_count(),
     }
+    if ZOO_CLASSES:
+        truth["classes"] += sorted(type_name(c) for c in ZOO_CLASSES)
+        truth["class_kinds"].update((type_name(c), k) for c, k in ZOO_CLASSES.items())
+        truth["zoo"] = ZOO_FACTS
     return truth
 
 
@@ -353,7 +779,7 @@ def write_atomically(path, obj):
     # Default json.dumps uses the C encoder; indent or sort_keys would use
     # the pure-Python one (2.7: also for sort_keys), whose closures form
     # reference cycles that the disabled GC never frees.
-    data = json.dumps(obj)
+    data = obj if isinstance(obj, bytes) else json.dumps(obj)
     if not isinstance(data, bytes):
         data = data.encode("utf-8")
     tmp = "%s.tmp.%d" % (path, os.getpid())
@@ -391,16 +817,68 @@ def recount(path, scope, frozen):
                                 "diffs": diffs}}) + "\n")
 
 
+def find_path(hexid, frozen):
+    """Debugging aid: the shortest chain of gc.get_referents() from a GC
+    root (gc.get_objects() or the permanent generation) to the object whose
+    id is HEXID, as one JSON line {"path": [[hexid, type, repr], ...]}
+    (root first; empty if not reachable)."""
+    import collections
+    want = int(hexid, 16)
+    objs = gc.get_objects()
+    if frozen is not None:
+        objs.extend(o for o in frozen if gc.is_tracked(o))
+        objs.append(frozen)
+    parent = {}
+    byid = {}
+    queue = collections.deque()
+    for o in objs:
+        i = id(o)
+        if i not in parent:
+            parent[i] = None
+            byid[i] = o
+            queue.append(o)
+    del objs
+    found = want in parent
+    while queue and not found:
+        o = queue.popleft()
+        for r in gc.get_referents(o):
+            j = id(r)
+            if j not in parent:
+                parent[j] = id(o)
+                byid[j] = r
+                queue.append(r)
+                if j == want:
+                    found = True
+                    break
+    path = []
+    i = want if found else None
+    while i is not None:
+        o = byid[i]
+        path.append(["%x" % i, type_name(type(o)), short_repr(o, type(o)) or repr(o)[:60]])
+        i = parent[i]
+    path.reverse()
+    byid.clear()
+    queue.clear()
+    say(json.dumps({"path": path}) + "\n")
+
+
 # --- main --------------------------------------------------------------------
 
 def parse_args(argv):
-    usage = "usage: census_target.py GROUND_TRUTH.json [--scale N] [--scope gc|reachable]"
-    path, scale, scope = None, 1, "gc"
+    usage = ("usage: census_target.py GROUND_TRUTH.json [--scale N] [--scope gc|reachable]"
+             " [--zoo] [--ids IDS.txt]")
+    path, scale, scope, zoo, ids = None, 1, "gc", False, None
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--scale" and i + 1 < len(argv):
             scale = int(argv[i + 1])
+            i += 2
+        elif a == "--zoo" and sys.version_info >= (3, 5):
+            zoo = True
+            i += 1
+        elif a == "--ids" and i + 1 < len(argv):
+            ids = argv[i + 1]
             i += 2
         elif a == "--scope" and i + 1 < len(argv) and argv[i + 1] in ("gc", "reachable"):
             scope = argv[i + 1]
@@ -414,13 +892,17 @@ def parse_args(argv):
     if path is None or scale < 1:
         sys.stderr.write(usage + "\n")
         sys.exit(2)
-    return path, scale, scope
+    return path, scale, scope, zoo, ids
 
 
 def main():
     global FROZEN
-    path, scale, scope = parse_args(sys.argv[1:])
+    path, scale, scope, zoo, ids = parse_args(sys.argv[1:])
     STATE.update(path=path, scale=scale, scope=scope)
+    if zoo:
+        STATE["zoo"] = zoo
+    if ids:
+        STATE["ids"] = ids
 
     gc.disable()                 # no automatic collection from here on
     gc.collect()
@@ -431,7 +913,10 @@ def main():
     if HAS_FREEZE:
         FROZEN = freeze()
 
-    # 2. Oldest generation, then generation 1, then generation 0.
+    # 2. Oldest generation, then generation 1, then generation 0; the zoo
+    # goes with the oldest (its full collection untracks what it can).
+    if zoo:
+        build_zoo(scale)
     leaky = split3(3000 * scale)
     slotted = split3(1000 * scale)
     nodes = [n - n % 5 for n in split3(500 * scale)]
@@ -453,11 +938,11 @@ def main():
 
     # Warm-up: a full census and write, thrown away, so that interned type
     # names and lazy caches exist before the census that counts.
-    write_atomically(path, ground_truth(scope, FROZEN, scale))
+    write_atomically(path, ground_truth(scope, FROZEN, scale, ids))
     info = gc_info(FROZEN)
     STATE["gc_info"] = info
 
-    truth = ground_truth(scope, FROZEN, scale)
+    truth = ground_truth(scope, FROZEN, scale, ids)
     truth["gc"] = info
     write_atomically(path, truth)
     del truth
@@ -481,6 +966,8 @@ def main():
             say("pong\n")
         elif line == b"recount":
             recount(path, scope, FROZEN)
+        elif line.startswith(b"path "):
+            find_path(line[5:].decode("ascii"), FROZEN)
     return 0
 
 
