@@ -99,7 +99,8 @@ struct pc_layout {
 	/* what the __sizeof__ of code, frames, generators, modules and
 	 * deques read */
 	int64_t co_nlocalsplus, co_stacksize, co_nlocals, co_cellvars, co_freevars,
-		co_cell2arg, co_opcache_size, opcache_size, co_extra, code_extra_items;
+		co_cell2arg, co_opcache, co_opcache_size, opcache_size, co_code, co_extra,
+		code_extra_items;
 	int64_t gi_code, gi_iframe, iframe_code, iframe_localsplus;
 	int64_t f_frame, f_frame_data, frame_size, f_code;
 	int64_t md_def, m_size;

@@ -20,7 +20,11 @@
 struct pc_mapping {
 	uint64_t start, end;
 	bool readable, writable, executable;
-	bool borrowed;          /* LOCAL belongs to the caller (memory images) */
+	bool borrowed;          /* LOCAL is not this mapping's own allocation */
+	/* Adjacent readable mappings share one mirror, so that an object
+	 * straddling two of them (a static type at the end of .data and the
+	 * start of .bss) reads as one piece. */
+	size_t group_first, group_last;
 	uint64_t inode;
 	char *path;             /* NULL for anonymous mappings */
 	unsigned char *local;   /* mirror, allocated on first use */

@@ -252,7 +252,9 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->co_cellvars = find(c, C, "co_cellvars", OPT);
 	L->co_freevars = find(c, C, "co_freevars", OPT);
 	L->co_cell2arg = find(c, C, "co_cell2arg", OPT);
+	L->co_opcache = find(c, C, "co_opcache", OPT);
 	L->co_opcache_size = find(c, C, "co_opcache_size", OPT);
+	L->co_code = find(c, C, "co_code", OPT);
 	L->opcache_size = size_of(c, "_PyOpcache", OPT);
 	L->co_extra = find(c, C, "co_extra", REQ);
 	L->code_extra_items = find(c, "_PyCodeObjectExtra", "ce_extras", OPT);

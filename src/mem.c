@@ -25,7 +25,7 @@ static void free_maps(struct pc_mem *mem)
 	for (size_t i = 0; i < mem->nmaps; i++) {
 		struct pc_mapping *m = &mem->maps[i];
 		if (m->local && !m->borrowed)
-			munmap(m->local, m->end - m->start);
+			munmap(m->local, mem->maps[m->group_last].end - m->start);
 		free(m->page_state);
 		free(m->path);
 	}
@@ -33,6 +33,20 @@ static void free_maps(struct pc_mem *mem)
 	mem->maps = NULL;
 	mem->nmaps = 0;
 	mem->last = 0;
+}
+
+/* Group adjacent readable mappings (see struct pc_mapping). */
+static void group_maps(struct pc_mem *mem)
+{
+	for (size_t i = 0; i < mem->nmaps; i++) {
+		struct pc_mapping *m = &mem->maps[i];
+		bool joins = i > 0 && m->readable && mem->maps[i - 1].readable &&
+			     mem->maps[i - 1].end == m->start;
+		m->group_first = joins ? mem->maps[i - 1].group_first : i;
+		m->group_last = i;
+		for (size_t j = m->group_first; j < i; j++)
+			mem->maps[j].group_last = i;
+	}
 }
 
 static struct pc_error *read_maps(struct pc_mem *mem)
@@ -86,6 +100,7 @@ static struct pc_error *read_maps(struct pc_mem *mem)
 	}
 	free(line);
 	fclose(f);
+	group_maps(mem);
 	if (mem->nmaps == 0)
 		return pc_error_new(PC_EXIT_NOPROC, "process %d has no memory mappings (exited?)",
 				    (int)mem->pid);
@@ -136,6 +151,7 @@ struct pc_error *pc_mem_open_buffers(const struct pc_mem_buffer *bufs, size_t n,
 		m->writable = bufs[i].writable;
 		m->local = bufs[i].data;
 		m->borrowed = true;
+		m->group_first = m->group_last = i;
 		m->page_state = malloc((m->end - m->start) / PAGE);
 		if (!m->page_state) {
 			pc_mem_close(mem);
@@ -186,23 +202,35 @@ static struct pc_mapping *find_map(struct pc_mem *mem, uint64_t addr)
 	return NULL;
 }
 
-static bool mirror(struct pc_mapping *m)
+static bool mirror(struct pc_mem *mem, struct pc_mapping *m)
 {
 	if (m->local)
 		return true;
-	size_t len = m->end - m->start;
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct pc_mapping *first = &mem->maps[m->group_first], *last = &mem->maps[m->group_last];
+	size_t len = last->end - first->start;
+	if (len > MAX_MIRROR)
+		return false;
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
-	m->page_state = calloc(len / PAGE, 1);
-	if (!m->page_state) {
-		munmap(p, len);
-		return false;
+	for (struct pc_mapping *g = first; g <= last; g++) {
+		g->page_state = calloc((g->end - g->start) / PAGE, 1);
+		if (!g->page_state) {
+			for (struct pc_mapping *h = first; h < g; h++) {
+				free(h->page_state);
+				h->page_state = NULL;
+				h->local = NULL;
+			}
+			munmap(p, len);
+			return false;
+		}
+		g->local = p + (g->start - first->start);
+		g->borrowed = g != first;
 	}
-	m->local = p;
 	return true;
 }
+
 
 /* Read LEN bytes at ADDR into DST with one system call; returns the bytes
  * read (a short count means the page after them is unreadable), or -1 with
@@ -289,26 +317,41 @@ static bool load_pages(struct pc_mem *mem, struct pc_mapping *m, size_t first, s
 	return true;
 }
 
+/* Make pages FIRST..LAST (indices in M) readable in the mirror. */
+static bool ensure(struct pc_mem *mem, struct pc_mapping *m, size_t first, size_t last)
+{
+	if (m->page_state[first] != PAGE_READ || m->page_state[last] != PAGE_READ)
+		return load_pages(mem, m, first, last);
+	for (size_t p = first + 1; p < last; p++)
+		if (m->page_state[p] != PAGE_READ && !load_pages(mem, m, p, last))
+			return false;
+	return true;
+}
+
 const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len)
 {
 	if (len == 0 || addr + len < addr)
 		return NULL;
 	struct pc_mapping *m = find_map(mem, addr);
-	if (!m || !m->readable || addr + len > m->end)
+	if (!m || !m->readable || (!m->local && !mirror(mem, m)))
 		return NULL;
-	if (!m->local && !mirror(m))
-		return NULL;
-	size_t first = (addr - m->start) / PAGE;
-	size_t last = (addr + len - 1 - m->start) / PAGE;
-	if (m->page_state[first] != PAGE_READ || m->page_state[last] != PAGE_READ) {
-		if (!load_pages(mem, m, first, last))
+	uint64_t end = addr + len;
+	if (end <= m->end) {
+		if (!ensure(mem, m, (addr - m->start) / PAGE, (end - 1 - m->start) / PAGE))
 			return NULL;
-	} else {
-		for (size_t p = first + 1; p < last; p++)
-			if (m->page_state[p] != PAGE_READ && !load_pages(mem, m, p, last))
-				return NULL;
+		return m->local + (addr - m->start);
 	}
-	return m->local + (addr - m->start);
+	/* Straddling: every piece must be in the same mirror group. */
+	for (struct pc_mapping *g = m; g->start < end; g++) {
+		if (g > &mem->maps[m->group_last])
+			return NULL;
+		uint64_t a = addr > g->start ? addr : g->start, b = end < g->end ? end : g->end;
+		if (!ensure(mem, g, (a - g->start) / PAGE, (b - 1 - g->start) / PAGE))
+			return NULL;
+		if (g == &mem->maps[mem->nmaps - 1])
+			break;
+	}
+	return end <= mem->maps[m->group_last].end ? m->local + (addr - m->start) : NULL;
 }
 
 bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len)
@@ -322,7 +365,7 @@ bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len)
 		else if (addr >= m->end)
 			lo = mid + 1;
 		else
-			return m->readable && addr + len <= m->end;
+			return m->readable && addr + len <= mem->maps[m->group_last].end;
 	}
 	return false;
 }
@@ -417,7 +460,7 @@ bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
 	b->n = 0;
 	for (size_t i = 0; i < mem->nmaps && !mem->gone; i++) {
 		struct pc_mapping *m = &mem->maps[i];
-		if (!m->readable || !m->writable || !mirror(m))
+		if (!m->readable || !m->writable || !mirror(mem, m))
 			continue;
 		size_t npages = (m->end - m->start) / PAGE;
 		for (size_t base = 0; base < npages; base += 4096) {

@@ -203,10 +203,15 @@ static uint64_t code_size(struct pc_py *py, uint64_t addr, const struct pc_type 
 		if (L->co_cell2arg >= 0 && pc_u64(py, addr + (uint64_t)L->co_cell2arg, &cell2arg) && cell2arg &&
 		    pc_u64(py, addr + (uint64_t)L->co_cellvars, &cells) && cells)
 			n += (uint64_t)tuple_len(py, cells) * 8;
+		/* 3.8-3.10: once a code object is hot it has an opcache: its
+		 * entries and a one-byte map per code unit. */
 		uint8_t opcache = 0;
-		if (L->co_opcache_size >= 0 && L->opcache_size > 0 &&
-		    pc_mem_read(py->mem, addr + (uint64_t)L->co_opcache_size, &opcache, 1))
-			n += opcache * (uint64_t)L->opcache_size;
+		uint64_t cache, codebytes;
+		if (L->co_opcache >= 0 && L->opcache_size > 0 &&
+		    pc_u64(py, addr + (uint64_t)L->co_opcache, &cache) && cache &&
+		    pc_mem_read(py->mem, addr + (uint64_t)L->co_opcache_size, &opcache, 1) &&
+		    pc_u64(py, addr + (uint64_t)L->co_code, &codebytes) && codebytes)
+			n += opcache * (uint64_t)L->opcache_size + (uint64_t)tuple_len(py, codebytes) / 2;
 	}
 	uint64_t extra;
 	int64_t ce_size;
