@@ -1,0 +1,1204 @@
+#!/usr/bin/env python3
+"""Safety tests: pycensus never writes to, never leaves stopped, and never
+crashes or hangs on a target, whatever the target does (issue 5).
+
+    python3 tests/test_safety.py [--pycensus ./pycensus] [--san ./pycensus-san]
+                                 [--quick] [--only SUBSTR] [--seed N]
+
+All against real targets, the interpreters tests/pythons.py discovers:
+
+  static       src/*.c and include/*.h (comments stripped) contain no
+               PTRACE_POKE*, PTRACE_SETREGS, PTRACE_SETFPREGS,
+               PTRACE_SETREGSET, process_vm_writev, and no open of a
+               /proc/.../mem path for writing.  A static check only.
+  no-write     every interpreter: a quiescent census_target.py (pinned to one
+               CPU so the kernel's rseq cpu_id updates cannot differ) has
+               every readable mapping read through /proc/PID/mem before and
+               after `snapshot` (both scopes, also --no-stop) and `info`:
+               identical, byte for byte.  A ping afterwards must change
+               memory (the comparison is not blind).
+  kill         pycensus killed with SIGKILL, SIGTERM and SIGINT at random
+               points of a census of a big heap (census_target.py --scale
+               N), both scopes, some runs held stopped longer with
+               PYCENSUS_TEST_STALL_MS: within 2 s every thread of the target
+               runs again and it answers ping.
+  timeout      `--timeout 0.005` on the same big heaps, both scopes: complete
+               false with a warning, pause_us < 200 ms, target runs.
+  exit         the target is SIGKILLed while pycensus holds it stopped: exit 1,
+               one stderr line.
+  threads/fork a target starting and ending threads, or forking children,
+               without pause: exit 0 with JSON or 1 with one line, within
+               60 s, target left running.
+  exec         a target re-execing itself every ~50 ms: exit 0, 1, 3 or 4,
+               one stderr line on failure, no signal, no sanitizer report.
+  no-stop      --no-stop on a target allocating and freeing without pause.
+  garbage      a target damages its own heap with ctypes (GC links, list
+               items, ob_type, ob_size, tp_base, tp_name) and then only
+               blocks: both scopes finish within 30 s, exit 0 (damage
+               reported) or 1 (one line), no crash, no sanitizer report,
+               target left running.
+
+The runs with --san PATH (default: pycensus-san beside --pycensus, when it
+exists) repeat the crash-prone parts with the ASan/UBSan build.  One line per
+check: PASS / FAIL / SKIP; the last line is "N passed, M failed, K skipped";
+the exit status is 1 if anything failed.  Every process started here (and
+every process group started for a forking target) is killed on the way out.
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import shutil
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True     # no tests/__pycache__
+import pythons  # noqa: E402
+
+CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
+SAFETY_TARGET = os.path.join(HERE, "targets", "safety_target.py")
+READY_TIMEOUT = 90
+PONG_TIMEOUT = 5
+PAGE = 4096
+
+EXIT_FAILED, EXIT_USAGE, EXIT_NOPROC, EXIT_NOTPY, EXIT_PERM, EXIT_NODEBUG = 1, 2, 3, 4, 5, 6
+SIGNAME = {signal.SIGKILL: "SIGKILL", signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}
+SAN_REPORT = re.compile(r"ERROR: \w*Sanitizer|runtime error:|SUMMARY: \w*Sanitizer|"
+                        r"UndefinedBehaviorSanitizer|LeakSanitizer")
+SKIP_MAPS = ("[vvar]", "[vsyscall]", "[vvar_vclock]")
+
+_children = []             # (Popen, kill_group) pairs, killed in cleanup()
+
+
+# --- reporting -------------------------------------------------------------------
+
+class Report:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def line(self, status, name, detail):
+        print("%s %s: %s" % (status, name, detail) if detail else "%s %s" % (status, name),
+              flush=True)
+
+    def ok(self, name, detail=""):
+        self.passed += 1
+        self.line("PASS", name, detail)
+
+    def fail(self, name, detail=""):
+        self.failed += 1
+        self.line("FAIL", name, detail)
+
+    def skip(self, name, detail=""):
+        self.skipped += 1
+        self.line("SKIP", name, detail)
+
+    def check(self, errs, name, detail_ok):
+        """PASS with DETAIL_OK if ERRS (a list) is empty, else FAIL."""
+        errs = [e for e in errs if e]
+        if errs:
+            self.fail(name, "; ".join(errs) + (" [%s]" % detail_ok if detail_ok else ""))
+        else:
+            self.ok(name, detail_ok)
+        return not errs
+
+
+def short(text, n=300):
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def one_line(err):
+    """Error if stderr is not exactly one non-empty line, else None."""
+    lines = err.strip("\n").split("\n") if err.strip() else []
+    if len(lines) != 1 or not lines[0].strip():
+        return "stderr has %d lines, want 1: %r" % (len(lines), short(err, 300))
+    return None
+
+
+def san_report(err):
+    m = SAN_REPORT.search(err)
+    if not m:
+        return None
+    i = m.start()
+    return "sanitizer report: %s" % short(err[max(0, i - 40):i + 400], 400)
+
+
+# --- processes --------------------------------------------------------------------
+
+def kill_proc(proc, group=False):
+    if proc.poll() is None:
+        try:
+            if group:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+        except OSError:
+            pass
+    elif group:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)     # forked children left over
+        except OSError:
+            pass
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def cleanup():
+    for proc, group in _children:
+        kill_proc(proc, group)
+
+
+class TargetError(Exception):
+    pass
+
+
+class Target:
+    """A Python target talked to over pipes: prints "ready", answers "ping"."""
+
+    def __init__(self, python, args, workdir, name, cpu=None, group=False):
+        self.name = name
+        self.group = group
+        self._stderr = open(os.path.join(workdir, name + ".stderr"), "w+")
+        pre = None
+        if cpu is not None:
+            def pre():
+                os.sched_setaffinity(0, {cpu})
+        self.proc = subprocess.Popen(
+            [python, "-E", "-s"] + list(args), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._stderr, cwd=workdir,
+            preexec_fn=pre, start_new_session=group)
+        _children.append((self.proc, group))
+        self._buf = b""
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def readline(self, timeout):
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode("utf-8", "replace").strip()
+
+    def stderr_text(self):
+        try:
+            self._stderr.seek(0)
+            return self._stderr.read().strip()
+        except ValueError:
+            return ""
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.readline(max(0.0, deadline - time.monotonic()))
+            if line == "ready":
+                return
+            if line is None:
+                raise TargetError("%s did not print ready (exit %r): %s" % (
+                    self.name, self.proc.poll(), short(self.stderr_text()[-500:])))
+
+    def send(self, text):
+        try:
+            self.proc.stdin.write(text.encode() + b"\n")
+            self.proc.stdin.flush()
+            return True
+        except OSError:
+            return False
+
+    def ping(self, timeout=PONG_TIMEOUT):
+        """Seconds until "pong", or None.  Other lines are skipped."""
+        t0 = time.monotonic()
+        if not self.send("ping"):
+            return None
+        while True:
+            left = timeout - (time.monotonic() - t0)
+            line = self.readline(max(0.0, left))
+            if line is None:
+                return None
+            if line == "pong":
+                return time.monotonic() - t0
+
+    def kill(self):
+        kill_proc(self.proc, self.group)
+        if not self._stderr.closed:
+            self._stderr.close()
+
+
+def thread_states(pid):
+    """{tid: state letter} of every thread, {} if the process is gone."""
+    states = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("State:"):
+                        states[int(tid)] = line.split()[1]
+                        break
+        except OSError:
+            pass
+    return states
+
+
+def stopped_threads(pid):
+    return sorted(t for t, s in thread_states(pid).items() if s in "tT")
+
+
+def wait_unstopped(pid, limit):
+    """(seconds until no thread is stopped, []) or (None, stopped tids);
+    (None, None) if the process is gone."""
+    t0 = time.monotonic()
+    while True:
+        states = thread_states(pid)
+        if not states:
+            return None, None
+        stopped = sorted(t for t, s in states.items() if s in "tT")
+        if not stopped:
+            return time.monotonic() - t0, []
+        if time.monotonic() - t0 >= limit:
+            return None, stopped
+        time.sleep(0.01)
+
+
+def target_running(target, settle=2.0, ping=True):
+    """None if no thread is stopped (within SETTLE s) and the target answers
+    ping, else why not."""
+    secs, stopped = wait_unstopped(target.pid, settle)
+    if stopped is None and secs is None:
+        return "target %d is gone (exit %r)" % (target.pid, target.proc.poll())
+    if stopped:
+        return "target threads still stopped after %.1fs: %s" % (settle, stopped)
+    if ping and target.ping() is None:
+        return "target did not answer ping within %ds" % PONG_TIMEOUT
+    return None
+
+
+class Pycensus:
+    def __init__(self, path, primary):
+        self.path = path
+        self.label = os.path.basename(path)
+        self.primary = primary      # the binary under test, not the extra sanitizer build
+
+    def run(self, args, timeout=60, env=None):
+        """(exit code or None on timeout, stdout, stderr, seconds)."""
+        t0 = time.monotonic()
+        p = subprocess.Popen([self.path] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        _children.append((p, False))
+        try:
+            out, err = p.communicate(timeout=timeout)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            kill_proc(p)
+            out, err = p.communicate()
+            rc = None
+        return (rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                time.monotonic() - t0)
+
+
+def parse_snapshot(out):
+    """(dict, None) or (None, why)."""
+    try:
+        snap = json.loads(out)
+    except ValueError as e:
+        return None, "output is not JSON (%s): %s" % (e, short(out, 200))
+    if not isinstance(snap, dict):
+        return None, "output is not a JSON object"
+    return snap, None
+
+
+def judge_run(rc, out, err, allowed=(0, 1), what="census"):
+    """Common verdict on one pycensus run: (errors, snapshot or None, summary).
+    Exit 0 must give a JSON object, any other allowed code exactly one stderr
+    line; no timeout, no signal, no sanitizer report."""
+    errs = []
+    snap = None
+    if rc is None:
+        return ["%s did not finish (hang; killed)" % what], None, "hang"
+    if rc < 0:
+        errs.append("killed by signal %d" % -rc)
+    elif rc not in allowed:
+        errs.append("exit %d, want one of %s: %s" % (rc, allowed, short(err, 200)))
+    elif rc == 0:
+        snap, why = parse_snapshot(out)
+        if why:
+            errs.append(why)
+    else:
+        errs.append(one_line(err))
+    errs.append(san_report(err))
+    return [e for e in errs if e], snap, "exit %d" % rc
+
+
+# --- interpreters ------------------------------------------------------------------
+
+def usable_pythons(only):
+    out = []
+    for p in pythons.discover():
+        if not p["supported"] or p["skip_reason"]:
+            continue
+        if only and only not in p["label"]:
+            continue
+        out.append(p)
+    return out
+
+
+def pick(pys, wanted):
+    """The interpreters among PYS whose minor version is in WANTED (one
+    each, pyenv builds first), else the oldest and newest."""
+    chosen = []
+    for minor in wanted:
+        cands = [p for p in pys if p["version"][:2] == minor]
+        cands.sort(key=lambda p: not p["label"].startswith("pyenv-"))
+        if cands:
+            chosen.append(cands[0])
+    if not chosen and pys:
+        chosen = [pys[0]] if len(pys) == 1 else [pys[0], pys[-1]]
+    return chosen
+
+
+# --- 1. static check -------------------------------------------------------------------
+
+FORBIDDEN = re.compile(r"\b(PTRACE_POKE\w*|PTRACE_SETREGS|PTRACE_SETFPREGS|PTRACE_SETREGSET|"
+                       r"\w*process_vm_writev)\b")
+MEM_PATH = re.compile(r'"[^"\n]*/mem"')
+OPEN_CALL = re.compile(r"\b(open|openat|open64|fopen|freopen)\s*\(")
+WRITE_FLAGS = re.compile(r"O_WRONLY|O_RDWR")
+
+
+def strip_comments(src):
+    """C source with comments blanked (newlines kept, so line numbers hold)."""
+    out = []
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        if src.startswith("/*", i):
+            j = src.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(re.sub(r"[^\n]", " ", src[i:j]))
+            i = j
+        elif src.startswith("//", i):
+            j = src.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif c in "\"'":
+            j = i + 1
+            while j < n and src[j] != c and src[j] != "\n":
+                j += 2 if src[j] == "\\" else 1
+            out.append(src[i:j + 1])
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def call_text(src, start):
+    """The text of the call whose "(" is at or after START, to its ")"."""
+    i = src.index("(", start)
+    depth = 0
+    for j in range(i, min(len(src), i + 2000)):
+        if src[j] == "(":
+            depth += 1
+        elif src[j] == ")":
+            depth -= 1
+            if depth == 0:
+                return src[start:j + 1]
+    return src[start:i + 200]
+
+
+def check_static(rep):
+    files = sorted([os.path.join("src", f) for f in os.listdir(os.path.join(TOP, "src"))
+                    if f.endswith(".c")] +
+                   [os.path.join("include", f) for f in os.listdir(os.path.join(TOP, "include"))
+                    if f.endswith(".h")])
+    bad, mem_opens = [], []
+    for rel in files:
+        with open(os.path.join(TOP, rel), encoding="utf-8", errors="replace") as f:
+            src = strip_comments(f.read())
+        for m in FORBIDDEN.finditer(src):
+            bad.append("%s:%d uses %s" % (rel, src.count("\n", 0, m.start()) + 1, m.group(1)))
+        # Any open within 40 lines after a "/mem" path literal must be
+        # read-only.  Also any open whose own text names a /mem path.
+        lines = src.split("\n")
+        offsets = [0]
+        for line in lines:
+            offsets.append(offsets[-1] + len(line) + 1)
+        for m in MEM_PATH.finditer(src):
+            ln = src.count("\n", 0, m.start())
+            window_end = offsets[min(len(lines), ln + 40)]
+            for o in OPEN_CALL.finditer(src, m.start(), window_end):
+                text = call_text(src, o.start())
+                where = "%s:%d" % (rel, src.count("\n", 0, o.start()) + 1)
+                mode = re.search(r',\s*"([^"]*)"', text) if o.group(1) in ("fopen", "freopen") \
+                    else None
+                writes = WRITE_FLAGS.search(text) or (mode and re.search(r"[wa+]", mode.group(1)))
+                mem_opens.append(where)
+                if writes:
+                    bad.append("%s opens a /mem path for writing: %s" % (where, short(text, 120)))
+    rep.check(bad, "static no-write",
+              "static check of %d files (comments stripped): no PTRACE_POKE*/SETREGS/"
+              "SETFPREGS/SETREGSET/process_vm_writev; %d open(s) near a /proc/.../mem path, "
+              "all read-only (%s)" % (len(files), len(set(mem_opens)),
+                                      ", ".join(sorted(set(mem_opens))) or "none"))
+
+
+# --- 1. no writes ----------------------------------------------------------------------
+
+def read_maps(pid):
+    maps = []
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            path = parts[5].strip() if len(parts) > 5 else ""
+            maps.append((start, end, parts[1], path))
+    return maps
+
+
+def read_memory(pid):
+    """(maps, {map: bytes}, unreadable pages, bytes read) of every readable
+    mapping but [vvar]/[vsyscall]; unreadable pages read as None-marked zeros."""
+    maps = read_maps(pid)
+    data = {}
+    bad = total = 0
+    fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
+    try:
+        for m in maps:
+            start, end, perms, path = m
+            if perms[0] != "r" or path in SKIP_MAPS:
+                continue
+            chunks = []
+            a = start
+            while a < end:
+                n = min(1 << 20, end - a)
+                try:
+                    b = os.pread(fd, n, a)
+                except OSError:
+                    b = b""
+                if len(b) < n:
+                    good = len(b) - len(b) % PAGE
+                    parts = [b[:good]]
+                    p = a + good
+                    while p < a + n:
+                        try:
+                            pg = os.pread(fd, PAGE, p)
+                        except OSError:
+                            pg = b""
+                        if len(pg) != PAGE:
+                            bad += 1
+                            pg = b"\xa5" * PAGE
+                        parts.append(pg)
+                        p += PAGE
+                    b = b"".join(parts)
+                chunks.append(b)
+                total += len(b)
+                a += n
+            data[m] = b"".join(chunks)
+    finally:
+        os.close(fd)
+    return maps, data, bad, total
+
+
+def memory_diff(before, after, limit=6):
+    """A list of differences (strings), empty if none."""
+    maps0, data0 = before[0], before[1]
+    maps1, data1 = after[0], after[1]
+    diffs = []
+    if maps0 != maps1:
+        gone = [m for m in maps0 if m not in maps1]
+        new = [m for m in maps1 if m not in maps0]
+        diffs.append("mappings changed: -%s +%s" % (
+            ["%x-%x %s %s" % m for m in gone[:3]], ["%x-%x %s %s" % m for m in new[:3]]))
+    nwords = 0
+    for m, a in data0.items():
+        b = data1.get(m)
+        if b is None or a == b:
+            continue
+        for off in range(0, len(a), PAGE):
+            if a[off:off + PAGE] == b[off:off + PAGE]:
+                continue
+            for w in range(off, off + PAGE, 8):
+                if a[w:w + 8] != b[w:w + 8]:
+                    nwords += 1
+                    if len(diffs) < limit:
+                        diffs.append("0x%x (%s %s +0x%x): %s -> %s" % (
+                            m[0] + w, m[2], m[3] or "anon", w, a[w:w + 8].hex(),
+                            b[w:w + 8].hex()))
+    if nwords:
+        diffs.insert(0, "%d 8-byte words differ" % nwords)
+    return diffs
+
+
+def quiescent_memory(pid, tries=10):
+    """Two reads 0.2 s apart that agree, or raise TargetError."""
+    prev = read_memory(pid)
+    for _ in range(tries):
+        time.sleep(0.2)
+        cur = read_memory(pid)
+        if not memory_diff(prev, cur):
+            return cur
+        prev = cur
+    raise TargetError("target memory never settled: %s" % "; ".join(memory_diff(prev, cur)[:3]))
+
+
+def check_no_write(rep, pcs, py, workdir):
+    label = py["label"]
+    name = "no-write %s" % label
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    target = Target(py["path"], [CENSUS_TARGET, os.path.join(workdir, label + "-nw.json")],
+                    workdir, label + "-nw", cpu=cpu)
+    try:
+        target.wait_ready()
+        time.sleep(0.3)
+        before = quiescent_memory(target.pid)
+        runs = []
+        errs = []
+        for pc in pcs:
+            for args in (["snapshot", "--scope", "gc"], ["snapshot", "--scope", "reachable"],
+                         ["snapshot", "--no-stop", "--scope", "reachable"], ["info"]):
+                if not pc.primary and "--no-stop" in args:
+                    continue
+                rc, out, err, secs = pc.run(args + [target.pid], timeout=120)
+                runs.append("%s %s" % (pc.label, " ".join(args)))
+                e, _, _ = judge_run(rc, out, err, allowed=(0,), what=" ".join(args))
+                errs.extend("%s %s: %s" % (pc.label, " ".join(args), x) for x in e)
+        after = read_memory(target.pid)
+        diff = memory_diff(before, after)
+        if diff:
+            errs.append("memory changed across the runs: " + "; ".join(diff))
+        # Sensitivity: the same comparison must notice what a ping changes.
+        if target.ping() is None:
+            errs.append("no pong after the runs")
+        time.sleep(0.2)
+        pinged = read_memory(target.pid)
+        sens = memory_diff(after, pinged, limit=1)
+        nwords = sens[0].split()[0] if sens and sens[0].endswith("differ") else "0"
+        if not sens:
+            errs.append("a ping changed no memory either: the comparison sees nothing")
+        why = target_running(target)
+        if why:
+            errs.append(why)
+        rep.check(errs, name, "%d runs (%s); %d mappings, %.1f MiB identical before/after, "
+                  "%d unreadable pages skipped, target pinned to cpu %d; a ping changes %s "
+                  "words" % (len(runs), ", ".join(runs), len(before[1]), before[3] / 2.0 ** 20,
+                             before[2], cpu, nwords))
+    except TargetError as e:
+        rep.fail(name, str(e))
+    finally:
+        target.kill()
+
+
+# --- 2. kills at random points ------------------------------------------------------------
+
+class FaultStats:
+    def __init__(self):
+        self.runs = 0
+        self.kills = {s: 0 for s in SIGNAME}
+        self.finished_first = 0
+        self.while_stopped = 0
+        self.left_stopped = 0
+        self.stalled = 0
+
+
+def big_target(py, workdir, scale, tag):
+    t = Target(py["path"], [CENSUS_TARGET, os.path.join(workdir, "%s-%s.json" % (py["label"], tag)),
+                            "--scale", str(scale)], workdir, "%s-%s" % (py["label"], tag))
+    t.wait_ready()
+    return t
+
+
+def census_wall(pc, target, scope):
+    rc, out, err, secs = pc.run(["snapshot", "--scope", scope, target.pid], timeout=120)
+    snap, _ = parse_snapshot(out) if rc == 0 else (None, None)
+    return rc, secs, snap, err
+
+
+def one_kill(pc, target, scope, sig, stall_ms, max_delay, rng, stats):
+    """One run; returns (errors, description)."""
+    env = dict(os.environ)
+    if stall_ms:
+        env["PYCENSUS_TEST_STALL_MS"] = str(stall_ms)
+    p = subprocess.Popen([pc.path, "snapshot", "--scope", scope, str(target.pid)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    _children.append((p, False))
+    errs = []
+    t0 = time.monotonic()
+    if stall_ms:
+        # Wait for the stop, then kill somewhere inside the stall.
+        deadline = t0 + 20
+        while time.monotonic() < deadline and p.poll() is None and \
+                not stopped_threads(target.pid):
+            time.sleep(0.002)
+        delay = rng.uniform(0, stall_ms / 1000.0)
+    else:
+        delay = rng.uniform(0, max_delay)
+    time.sleep(delay)
+    at = time.monotonic() - t0
+    stopped_now = bool(stopped_threads(target.pid))
+    signalled = False
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, sig)
+            signalled = True
+        except OSError:
+            pass
+    try:
+        _, err = p.communicate(timeout=10)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        kill_proc(p)
+        _, err = p.communicate()
+        rc = None
+        errs.append("pycensus still running 10 s after %s" % SIGNAME[sig])
+    err = err.decode("utf-8", "replace")
+    stats.runs += 1
+    if signalled:
+        stats.kills[sig] += 1
+        if stopped_now:
+            stats.while_stopped += 1
+    else:
+        stats.finished_first += 1
+    if stall_ms:
+        stats.stalled += 1
+    errs.append(san_report(err))
+    secs, stopped = wait_unstopped(target.pid, 2.0)
+    if secs is None and stopped is None:
+        errs.append("target %d is gone" % target.pid)
+    elif stopped:
+        stats.left_stopped += 1
+        errs.append("target left stopped: threads %s still t/T after 2 s" % stopped)
+        try:
+            os.kill(target.pid, signal.SIGCONT)    # let the next runs go on
+        except OSError:
+            pass
+    elif target.ping() is None:
+        errs.append("target did not answer ping")
+    desc = "%s %s at %.0f ms%s%s -> %s" % (
+        SIGNAME[sig], scope, at * 1000, " (stall %d ms)" % stall_ms if stall_ms else "",
+        " while stopped" if stopped_now and signalled else "",
+        "exit %r" % rc if signalled else "finished first (exit %r)" % rc)
+    return [e for e in errs if e], desc
+
+
+def check_kills(rep, pc, targets, nruns, rng, stats):
+    """NRUNS kills spread over TARGETS [(py, Target)], the three signals and
+    both scopes."""
+    walls = {}
+    for py, target in targets:
+        for scope in ("gc", "reachable"):
+            rc, secs, snap, err = census_wall(pc, target, scope)
+            if rc != 0:
+                rep.fail("kill %s baseline %s" % (py["label"], scope),
+                         "exit %r: %s" % (rc, short(err)))
+            walls[(py["label"], scope)] = secs
+    combos = []
+    for py, target in targets:
+        for sig in SIGNAME:
+            for scope in ("gc", "reachable"):
+                combos.append((py, target, sig, scope))
+    plan = [combos[i % len(combos)] for i in range(nruns)]
+    rng.shuffle(plan)
+    results = {}
+    for i, (py, target, sig, scope) in enumerate(plan):
+        stall = rng.choice((200, 400, 700)) if i % 4 == 3 else 0
+        max_delay = walls[(py["label"], scope)]
+        errs, desc = one_kill(pc, target, scope, sig, stall, max_delay, rng, stats)
+        key = (py["label"], SIGNAME[sig], scope)
+        results.setdefault(key, []).append((errs, desc))
+    for key in sorted(results):
+        runs = results[key]
+        bad = [(e, d) for e, d in runs if e]
+        name = "kill %s %s %s" % key
+        n_stop = sum(1 for _, d in runs if "while stopped" in d)
+        n_first = sum(1 for _, d in runs if "finished first" in d)
+        if bad:
+            rep.fail(name, "%d of %d runs: %s" % (len(bad), len(runs), " | ".join(
+                "%s: %s" % (d, "; ".join(e)) for e, d in bad[:4])))
+        else:
+            rep.ok(name, "%d runs (%d while the target was stopped, %d finished before the "
+                   "signal), census wall %.0f ms, every thread running again within 2 s, "
+                   "pong" % (len(runs), n_stop, n_first, walls[(key[0], key[2])] * 1000))
+
+
+# --- 5. --timeout ---------------------------------------------------------------------------
+
+def check_timeouts(rep, pcs, targets, reps):
+    for py, target in targets:
+        for scope in ("gc", "reachable"):
+            for pc in pcs:
+                name = "timeout %s %s %s" % (py["label"], scope, pc.label)
+                errs, pauses, comps = [], [], []
+                for _ in range(reps):
+                    rc, out, err, secs = pc.run(["snapshot", "--timeout", "0.005", "--scope",
+                                                 scope, target.pid], timeout=120)
+                    e, snap, _ = judge_run(rc, out, err, allowed=(0,))
+                    errs.extend(e)
+                    if snap is None:
+                        continue
+                    pause = snap.get("pause_us")
+                    pauses.append(pause)
+                    comps.append(snap.get("complete"))
+                    if snap.get("complete") is not False:
+                        errs.append("complete=%r with pause_us %s (read %s)" % (
+                            snap.get("complete"), pause, snap.get("read")))
+                    if not snap.get("warnings"):
+                        errs.append("no warning")
+                    if not isinstance(pause, int) or pause >= 200000:
+                        errs.append("pause_us %r, want < 200000" % (pause,))
+                why = target_running(target)
+                if why:
+                    errs.append(why)
+                rep.check(errs, name, "--timeout 0.005 x%d: pause_us %s, complete %s, "
+                          "target runs" % (reps, pauses, comps))
+
+
+# --- 3. the target exits, forks, execs, churns ------------------------------------------------
+
+def check_exit(rep, pc, py, scope, workdir):
+    name = "exit %s %s %s" % (py["label"], scope, pc.label)
+    target = Target(py["path"], [CENSUS_TARGET, os.path.join(workdir, "exit.json")],
+                    workdir, "exit-" + py["label"])
+    try:
+        target.wait_ready()
+        env = dict(os.environ, PYCENSUS_TEST_STALL_MS="1500")
+        p = subprocess.Popen([pc.path, "snapshot", "--scope", scope, str(target.pid)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        _children.append((p, False))
+        time.sleep(0.5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and p.poll() is None and \
+                not stopped_threads(target.pid):
+            time.sleep(0.01)
+        was_stopped = bool(stopped_threads(target.pid))
+        os.kill(target.pid, signal.SIGKILL)
+        try:
+            out, err = p.communicate(timeout=30)
+            rc = p.returncode
+        except subprocess.TimeoutExpired:
+            kill_proc(p)
+            out, err = p.communicate()
+            rc = None
+        err = err.decode("utf-8", "replace")
+        errs = []
+        if rc != EXIT_FAILED:
+            errs.append("exit %r, want 1 (pycensus hung)" % rc if rc is None else
+                        "exit %r, want 1" % rc)
+        errs.append(one_line(err))
+        errs.append(san_report(err))
+        if not was_stopped:
+            errs.append("target never seen stopped")
+        rep.check(errs, name, "target SIGKILLed 0.5 s into a 1.5 s stall: exit 1, %r"
+                  % short(err, 120))
+    except TargetError as e:
+        rep.fail(name, str(e))
+    finally:
+        target.kill()
+
+
+def check_churn(rep, pcs, py, mode, runs, workdir):
+    target = Target(py["path"], [SAFETY_TARGET, mode], workdir,
+                    "%s-%s" % (mode, py["label"]), group=True)
+    try:
+        target.wait_ready()
+        time.sleep(0.2)
+        for pc in pcs:
+            for scope in ("gc", "reachable"):
+                name = "%s %s %s %s" % (mode, py["label"], scope, pc.label)
+                errs, seen = [], []
+                n = runs if pc.primary else 1
+                for _ in range(n):
+                    rc, out, err, secs = pc.run(["snapshot", "--scope", scope, target.pid],
+                                                timeout=60)
+                    e, snap, summary = judge_run(rc, out, err)
+                    errs.extend(e)
+                    if snap is not None:
+                        summary += " (%s threads, complete %s, pause %s us)" % (
+                            (snap.get("process") or {}).get("threads"), snap.get("complete"),
+                            snap.get("pause_us"))
+                    elif rc == 1:
+                        summary += " %r" % short(err, 100)
+                    seen.append("%s in %.1fs" % (summary, secs))
+                    why = target_running(target)
+                    if why:
+                        errs.append(why)
+                        break
+                rep.check(errs, name, "; ".join(seen) + "; target runs")
+    except TargetError as e:
+        rep.fail("%s %s" % (mode, py["label"]), str(e))
+    finally:
+        target.kill()
+
+
+def check_exec(rep, pcs, py, runs, workdir):
+    target = Target(py["path"], [SAFETY_TARGET, "exec"], workdir, "exec-" + py["label"],
+                    group=True)
+    try:
+        target.wait_ready()
+        for pc in pcs:
+            name = "exec %s %s" % (py["label"], pc.label)
+            errs, codes = [], {}
+            n = runs if pc.primary else max(1, runs // 2)
+            for i in range(n):
+                scope = ("gc", "reachable")[i % 2]
+                rc, out, err, secs = pc.run(["snapshot", "--scope", scope, target.pid],
+                                            timeout=60)
+                e, _, summary = judge_run(rc, out, err, allowed=(0, 1, 3, 4))
+                errs.extend("run %d (%s): %s" % (i + 1, scope, x) for x in e)
+                codes[summary] = codes.get(summary, 0) + 1
+                if rc not in (None, 0) and not e:
+                    codes.setdefault("msgs", set()).add(short(err, 90))
+                time.sleep(random.uniform(0, 0.05))
+            # Still alive, not stopped, and still re-execing.
+            last = None
+            while True:
+                line = target.readline(0)
+                if line is None:
+                    break
+                if line.startswith("gen "):
+                    last = int(line.split()[1])
+            newer = None
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                line = target.readline(deadline - time.monotonic())
+                if line and line.startswith("gen "):
+                    newer = int(line.split()[1])
+                    break
+            secs, stopped = wait_unstopped(target.pid, 2.0)
+            if stopped:
+                errs.append("target threads still stopped: %s" % stopped)
+            if newer is None:
+                errs.append("target stopped re-execing (last generation %r, exit %r)"
+                            % (last, target.proc.poll()))
+            msgs = codes.pop("msgs", set())
+            rep.check(errs, name, "%d runs: %s%s; target at generation %s and still "
+                      "re-execing" % (n, ", ".join("%s x%d" % kv for kv in sorted(codes.items())),
+                                     " (%s)" % " | ".join(sorted(msgs)[:3]) if msgs else "",
+                                     newer))
+    except TargetError as e:
+        rep.fail("exec %s" % py["label"], str(e))
+    finally:
+        target.kill()
+
+
+def check_nostop(rep, pcs, py, runs, workdir):
+    target = Target(py["path"], [SAFETY_TARGET, "alloc"], workdir, "alloc-" + py["label"])
+    try:
+        target.wait_ready()
+        time.sleep(0.2)
+        for pc in pcs:
+            for scope in ("gc", "reachable"):
+                name = "no-stop %s %s %s" % (py["label"], scope, pc.label)
+                errs, seen = [], []
+                n = runs if pc.primary else 1
+                for _ in range(n):
+                    rc, out, err, secs = pc.run(["snapshot", "--no-stop", "--scope", scope,
+                                                 target.pid], timeout=60)
+                    e, snap, summary = judge_run(rc, out, err)
+                    errs.extend(e)
+                    if snap is not None:
+                        summary += " (complete %s, %s objects, invalid %s, skipped %s%s)" % (
+                            snap.get("complete"), (snap.get("totals") or {}).get("objects"),
+                            snap.get("invalid"), snap.get("skipped"), "".join(
+                                ", %r" % short(w, 100) for w in (snap.get("warnings") or [])
+                                if "--no-stop" not in w)[:250])
+                    elif rc == 1:
+                        summary += " %r" % short(err, 100)
+                    seen.append(summary)
+                why = target_running(target)
+                if why:
+                    errs.append(why)
+                rep.check(errs, name, "; ".join(seen) + "; target runs")
+    except TargetError as e:
+        rep.fail("no-stop %s" % py["label"], str(e))
+    finally:
+        target.kill()
+
+
+# --- 4. garbage ---------------------------------------------------------------------------------
+
+# Which scopes must report each kind of damage (exit 0 with complete false
+# and a warning, or a larger invalid/skipped count), and the count that must
+# grow where the BRIEF says so.
+KINDS = {
+    "gc_next":         {"gc": "any", "reachable": "any"},
+    "gc_self":         {"gc": "any", "reachable": "any"},
+    "item_garbage":    {"reachable": "skipped"},
+    "item_misaligned": {"reachable": "skipped"},
+    "item_wild":       {"reachable": "any"},
+    "type_buffer":     {"gc": "any", "reachable": "any"},
+    "type_unmapped":   {"gc": "any", "reachable": "any"},
+    "ob_size_huge":    {"reachable": "any"},
+    "tp_base_cycle":   {},
+    "tp_name_garbage": {},
+}
+
+
+def damage(snap, base):
+    """What the snapshot says about damage, as a dict."""
+    before = dict((o.get("type"), o.get("count")) for o in base.get("opaque") or [])
+    opaque = ["%s x%s" % (o.get("type"), o.get("count")) for o in snap.get("opaque") or []
+              if o.get("count") != before.get(o.get("type"))]
+    return {"incomplete": snap.get("complete") is False and bool(snap.get("warnings")),
+            "invalid": (snap.get("invalid") or 0) - (base.get("invalid") or 0),
+            "skipped": (snap.get("skipped") or 0) - (base.get("skipped") or 0),
+            "opaque": opaque}
+
+
+def check_garbage(rep, pcs, py, kind, workdir):
+    label = py["label"]
+    target = Target(py["path"], [SAFETY_TARGET, "corrupt"], workdir,
+                    "corrupt-%s-%s" % (kind, label))
+    try:
+        target.wait_ready()
+        base = {}                   # (binary, scope) -> snapshot before the damage
+        for pc in pcs:
+            for scope in KINDS[kind]:
+                rc, out, err, _ = pc.run(["snapshot", "--scope", scope, target.pid],
+                                         timeout=60)
+                snap, why = parse_snapshot(out) if rc == 0 else (None, "exit %r" % rc)
+                if snap is None:
+                    rep.fail("garbage %s %s" % (kind, label),
+                             "%s census before the damage failed: %s %s" % (
+                                 pc.label, why, short(err)))
+                    return
+                base[(pc.label, scope)] = snap
+        if not target.send("corrupt " + kind):
+            raise TargetError("cannot talk to the target")
+        reply = target.readline(10)
+        if not reply or not reply.startswith("done"):
+            rep.fail("garbage %s %s" % (kind, label), "target did not corrupt: %r (%s)" % (
+                reply, short(target.stderr_text())))
+            return
+        for pc in pcs:
+            for scope in ("gc", "reachable"):
+                name = "garbage %s %s %s %s" % (kind, label, scope, pc.label)
+                rc, out, err, secs = pc.run(["snapshot", "--scope", scope, target.pid],
+                                            timeout=30)
+                errs, snap, summary = judge_run(rc, out, err)
+                want = KINDS[kind].get(scope)
+                before = base.get((pc.label, scope))
+                detail = "%s in %.1fs" % (summary, secs)
+                if snap is not None:
+                    d = damage(snap, before or {})
+                    warn = (snap.get("warnings") or [""])[0]
+                    detail += ", complete %s, invalid %+d, skipped %+d%s%s" % (
+                        snap.get("complete"), d["invalid"], d["skipped"],
+                        ", warning %r" % short(warn, 110) if warn else "",
+                        ", opaque now lists %s" % ", ".join(d["opaque"][:3])
+                        if d["opaque"] and before else "")
+                    if want == "skipped" and d["skipped"] < 1:
+                        errs.append("the bad list item is not counted in skipped (%s before, "
+                                    "%s after)" % (before.get("skipped"),
+                                                   snap.get("skipped")))
+                    elif want == "any" and not (d["incomplete"] or d["invalid"] > 0 or
+                                                d["skipped"] > 0):
+                        errs.append("damage not reported: complete %r, no warning, invalid "
+                                    "and skipped unchanged" % snap.get("complete"))
+                elif rc == 1:
+                    detail += " %r" % short(err, 120)
+                why = target_running(target)
+                if why:
+                    errs.append(why)
+                rep.check(errs, name, detail + "; target runs")
+                if why:
+                    return
+    except TargetError as e:
+        rep.fail("garbage %s %s" % (kind, label), str(e))
+    finally:
+        target.kill()
+
+
+# --- main --------------------------------------------------------------------------------------
+
+def private_copy(path, workdir):
+    """PATH copied into WORKDIR (retrying while it is being relinked), or
+    PATH itself if it cannot be copied."""
+    if not os.path.isfile(path):
+        return path
+    dest = os.path.join(workdir, "bin", os.path.basename(path))
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            shutil.copy2(path, dest)
+            if subprocess.run([dest, "--version"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=30).returncode == 0:
+                return dest
+        except (OSError, subprocess.SubprocessError):
+            pass
+        if time.monotonic() > deadline:
+            return path
+        time.sleep(2)
+
+
+def guarded(rep, name, fn, *args):
+    """Run one check; a harness exception is one failure, and the rest go on."""
+    try:
+        return fn(*args)
+    except Exception as e:
+        rep.fail(name, "harness: %s: %s" % (type(e).__name__, e))
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
+    ap.add_argument("--san", help="ASan/UBSan build to run the crash-prone parts with too "
+                    "(default: pycensus-san beside --pycensus, if it exists; 'none': no)")
+    ap.add_argument("--quick", action="store_true", help="fewer interpreters and runs")
+    ap.add_argument("--only", help="only interpreters whose label contains this")
+    ap.add_argument("--seed", type=int, help="random seed (printed; default: time)")
+    args = ap.parse_args()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+
+    seed = args.seed if args.seed is not None else int(time.time() * 1000) % 1000000
+    rng = random.Random(seed)
+    random.seed(seed)
+    rep = Report()
+    path = os.path.abspath(args.pycensus)
+    pc = Pycensus(path, True)
+    pcs = [pc]
+    san_note = san = ""
+    if args.san != "none":
+        san = os.path.abspath(args.san) if args.san else \
+            os.path.join(os.path.dirname(path), "pycensus-san")
+        if os.path.realpath(san) == os.path.realpath(path):
+            san_note = "--pycensus is the sanitizer build"
+        elif os.path.isfile(san) and os.access(san, os.X_OK):
+            pcs.append(Pycensus(san, False))
+        else:
+            san_note = "no sanitizer build at %s (make pycensus-san)" % san
+    workdir = tempfile.mkdtemp(prefix="pycensus-safety-")
+    stats = FaultStats()
+    t0 = time.monotonic()
+    try:
+        if not (os.path.isfile(pc.path) and os.access(pc.path, os.X_OK)):
+            rep.fail("setup", "no executable at %s (build it, or --pycensus)" % pc.path)
+            return finish(rep, stats, t0)
+        # Others may relink the binaries while this runs: test private copies.
+        for p in pcs:
+            p.path = private_copy(p.path, workdir)
+        pys = usable_pythons(args.only)
+        print("# seed %d; %s; pycensus %s%s (private copies taken at start)" % (
+            seed, "quick" if args.quick else "full", path,
+            ", sanitizer build %s" % san if len(pcs) > 1 else
+            (" (%s)" % san_note if san_note else "")), flush=True)
+        if san_note and not args.quick and args.san is None:
+            rep.skip("sanitizer runs", san_note)
+        if not pys:
+            rep.skip("interpreters", "no usable supported interpreter found")
+            check_static(rep)
+            return finish(rep, stats, t0)
+        print("# interpreters: %s" % ", ".join(p["label"] for p in pys), flush=True)
+
+        guarded(rep, "static no-write", check_static, rep)
+
+        # 1. no writes: every interpreter (quick: oldest and newest).
+        nw = pys if not args.quick else pick(pys, [(3, 8), (3, 13)])
+        for py in nw:
+            guarded(rep, "no-write " + py["label"], check_no_write, rep, pcs, py, workdir)
+
+        # 2 + 5. Kills and timeouts on big heaps.
+        big = pick(pys, [(3, 8), (3, 13)] if args.quick else [(3, 8), (3, 11), (3, 13)])
+        scale = 10 if args.quick else 25
+        nruns = 24 if args.quick else 72
+        print("# kill and timeout runs on %s, census_target.py --scale %d, %d kill runs" % (
+            ", ".join(p["label"] for p in big), scale, nruns), flush=True)
+        targets = []
+        try:
+            for py in big:
+                try:
+                    targets.append((py, big_target(py, workdir, scale, "big")))
+                except TargetError as e:
+                    rep.fail("kill %s" % py["label"], str(e))
+            if targets:
+                guarded(rep, "kill", check_kills, rep, pc, targets, nruns, rng, stats)
+                guarded(rep, "timeout", check_timeouts, rep, [pc], targets,
+                        1 if args.quick else 3)
+        finally:
+            for _, t in targets:
+                t.kill()
+
+        # 3a. The target dies while stopped.
+        ex = pick(pys, [(3, 8), (3, 13)])
+        for py in ex:
+            for scope in ("gc", "reachable"):
+                guarded(rep, "exit " + py["label"], check_exit, rep, pc, py, scope, workdir)
+        if len(pcs) > 1 and not args.quick:
+            for scope in ("gc", "reachable"):
+                guarded(rep, "exit san", check_exit, rep, pcs[1], ex[-1], scope, workdir)
+
+        # 3b. Threads and forks without pause.
+        churn = pys if not args.quick else pick(pys, [(3, 8), (3, 12)])
+        for py in churn:
+            for mode in ("threads", "fork"):
+                guarded(rep, mode + " " + py["label"], check_churn, rep, pcs, py, mode,
+                        1 if args.quick else 2, workdir)
+
+        # 3c. exec in a loop.
+        execs = pick(pys, [(3, 8), (3, 11), (3, 13)] if not args.quick else [(3, 13)])
+        for py in execs:
+            guarded(rep, "exec " + py["label"], check_exec, rep, pcs, py,
+                    6 if args.quick else 12, workdir)
+
+        # 3d. --no-stop while allocating.
+        ns = pys if not args.quick else pick(pys, [(3, 9), (3, 13)])
+        for py in ns:
+            guarded(rep, "no-stop " + py["label"], check_nostop, rep, pcs, py,
+                    1 if args.quick else 2, workdir)
+
+        # 4. Garbage in the heap.
+        gb = pys if not args.quick else pick(pys, [(3, 8), (3, 11), (3, 13)])
+        for py in gb:
+            for kind in KINDS:
+                guarded(rep, "garbage %s %s" % (kind, py["label"]), check_garbage,
+                        rep, pcs, py, kind, workdir)
+    finally:
+        cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return finish(rep, stats, t0)
+
+
+def finish(rep, stats, t0):
+    print("# fault runs: %d, SIGKILL %d, SIGTERM %d, SIGINT %d, targets left stopped: %d "
+          "(%d signalled while the target was stopped, %d with a stall, %d finished before "
+          "the signal)" % (stats.runs, stats.kills[signal.SIGKILL], stats.kills[signal.SIGTERM],
+                           stats.kills[signal.SIGINT], stats.left_stopped,
+                           stats.while_stopped, stats.stalled, stats.finished_first),
+          flush=True)
+    print("# %.1fs" % (time.monotonic() - t0), flush=True)
+    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped),
+          flush=True)
+    return 1 if rep.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
