@@ -1007,8 +1007,10 @@ def check_garbage(rep, pcs, py, kind, workdir):
                 if snap is not None:
                     d = damage(snap, before or {})
                     warn = (snap.get("warnings") or [""])[0]
-                    detail += ", complete %s, invalid %+d, skipped %+d%s%s" % (
-                        snap.get("complete"), d["invalid"], d["skipped"],
+                    detail += ", complete %s, invalid %s, skipped %s%s%s" % (
+                        snap.get("complete"),
+                        "%+d" % d["invalid"] if before else snap.get("invalid"),
+                        "%+d" % d["skipped"] if before else snap.get("skipped"),
                         ", warning %r" % short(warn, 110) if warn else "",
                         ", opaque now lists %s" % ", ".join(d["opaque"][:3])
                         if d["opaque"] and before else "")
