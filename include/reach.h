@@ -17,6 +17,7 @@ struct pc_reach_stats {
 	uint64_t skipped;      /* references to unmapped, misaligned or non-objects */
 	uint64_t hidden_objects, hidden_bytes;
 	uint64_t opaque_objects;
+	uint64_t damaged;      /* objects counted whose contents were inconsistent */
 };
 
 /* Count every reachable object into the types of PY's type map. */

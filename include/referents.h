@@ -49,12 +49,13 @@ const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *R
 /* Called for each reference; HIDDEN marks one gc.get_referents() omits. */
 typedef void (*pc_ref_fn)(void *arg, uint64_t ref, bool hidden);
 
-/* Report the references of OBJ (of type T).  Returns false if part of the
- * object could not be decoded (it is still counted). */
-bool pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj,
-		  struct pc_type *t, pc_ref_fn fn, void *arg);
-
-/* Whether the last pc_referents() call met an opaque part. */
-bool pc_rule_is_opaque(const struct pc_rule *r);
+/* Report the references of OBJ (of type T).  Returns 0, or these bits:
+ * PC_REF_OPAQUE if part of it is beyond pycensus (its type is opaque),
+ * PC_REF_DAMAGED if its memory is inconsistent (a list longer than its
+ * allocation, an unreadable table): the object is still counted. */
+#define PC_REF_OPAQUE 1
+#define PC_REF_DAMAGED 2
+int pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj,
+		 struct pc_type *t, pc_ref_fn fn, void *arg);
 
 #endif

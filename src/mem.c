@@ -376,7 +376,14 @@ struct batch {
 	struct pc_mapping *map[MAX_IOV];
 	size_t first[MAX_IOV];
 	int n;
+	size_t queued;          /* bytes in the batch */
+	uint64_t deadline_us;   /* 0: none */
+	bool expired;           /* the deadline passed: read no more */
 };
+
+/* Bytes per process_vm_readv: large enough that the call overhead does not
+ * matter, small enough (about 10 ms of copying) to honour --timeout. */
+#define BATCH_BYTES (8u << 20)
 
 static void mark_run(struct pc_mem *mem, struct pc_mapping *m, size_t first, size_t npages, uint8_t state)
 {
@@ -420,15 +427,20 @@ static void flush(struct pc_mem *mem, struct batch *b)
 		}
 	}
 	b->n = 0;
+	b->queued = 0;
+	if (b->deadline_us && pc_now_us() > b->deadline_us)
+		b->expired = true;
 }
 
 static void add_run(struct pc_mem *mem, struct batch *b, struct pc_mapping *m, size_t first, size_t npages)
 {
 	/* Keep each iovec moderate so a failure costs little to redo. */
-	while (npages) {
+	while (npages && !b->expired) {
 		size_t n = npages > 256 ? 256 : npages;
-		if (b->n == MAX_IOV)
+		if (b->n == MAX_IOV || b->queued >= BATCH_BYTES)
 			flush(mem, b);
+		if (b->expired)
+			break;
 		b->local[b->n].iov_base = m->local + first * PAGE;
 		b->local[b->n].iov_len = n * PAGE;
 		b->remote[b->n].iov_base = (void *)(uintptr_t)(m->start + first * PAGE);
@@ -436,6 +448,7 @@ static void add_run(struct pc_mem *mem, struct batch *b, struct pc_mapping *m, s
 		b->map[b->n] = m;
 		b->first[b->n] = first;
 		b->n++;
+		b->queued += n * PAGE;
 		first += n;
 		npages -= n;
 	}
@@ -458,13 +471,16 @@ bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
 		return false;
 	}
 	b->n = 0;
-	for (size_t i = 0; i < mem->nmaps && !mem->gone; i++) {
+	b->queued = 0;
+	b->deadline_us = deadline_us;
+	b->expired = false;
+	for (size_t i = 0; i < mem->nmaps && !mem->gone && !b->expired; i++) {
 		struct pc_mapping *m = &mem->maps[i];
 		if (!m->readable || !m->writable || !mirror(mem, m))
 			continue;
 		size_t npages = (m->end - m->start) / PAGE;
 		for (size_t base = 0; base < npages; base += 4096) {
-			if (deadline_us && pc_now_us() > deadline_us) {
+			if (b->expired || (deadline_us && pc_now_us() > deadline_us)) {
 				complete = false;
 				goto out;
 			}
@@ -499,7 +515,9 @@ bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
 		}
 	}
 out:
-	flush(mem, b);
+	if (!b->expired)
+		flush(mem, b);
+	complete = complete && !b->expired;
 	free(b);
 	free(bits);
 	if (pm >= 0)

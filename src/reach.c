@@ -121,10 +121,13 @@ static void process(struct walk *w, uint64_t obj)
 		w->st->hidden_objects++;
 		w->st->hidden_bytes += size;
 	}
-	if (!pc_referents(py, w->R, obj, t, on_ref, w)) {
+	int r = pc_referents(py, w->R, obj, t, on_ref, w);
+	if (r & PC_REF_OPAQUE) {
 		t->opaque = true;
 		w->st->opaque_objects++;
 	}
+	if (r & PC_REF_DAMAGED)
+		w->st->damaged++;
 }
 
 static bool drain(struct walk *w)

@@ -337,7 +337,8 @@ struct ctx {
 	const struct pc_referents *R;
 	pc_ref_fn fn;
 	void *arg;
-	bool ok;
+	bool opaque;    /* part of the object is beyond pycensus: its type is opaque */
+	bool damaged;   /* the object's memory is inconsistent or unreadable */
 };
 
 static void ref(struct ctx *c, uint64_t addr, bool hidden)
@@ -352,7 +353,7 @@ static void ref_at(struct ctx *c, uint64_t where, bool hidden)
 	if (pc_u64(c->py, where, &v))
 		ref(c, v, hidden);
 	else
-		c->ok = false;
+		c->damaged = true;
 }
 
 /* N pointers stored from ADDR on. */
@@ -361,12 +362,12 @@ static void ref_array(struct ctx *c, uint64_t addr, uint64_t n, bool hidden)
 	if (n == 0)
 		return;
 	if (n > (1ULL << 32)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	const uint64_t *p = pc_mem_ptr(c->py->mem, addr, n * 8);
 	if (!p) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	for (uint64_t i = 0; i < n; i++) {
@@ -386,7 +387,7 @@ static int64_t read_i64(struct ctx *c, uint64_t addr)
 {
 	int64_t v = 0;
 	if (!pc_i64(c->py, addr, &v))
-		c->ok = false;
+		c->damaged = true;
 	return v;
 }
 
@@ -406,7 +407,7 @@ static void do_list(struct ctx *c, uint64_t obj)
 	if (n <= 0 || !pc_u64(c->py, obj + (uint64_t)L->list_item, &items))
 		return;
 	if (n > alloc) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	ref_array(c, items, (uint64_t)n, false);
@@ -416,7 +417,7 @@ static void do_dict(struct ctx *c, uint64_t obj)
 {
 	struct pc_dict_view v;
 	if (!pc_dict_view(c->py, obj, &v)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	for (int64_t i = 0; i < v.nentries; i++) {
@@ -442,13 +443,13 @@ static void do_set(struct ctx *c, uint64_t obj)
 	uint64_t table, mask;
 	if (!pc_u64(c->py, obj + (uint64_t)L->set_table, &table) ||
 	    !pc_u64(c->py, obj + (uint64_t)L->set_mask, &mask) || mask >= (1ULL << 32)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	uint64_t es = (uint64_t)L->set_entry_size;
 	const unsigned char *t = pc_mem_ptr(c->py->mem, table, (mask + 1) * es);
 	if (!t) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	for (uint64_t i = 0; i <= mask; i++) {
@@ -467,7 +468,7 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 	ref_fields(c, frame, o->iframe_fields, o->niframe_fields, hidden);
 	int32_t top = 0;
 	if (!pc_mem_read(c->py->mem, frame + (uint64_t)o->iframe_stacktop, &top, 4)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	if (top < 0 && running) {
@@ -492,7 +493,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 		uint8_t owner;
 		if (!pc_u64(c->py, obj + (uint64_t)o->f_frame, &f) ||
 		    !pc_mem_read(c->py->mem, f + (uint64_t)o->iframe_owner, &owner, 1)) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 		if ((int64_t)owner == o->owned_by_frame_object)
@@ -506,7 +507,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 	    !pc_mem_read(c->py->mem, code + (uint64_t)o->co_nlocals, &nlocals, 4) ||
 	    !pc_u64(c->py, code + (uint64_t)o->co_cellvars, &cell) ||
 	    !pc_u64(c->py, code + (uint64_t)o->co_freevars, &free_)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	if (cell)
@@ -541,7 +542,7 @@ static void do_gen(struct ctx *c, uint64_t obj)
 		return;
 	int8_t state = 0;
 	if (!pc_mem_read(c->py->mem, obj + (uint64_t)o->gi_frame_state, &state, 1)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	if (state < o->frame_cleared)
@@ -553,18 +554,18 @@ static void do_lru(struct ctx *c, uint64_t obj)
 	const struct offs *o = &c->R->o;
 	uint64_t root = obj + (uint64_t)o->lru_root, link;
 	if (!pc_u64(c->py, root + (uint64_t)o->lru_next, &link)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	for (uint64_t n = 0; link != root; n++) {
 		if (!link || n > (1ULL << 28)) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 		ref_at(c, link + (uint64_t)o->lru_key, false);
 		ref_at(c, link + (uint64_t)o->lru_result, false);
 		if (!pc_u64(c->py, link + (uint64_t)o->lru_next, &link)) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 	}
@@ -581,19 +582,19 @@ static void do_deque(struct ctx *c, uint64_t obj)
 	if (!pc_u64(c->py, obj + (uint64_t)o->dq_leftblock, &b) ||
 	    !pc_u64(c->py, obj + (uint64_t)o->dq_rightblock, &right) || size < 0 || lo < 0 || lo >= blen ||
 	    hi < -1 || hi >= blen) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	int64_t maxblocks = size / blen + 2;
 	for (int64_t n = 0; b != right; n++) {
 		if (n > maxblocks) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 		ref_array(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, (uint64_t)(blen - lo), false);
 		lo = 0;
 		if (!pc_u64(c->py, b + (uint64_t)o->blk_rightlink, &b)) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 	}
@@ -606,17 +607,17 @@ static void do_odict(struct ctx *c, uint64_t obj)
 	const struct offs *o = &c->R->o;
 	uint64_t node;
 	if (!pc_u64(c->py, obj + (uint64_t)o->od_first, &node)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	for (uint64_t n = 0; node; n++) {
 		if (n > (1ULL << 30)) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 		ref_at(c, node + (uint64_t)o->odnode_key, false);
 		if (!pc_u64(c->py, node + (uint64_t)o->odnode_next, &node)) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 	}
@@ -630,7 +631,7 @@ static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
 	int64_t n;
 	uint64_t v = pc_dict_get_str(c->py, t->dict, "n_fields");
 	if (!v || !pc_int_value(c->py, v, &n) || n < 0 || n > 4096) {
-		c->ok = false;
+		c->opaque = true;
 		return;
 	}
 	ref_array(c, obj + (uint64_t)c->py->L->tuple_item, (uint64_t)n, false);
@@ -650,7 +651,7 @@ static void do_module(struct ctx *c, uint64_t obj)
 	if (pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) && trav &&
 	    pc_i64(c->py, def + (uint64_t)o->m_size, &size) &&
 	    (size <= 0 || (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
-		c->ok = false;
+		c->opaque = true;
 }
 
 static void do_code(struct ctx *c, uint64_t obj)
@@ -669,7 +670,7 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 	const struct pc_layout *L = c->py->L;
 	uint64_t flags;
 	if (!pc_u64(c->py, obj + (uint64_t)L->tp_flags, &flags)) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	bool heap = flags & PC_TPFLAGS_HEAPTYPE;
@@ -698,7 +699,7 @@ static void managed_values(struct ctx *c, uint64_t values, struct pc_type *t, in
 	int64_t n = cap;
 	if (n < 0) {
 		if (!t->cached_keys) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 		n = read_i64(c, t->cached_keys + (uint64_t)c->py->L->dk_nentries);
@@ -742,7 +743,7 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 		/* 3.12: one word, tagged: bit 0 set means values, stored less one. */
 		uint64_t dorv;
 		if (!pc_u64(c->py, dictw, &dorv)) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 		if (dorv & 1)
@@ -778,7 +779,7 @@ static void do_subtype(struct ctx *c, uint64_t obj, struct pc_type *t, int depth
 			const unsigned char *m = mt ? pc_mem_ptr(c->py->mem, base->addr + (uint64_t)mt->basicsize,
 								 (size_t)(base->nslots * L->memberdef_size)) : NULL;
 			if (!m) {
-				c->ok = false;
+				c->damaged = true;
 			} else {
 				for (int64_t i = 0; i < base->nslots; i++) {
 					const unsigned char *md = m + i * L->memberdef_size;
@@ -793,7 +794,7 @@ static void do_subtype(struct ctx *c, uint64_t obj, struct pc_type *t, int depth
 		}
 		struct pc_type *next = base->base ? pc_type_get(c->py, base->base) : NULL;
 		if (!next || d > 64) {
-			c->ok = false;
+			c->damaged = true;
 			return;
 		}
 		base = next;
@@ -807,7 +808,7 @@ static void do_subtype(struct ctx *c, uint64_t obj, struct pc_type *t, int depth
 static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct pc_rule *r, int depth)
 {
 	if (depth > 4) {
-		c->ok = false;
+		c->damaged = true;
 		return;
 	}
 	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE)
@@ -817,7 +818,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 	case RULE_FIELDS:
 		break;
 	case RULE_OPAQUE:
-		c->ok = false;
+		c->opaque = true;
 		break;
 	case RULE_SUBTYPE:
 		do_subtype(c, obj, t, depth);
@@ -861,28 +862,33 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 	}
 }
 
-bool pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj, struct pc_type *t,
-		  pc_ref_fn fn, void *arg)
+static int result(const struct ctx *c)
 {
-	struct ctx c = { py, R, fn, arg, true };
+	return (c->opaque ? PC_REF_OPAQUE : 0) | (c->damaged ? PC_REF_DAMAGED : 0);
+}
+
+int pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj, struct pc_type *t,
+		 pc_ref_fn fn, void *arg)
+{
+	struct ctx c = { py, R, fn, arg, false, false };
 	const struct pc_rule *r = pc_rule_for(py, R, t);
 	/* Non-GC objects with references gc.get_referents() never reports. */
 	if (t->kind == PK_CODE) {
 		do_code(&c, obj);
-		return c.ok;
+		return result(&c);
 	}
 	if (t->kind == PK_TYPE) {
 		/* A type object is a GC object only if it is a heap type. */
 		uint64_t flags;
 		if (!pc_u64(py, obj + (uint64_t)py->L->tp_flags, &flags))
-			return false;
+			return PC_REF_DAMAGED;
 		if (!(flags & PC_TPFLAGS_HEAPTYPE)) {
 			do_type(&c, obj, NULL);
-			return c.ok;
+			return result(&c);
 		}
 	}
 	apply(&c, obj, t, r, 0);
-	return c.ok;
+	return result(&c);
 }
 
 /* Used by the walker for the running frames of each thread (3.11+). */
@@ -891,6 +897,6 @@ void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_
 void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
 			 pc_ref_fn fn, void *arg, bool running)
 {
-	struct ctx c = { py, R, fn, arg, true };
+	struct ctx c = { py, R, fn, arg, false, false };
 	do_iframe(&c, frame, true, running);
 }

@@ -181,6 +181,7 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 		c->skipped = rs.skipped;
 		c->hidden_objects = rs.hidden_objects;
 		c->hidden_bytes = rs.hidden_bytes;
+		py->invalid += rs.damaged;
 		return err;
 	}
 	struct census_walk w = { py, c, opts->interrupted, deadline, 0, false };
@@ -328,13 +329,14 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		c->complete = false;
 		pc_census_warn(c, "the target stayed inside a GC collection; counts may be off");
 	}
-	if (c->gc.broken) {
+	if (c->gc.broken && !timed_out) {
 		c->complete = false;
 		pc_census_warn(c, "%s", c->gc.problem);
 	}
 	if (py.invalid) {
 		c->complete = false;
-		pc_census_warn(c, "%llu objects had an unreadable type", (unsigned long long)py.invalid);
+		pc_census_warn(c, "%llu objects had an unreadable type or inconsistent contents (damaged memory?)",
+			       (unsigned long long)py.invalid);
 	}
 	if (opts->no_stop)
 		pc_census_warn(c, "read without stopping the target (--no-stop): counts may be inconsistent");
