@@ -115,7 +115,8 @@ struct pc_error *pc_mem_open(pid_t pid, struct pc_mem **out)
 	mem->pid = pid;
 	mem->memfd = -1;
 	mem->use_vm_readv = true;
-	mem->readahead = 8;
+	/* Measured on a 2M-object heap: reading 2 pages past a miss beat 0 and 8. */
+	mem->readahead = 2;
 	struct pc_error *err = read_maps(mem);
 	if (err) {
 		free(mem);
