@@ -23,6 +23,11 @@ enum pc_kind {
 	PK_NKINDS
 };
 
+/* Types outside the builtin kinds whose C __sizeof__ pycensus mirrors.
+ * They are static types in some versions and heap types in others, so
+ * they are known by name (and their subclasses by their base). */
+enum pc_sizer { SZ_DEFAULT = 0, SZ_DEQUE, SZ_ODICT, SZ_BUFFERED };
+
 /* What the census learns about a type object, once per type. */
 struct pc_type {
 	uint64_t addr;
@@ -40,7 +45,7 @@ struct pc_type {
 	uint64_t count, bytes;
 	uint64_t hidden_count, hidden_bytes;  /* reached only by hidden edges */
 	bool opaque;           /* its references could not all be followed */
-	bool deque;            /* collections.deque or a subclass: sized by blocks */
+	enum pc_sizer sizer;   /* a non-builtin __sizeof__ pycensus mirrors */
 };
 
 struct pc_typemap;  /* address -> struct pc_type, see types.c */

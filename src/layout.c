@@ -270,6 +270,11 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->m_size = find(c, "PyModuleDef", "m_size", OPT);
 	/* By struct tag: obmalloc.c has a typedef named block too. */
 	L->dq_leftindex = find(c, "dequeobject", "leftindex", OPT);
+	L->od_fast_nodes_size = find(c, "PyODictObject", "od_fast_nodes_size", OPT);
+	L->od_first = find(c, "PyODictObject", "od_first", OPT);
+	L->odnode_size = size_of(c, "_odictnode", OPT);
+	L->buffered_buffer = find(c, "buffered", "buffer", OPT);
+	L->buffered_buffer_size = find(c, "buffered", "buffer_size", OPT);
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
 	L->dq_blocklen = pc_dwarf_array_len(c->idx, "BLOCK", "data");
 }

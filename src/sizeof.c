@@ -272,6 +272,36 @@ static uint64_t deque_size(struct pc_py *py, uint64_t addr, const struct pc_type
 	return (uint64_t)t->basicsize + blocks * (uint64_t)L->dq_block_size;
 }
 
+/* OrderedDict.__sizeof__: the dict, its node index and one node per item. */
+static uint64_t odict_size(struct pc_py *py, uint64_t addr, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t n = dict_size(py, addr, t), first;
+	int64_t fast, used;
+	if (!n || L->od_fast_nodes_size < 0 || L->odnode_size <= 0 ||
+	    !pc_i64(py, addr + (uint64_t)L->od_fast_nodes_size, &fast) ||
+	    !pc_i64(py, addr + (uint64_t)L->ma_used, &used) ||
+	    !pc_u64(py, addr + (uint64_t)L->od_first, &first) || fast < 0 || used < 0)
+		return n;
+	n += (uint64_t)fast * 8;
+	if (first)
+		n += (uint64_t)used * (uint64_t)L->odnode_size;
+	return n;
+}
+
+/* _io.Buffered*.__sizeof__: the object and its buffer. */
+static uint64_t buffered_size(struct pc_py *py, uint64_t addr, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t buf;
+	int64_t size;
+	uint64_t n = (uint64_t)t->basicsize;
+	if (L->buffered_buffer >= 0 && pc_u64(py, addr + (uint64_t)L->buffered_buffer, &buf) && buf &&
+	    pc_i64(py, addr + (uint64_t)L->buffered_buffer_size, &size) && size > 0)
+		n += (uint64_t)size;
+	return n;
+}
+
 uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 {
 	const struct pc_layout *L = py->L;
@@ -304,7 +334,7 @@ uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 			n = (uint64_t)t->basicsize + v;
 		break;
 	case PK_DICT:
-		n = dict_size(py, addr, t);
+		n = t->sizer == SZ_ODICT ? odict_size(py, addr, t) : dict_size(py, addr, t);
 		break;
 	case PK_TYPE: {
 		uint64_t flags, cached;
@@ -335,7 +365,19 @@ uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 		n = gen_size(py, addr, t);
 		break;
 	default:
-		n = t->deque ? deque_size(py, addr, t) : default_size(py, addr, t);
+		switch (t->sizer) {
+		case SZ_DEQUE:
+			n = deque_size(py, addr, t);
+			break;
+		case SZ_ODICT:
+			n = odict_size(py, addr, t);
+			break;
+		case SZ_BUFFERED:
+			n = buffered_size(py, addr, t);
+			break;
+		default:
+			n = default_size(py, addr, t);
+		}
 		break;
 	}
 	if (n == 0)

@@ -226,13 +226,20 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 			return NULL;
 	}
 	t->valid = true;
-	/* deque is a static type in some versions and a heap type in others:
-	 * know it, and its subclasses, by name. */
-	if (!strcmp(t->name, "collections.deque")) {
-		t->deque = true;
-	} else if (t->base && t->base != addr) {
+	static const struct { const char *name; enum pc_sizer sizer; } sizers[] = {
+		{ "collections.deque", SZ_DEQUE },
+		{ "collections.OrderedDict", SZ_ODICT },
+		{ "_io.BufferedReader", SZ_BUFFERED },
+		{ "_io.BufferedWriter", SZ_BUFFERED },
+		{ "_io.BufferedRandom", SZ_BUFFERED },
+	};
+	for (size_t i = 0; i < sizeof(sizers) / sizeof(sizers[0]); i++)
+		if (!strcmp(t->name, sizers[i].name))
+			t->sizer = sizers[i].sizer;
+	if (t->sizer == SZ_DEFAULT && t->base && t->base != addr) {
 		struct pc_type *b = pc_type_get(py, t->base);
-		t->deque = b && b->deque;
+		if (b)
+			t->sizer = b->sizer;
 	}
 	return t;
 }
