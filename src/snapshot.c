@@ -245,6 +245,16 @@ static struct pc_error *stop_quiescent(struct pc_session *s, struct pc_attach *a
 	return err ? err : pc_mem_reset(*mem);
 }
 
+/* Let the target go; returns whether it died while it was stopped. */
+static bool resume(struct pc_session *s, struct pc_attach *at, struct pc_mem *mem, uint64_t pause0,
+		   struct pc_census *c)
+{
+	bool lost = mem->gone || !pc_attach_alive(s->pid);
+	pc_attach_release(at);
+	c->pause_us = pc_now_us() - pause0;
+	return lost;
+}
+
 struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
 			     struct pc_census *c)
 {
@@ -291,28 +301,15 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		 * sizing and the naming then run on the copy. */
 		if (!pc_mem_copy_writable(mem, deadline))
 			timed_out = !mem->gone;
-		lost = mem->gone || !pc_attach_alive(s->pid);
-		pc_attach_release(&at);
-		c->pause_us = pc_now_us() - pause0;
-		if (lost) {
-			err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
-			pc_typemap_destroy(py.types);
-			goto out;
-		}
+		lost = resume(s, &at, mem, pause0, c);
 	}
-	err = census_walk(s, &py, opts, c, deadline, &timed_out);
-	if (err) {
-		pc_typemap_destroy(py.types);
-		goto out;
-	}
-
-	if (at.ntids) {
-		lost = mem->gone || !pc_attach_alive(s->pid);
-		pc_attach_release(&at);
-		c->pause_us = pc_now_us() - pause0;
-	}
-	if (lost) {
+	if (!lost)
+		err = census_walk(s, &py, opts, c, deadline, &timed_out);
+	if (!lost && !err && at.ntids)
+		lost = resume(s, &at, mem, pause0, c);
+	if (lost)
 		err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
+	if (err) {
 		pc_typemap_destroy(py.types);
 		goto out;
 	}
