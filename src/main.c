@@ -66,6 +66,20 @@ static const char help_text[] =
 "\n"
 "See man pycensus(1).\n";
 
+/* The one PID left after the options: a session on it, signals set up so
+ * that dying detaches.  Returns 0 or the exit code. */
+static int open_one(int argc, char **argv, const char *cmd, struct pc_session **s)
+{
+	if (optind != argc - 1)
+		return pc_usage_error("%s takes exactly one PID", cmd);
+	pid_t pid;
+	if (!pc_parse_pid(argv[optind], &pid))
+		return pc_usage_error("'%s' is not a process ID", argv[optind]);
+	pc_attach_install_signal_handlers(NULL);
+	struct pc_error *err = pc_session_open(pid, s);
+	return err ? pc_report(err) : 0;
+}
+
 static int cmd_snapshot(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -90,18 +104,12 @@ static int cmd_snapshot(int argc, char **argv)
 		if (!pc_parse_census_option(opt, optarg, &cli))
 			return PC_EXIT_USAGE;
 	}
-	if (optind != argc - 1)
-		return pc_usage_error("snapshot takes exactly one PID");
-	pid_t pid;
-	if (!pc_parse_pid(argv[optind], &pid))
-		return pc_usage_error("'%s' is not a process ID", argv[optind]);
-	pc_attach_install_signal_handlers(NULL);
-
 	struct pc_session *s;
-	struct pc_error *err = pc_session_open(pid, &s);
-	if (err)
-		return pc_report(err);
+	int code = open_one(argc, argv, "snapshot", &s);
+	if (code)
+		return code;
 	struct pc_census c;
+	struct pc_error *err;
 	err = pc_snapshot(s, &cli.snap, &c);
 	if (err) {
 		pc_session_close(s);
@@ -133,18 +141,12 @@ static int cmd_info(int argc, char **argv)
 		}
 		return PC_EXIT_USAGE;
 	}
-	if (optind != argc - 1)
-		return pc_usage_error("info takes exactly one PID");
-	pid_t pid;
-	if (!pc_parse_pid(argv[optind], &pid))
-		return pc_usage_error("'%s' is not a process ID", argv[optind]);
-	pc_attach_install_signal_handlers(NULL);
 	struct pc_session *s;
-	struct pc_error *err = pc_session_open(pid, &s);
-	if (err)
-		return pc_report(err);
+	int code = open_one(argc, argv, "info", &s);
+	if (code)
+		return code;
 	struct pc_info info;
-	err = pc_session_info(s, &info);
+	struct pc_error *err = pc_session_info(s, &info);
 	if (err) {
 		pc_session_close(s);
 		return pc_report(err);
