@@ -26,9 +26,12 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import harness  # noqa: E402
+from harness import EXIT_INPUT, EXIT_USAGE  # noqa: E402
+
 MAN = os.path.join(TOP, "man", "pycensus.1")
 TIMEOUT = 30
-EXIT_USAGE, EXIT_INPUT = 2, 7
 
 COMMANDS = ("snapshot", "watch", "diff", "info")
 MAN_SECTIONS = ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "JSON OUTPUT",
@@ -62,34 +65,8 @@ NOT_ACCEPTED = re.compile(r"unrecognized option|unknown option|invalid option|"
 
 # --- reporting ---------------------------------------------------------------
 
-class Report:
-    def __init__(self):
-        self.passed = self.failed = self.skipped = 0
-
-    def _line(self, status, check, detail):
-        print("%s cli %s%s" % (status, check, ": " + detail if detail else ""), flush=True)
-
-    def ok(self, check, detail=""):
-        self.passed += 1
-        self._line("PASS", check, detail)
-
-    def fail(self, check, detail=""):
-        self.failed += 1
-        self._line("FAIL", check, detail)
-
-    def skip(self, check, detail=""):
-        self.skipped += 1
-        self._line("SKIP", check, detail)
-
-    def check(self, cond, check, detail_fail, detail_ok=""):
-        if cond:
-            self.ok(check, detail_ok)
-        else:
-            self.fail(check, detail_fail)
-        return cond
-
-
 def short(s, n=300):
+    """S on one line, its line breaks shown as " | " (help and man output)."""
     s = s.strip().replace("\n", " | ")
     return s if len(s) <= n else s[:n] + "..."
 
@@ -504,10 +481,9 @@ def main():
     ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
     ap.add_argument("--quick", action="store_true", help="accepted; changes nothing")
     args = ap.parse_args()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    harness.exit_on_signals()
 
-    rep = Report()
+    rep = harness.Report(prefix="cli")
     pc = os.path.abspath(args.pycensus)
     try:
         man = ManPage(MAN) if os.path.exists(MAN) else None
@@ -527,9 +503,7 @@ def main():
             check_man_renders(rep)
     except Exception as e:                      # report, and still print the totals
         rep.fail("harness", "%s: %s" % (type(e).__name__, e))
-    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped),
-          flush=True)
-    return 1 if rep.failed else 0
+    return rep.summary()
 
 
 if __name__ == "__main__":

@@ -20,13 +20,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import pythons  # noqa: E402
+import harness  # noqa: E402
 
-results = {"passed": 0, "failed": 0, "skipped": 0}
-
-
-def report(kind, name, detail):
-    results[{"PASS": "passed", "FAIL": "failed", "SKIP": "skipped"}[kind]] += 1
-    print("%s %s: %s" % (kind, name, detail), flush=True)
+rep = harness.Report(always_colon=("PASS", "FAIL", "SKIP"))
+report = rep.emit
 
 
 def main():
@@ -93,5 +90,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    print("%d passed, %d failed, %d skipped" % (results["passed"], results["failed"], results["skipped"]))
-    sys.exit(1 if results["failed"] else 0)
+    sys.exit(rep.summary())

@@ -28,10 +28,7 @@ started here is killed on the way out, whatever happens.
 import argparse
 import json
 import os
-import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,51 +38,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 LEAKS = os.path.join(HERE, "leaks")
 sys.path.insert(0, HERE)
-import pythons  # noqa: E402
+import harness  # noqa: E402
+from harness import cleanup, read_line, short, start  # noqa: E402
 
 READY_TIMEOUT = 60         # the start-up story builds ~40 MiB first
 LIFETIME = 180             # stories exit on their own after this, whatever happens
 ROUNDS = 5                 # censuses per watch, 1 s apart
 RATE_LO, RATE_HI = 0.7, 1.35   # a rate is plausible within these factors of the story's
-SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
-
-_procs = []
 
 
 # --- reporting -------------------------------------------------------------
-
-class Report:
-    def __init__(self, only):
-        self.passed = self.failed = self.skipped = 0
-        self.only = only
-
-    def wanted(self, name):
-        return not self.only or self.only in name
-
-    def ok(self, name, detail=""):
-        self.passed += 1
-        print("PASS %s%s" % (name, ": " + detail if detail else ""), flush=True)
-
-    def fail(self, name, why):
-        self.failed += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
-
-    def skip(self, name, why):
-        self.skipped += 1
-        print("SKIP %s: %s" % (name, why), flush=True)
-
-    def check(self, cond, name, why_fail, detail_ok=""):
-        if cond:
-            self.ok(name, detail_ok)
-        else:
-            self.fail(name, why_fail)
-        return bool(cond)
-
-
-def short(s, n=300):
-    s = " ".join(str(s).split())
-    return s if len(s) <= n else s[:n] + "..."
-
 
 def human_bytes(n):
     sign = "-" if n < 0 else ""
@@ -106,49 +68,6 @@ def num(x):
 
 # --- processes ---------------------------------------------------------------
 
-def start(argv, **kw):
-    p = subprocess.Popen(argv, start_new_session=True, **kw)
-    _procs.append(p)
-    return p
-
-
-def read_line(p, timeout):
-    deadline = time.monotonic() + timeout
-    buf = b""
-    fd = p.stdout.fileno()
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            c = os.read(fd, 1)
-            if not c:
-                return None
-            if c == b"\n":
-                return buf.decode()
-            buf += c
-    return None
-
-
-def kill_tree(p):
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        p.kill()
-    except OSError:
-        pass
-    try:
-        p.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def cleanup():
-    for p in reversed(_procs):
-        kill_tree(p)         # the process group too: the gunicorn story's workers
-    del _procs[:]
-
-
 def start_story(python, script, tmp):
     """Start tests/leaks/SCRIPT; returns (Popen, the dict of its ready line, stderr path)."""
     err = os.path.join(tmp, script + ".stderr")
@@ -162,18 +81,7 @@ def start_story(python, script, tmp):
     return p, json.loads(line[len("ready "):]), err
 
 
-class PC:
-    def __init__(self, path):
-        self.path = path
-        self.sanitizer = []
-
-    def run(self, args, timeout=90):
-        r = subprocess.run([self.path] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=timeout, universal_newlines=True)
-        if SANITIZER.search(r.stderr or ""):
-            self.sanitizer.append(short(r.stderr, 600))
-        return r.returncode, r.stdout, r.stderr
-
+class PC(harness.SanitizerPycensus):
     def watch(self, pid, extra=()):
         """watch --interval 1s --count 5 PID: (exit, [census per line], stderr)."""
         rc, out, err = self.run(["watch", "--interval", "1s", "--count", str(ROUNDS)] + list(extra) + [str(pid)])
@@ -207,10 +115,7 @@ def growing(census, name):
 
 def seconds_between(a, b):
     """Seconds between two censuses' "time" stamps (same day)."""
-    def secs(c):
-        t = c["time"]
-        return int(t[11:13]) * 3600 + int(t[14:16]) * 60 + float(t[17:23])
-    return secs(b) - secs(a)
+    return harness.clock_seconds(b) - harness.clock_seconds(a)
 
 
 def growing_names(census):
@@ -489,12 +394,10 @@ STORIES = [
 def pick_pythons(explicit, all_pythons):
     if explicit:
         return [(explicit, explicit)]
-    entries = [e for e in pythons.discover() if e["supported"] and not e["skip_reason"]]
+    entries = harness.usable_pythons()
     if all_pythons:
         return [(e["path"], e["label"]) for e in entries]
-    prefer = [(3, 12), (3, 11), (3, 13), (3, 10), (3, 9), (3, 8)]
-    entries.sort(key=lambda e: (prefer.index(tuple(e["version"][:2])) if tuple(e["version"][:2]) in prefer
-                                else 99, not e["label"].startswith("pyenv-")))
+    entries = harness.by_preference(entries, pyenv_first=True)
     return [(entries[0]["path"], entries[0]["label"])] if entries else []
 
 
@@ -506,8 +409,8 @@ def main():
     ap.add_argument("--only", help="run only the stories whose name contains this")
     ap.add_argument("--quick", action="store_true", help="accepted for tests/run.py; no effect")
     args = ap.parse_args()
-    rep = Report(args.only)
-    pc = PC(os.path.abspath(args.pycensus))
+    rep = harness.Report(always_colon=("FAIL", "SKIP"), only=args.only)
+    pc = PC(os.path.abspath(args.pycensus), timeout=90)
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="pycensus-leaks-test-")
     try:
@@ -533,8 +436,7 @@ def main():
         cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
     print("# %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped), flush=True)
-    return 1 if rep.failed else 0
+    return rep.summary()
 
 
 if __name__ == "__main__":

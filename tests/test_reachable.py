@@ -41,10 +41,7 @@ failed.  Every process started here is killed on the way out.
 import argparse
 import json
 import os
-import select
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,12 +50,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True     # no tests/__pycache__
 import pythons  # noqa: E402
+import harness  # noqa: E402
+from harness import LabelReport as Report, TargetError, short, target_running  # noqa: E402
 
 CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
 OPAQUE_TARGET = os.path.join(HERE, "targets", "opaque_target.py")
 READY_TIMEOUT = 60
 CENSUS_TIMEOUT = 120
-PONG_TIMEOUT = 5
 
 # Types whose in-process closure may hold a few objects pycensus cannot
 # reach: extension modules' C state (m_traverse), _json.Scanner, _thread
@@ -69,205 +67,30 @@ RESIDUE_MIN = 3
 RESIDUE_SHARE = 0.002
 TOTALS_SHARE = 0.01
 
-_children = []             # every Popen we start, killed in cleanup()
-
-
-# --- reporting ---------------------------------------------------------------
-
-class Report:
-    def __init__(self):
-        self.passed = self.failed = self.skipped = 0
-
-    def line(self, status, label, check, detail):
-        head = "%s %s %s" % (status, label, check) if check else "%s %s" % (status, label)
-        print("%s: %s" % (head, detail) if detail else head, flush=True)
-
-    def ok(self, label, check, detail=""):
-        self.passed += 1
-        self.line("PASS", label, check, detail)
-
-    def fail(self, label, check, detail=""):
-        self.failed += 1
-        self.line("FAIL", label, check, detail)
-
-    def skip(self, label, check, detail=""):
-        self.skipped += 1
-        self.line("SKIP", label, check, detail)
-
-    def check(self, cond, label, check, detail_ok, detail_fail):
-        if cond:
-            self.ok(label, check, detail_ok)
-        else:
-            self.fail(label, check, detail_fail)
-        return cond
-
-    @staticmethod
-    def note(label, text):
-        print("# %s %s" % (label, text), flush=True)
-
-
-def short(text, n=300):
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[:n] + "..."
-
 
 # --- processes -----------------------------------------------------------------
 
-class TargetError(Exception):
-    pass
-
-
-class Target:
+def Target(python, script, workdir, name, args=()):
     """A target script under one interpreter: writes its ground truth to
     NAME.json, prints "ready", then answers "ping" and "quit" on stdin."""
-
-    def __init__(self, python, script, workdir, name, args=()):
-        self.truth_path = os.path.join(workdir, name + ".json")
-        self._stderr = open(os.path.join(workdir, name + ".stderr"), "w+")
-        self.proc = subprocess.Popen(
-            [python, "-E", "-s", script, self.truth_path] + list(args),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            cwd=workdir)
-        _children.append(self.proc)
-        self._buf = b""
-        self.truth = None
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def readline(self, timeout):
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                return None
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                return None
-            self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode("utf-8", "replace").strip()
-
-    def stderr_text(self):
-        self._stderr.seek(0)
-        return self._stderr.read().strip()
-
-    def wait_ready(self):
-        line = self.readline(READY_TIMEOUT)
-        if line != "ready":
-            raise TargetError("target did not print ready (got %r, exit %r): %s" % (
-                line, self.proc.poll(), self.stderr_text()[-800:]))
-        with open(self.truth_path, encoding="utf-8") as f:
-            self.truth = json.load(f)
-
-    def ping(self):
-        try:
-            self.proc.stdin.write(b"ping\n")
-            self.proc.stdin.flush()
-        except OSError:
-            return False
-        return self.readline(PONG_TIMEOUT) == "pong"
-
-    def quit(self):
-        try:
-            self.proc.stdin.write(b"quit\n")
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            return self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            kill_proc(self.proc)
-            return None
-
-    def kill(self):
-        kill_proc(self.proc)
-        if not self._stderr.closed:
-            self._stderr.close()
+    return harness.TruthTarget(python, script, workdir, name, args, tail=800)
 
 
-def kill_proc(proc):
-    if proc.poll() is None:
-        try:
-            proc.kill()
-        except OSError:
-            pass
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def cleanup():
-    for proc in _children:
-        kill_proc(proc)
-
-
-def stopped_threads(pid, settle=1.0):
-    """Threads left stopped ("t"/"T") after a short settle time; None if the
-    process is gone."""
-    deadline = time.monotonic() + settle
-    while True:
-        try:
-            tids = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            return None
-        stopped = []
-        for tid in tids:
-            try:
-                with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                    for line in f:
-                        if line.startswith("State:") and line.split()[1] in "tT":
-                            stopped.append(int(tid))
-            except OSError:
-                pass
-        if not stopped or time.monotonic() >= deadline:
-            return sorted(stopped)
-        time.sleep(0.05)
-
-
-def target_running(target):
-    """None if the target runs on (nothing stopped, answers ping), else why not."""
-    stopped = stopped_threads(target.pid)
-    if stopped is None:
-        return "target %d is gone (exit %r)" % (target.pid, target.proc.poll())
-    if stopped:
-        return "target threads still stopped: %s" % stopped
-    if not target.ping():
-        return "target did not answer ping within %ds" % PONG_TIMEOUT
-    return None
-
-
-def run_snapshot(pycensus, pid, dump_path):
+def run_snapshot(pc, pid, dump_path):
     """(snapshot dict or None, error text or None, seconds)."""
     env = dict(os.environ)
     if dump_path:
         env["PYCENSUS_DEBUG_DUMP"] = dump_path
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run([pycensus, "snapshot", str(pid)], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=CENSUS_TIMEOUT, env=env)
-    except subprocess.TimeoutExpired:
-        return None, "timed out after %ds" % CENSUS_TIMEOUT, time.monotonic() - t0
-    secs = time.monotonic() - t0
-    out = p.stdout.decode("utf-8", "replace")
-    err = p.stderr.decode("utf-8", "replace")
-    if p.returncode != 0:
-        return None, "exit %d: %s" % (p.returncode, short(err)), secs
+    rc, out, err, secs = pc.run(["snapshot", pid], env=env)
+    if rc is None:
+        return None, "timed out after %ds" % CENSUS_TIMEOUT, secs
+    if rc != 0:
+        return None, "exit %d: %s" % (rc, short(err)), secs
     if "\ufffd" in out:
         return None, "output is not valid UTF-8", secs
-    try:
-        snap = json.loads(out)
-    except ValueError as e:
-        return None, "output is not JSON (%s): %s" % (e, short(out)), secs
-    if not isinstance(snap, dict):
-        return None, "output is not a JSON object", secs
+    snap, why = harness.parse_json(out)
+    if why:
+        return None, why, secs
     if err.strip():
         # Sanitizer reports and warnings go to stderr: show them.
         Report.note("pycensus", "stderr: %s" % short(err, 500))
@@ -421,7 +244,7 @@ def check_zoo(rep, pycensus, py, workdir, keep):
     target = Target(py["path"], CENSUS_TARGET, workdir, label + "-zoo",
                     ["--scope", "reachable", "--zoo", "--ids", ids_path])
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         truth = target.truth
         snap, err, secs = run_snapshot(pycensus, target.pid, dump_path)
         if snap is None:
@@ -662,7 +485,7 @@ def check_opaque(rep, pycensus, py, workdir):
     label = py["label"]
     target = Target(py["path"], OPAQUE_TARGET, workdir, label + "-opaque")
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         truth = target.truth
         snap, err, secs = run_snapshot(pycensus, target.pid, None)
         if snap is None:
@@ -725,17 +548,16 @@ def main():
                     help="keep the work directory (ids, dumps, truth files) and print it")
     args = ap.parse_args()
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    harness.exit_on_signals()
 
     rep = Report()
-    pycensus = os.path.abspath(args.pycensus)
+    pycensus = harness.Pycensus(os.path.abspath(args.pycensus), timeout=CENSUS_TIMEOUT)
     workdir = tempfile.mkdtemp(prefix="pycensus-reach-")
     t0 = time.monotonic()
     try:
-        if not (os.path.isfile(pycensus) and os.access(pycensus, os.X_OK)):
+        if not (os.path.isfile(pycensus.path) and os.access(pycensus.path, os.X_OK)):
             rep.fail("setup", "pycensus", "no executable at %s (build it, or --pycensus)"
-                     % pycensus)
+                     % pycensus.path)
         else:
             for py in pythons.discover():
                 if args.only and args.only not in py["label"]:
@@ -749,15 +571,13 @@ def main():
                 except Exception as e:          # keep going with the others
                     rep.fail(py["label"], "harness", "%s: %s" % (type(e).__name__, e))
     finally:
-        cleanup()
+        harness.cleanup()
         if args.keep:
             print("# work directory kept: %s" % workdir, flush=True)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     print("# %.1fs" % (time.monotonic() - t0), flush=True)
-    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped),
-          flush=True)
-    return 1 if rep.failed else 0
+    return rep.summary()
 
 
 if __name__ == "__main__":

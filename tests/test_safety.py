@@ -46,11 +46,9 @@ every process group started for a forking target) is killed on the way out.
 """
 
 import argparse
-import json
 import os
 import random
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -62,45 +60,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True     # no tests/__pycache__
-import pythons  # noqa: E402
+import harness  # noqa: E402
+from harness import (EXIT_FAILED, Pycensus, Target, TargetError, one_line,  # noqa: E402
+                     short, stopped_threads, wait_unstopped)
 
 CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
 SAFETY_TARGET = os.path.join(HERE, "targets", "safety_target.py")
 READY_TIMEOUT = 90
-PONG_TIMEOUT = 5
 PAGE = 4096
 
-EXIT_FAILED, EXIT_USAGE, EXIT_NOPROC, EXIT_NOTPY, EXIT_PERM, EXIT_NODEBUG = 1, 2, 3, 4, 5, 6
 SIGNAME = {signal.SIGKILL: "SIGKILL", signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}
 SAN_REPORT = re.compile(r"ERROR: \w*Sanitizer|runtime error:|SUMMARY: \w*Sanitizer|"
                         r"UndefinedBehaviorSanitizer|LeakSanitizer")
 SKIP_MAPS = ("[vvar]", "[vsyscall]", "[vvar_vclock]")
 
-_children = []             # (Popen, kill_group) pairs, killed in cleanup()
-
 
 # --- reporting -------------------------------------------------------------------
 
-class Report:
-    def __init__(self):
-        self.passed = self.failed = self.skipped = 0
-
-    def line(self, status, name, detail):
-        print("%s %s: %s" % (status, name, detail) if detail else "%s %s" % (status, name),
-              flush=True)
-
-    def ok(self, name, detail=""):
-        self.passed += 1
-        self.line("PASS", name, detail)
-
-    def fail(self, name, detail=""):
-        self.failed += 1
-        self.line("FAIL", name, detail)
-
-    def skip(self, name, detail=""):
-        self.skipped += 1
-        self.line("SKIP", name, detail)
-
+class Report(harness.Report):
     def check(self, errs, name, detail_ok):
         """PASS with DETAIL_OK if ERRS (a list) is empty, else FAIL."""
         errs = [e for e in errs if e]
@@ -109,19 +86,6 @@ class Report:
         else:
             self.ok(name, detail_ok)
         return not errs
-
-
-def short(text, n=300):
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[:n] + "..."
-
-
-def one_line(err):
-    """Error if stderr is not exactly one non-empty line, else None."""
-    lines = err.strip("\n").split("\n") if err.strip() else []
-    if len(lines) != 1 or not lines[0].strip():
-        return "stderr has %d lines, want 1: %r" % (len(lines), short(err, 300))
-    return None
 
 
 def san_report(err):
@@ -134,155 +98,6 @@ def san_report(err):
 
 # --- processes --------------------------------------------------------------------
 
-def kill_proc(proc, group=False):
-    if proc.poll() is None:
-        try:
-            if group:
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:
-                proc.kill()
-        except OSError:
-            pass
-    elif group:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)     # forked children left over
-        except OSError:
-            pass
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def cleanup():
-    for proc, group in _children:
-        kill_proc(proc, group)
-
-
-class TargetError(Exception):
-    pass
-
-
-class Target:
-    """A Python target talked to over pipes: prints "ready", answers "ping"."""
-
-    def __init__(self, python, args, workdir, name, cpu=None, group=False):
-        self.name = name
-        self.group = group
-        self._stderr = open(os.path.join(workdir, name + ".stderr"), "w+")
-        pre = None
-        if cpu is not None:
-            def pre():
-                os.sched_setaffinity(0, {cpu})
-        self.proc = subprocess.Popen(
-            [python, "-E", "-s"] + list(args), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._stderr, cwd=workdir,
-            preexec_fn=pre, start_new_session=group)
-        _children.append((self.proc, group))
-        self._buf = b""
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def readline(self, timeout):
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode("utf-8", "replace").strip()
-
-    def stderr_text(self):
-        try:
-            self._stderr.seek(0)
-            return self._stderr.read().strip()
-        except ValueError:
-            return ""
-
-    def wait_ready(self, timeout=READY_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self.readline(max(0.0, deadline - time.monotonic()))
-            if line == "ready":
-                return
-            if line is None:
-                raise TargetError("%s did not print ready (exit %r): %s" % (
-                    self.name, self.proc.poll(), short(self.stderr_text()[-500:])))
-
-    def send(self, text):
-        try:
-            self.proc.stdin.write(text.encode() + b"\n")
-            self.proc.stdin.flush()
-            return True
-        except OSError:
-            return False
-
-    def ping(self, timeout=PONG_TIMEOUT):
-        """Seconds until "pong", or None.  Other lines are skipped."""
-        t0 = time.monotonic()
-        if not self.send("ping"):
-            return None
-        while True:
-            left = timeout - (time.monotonic() - t0)
-            line = self.readline(max(0.0, left))
-            if line is None:
-                return None
-            if line == "pong":
-                return time.monotonic() - t0
-
-    def kill(self):
-        kill_proc(self.proc, self.group)
-        if not self._stderr.closed:
-            self._stderr.close()
-
-
-def thread_states(pid):
-    """{tid: state letter} of every thread, {} if the process is gone."""
-    states = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return states
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("State:"):
-                        states[int(tid)] = line.split()[1]
-                        break
-        except OSError:
-            pass
-    return states
-
-
-def stopped_threads(pid):
-    return sorted(t for t, s in thread_states(pid).items() if s in "tT")
-
-
-def wait_unstopped(pid, limit):
-    """(seconds until no thread is stopped, []) or (None, stopped tids);
-    (None, None) if the process is gone."""
-    t0 = time.monotonic()
-    while True:
-        states = thread_states(pid)
-        if not states:
-            return None, None
-        stopped = sorted(t for t, s in states.items() if s in "tT")
-        if not stopped:
-            return time.monotonic() - t0, []
-        if time.monotonic() - t0 >= limit:
-            return None, stopped
-        time.sleep(0.01)
-
-
 def target_running(target, settle=2.0, ping=True):
     """None if no thread is stopped (within SETTLE s) and the target answers
     ping, else why not."""
@@ -292,42 +107,13 @@ def target_running(target, settle=2.0, ping=True):
     if stopped:
         return "target threads still stopped after %.1fs: %s" % (settle, stopped)
     if ping and target.ping() is None:
-        return "target did not answer ping within %ds" % PONG_TIMEOUT
+        return "target did not answer ping within %ds" % harness.PONG_TIMEOUT
     return None
-
-
-class Pycensus:
-    def __init__(self, path, primary):
-        self.path = path
-        self.label = os.path.basename(path)
-        self.primary = primary      # the binary under test, not the extra sanitizer build
-
-    def run(self, args, timeout=60, env=None):
-        """(exit code or None on timeout, stdout, stderr, seconds)."""
-        t0 = time.monotonic()
-        p = subprocess.Popen([self.path] + [str(a) for a in args], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        _children.append((p, False))
-        try:
-            out, err = p.communicate(timeout=timeout)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            kill_proc(p)
-            out, err = p.communicate()
-            rc = None
-        return (rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                time.monotonic() - t0)
 
 
 def parse_snapshot(out):
     """(dict, None) or (None, why)."""
-    try:
-        snap = json.loads(out)
-    except ValueError as e:
-        return None, "output is not JSON (%s): %s" % (e, short(out, 200))
-    if not isinstance(snap, dict):
-        return None, "output is not a JSON object"
-    return snap, None
+    return harness.parse_json(out, 200)
 
 
 def judge_run(rc, out, err, allowed=(0, 1), what="census"):
@@ -353,17 +139,6 @@ def judge_run(rc, out, err, allowed=(0, 1), what="census"):
 
 
 # --- interpreters ------------------------------------------------------------------
-
-def usable_pythons(only):
-    out = []
-    for p in pythons.discover():
-        if not p["supported"] or p["skip_reason"]:
-            continue
-        if only and only not in p["label"]:
-            continue
-        out.append(p)
-    return out
-
 
 def pick(pys, wanted):
     """The interpreters among PYS whose minor version is in WANTED (one
@@ -572,7 +347,7 @@ def check_no_write(rep, pcs, py, workdir):
     target = Target(py["path"], [CENSUS_TARGET, os.path.join(workdir, label + "-nw.json")],
                     workdir, label + "-nw", cpu=cpu)
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         time.sleep(0.3)
         before = quiescent_memory(target.pid)
         runs = []
@@ -627,7 +402,7 @@ class FaultStats:
 def big_target(py, workdir, scale, tag):
     t = Target(py["path"], [CENSUS_TARGET, os.path.join(workdir, "%s-%s.json" % (py["label"], tag)),
                             "--scale", str(scale)], workdir, "%s-%s" % (py["label"], tag))
-    t.wait_ready()
+    t.wait_ready(READY_TIMEOUT)
     return t
 
 
@@ -645,7 +420,7 @@ def one_kill(pc, target, scope, sig, stall_ms, max_delay, rng, stats):
     p = subprocess.Popen([pc.path, "snapshot", "--scope", scope, str(target.pid)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env)
-    _children.append((p, False))
+    harness.track(p)
     errs = []
     t0 = time.monotonic()
     if stall_ms:
@@ -667,13 +442,8 @@ def one_kill(pc, target, scope, sig, stall_ms, max_delay, rng, stats):
             signalled = True
         except OSError:
             pass
-    try:
-        _, err = p.communicate(timeout=10)
-        rc = p.returncode
-    except subprocess.TimeoutExpired:
-        kill_proc(p)
-        _, err = p.communicate()
-        rc = None
+    rc, _, err = harness.communicate(p, 10)
+    if rc is None:
         errs.append("pycensus still running 10 s after %s" % SIGNAME[sig])
     err = err.decode("utf-8", "replace")
     stats.runs += 1
@@ -784,12 +554,12 @@ def check_exit(rep, pc, py, scope, workdir):
     target = Target(py["path"], [CENSUS_TARGET, os.path.join(workdir, "exit.json")],
                     workdir, "exit-" + py["label"])
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         env = dict(os.environ, PYCENSUS_TEST_STALL_MS="1500")
         p = subprocess.Popen([pc.path, "snapshot", "--scope", scope, str(target.pid)],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env)
-        _children.append((p, False))
+        harness.track(p)
         time.sleep(0.5)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and p.poll() is None and \
@@ -797,13 +567,7 @@ def check_exit(rep, pc, py, scope, workdir):
             time.sleep(0.01)
         was_stopped = bool(stopped_threads(target.pid))
         os.kill(target.pid, signal.SIGKILL)
-        try:
-            out, err = p.communicate(timeout=30)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            kill_proc(p)
-            out, err = p.communicate()
-            rc = None
+        rc, out, err = harness.communicate(p, 30)
         err = err.decode("utf-8", "replace")
         errs = []
         if rc != EXIT_FAILED:
@@ -825,7 +589,7 @@ def check_churn(rep, pcs, py, mode, runs, workdir):
     target = Target(py["path"], [SAFETY_TARGET, mode], workdir,
                     "%s-%s" % (mode, py["label"]), group=True)
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         time.sleep(0.2)
         for pc in pcs:
             for scope in ("gc", "reachable"):
@@ -859,7 +623,7 @@ def check_exec(rep, pcs, py, runs, workdir):
     target = Target(py["path"], [SAFETY_TARGET, "exec"], workdir, "exec-" + py["label"],
                     group=True)
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         for pc in pcs:
             name = "exec %s %s" % (py["label"], pc.label)
             errs, codes = [], {}
@@ -909,7 +673,7 @@ def check_exec(rep, pcs, py, runs, workdir):
 def check_nostop(rep, pcs, py, runs, workdir):
     target = Target(py["path"], [SAFETY_TARGET, "alloc"], workdir, "alloc-" + py["label"])
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         time.sleep(0.2)
         for pc in pcs:
             for scope in ("gc", "reachable"):
@@ -975,7 +739,7 @@ def check_garbage(rep, pcs, py, kind, workdir):
     target = Target(py["path"], [SAFETY_TARGET, "corrupt"], workdir,
                     "corrupt-%s-%s" % (kind, label))
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         base = {}                   # (binary, scope) -> snapshot before the damage
         for pc in pcs:
             for scope in KINDS[kind]:
@@ -1078,8 +842,7 @@ def main():
     ap.add_argument("--seed", type=int, help="random seed (printed; default: time)")
     args = ap.parse_args()
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    harness.exit_on_signals()
 
     seed = args.seed if args.seed is not None else int(time.time() * 1000) % 1000000
     rng = random.Random(seed)
@@ -1108,7 +871,7 @@ def main():
         # Others may relink the binaries while this runs: test private copies.
         for p in pcs:
             p.path = private_copy(p.path, workdir)
-        pys = usable_pythons(args.only)
+        pys = harness.usable_pythons(args.only)
         print("# seed %d; %s; pycensus %s%s (private copies taken at start)" % (
             seed, "quick" if args.quick else "full", path,
             ", sanitizer build %s" % san if len(pcs) > 1 else
@@ -1184,7 +947,7 @@ def main():
                 guarded(rep, "garbage %s %s" % (kind, py["label"]), check_garbage,
                         rep, pcs, py, kind, workdir)
     finally:
-        cleanup()
+        harness.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
     return finish(rep, stats, t0)
 
@@ -1197,9 +960,7 @@ def finish(rep, stats, t0):
                            stats.while_stopped, stats.stalled, stats.finished_first),
           flush=True)
     print("# %.1fs" % (time.monotonic() - t0), flush=True)
-    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped),
-          flush=True)
-    return 1 if rep.failed else 0
+    return rep.summary()
 
 
 if __name__ == "__main__":

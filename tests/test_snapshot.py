@@ -16,7 +16,6 @@ Every process started here is killed on the way out, whatever happens.
 import argparse
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -28,211 +27,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True     # no tests/__pycache__
 import pythons  # noqa: E402
+import harness  # noqa: E402
+from harness import (EXIT_FAILED, EXIT_USAGE, EXIT_NOPROC, EXIT_NOTPY,  # noqa: E402
+                     EXIT_PERM, EXIT_NODEBUG, TargetError, kill_proc,
+                     one_line, short, target_running, thread_states)
 
 TARGET = os.path.join(HERE, "targets", "census_target.py")
 READY_TIMEOUT = 60
 CENSUS_TIMEOUT = 120
-PONG_TIMEOUT = 5
 TOLERANCE = 0.005          # summed per-type count difference / truth objects
-
-EXIT_FAILED, EXIT_USAGE, EXIT_NOPROC, EXIT_NOTPY, EXIT_PERM, EXIT_NODEBUG = 1, 2, 3, 4, 5, 6
-
-_children = []             # every Popen we start, killed in cleanup()
-
-
-# --- reporting ---------------------------------------------------------------
-
-class Report:
-    def __init__(self):
-        self.passed = self.failed = self.skipped = 0
-
-    def line(self, status, label, check, detail):
-        head = "%s %s %s" % (status, label, check) if check else "%s %s" % (status, label)
-        print("%s: %s" % (head, detail) if detail else head, flush=True)
-
-    def ok(self, label, check, detail=""):
-        self.passed += 1
-        self.line("PASS", label, check, detail)
-
-    def fail(self, label, check, detail=""):
-        self.failed += 1
-        self.line("FAIL", label, check, detail)
-
-    def skip(self, label, check, detail=""):
-        self.skipped += 1
-        self.line("SKIP", label, check, detail)
-
-    def check(self, cond, label, check, detail_ok, detail_fail):
-        if cond:
-            self.ok(label, check, detail_ok)
-        else:
-            self.fail(label, check, detail_fail)
-        return cond
 
 
 # --- processes -----------------------------------------------------------------
 
-class TargetError(Exception):
-    pass
-
-
-class Target:
+def Target(python, workdir, name, args=(), env=None):
     """census_target.py running under one interpreter, talked to over pipes."""
-
-    def __init__(self, python, workdir, name, args=(), env=None):
-        self.truth_path = os.path.join(workdir, name + ".json")
-        self._stderr = open(os.path.join(workdir, name + ".stderr"), "w+")
-        self.proc = subprocess.Popen(
-            [python, "-E", "-s", TARGET, self.truth_path] + list(args),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            env=env, cwd=workdir)
-        _children.append(self.proc)
-        self._buf = b""
-        self.truth = None
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def readline(self, timeout):
-        """One stdout line without its newline, or None on timeout/EOF."""
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                return None
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                return None
-            self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        return line.decode("utf-8", "replace").strip()
-
-    def stderr_text(self):
-        self._stderr.seek(0)
-        return self._stderr.read().strip()
-
-    def wait_ready(self):
-        line = self.readline(READY_TIMEOUT)
-        if line != "ready":
-            raise TargetError("target did not print ready (got %r, exit %r): %s" % (
-                line, self.proc.poll(), self.stderr_text()[-500:]))
-        with open(self.truth_path) as f:
-            self.truth = json.load(f)
-
-    def ping(self):
-        """Seconds until "pong", or None."""
-        t0 = time.monotonic()
-        try:
-            self.proc.stdin.write(b"ping\n")
-            self.proc.stdin.flush()
-        except OSError:
-            return None
-        if self.readline(PONG_TIMEOUT) != "pong":
-            return None
-        return time.monotonic() - t0
-
-    def quit(self):
-        """Exit status after "quit", or None if it had to be killed."""
-        try:
-            self.proc.stdin.write(b"quit\n")
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            return self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            kill_proc(self.proc)
-            return None
-
-    def kill(self):
-        kill_proc(self.proc)
-        if not self._stderr.closed:
-            self._stderr.close()
-
-
-def kill_proc(proc):
-    if proc.poll() is None:
-        try:
-            proc.kill()
-        except OSError:
-            pass
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        pass
-
-
-def cleanup():
-    for proc in _children:
-        kill_proc(proc)
-
-
-def thread_states(pid):
-    """{tid: state letter} of every thread, {} if the process is gone."""
-    states = {}
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return states
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("State:"):
-                        states[int(tid)] = line.split()[1]
-        except OSError:
-            pass
-    return states
-
-
-def still_stopped(pid, settle=1.0):
-    """Threads left stopped ("t"/"T") after a short settle time; [] if none.
-    None if the process is gone."""
-    deadline = time.monotonic() + settle
-    while True:
-        states = thread_states(pid)
-        if not states:
-            return None
-        stopped = sorted(tid for tid, s in states.items() if s in "tT")
-        if not stopped or time.monotonic() >= deadline:
-            return stopped
-        time.sleep(0.05)
-
-
-def target_running(target):
-    """None if the target runs (no stopped thread, answers ping), else why not."""
-    stopped = still_stopped(target.pid)
-    if stopped is None:
-        return "target %d is gone (exit %r)" % (target.pid, target.proc.poll())
-    if stopped:
-        return "target threads still stopped: %s" % stopped
-    if target.ping() is None:
-        return "target did not answer ping within %ds" % PONG_TIMEOUT
-    return None
-
-
-class Pycensus:
-    def __init__(self, path):
-        self.path = path
-
-    def run(self, args, timeout=CENSUS_TIMEOUT, env=None, prefix=()):
-        """(exit code or None on timeout, stdout, stderr, seconds)."""
-        t0 = time.monotonic()
-        try:
-            p = subprocess.run(list(prefix) + [self.path] + [str(a) for a in args],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=timeout, env=env)
-            rc = p.returncode
-            out, err = p.stdout, p.stderr
-        except subprocess.TimeoutExpired as e:
-            rc, out, err = None, e.stdout or b"", e.stderr or b""
-        return (rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
-                time.monotonic() - t0)
+    return harness.TruthTarget(python, TARGET, workdir, name, args, env=env)
 
 
 def utf8_problem(out):
@@ -242,19 +52,6 @@ def utf8_problem(out):
         return None
     i = out.index("\ufffd")
     return "output is not valid UTF-8 near %r" % out[max(0, i - 60):i + 10]
-
-
-def short(text, n=300):
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[:n] + "..."
-
-
-def one_line(err):
-    """Error if stderr is not exactly one non-empty line, else None."""
-    lines = err.strip("\n").split("\n") if err.strip() else []
-    if len(lines) != 1 or not lines[0].strip():
-        return "stderr has %d lines, want 1: %r" % (len(lines), short(err, 200))
-    return None
 
 
 # --- per-interpreter checks ------------------------------------------------------
@@ -360,7 +157,7 @@ def check_supported(rep, pc, py, workdir):
     label = py["label"]
     target = Target(py["path"], workdir, label)
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         truth = target.truth
         pid = target.pid
 
@@ -519,12 +316,12 @@ def check_unsupported(rep, pc, py, workdir):
     label = py["label"]
     target = Target(py["path"], workdir, label)
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         rc, out, err, secs = pc.run(["snapshot", target.pid])
         errs = []
         if rc != EXIT_NOTPY:
             errs.append("exit %r, want %d" % (rc, EXIT_NOTPY))
-        bad = one_line(err)
+        bad = one_line(err, 200)
         if bad:
             errs.append(bad)
         elif "unsupported" not in err.lower():
@@ -565,7 +362,7 @@ def expect_exit(rep, name, want, rc, err, extra=()):
     errs = []
     if rc != want:
         errs.append("exit %r, want %d" % (rc, want))
-    bad = one_line(err)
+    bad = one_line(err, 200)
     if bad:
         errs.append(bad)
     errs.extend(e for e in extra if e)
@@ -595,11 +392,11 @@ def error_cases(rep, pc, pys, workdir):
 
     # 4: not a Python process
     sleeper = subprocess.Popen(["sleep", "60"])
-    _children.append(sleeper)
+    harness.track(sleeper)
     try:
         time.sleep(0.1)
         rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", sleeper.pid], timeout=60)
-        stopped = still_stopped(sleeper.pid)
+        stopped = harness.still_stopped(sleeper.pid)
         expect_exit(rep, "not python", EXIT_NOTPY, rc, err, [
             "sleep is gone" if stopped is None else
             ("sleep left stopped: %s" % stopped if stopped else None)])
@@ -626,7 +423,7 @@ def error_cases(rep, pc, pys, workdir):
         else:
             target = Target(py["path"], workdir, "perm-" + py["label"])
             try:
-                target.wait_ready()
+                target.wait_ready(READY_TIMEOUT)
                 rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid],
                                          timeout=60, prefix=nobody)
                 hint = None
@@ -645,12 +442,12 @@ def error_cases(rep, pc, pys, workdir):
     # 1: the target dies while stopped
     target = Target(py["path"], workdir, "stall-" + py["label"])
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         env = dict(os.environ, PYCENSUS_TEST_STALL_MS="2000")
         proc = subprocess.Popen([pc.path, "snapshot", "--scope", "gc", str(target.pid)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env)
-        _children.append(proc)
+        harness.track(proc)
         # Kill it once pycensus has it stopped (at least 0.5s in), so the
         # census, not the attach, is what fails.
         time.sleep(0.5)
@@ -702,7 +499,7 @@ def check_nodebug(rep, pc, pys, workdir):
     env = dict(os.environ, LD_LIBRARY_PATH=libdir)
     target = Target(py["path"], workdir, "nodebug-" + py["label"], env=env)
     try:
-        target.wait_ready()
+        target.wait_ready(READY_TIMEOUT)
         with open("/proc/%d/maps" % target.pid) as f:
             maps = f.read()
         if lib not in maps:
@@ -725,12 +522,10 @@ def main():
     ap.add_argument("--no-errors", action="store_true", help="skip the error cases")
     args = ap.parse_args()
 
-    # A SIGTERM/SIGHUP must still run the finally below.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    harness.exit_on_signals()     # a SIGTERM/SIGHUP must still run the finally below
 
-    rep = Report()
-    pc = Pycensus(os.path.abspath(args.pycensus))
+    rep = harness.LabelReport()
+    pc = harness.Pycensus(os.path.abspath(args.pycensus), timeout=CENSUS_TIMEOUT)
     workdir = tempfile.mkdtemp(prefix="pycensus-test-")
     t0 = time.monotonic()
     try:
@@ -757,12 +552,10 @@ def main():
                 except Exception as e:
                     rep.fail("errors", "harness", "%s: %s" % (type(e).__name__, e))
     finally:
-        cleanup()
+        harness.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
     print("# %.1fs" % (time.monotonic() - t0), flush=True)
-    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped),
-          flush=True)
-    return 1 if rep.failed else 0
+    return rep.summary()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -30,12 +29,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-import pythons  # noqa: E402
+import harness  # noqa: E402
+from harness import (EXIT_INPUT, EXIT_USAGE, kill_tree, read_line, short,  # noqa: E402
+                     start)
 
-EXIT_USAGE, EXIT_INPUT = 2, 7
 LEAK_RATE = 200            # Leak objects per second in the leaking target
 READY_TIMEOUT = 30
-SANITIZER = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
 
 LEAK_TARGET = r'''
 import sys, threading, time
@@ -107,69 +106,10 @@ while True:
     time.sleep(1000)
 '''
 
-_procs = []                # every Popen we start, killed in cleanup()
 _daemon_pids = []
 
 
-# --- reporting -------------------------------------------------------------
-
-class Report:
-    def __init__(self, only):
-        self.passed = self.failed = self.skipped = 0
-        self.only = only
-
-    def wanted(self, name):
-        return not self.only or self.only in name
-
-    def ok(self, name, detail=""):
-        self.passed += 1
-        print("PASS %s%s" % (name, ": " + detail if detail else ""), flush=True)
-
-    def fail(self, name, why):
-        self.failed += 1
-        print("FAIL %s: %s" % (name, why), flush=True)
-
-    def skip(self, name, why):
-        self.skipped += 1
-        print("SKIP %s: %s" % (name, why), flush=True)
-
-    def check(self, cond, name, why_fail, detail_ok=""):
-        if cond:
-            self.ok(name, detail_ok)
-        else:
-            self.fail(name, why_fail)
-        return cond
-
-
-def short(s, n=300):
-    s = " ".join(str(s).split())
-    return s if len(s) <= n else s[:n] + "..."
-
-
 # --- processes ---------------------------------------------------------------
-
-def start(argv, **kw):
-    p = subprocess.Popen(argv, start_new_session=True, **kw)
-    _procs.append(p)
-    return p
-
-
-def read_line(p, timeout):
-    """One line of P's stdout, or None after TIMEOUT seconds."""
-    deadline = time.monotonic() + timeout
-    buf = b""
-    fd = p.stdout.fileno()
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            c = os.read(fd, 1)
-            if not c:
-                return None
-            if c == b"\n":
-                return buf.decode()
-            buf += c
-    return None
-
 
 def start_target(python, code, tmp, name):
     path = os.path.join(tmp, name)
@@ -182,75 +122,13 @@ def start_target(python, code, tmp, name):
     return p, line.split()[1:]
 
 
-def state(pid):
-    """(State letter, TracerPid) from /proc/PID/status, or (None, None)."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            st = dict(l.split(":", 1) for l in f if ":" in l)
-        return st["State"].split()[0], int(st["TracerPid"])
-    except (OSError, KeyError, ValueError):
-        return None, None
-
-
-def kill_tree(p):
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        p.kill()
-    except OSError:
-        pass
-    try:
-        p.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-
-
 def cleanup():
     for pid in _daemon_pids:
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    for p in reversed(_procs):
-        kill_tree(p)      # its process group too: the master's children
-
-
-class PC:
-    """Runs pycensus and remembers sanitizer complaints."""
-
-    def __init__(self, path):
-        self.path = path
-        self.sanitizer = []
-
-    def _note(self, err):
-        if SANITIZER.search(err or ""):
-            self.sanitizer.append(short(err, 600))
-
-    def run(self, args, timeout=60, env=None):
-        e = dict(os.environ)
-        e.update(env or {})
-        r = subprocess.run([self.path] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=timeout, universal_newlines=True, env=e)
-        self._note(r.stderr)
-        return r.returncode, r.stdout, r.stderr
-
-    def start(self, args, env=None, stdout=subprocess.PIPE):
-        e = dict(os.environ)
-        e.update(env or {})
-        return start([self.path] + args, stdout=stdout, stderr=subprocess.PIPE, env=e,
-                     universal_newlines=True)
-
-    def finish(self, p, timeout=10):
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_tree(p)
-            out, err = p.communicate()
-            return None, out, err
-        self._note(err)
-        return p.returncode, out, err
+    harness.cleanup()     # process groups too: the master's children
 
 
 def json_lines(text):
@@ -323,9 +201,7 @@ def check_leak(rep, pc, python, tmp):
         rep.check(order == sorted(order, reverse=True), "watch leak: types sorted by bytes", "not sorted")
 
         # The schedule: censuses 1 s apart on t0 + k*interval, not drifting.
-        def secs(c):
-            t = c["time"]
-            return int(t[11:13]) * 3600 + int(t[14:16]) * 60 + float(t[17:23])
+        secs = harness.clock_seconds
         gaps = [round(secs(b) - secs(a), 3) for a, b in zip(cs, cs[1:])]
         span = secs(cs[-1]) - secs(cs[0])
         rep.check(all(0.8 <= g <= 1.2 for g in gaps) and 3.9 <= span <= 4.1 and not any(c.get("overrun") for c in cs),
@@ -539,7 +415,7 @@ def check_signals(rep, pc, pid, tmp):
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             time.sleep(0.05)
-            st, tracer = state(pid)
+            st, tracer = harness.process_state(pid)
             if stall != "0" and st in ("t", "T"):
                 was = st
                 break
@@ -551,7 +427,7 @@ def check_signals(rep, pc, pid, tmp):
         rc, _, err = pc.finish(w, timeout=10)
         took = time.monotonic() - t0
         time.sleep(0.1)
-        st, tracer = state(pid)
+        st, tracer = harness.process_state(pid)
         try:
             with open(out) as f:
                 good = all(json.loads(l) for l in f if l.strip())
@@ -669,9 +545,9 @@ def check_daemon(rep, pc, pid, tmp):
             n = len(json_lines(f.read()))
     except (OSError, ValueError):
         n = 0
-    st, tracer = state(pid)
+    st, tracer = harness.process_state(pid)
     logtext = open(log).read() if os.path.exists(log) else ""
-    pc._note(logtext)
+    pc.note(logtext)
     rep.check(n >= 2 and not os.path.exists(pidfile) and st not in ("t", "T") and tracer == 0,
               "daemon: writes, stops on SIGTERM, removes pidfile",
               "%d lines, pidfile exists %s, target %s/%s, log %s" % (n, os.path.exists(pidfile), st, tracer,
@@ -693,9 +569,7 @@ def check_usage(rep, pc, pid):
 def pick_python(explicit):
     if explicit:
         return explicit, explicit
-    entries = [e for e in pythons.discover() if e["supported"] and not e["skip_reason"]]
-    prefer = [(3, 12), (3, 11), (3, 13), (3, 10), (3, 9), (3, 8)]
-    entries.sort(key=lambda e: prefer.index(tuple(e["version"][:2])) if tuple(e["version"][:2]) in prefer else 99)
+    entries = harness.by_preference(harness.usable_pythons())
     return (entries[0]["path"], entries[0]["label"]) if entries else (None, None)
 
 
@@ -706,8 +580,8 @@ def main():
     ap.add_argument("--only", help="run only the checks whose group name contains this")
     ap.add_argument("--quick", action="store_true", help="accepted for tests/run.py; no effect")
     args = ap.parse_args()
-    rep = Report(args.only)
-    pc = PC(os.path.abspath(args.pycensus))
+    rep = harness.Report(always_colon=("FAIL", "SKIP"), only=args.only)
+    pc = harness.SanitizerPycensus(os.path.abspath(args.pycensus))
     python, label = pick_python(args.python)
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="pycensus-watch-test-")
@@ -747,7 +621,7 @@ def main():
                 except Exception as e:
                     rep.fail(name, "%s: %s" % (type(e).__name__, e))
             if leaker is not None:
-                st, tracer = state(leaker.pid)
+                st, tracer = harness.process_state(leaker.pid)
                 rep.check(leaker.poll() is None and st not in ("t", "T") and tracer == 0,
                           "leaking target still running, not stopped", "state %s, tracer %s" % (st, tracer))
             rep.check(not pc.sanitizer, "no sanitizer reports", "; ".join(pc.sanitizer[:3]))
@@ -755,8 +629,7 @@ def main():
         cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
     print("# %.1f s" % (time.monotonic() - t0))
-    print("%d passed, %d failed, %d skipped" % (rep.passed, rep.failed, rep.skipped), flush=True)
-    return 1 if rep.failed else 0
+    return rep.summary()
 
 
 if __name__ == "__main__":
