@@ -36,31 +36,31 @@ struct pc_layout {
 	int major, minor;
 
 	/* PyObject / PyVarObject */
-	int64_t ob_refcnt, ob_type, object_size, ob_size, varobject_size;
+	int64_t ob_type, object_size, ob_size;
 
 	/* PyTypeObject / PyHeapTypeObject */
 	int64_t tp_name, tp_basicsize, tp_itemsize, tp_flags, tp_dict, tp_base,
 		tp_bases, tp_mro, tp_dictoffset, tp_members, tp_weaklistoffset,
 		tp_subclasses, tp_traverse, type_size;
-	int64_t ht_name, ht_qualname, ht_cached_keys, ht_module, ht_slots, heaptype_size;
+	int64_t ht_name, ht_qualname, ht_cached_keys, ht_slots, heaptype_size;
 
 	/* PyMemberDef, for __slots__ */
-	int64_t memberdef_size, md_name, md_type, md_offset, md_flags;
+	int64_t memberdef_size, md_type, md_offset;
 
 	/* GC: PyGC_Head, generations, where the GC state lives */
 	int64_t gc_head_size, gc_next, gc_prev;
 	bool gc_in_runtime;        /* 3.8: _PyRuntime.gc; later: interp->gc */
 	int64_t gc_state;          /* offset of the GC state in runtime/interp */
 	int64_t gc_generations, gc_generation_size, gc_ngenerations;
-	int64_t gc_permanent, gc_collecting, gc_collecting_size;
+	int64_t gc_permanent, gc_collecting;
 	uint64_t gc_ptr_mask;      /* tag bits to clear from _gc_next/_gc_prev */
 
 	/* Runtime, interpreters, threads */
 	int64_t rt_interp_head;
-	int64_t is_next, is_threads_head, is_modules, is_sysdict, is_builtins, is_id;
+	int64_t is_next, is_threads_head, is_modules, is_sysdict, is_builtins;
 	int64_t is_types_builtins, is_types_builtins_len, builtin_state_size,
 		builtin_state_tp_dict;
-	int64_t ts_next, ts_interp, ts_thread_id;
+	int64_t ts_next;
 	int64_t ts_frame;                 /* <= 3.10: PyFrameObject * */
 	int64_t ts_cframe, cframe_current_frame;  /* 3.11/3.12 */
 	int64_t ts_current_frame;         /* 3.13 */
@@ -90,8 +90,7 @@ struct pc_layout {
 	int64_t set_entry_key;
 
 	/* set */
-	int64_t set_fill, set_used, set_mask, set_table, set_smalltable, set_entry_size,
-		set_size;
+	int64_t set_mask, set_table, set_smalltable, set_entry_size;
 
 	/* bytearray */
 	int64_t bytearray_alloc;

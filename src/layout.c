@@ -64,11 +64,9 @@ static int64_t size_of(struct ctx *c, const char *types, bool required)
 
 static void init_objects(struct pc_layout *L, struct ctx *c)
 {
-	L->ob_refcnt = find(c, "PyObject", "ob_refcnt", REQ);
 	L->ob_type = find(c, "PyObject", "ob_type", REQ);
 	L->object_size = size_of(c, "PyObject", REQ);
 	L->ob_size = find(c, "PyVarObject", "ob_size", REQ);
-	L->varobject_size = size_of(c, "PyVarObject", REQ);
 
 	const char *T = "PyTypeObject";
 	L->tp_name = find(c, T, "tp_name", REQ);
@@ -90,15 +88,12 @@ static void init_objects(struct pc_layout *L, struct ctx *c)
 	L->ht_name = find(c, H, "ht_name", REQ);
 	L->ht_qualname = find(c, H, "ht_qualname", REQ);
 	L->ht_cached_keys = find(c, H, "ht_cached_keys", REQ);
-	L->ht_module = find(c, H, "ht_module", OPT);
 	L->ht_slots = find(c, H, "ht_slots", REQ);
 	L->heaptype_size = size_of(c, H, REQ);
 
 	L->memberdef_size = size_of(c, "PyMemberDef", REQ);
-	L->md_name = find(c, "PyMemberDef", "name", REQ);
 	L->md_type = find(c, "PyMemberDef", "type", REQ);
 	L->md_offset = find(c, "PyMemberDef", "offset", REQ);
-	L->md_flags = find(c, "PyMemberDef", "flags", REQ);
 }
 
 static void init_gc(struct pc_layout *L, struct ctx *c)
@@ -125,7 +120,6 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 	if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
 		L->gc_ngenerations = 3;
 	L->gc_permanent = find(c, G, "permanent_generation", REQ);
-	pc_dwarf_offsetof(c->idx, G, "collecting", &L->gc_collecting_size);
 	L->gc_collecting = find(c, G, "collecting", REQ);
 }
 
@@ -138,7 +132,6 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 	L->is_modules = find(c, I, "modules|imports.modules", REQ);
 	L->is_sysdict = find(c, I, "sysdict", REQ);
 	L->is_builtins = find(c, I, "builtins", REQ);
-	L->is_id = find(c, I, "id", OPT);
 
 	/* 3.12+: the dicts of static builtin types live in the interpreter. */
 	const char *arr = NULL;
@@ -161,8 +154,6 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 
 	const char *S = "PyThreadState";
 	L->ts_next = find(c, S, "next", REQ);
-	L->ts_interp = find(c, S, "interp", REQ);
-	L->ts_thread_id = find(c, S, "thread_id", REQ);
 	L->ts_frame = find(c, S, "frame", OPT);
 	L->ts_cframe = find(c, S, "cframe", OPT);
 	L->cframe_current_frame = L->ts_cframe >= 0 ? find(c, "_PyCFrame", "current_frame", OPT) : -1;
@@ -232,13 +223,10 @@ static void init_containers(struct pc_layout *L, struct ctx *c)
 	L->dk_lookup = find(c, K, "dk_lookup", OPT);
 	L->set_entry_key = find(c, "setentry", "key", REQ);
 
-	L->set_fill = find(c, "PySetObject", "fill", REQ);
-	L->set_used = find(c, "PySetObject", "used", REQ);
 	L->set_mask = find(c, "PySetObject", "mask", REQ);
 	L->set_table = find(c, "PySetObject", "table", REQ);
 	L->set_smalltable = find(c, "PySetObject", "smalltable", REQ);
 	L->set_entry_size = size_of(c, "setentry", REQ);
-	L->set_size = size_of(c, "PySetObject", REQ);
 
 	L->bytearray_alloc = find(c, "PyByteArrayObject", "ob_alloc", REQ);
 }
