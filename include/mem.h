@@ -69,8 +69,9 @@ struct pc_error *pc_mem_reset(struct pc_mem *mem);
  * reset, or NULL if any of it cannot be read. */
 const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len);
 
-/* Whether ADDR..ADDR+LEN lies in readable mappings (reads nothing). */
-bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len);
+/* Index in MEM->maps of the mapping holding ADDR, or -1. */
+long pc_mem_index(const struct pc_mem *mem, uint64_t addr);
+
 
 /* Copy every resident page of every writable mapping now, in as few
  * system calls as the kernel allows (many iovecs per process_vm_readv), so

@@ -180,6 +180,22 @@ struct pc_error *pc_mem_reset(struct pc_mem *mem)
 	return read_maps(mem);
 }
 
+long pc_mem_index(const struct pc_mem *mem, uint64_t addr)
+{
+	size_t lo = 0, hi = mem->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pc_mapping *m = &mem->maps[mid];
+		if (addr < m->start)
+			hi = mid;
+		else if (addr >= m->end)
+			lo = mid + 1;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
 static struct pc_mapping *find_map(struct pc_mem *mem, uint64_t addr)
 {
 	if (mem->nmaps == 0)
@@ -187,20 +203,11 @@ static struct pc_mapping *find_map(struct pc_mem *mem, uint64_t addr)
 	struct pc_mapping *m = &mem->maps[mem->last];
 	if (addr >= m->start && addr < m->end)
 		return m;
-	size_t lo = 0, hi = mem->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		m = &mem->maps[mid];
-		if (addr < m->start)
-			hi = mid;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else {
-			mem->last = mid;
-			return m;
-		}
-	}
-	return NULL;
+	long i = pc_mem_index(mem, addr);
+	if (i < 0)
+		return NULL;
+	mem->last = (size_t)i;
+	return &mem->maps[i];
 }
 
 static bool mirror(struct pc_mem *mem, struct pc_mapping *m)
@@ -353,22 +360,6 @@ const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len)
 			break;
 	}
 	return end <= mem->maps[m->group_last].end ? m->local + (addr - m->start) : NULL;
-}
-
-bool pc_mem_mapped(const struct pc_mem *mem, uint64_t addr, size_t len)
-{
-	size_t lo = 0, hi = mem->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct pc_mapping *m = &mem->maps[mid];
-		if (addr < m->start)
-			hi = mid;
-		else if (addr >= m->end)
-			lo = mid + 1;
-		else
-			return m->readable && addr + len <= mem->maps[m->group_last].end;
-	}
-	return false;
 }
 
 /* Batches of (local, remote) iovec pairs for one process_vm_readv. */

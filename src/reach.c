@@ -49,36 +49,27 @@ struct walk {
 /* Returns 1 if newly marked, 0 if seen before, -1 if not in any mapping. */
 static int mark(struct walk *w, uint64_t addr)
 {
-	const struct pc_mem *mem = w->py->mem;
-	size_t lo = 0, hi = mem->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct pc_mapping *m = &mem->maps[mid];
-		if (addr < m->start) {
-			hi = mid;
-		} else if (addr >= m->end) {
-			lo = mid + 1;
-		} else {
-			if (!m->readable)
-				return -1;
-			if (!w->bits[mid]) {
-				size_t words = (size_t)((m->end - m->start) / 8 + 63) / 64;
-				w->bits[mid] = calloc(words, 8);
-				if (!w->bits[mid]) {
-					w->oom = true;
-					return 0;
-				}
-			}
-			uint64_t bit = (addr - m->start) / 8;
-			uint64_t *word = &w->bits[mid][bit / 64];
-			uint64_t mask = 1ULL << (bit % 64);
-			if (*word & mask)
-				return 0;
-			*word |= mask;
-			return 1;
+	long i = pc_mem_index(w->py->mem, addr);
+	if (i < 0)
+		return -1;
+	const struct pc_mapping *m = &w->py->mem->maps[i];
+	if (!m->readable)
+		return -1;
+	if (!w->bits[i]) {
+		size_t words = (size_t)((m->end - m->start) / 8 + 63) / 64;
+		w->bits[i] = calloc(words, 8);
+		if (!w->bits[i]) {
+			w->oom = true;
+			return 0;
 		}
 	}
-	return -1;
+	uint64_t bit = (addr - m->start) / 8;
+	uint64_t *word = &w->bits[i][bit / 64];
+	uint64_t mask = 1ULL << (bit % 64);
+	if (*word & mask)
+		return 0;
+	*word |= mask;
+	return 1;
 }
 
 static void on_ref(void *arg, uint64_t ref, bool hidden)
