@@ -58,4 +58,10 @@ typedef void (*pc_ref_fn)(void *arg, uint64_t ref, bool hidden);
 int pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj,
 		 struct pc_type *t, pc_ref_fn fn, void *arg);
 
+/* The references of a 3.11+ interpreter frame (a thread's running frames
+ * are not objects), all reported as hidden.  RUNNING: the frame executing
+ * when the target stopped, whose stack pointer is not in memory. */
+void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
+			 pc_ref_fn fn, void *arg, bool running);
+
 #endif

@@ -6,9 +6,6 @@
 #include "sizeof.h"
 #include "types.h"
 
-void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
-			 pc_ref_fn fn, void *arg, bool running);
-
 struct stack {
 	uint64_t *v;
 	size_t n, cap;

@@ -894,9 +894,6 @@ int pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj, s
 	return result(&c);
 }
 
-/* Used by the walker for the running frames of each thread (3.11+). */
-void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
-			 pc_ref_fn fn, void *arg, bool running);
 void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
 			 pc_ref_fn fn, void *arg, bool running)
 {

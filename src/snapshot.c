@@ -114,11 +114,7 @@ static void py_init(struct pc_py *py, struct pc_session *s, struct pc_mem *mem)
 /* The main interpreter and its sys.version, read while stopped. */
 static void read_interp(struct pc_session *s, struct pc_py *py)
 {
-	uint64_t interps[1];
-	if (pc_interpreters(py, s->target.runtime, interps, 1) < 1)
-		return;
-	/* pc_interpreters returns the main interpreter first only when it has
-	 * the whole list; ask for all to be sure. */
+	/* The list runs newest first: only the whole of it says which is main. */
 	uint64_t all[PC_MAX_INTERPS];
 	int n = pc_interpreters(py, s->target.runtime, all, PC_MAX_INTERPS);
 	if (n < 1)
