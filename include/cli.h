@@ -17,6 +17,15 @@ enum {
 	OPT_PROMETHEUS, OPT_DAEMON, OPT_PIDFILE,
 };
 
+/* getopt_long entries of the census options snapshot and watch share;
+ * pc_parse_census_option handles them. */
+#define PC_CENSUS_OPTIONS \
+	{ "scope", required_argument, NULL, OPT_SCOPE }, \
+	{ "top", required_argument, NULL, OPT_TOP }, \
+	{ "format", required_argument, NULL, OPT_FORMAT }, \
+	{ "no-stop", no_argument, NULL, OPT_NO_STOP }, \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }
+
 struct pc_census_cli {
 	struct pc_snapshot_opts snap;
 	struct pc_output_opts out;

@@ -83,11 +83,7 @@ static int open_one(int argc, char **argv, const char *cmd, struct pc_session **
 static int cmd_snapshot(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "scope", required_argument, NULL, OPT_SCOPE },
-		{ "top", required_argument, NULL, OPT_TOP },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		PC_CENSUS_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -174,11 +174,7 @@ enum { OPT_LOG = OPT_PIDFILE + 100 };
 static int parse_args(struct watch *w, int argc, char **argv, pid_t **pids, size_t *npids)
 {
 	static const struct option opts[] = {
-		{ "scope", required_argument, NULL, OPT_SCOPE },
-		{ "top", required_argument, NULL, OPT_TOP },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		PC_CENSUS_OPTIONS,
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
