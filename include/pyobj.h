@@ -65,6 +65,19 @@ struct pc_py {
 /* Symbol names of the kinds, for discovery. */
 extern const char *const pc_kind_symbol[PK_NKINDS];
 
+/* The fixed part of a str: length, kind (1, 2 or 4 bytes a character),
+ * compact/ascii flags and where its characters are.  RAW points at least
+ * sizeof(PyCompactUnicodeObject) bytes of the object.  False if it is not a
+ * readable, sane str header. */
+struct pc_str_header {
+	const unsigned char *raw;
+	int64_t len;
+	unsigned kind;
+	bool compact, ascii;
+	uint64_t data;
+};
+bool pc_str_header(struct pc_py *py, uint64_t addr, struct pc_str_header *h);
+
 /* Read a str object as UTF-8 into BUF (NUL-terminated, truncated to CAP-1).
  * Returns the byte length, or -1 if ADDR is not a readable str. */
 long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap);

@@ -43,12 +43,6 @@ uint64_t pc_ob_type(struct pc_py *py, uint64_t addr)
 	return t;
 }
 
-static unsigned state_bits(const unsigned char *obj, int64_t byte, int bit, int nbits)
-{
-	uint32_t w;
-	memcpy(&w, obj + byte, 4);
-	return (w >> bit) & ((1u << nbits) - 1);
-}
 
 static size_t put_utf8(char *buf, size_t pos, size_t cap, uint32_t c)
 {
@@ -79,6 +73,35 @@ static size_t put_utf8(char *buf, size_t pos, size_t cap, uint32_t c)
 	return pos + n;
 }
 
+static unsigned state_bits(const unsigned char *obj, int64_t byte, int bit, int nbits)
+{
+	uint32_t w;
+	memcpy(&w, obj + byte, 4);
+	return (w >> bit) & ((1u << nbits) - 1);
+}
+
+bool pc_str_header(struct pc_py *py, uint64_t addr, struct pc_str_header *h)
+{
+	const struct pc_layout *L = py->L;
+	/* A compact str may end a mapping before sizeof(PyUnicodeObject). */
+	h->raw = pc_mem_ptr(py->mem, addr, (size_t)L->unicode_size);
+	if (!h->raw)
+		h->raw = pc_mem_ptr(py->mem, addr, (size_t)L->compact_size);
+	if (!h->raw)
+		return false;
+	memcpy(&h->len, h->raw + L->str_length, 8);
+	h->kind = state_bits(h->raw, L->state_kind_byte, L->state_kind_bit, L->state_kind_bits);
+	h->compact = state_bits(h->raw, L->state_compact_byte, L->state_compact_bit, 1);
+	h->ascii = state_bits(h->raw, L->state_ascii_byte, L->state_ascii_bit, 1);
+	if (h->len < 0 || (h->kind != 1 && h->kind != 2 && h->kind != 4))
+		return false;
+	if (h->compact)
+		h->data = addr + (uint64_t)(h->ascii ? L->ascii_size : L->compact_size);
+	else if (!pc_u64(py, addr + (uint64_t)L->str_data, &h->data))
+		return false;
+	return true;
+}
+
 long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap)
 {
 	const struct pc_layout *L = py->L;
@@ -94,25 +117,14 @@ long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap)
 		if (!pc_u64(py, type + (uint64_t)L->tp_flags, &flags) || !(flags & PC_TPFLAGS_UNICODE_SUBCLASS))
 			return -1;
 	}
-	const unsigned char *h = pc_mem_ptr(py->mem, addr, (size_t)L->compact_size);
-	if (!h)
+	struct pc_str_header h;
+	if (!pc_str_header(py, addr, &h))
 		return -1;
-	int64_t len;
-	memcpy(&len, h + L->str_length, 8);
-	unsigned kind = state_bits(h, L->state_kind_byte, L->state_kind_bit, L->state_kind_bits);
-	unsigned compact = state_bits(h, L->state_compact_byte, L->state_compact_bit, 1);
-	unsigned ascii = state_bits(h, L->state_ascii_byte, L->state_ascii_bit, 1);
-	if (len < 0 || (kind != 1 && kind != 2 && kind != 4))
-		return -1;
-	size_t n = (size_t)len;
+	unsigned kind = h.kind;
+	size_t n = (size_t)h.len;
 	if (n > cap - 1)
 		n = cap - 1;  /* long strings are truncated: names are short */
-	uint64_t data;
-	if (compact)
-		data = addr + (uint64_t)(ascii ? L->ascii_size : L->compact_size);
-	else if (!pc_u64(py, addr + (uint64_t)L->str_data, &data))
-		return -1;
-	const unsigned char *d = pc_mem_ptr(py->mem, data, n * kind + 1);
+	const unsigned char *d = pc_mem_ptr(py->mem, h.data, n * kind + 1);
 	if (!d)
 		return -1;
 	size_t pos = 0;

@@ -57,57 +57,36 @@ static uint64_t int_size(struct pc_py *py, uint64_t addr)
 	return (uint64_t)L->long_digits + ndigits * (uint64_t)L->digit_size;
 }
 
-static unsigned bits(const unsigned char *h, int64_t byte, int bit, int n)
-{
-	uint32_t w;
-	memcpy(&w, h + byte, 4);
-	return (w >> bit) & ((1u << n) - 1);
-}
-
 static uint64_t str_size(struct pc_py *py, uint64_t addr)
 {
 	const struct pc_layout *L = py->L;
-	const unsigned char *h = pc_mem_ptr(py->mem, addr, (size_t)L->unicode_size);
-	if (!h)
-		h = pc_mem_ptr(py->mem, addr, (size_t)L->compact_size);
-	if (!h)
+	struct pc_str_header h;
+	if (!pc_str_header(py, addr, &h))
 		return 0;
-	int64_t len;
-	memcpy(&len, h + L->str_length, 8);
-	unsigned kind = bits(h, L->state_kind_byte, L->state_kind_bit, L->state_kind_bits);
-	bool compact = bits(h, L->state_compact_byte, L->state_compact_bit, 1);
-	bool ascii = bits(h, L->state_ascii_byte, L->state_ascii_bit, 1);
-	if (len < 0)
-		return 0;
-	uint64_t n, data;
-	if (compact && ascii) {
-		n = (uint64_t)L->ascii_size + (uint64_t)len + 1;
-		data = addr + (uint64_t)L->ascii_size;
-	} else if (compact) {
-		n = (uint64_t)L->compact_size + ((uint64_t)len + 1) * kind;
-		data = addr + (uint64_t)L->compact_size;
-	} else {
-		n = (uint64_t)L->unicode_size;
-		memcpy(&data, h + L->str_data, 8);
-		if (data)
-			n += ((uint64_t)len + 1) * kind;
-	}
-	if (!(compact && ascii)) {
+	uint64_t n, len = (uint64_t)h.len;
+	bool compact_ascii = h.compact && h.ascii;
+	if (compact_ascii)
+		n = (uint64_t)L->ascii_size + len + 1;
+	else if (h.compact)
+		n = (uint64_t)L->compact_size + (len + 1) * h.kind;
+	else
+		n = (uint64_t)L->unicode_size + (h.data ? (len + 1) * h.kind : 0);
+	if (!compact_ascii) {
 		uint64_t utf8;
 		int64_t utf8_len;
-		memcpy(&utf8, h + L->str_utf8, 8);
-		memcpy(&utf8_len, h + L->str_utf8_length, 8);
-		if (utf8 && utf8 != data && utf8_len >= 0)
+		memcpy(&utf8, h.raw + L->str_utf8, 8);
+		memcpy(&utf8_len, h.raw + L->str_utf8_length, 8);
+		if (utf8 && utf8 != h.data && utf8_len >= 0)
 			n += (uint64_t)utf8_len + 1;
 	}
 	if (L->str_wstr >= 0) {
 		/* <= 3.11: a wchar_t copy made by the legacy API. */
 		uint64_t wstr;
-		memcpy(&wstr, h + L->str_wstr, 8);
-		if (wstr && wstr != data) {
-			int64_t wlen = len;
-			if (!(compact && ascii))
-				memcpy(&wlen, h + L->str_wstr_length, 8);
+		memcpy(&wstr, h.raw + L->str_wstr, 8);
+		if (wstr && wstr != h.data) {
+			int64_t wlen = h.len;
+			if (!compact_ascii)
+				memcpy(&wlen, h.raw + L->str_wstr_length, 8);
 			if (wlen >= 0)
 				n += ((uint64_t)wlen + 1) * 4;
 		}
