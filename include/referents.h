@@ -38,9 +38,11 @@ struct pc_rule {
 
 struct pc_referents;
 
-/* MOD is the interpreter module: its symbols and line tables name the
+/* L is the session's layout table (offsets shared with sizing); MOD is the
+ * interpreter module: its symbols and line tables name the
  * traverse function a type points to. */
-struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, Dwfl_Module *mod, struct pc_referents **out);
+struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
+				     struct pc_referents **out);
 void pc_referents_destroy(struct pc_referents *R);
 
 /* The rule for objects of type T (cached in T). */

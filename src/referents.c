@@ -83,13 +83,11 @@ static const struct spec specs[] = {
 /* Offsets of the structured parts the non-field rules decode. */
 struct offs {
 	/* frames <= 3.10 */
-	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth, f_code;
-	int64_t co_nlocals, co_cellvars, co_freevars;
-	/* frames and generators 3.11+ */
-	int64_t f_frame, iframe_owner, iframe_stacktop, iframe_localsplus, iframe_code;
+	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth;
+	/* frames and generators 3.11+; what sizing also reads is in the layout */
+	int64_t iframe_owner, iframe_stacktop;
 	int64_t owned_by_frame_object, owned_by_cstack;
-	int64_t gi_iframe, gi_frame_state, frame_cleared;
-	int64_t co_nlocalsplus, co_stacksize;
+	int64_t gi_frame_state, frame_cleared;
 	int nframe_fields;
 	int64_t frame_fields[8];     /* PyFrameObject members visited */
 	int niframe_fields;
@@ -99,11 +97,11 @@ struct offs {
 	/* lru_cache */
 	int64_t lru_root, lru_next, lru_key, lru_result;
 	/* deque */
-	int64_t dq_leftblock, dq_rightblock, dq_leftindex, dq_rightindex, blk_data, blk_rightlink, blocklen;
+	int64_t dq_leftblock, dq_rightblock, dq_rightindex, blk_data, blk_rightlink;
 	/* OrderedDict */
-	int64_t od_first, odnode_key, odnode_next;
+	int64_t odnode_key, odnode_next;
 	/* module */
-	int64_t md_def, md_state, m_traverse, m_size, md_name;
+	int64_t md_state, m_traverse, md_name;
 	/* code: every PyObject * member, all hidden from gc.get_referents */
 	int ncode_fields;
 	int64_t code_fields[24];
@@ -156,13 +154,6 @@ static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
 	o->f_valuestack = off(idx, "PyFrameObject", "f_valuestack");
 	o->f_stacktop = off(idx, "PyFrameObject", "f_stacktop");
 	o->f_stackdepth = off(idx, "PyFrameObject", "f_stackdepth");
-	o->f_code = off(idx, "PyFrameObject", "f_code");
-	o->co_nlocals = off(idx, "PyCodeObject", "co_nlocals");
-	o->co_cellvars = off(idx, "PyCodeObject", "co_cellvars");
-	o->co_freevars = off(idx, "PyCodeObject", "co_freevars");
-	o->co_nlocalsplus = off(idx, "PyCodeObject", "co_nlocalsplus");
-	o->co_stacksize = off(idx, "PyCodeObject", "co_stacksize");
-	o->f_frame = off(idx, "PyFrameObject", "f_frame");
 	if (o->f_localsplus >= 0)
 		o->nframe_fields = add_fields(idx, "PyFrameObject",
 			"f_back f_code f_builtins f_globals f_locals f_trace", o->frame_fields, 8);
@@ -171,10 +162,6 @@ static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
 	const char *IF = "_PyInterpreterFrame";
 	o->iframe_owner = off(idx, IF, "owner");
 	o->iframe_stacktop = off(idx, IF, "stacktop");
-	o->iframe_localsplus = off(idx, IF, "localsplus");
-	o->iframe_code = off(idx, IF, "f_code");
-	if (o->iframe_code < 0)
-		o->iframe_code = off(idx, IF, "f_executable");
 	o->niframe_fields = add_fields(idx, IF, "frame_obj f_locals f_func f_funcobj f_code f_executable",
 				       o->iframe_fields, 8);
 	if (!pc_dwarf_enumerator(idx, "FRAME_OWNED_BY_FRAME_OBJECT", &o->owned_by_frame_object))
@@ -183,7 +170,6 @@ static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
 		o->owned_by_cstack = -1;
 	if (!pc_dwarf_enumerator(idx, "FRAME_CLEARED", &o->frame_cleared))
 		o->frame_cleared = 4;
-	o->gi_iframe = off(idx, "PyGenObject", "gi_iframe");
 	o->gi_frame_state = off(idx, "PyGenObject", "gi_frame_state");
 	o->ngen_fields = add_fields(idx, "PyGenObject",
 		"gi_frame gi_code gi_name gi_qualname gi_exc_state.exc_type gi_exc_state.exc_value "
@@ -196,22 +182,17 @@ static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
 
 	o->dq_leftblock = off(idx, "dequeobject", "leftblock");
 	o->dq_rightblock = off(idx, "dequeobject", "rightblock");
-	o->dq_leftindex = off(idx, "dequeobject", "leftindex");
 	o->dq_rightindex = off(idx, "dequeobject", "rightindex");
 	/* By struct tag: obmalloc.c has a typedef named block too. */
 	o->blk_data = off(idx, "BLOCK", "data");
 	o->blk_rightlink = off(idx, "BLOCK", "rightlink");
-	o->blocklen = pc_dwarf_array_len(idx, "BLOCK", "data");
 
-	o->od_first = off(idx, "PyODictObject", "od_first");
 	o->odnode_key = off(idx, "_odictnode", "key");
 	o->odnode_next = off(idx, "_odictnode", "next");
 
-	o->md_def = off(idx, "PyModuleObject", "md_def");
 	o->md_state = off(idx, "PyModuleObject", "md_state");
 	o->md_name = off(idx, "PyModuleObject", "md_name");
 	o->m_traverse = off(idx, "PyModuleDef", "m_traverse");
-	o->m_size = off(idx, "PyModuleDef", "m_size");
 
 	o->ncode_fields = add_fields(idx, "PyCodeObject",
 		"co_code co_consts co_names co_varnames co_freevars co_cellvars co_filename co_name "
@@ -223,26 +204,27 @@ static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
 				       o->cached_fields, 4);
 }
 
-static bool structured_ok(const struct offs *o, enum pc_rule_kind k)
+static bool structured_ok(const struct pc_layout *L, const struct offs *o, enum pc_rule_kind k)
 {
 	switch (k) {
 	case RULE_FRAME:
-		return o->f_localsplus >= 0 ? o->co_nlocals >= 0 && o->f_code >= 0
-					    : o->f_frame >= 0 && o->iframe_owner >= 0 && o->iframe_localsplus >= 0;
+		return o->f_localsplus >= 0 ? L->co_nlocals >= 0 && L->f_code >= 0
+					    : L->f_frame >= 0 && o->iframe_owner >= 0 && L->iframe_localsplus >= 0;
 	case RULE_GEN:
-		return o->gi_iframe < 0 || (o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
+		return L->gi_iframe < 0 || (o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
 	case RULE_LRU:
 		return o->lru_root >= 0 && o->lru_next >= 0 && o->lru_key >= 0 && o->lru_result >= 0;
 	case RULE_DEQUE:
-		return o->dq_leftblock >= 0 && o->blk_data >= 0 && o->blk_rightlink >= 0 && o->blocklen > 0;
+		return o->dq_leftblock >= 0 && o->blk_data >= 0 && o->blk_rightlink >= 0 && L->dq_blocklen > 0;
 	case RULE_ODICT:
-		return o->od_first >= 0 && o->odnode_key >= 0 && o->odnode_next >= 0;
+		return L->od_first >= 0 && o->odnode_key >= 0 && o->odnode_next >= 0;
 	default:
 		return true;
 	}
 }
 
-struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, Dwfl_Module *mod, struct pc_referents **out)
+struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
+				     struct pc_referents **out)
 {
 	struct pc_referents *R = calloc(1, sizeof(*R));
 	if (!R)
@@ -261,7 +243,7 @@ struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, Dwfl_Module *mo
 		r->nfields = s->fields ? add_fields(idx, s->type, s->fields, r->fields, PC_RULE_MAX_FIELDS) : 0;
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
-		r->usable = structured_ok(&R->o, s->kind) &&
+		r->usable = structured_ok(L, &R->o, s->kind) &&
 			    !(s->fields && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE));
 	}
 	*out = R;
@@ -467,6 +449,7 @@ static void do_set(struct ctx *c, uint64_t obj)
  * function, locals dict, frame object and LOCALSPLUS[0..stacktop). */
 static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 {
+	const struct pc_layout *L = c->py->L;
 	const struct offs *o = &c->R->o;
 	ref_fields(c, frame, o->iframe_fields, o->niframe_fields, hidden);
 	int32_t top = 0;
@@ -479,22 +462,23 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 		 * a register; its locals are still valid. */
 		uint64_t code;
 		int32_t nlocals = 0;
-		if (pc_u64(c->py, frame + (uint64_t)o->iframe_code, &code) &&
-		    pc_mem_read(c->py->mem, code + (uint64_t)o->co_nlocalsplus, &nlocals, 4))
+		if (pc_u64(c->py, frame + (uint64_t)L->iframe_code, &code) &&
+		    pc_mem_read(c->py->mem, code + (uint64_t)L->co_nlocalsplus, &nlocals, 4))
 			top = nlocals;
 	}
 	if (top > 0 && top < (1 << 24))
-		ref_array(c, frame + (uint64_t)o->iframe_localsplus, (uint64_t)top, hidden);
+		ref_array(c, frame + (uint64_t)L->iframe_localsplus, (uint64_t)top, hidden);
 }
 
 static void do_frame(struct ctx *c, uint64_t obj)
 {
+	const struct pc_layout *L = c->py->L;
 	const struct offs *o = &c->R->o;
 	ref_fields(c, obj, o->frame_fields, o->nframe_fields, false);
 	if (o->f_localsplus < 0) {
 		uint64_t f;
 		uint8_t owner;
-		if (!pc_u64(c->py, obj + (uint64_t)o->f_frame, &f) ||
+		if (!pc_u64(c->py, obj + (uint64_t)L->f_frame, &f) ||
 		    !pc_mem_read(c->py->mem, f + (uint64_t)o->iframe_owner, &owner, 1)) {
 			c->damaged = true;
 			return;
@@ -506,10 +490,10 @@ static void do_frame(struct ctx *c, uint64_t obj)
 	uint64_t code, cell, free_;
 	int32_t nlocals;
 	int64_t ncells = 0, nfrees = 0;
-	if (!pc_u64(c->py, obj + (uint64_t)o->f_code, &code) ||
-	    !pc_mem_read(c->py->mem, code + (uint64_t)o->co_nlocals, &nlocals, 4) ||
-	    !pc_u64(c->py, code + (uint64_t)o->co_cellvars, &cell) ||
-	    !pc_u64(c->py, code + (uint64_t)o->co_freevars, &free_)) {
+	if (!pc_u64(c->py, obj + (uint64_t)L->f_code, &code) ||
+	    !pc_mem_read(c->py->mem, code + (uint64_t)L->co_nlocals, &nlocals, 4) ||
+	    !pc_u64(c->py, code + (uint64_t)L->co_cellvars, &cell) ||
+	    !pc_u64(c->py, code + (uint64_t)L->co_freevars, &free_)) {
 		c->damaged = true;
 		return;
 	}
@@ -539,9 +523,10 @@ static void do_frame(struct ctx *c, uint64_t obj)
 
 static void do_gen(struct ctx *c, uint64_t obj)
 {
+	const struct pc_layout *L = c->py->L;
 	const struct offs *o = &c->R->o;
 	ref_fields(c, obj, o->gen_fields, o->ngen_fields, false);
-	if (o->gi_iframe < 0)
+	if (L->gi_iframe < 0)
 		return;
 	int8_t state = 0;
 	if (!pc_mem_read(c->py->mem, obj + (uint64_t)o->gi_frame_state, &state, 1)) {
@@ -549,7 +534,7 @@ static void do_gen(struct ctx *c, uint64_t obj)
 		return;
 	}
 	if (state < o->frame_cleared)
-		do_iframe(c, obj + (uint64_t)o->gi_iframe, false, false);
+		do_iframe(c, obj + (uint64_t)L->gi_iframe, false, false);
 }
 
 static void do_lru(struct ctx *c, uint64_t obj)
@@ -576,12 +561,13 @@ static void do_lru(struct ctx *c, uint64_t obj)
 
 static void do_deque(struct ctx *c, uint64_t obj)
 {
+	const struct pc_layout *L = c->py->L;
 	const struct offs *o = &c->R->o;
 	uint64_t b, right;
-	int64_t lo = read_i64(c, obj + (uint64_t)o->dq_leftindex);
+	int64_t lo = read_i64(c, obj + (uint64_t)L->dq_leftindex);
 	int64_t hi = read_i64(c, obj + (uint64_t)o->dq_rightindex);
 	int64_t size = read_i64(c, obj + (uint64_t)c->py->L->ob_size);
-	int64_t blen = o->blocklen;
+	int64_t blen = L->dq_blocklen;
 	if (!pc_u64(c->py, obj + (uint64_t)o->dq_leftblock, &b) ||
 	    !pc_u64(c->py, obj + (uint64_t)o->dq_rightblock, &right) || size < 0 || lo < 0 || lo >= blen ||
 	    hi < -1 || hi >= blen) {
@@ -607,9 +593,10 @@ static void do_deque(struct ctx *c, uint64_t obj)
 
 static void do_odict(struct ctx *c, uint64_t obj)
 {
+	const struct pc_layout *L = c->py->L;
 	const struct offs *o = &c->R->o;
 	uint64_t node;
-	if (!pc_u64(c->py, obj + (uint64_t)o->od_first, &node)) {
+	if (!pc_u64(c->py, obj + (uint64_t)L->od_first, &node)) {
 		c->damaged = true;
 		return;
 	}
@@ -644,15 +631,16 @@ static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
  * C state, which pycensus cannot read. */
 static void do_module(struct ctx *c, uint64_t obj)
 {
+	const struct pc_layout *L = c->py->L;
 	const struct offs *o = &c->R->o;
 	if (o->md_name >= 0)
 		ref_at(c, obj + (uint64_t)o->md_name, true);
 	uint64_t def, trav, state;
 	int64_t size;
-	if (o->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)o->md_def, &def) || !def)
+	if (L->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def)
 		return;
 	if (pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) && trav &&
-	    pc_i64(c->py, def + (uint64_t)o->m_size, &size) &&
+	    pc_i64(c->py, def + (uint64_t)L->m_size, &size) &&
 	    (size <= 0 || (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
 		c->opaque = true;
 }

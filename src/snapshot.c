@@ -81,7 +81,7 @@ static struct pc_error *session_init(struct pc_session *s)
 	s->set_dummy = addrs[PK_NKINDS];
 	s->lookdict = s->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	s->interned = s->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
-	err = pc_referents_create(s->dwarf, s->target.mod, &s->referents);
+	err = pc_referents_create(s->dwarf, &s->layout, s->target.mod, &s->referents);
 	if (err)
 		return err;
 	if (!s->kind_type[PK_TYPE] || !s->kind_type[PK_STR] || !s->kind_type[PK_DICT])
