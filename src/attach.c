@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "children.h"
 
 /* The attachment the signal handler must undo.  Only one exists at a time. */
 static struct pc_attach *volatile active;
@@ -24,18 +25,9 @@ void pc_sleep_ms(unsigned ms)
 
 bool pc_attach_alive(pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	char buf[512];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	/* A zombie is not alive for our purposes. */
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	/* children.c reads /proc/PID/stat; a zombie does not count as alive. */
+	struct pc_proc_id id;
+	return pc_proc_stat(pid, &id);
 }
 
 int pc_thread_count(pid_t pid)
