@@ -82,6 +82,16 @@ bool pc_str_header(struct pc_py *py, uint64_t addr, struct pc_str_header *h);
  * Returns the byte length, or -1 if ADDR is not a readable str. */
 long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap);
 
+/* A PyDictKeysObject: its counts, slots, the bytes of its index table and
+ * of one entry, and whether dict_traverse skips its keys (all str). */
+struct pc_dict_keys {
+	const unsigned char *raw;
+	int64_t refcnt, nentries, usable, slots;
+	uint64_t index_bytes, entry_size;
+	bool unicode;
+};
+bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k);
+
 /* A decoded dict: local copies of its entries and (split) values. */
 struct pc_dict_view {
 	int64_t nentries;

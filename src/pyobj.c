@@ -147,6 +147,41 @@ long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap)
 /* Hard caps: a dict bigger than this is corrupt for our purposes. */
 #define MAX_DICT_ENTRIES (1LL << 32)
 
+bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k)
+{
+	const struct pc_layout *L = py->L;
+	const unsigned char *raw = pc_mem_ptr(py->mem, keys, (size_t)L->dictkeys_size);
+	if (!raw)
+		return false;
+	k->raw = raw;
+	memcpy(&k->refcnt, raw + L->dk_refcnt, 8);
+	memcpy(&k->nentries, raw + L->dk_nentries, 8);
+	memcpy(&k->usable, raw + L->dk_usable, 8);
+	if (L->dk_log2_size >= 0) {
+		uint8_t log2_size = raw[L->dk_log2_size], log2_ixb = raw[L->dk_log2_index_bytes];
+		if (log2_size > 40 || log2_ixb > 43)
+			return false;
+		k->slots = (int64_t)1 << log2_size;
+		k->index_bytes = 1ULL << log2_ixb;
+		k->unicode = raw[L->dk_kind] != 0;
+	} else {
+		memcpy(&k->slots, raw + L->dk_size, 8);
+		if (k->slots <= 0 || k->slots > (1LL << 40))
+			return false;
+		int64_t s = k->slots;
+		int ix = s <= 0xff ? 1 : s <= 0xffff ? 2 : s <= 0xffffffffLL ? 4 : 8;
+		k->index_bytes = (uint64_t)(ix * s);
+		/* Before 3.11 the lookup function tells all-str-key tables apart. */
+		uint64_t lookup;
+		memcpy(&lookup, raw + L->dk_lookup, 8);
+		k->unicode = py->lookdict && lookup != py->lookdict;
+	}
+	/* Only 3.11+ gives all-str tables their own, shorter entries. */
+	k->entry_size = (uint64_t)(L->dk_log2_size >= 0 && k->unicode ? L->dict_unicode_entry_size
+								    : L->dict_entry_size);
+	return true;
+}
+
 bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 {
 	const struct pc_layout *L = py->L;
@@ -157,35 +192,17 @@ bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 	uint64_t keys, values;
 	memcpy(&keys, d + L->ma_keys, 8);
 	memcpy(&values, d + L->ma_values, 8);
-	const unsigned char *k = pc_mem_ptr(py->mem, keys, (size_t)L->dictkeys_size);
-	if (!k)
+	struct pc_dict_keys k;
+	if (!pc_dict_keys(py, keys, &k) || k.nentries > k.slots ||
+	    (L->dk_log2_size < 0 && k.slots > MAX_DICT_ENTRIES))
 		return false;
 	v->keys = keys;
-	int64_t nentries;
-	memcpy(&nentries, k + L->dk_nentries, 8);
-	uint64_t entries;
-	bool unicode = false;
-	if (L->dk_log2_size >= 0) {
-		uint8_t log2_size = k[L->dk_log2_size], log2_ixb = k[L->dk_log2_index_bytes];
-		if (log2_size > 40 || log2_ixb > 43 || nentries > (1LL << log2_size))
-			return false;
-		entries = keys + (uint64_t)L->dk_indices + (1ULL << log2_ixb);
-		unicode = k[L->dk_kind] != 0;
-		v->esize = unicode ? L->dict_unicode_entry_size : L->dict_entry_size;
-		v->general = !unicode;
-	} else {
-		int64_t size;
-		memcpy(&size, k + L->dk_size, 8);
-		if (size <= 0 || size > MAX_DICT_ENTRIES || nentries > size)
-			return false;
-		int ix = size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffLL ? 4 : 8;
-		entries = keys + (uint64_t)L->dk_indices + (uint64_t)(size * ix);
-		v->esize = L->dict_entry_size;
-		/* Before 3.11 the lookup function tells all-str-key tables apart. */
-		uint64_t lookup;
-		memcpy(&lookup, k + L->dk_lookup, 8);
-		v->general = !py->lookdict || lookup == py->lookdict;
-	}
+	int64_t nentries = k.nentries;
+	uint64_t entries = keys + (uint64_t)L->dk_indices + k.index_bytes;
+	v->esize = (int64_t)k.entry_size;
+	v->general = !k.unicode;
+	/* 3.11+ unicode entries are {key, value}; others {hash, key, value}. */
+	bool unicode = L->dk_log2_size >= 0 && k.unicode;
 	if (nentries < 0)
 		return false;
 	v->nentries = nentries;

@@ -95,54 +95,29 @@ static uint64_t str_size(struct pc_py *py, uint64_t addr)
 }
 
 /* Size of a dict's keys object as _PyDict_KeysSize counts it. */
-static bool keys_size(struct pc_py *py, uint64_t keys, uint64_t *size, int64_t *refcnt,
-		      int64_t *nentries, int64_t *usable, int64_t *dk_size)
+static uint64_t keys_size(const struct pc_layout *L, const struct pc_dict_keys *k)
 {
-	const struct pc_layout *L = py->L;
-	const unsigned char *k = pc_mem_ptr(py->mem, keys, (size_t)L->dictkeys_size);
-	if (!k)
-		return false;
-	memcpy(refcnt, k + L->dk_refcnt, 8);
-	memcpy(nentries, k + L->dk_nentries, 8);
-	memcpy(usable, k + L->dk_usable, 8);
-	if (L->dk_log2_size >= 0) {
-		uint8_t log2 = k[L->dk_log2_size], log2ix = k[L->dk_log2_index_bytes], kind = k[L->dk_kind];
-		if (log2 > 40 || log2ix > 43)
-			return false;
-		*dk_size = (int64_t)1 << log2;
-		uint64_t es = kind == 0 ? (uint64_t)L->dict_entry_size : (uint64_t)L->dict_unicode_entry_size;
-		*size = (uint64_t)L->dictkeys_size + (1ULL << log2ix) + (uint64_t)(2 * *dk_size / 3) * es;
-	} else {
-		memcpy(dk_size, k + L->dk_size, 8);
-		if (*dk_size <= 0 || *dk_size > (1LL << 40))
-			return false;
-		int64_t s = *dk_size;
-		int ix = s <= 0xff ? 1 : s <= 0xffff ? 2 : s <= 0xffffffffLL ? 4 : 8;
-		*size = (uint64_t)L->dictkeys_size + (uint64_t)(ix * s) +
-			(uint64_t)(2 * s / 3) * (uint64_t)L->dict_entry_size;
-	}
-	return true;
+	return (uint64_t)L->dictkeys_size + k->index_bytes + (uint64_t)(2 * k->slots / 3) * k->entry_size;
 }
 
 static uint64_t dict_size(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 {
 	const struct pc_layout *L = py->L;
-	uint64_t keys, values, ksize;
-	int64_t refcnt, nentries, usable, dsize;
+	uint64_t keys, values;
+	struct pc_dict_keys k;
 	if (!pc_u64(py, addr + (uint64_t)L->ma_keys, &keys) ||
-	    !pc_u64(py, addr + (uint64_t)L->ma_values, &values) ||
-	    !keys_size(py, keys, &ksize, &refcnt, &nentries, &usable, &dsize))
+	    !pc_u64(py, addr + (uint64_t)L->ma_values, &values) || !pc_dict_keys(py, keys, &k))
 		return 0;
 	uint64_t n = (uint64_t)t->basicsize;
 	if (values) {
 		if (L->dk_log2_size >= 0)
-			n += (uint64_t)(nentries + usable) * 8;
+			n += (uint64_t)(k.nentries + k.usable) * 8;
 		else
-			n += (uint64_t)(2 * dsize / 3) * 8;
+			n += (uint64_t)(2 * k.slots / 3) * 8;
 	}
 	/* Shared keys are counted in the type object. */
-	if (refcnt == 1)
-		n += ksize;
+	if (k.refcnt == 1)
+		n += keys_size(L, &k);
 	return n;
 }
 
@@ -324,12 +299,10 @@ uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 			break;
 		}
 		n = (uint64_t)L->heaptype_size;
-		if (pc_u64(py, addr + (uint64_t)L->ht_cached_keys, &cached) && cached) {
-			uint64_t ksize;
-			int64_t a, b, c, d;
-			if (keys_size(py, cached, &ksize, &a, &b, &c, &d))
-				n += ksize;
-		}
+		struct pc_dict_keys k;
+		if (pc_u64(py, addr + (uint64_t)L->ht_cached_keys, &cached) && cached &&
+		    pc_dict_keys(py, cached, &k))
+			n += keys_size(L, &k);
 		break;
 	}
 	case PK_CODE:
