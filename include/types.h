@@ -13,6 +13,9 @@ void pc_typemap_destroy(struct pc_typemap *map);
  * type: `type` or a metaclass). */
 struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr);
 
+/* The type of the object at ADDR (its ob_type, read and checked), or NULL. */
+struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr);
+
 /* Iterate over every type seen: *cursor starts at 0. */
 struct pc_type *pc_typemap_next(struct pc_typemap *map, size_t *cursor);
 size_t pc_typemap_count(const struct pc_typemap *map);

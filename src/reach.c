@@ -91,8 +91,7 @@ static void on_ref(void *arg, uint64_t ref, bool hidden)
 static void process(struct walk *w, uint64_t obj)
 {
 	struct pc_py *py = w->py;
-	uint64_t tp = pc_ob_type(py, obj);
-	struct pc_type *t = tp ? pc_type_get(py, tp) : NULL;
+	struct pc_type *t = pc_type_of(py, obj);
 	if (!t) {
 		w->st->skipped++;
 		return;

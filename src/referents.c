@@ -765,8 +765,7 @@ static void do_subtype(struct ctx *c, uint64_t obj, struct pc_type *t, int depth
 		if (base->nslots > 0) {
 			/* __slots__ members sit after the heap type struct, at
 			 * the metatype's basicsize. */
-			uint64_t meta = pc_ob_type(c->py, base->addr);
-			struct pc_type *mt = meta ? pc_type_get(c->py, meta) : NULL;
+			struct pc_type *mt = pc_type_of(c->py, base->addr);
 			const unsigned char *m = mt ? pc_mem_ptr(c->py->mem, base->addr + (uint64_t)mt->basicsize,
 								 (size_t)(base->nslots * L->memberdef_size)) : NULL;
 			if (!m) {

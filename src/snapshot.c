@@ -147,8 +147,7 @@ static bool count_object(void *arg, uint64_t obj)
 		w->timed_out = true;
 		return false;
 	}
-	uint64_t tp = pc_ob_type(w->py, obj);
-	struct pc_type *t = tp ? pc_type_get(w->py, tp) : NULL;
+	struct pc_type *t = pc_type_of(w->py, obj);
 	if (!t) {
 		w->py->invalid++;
 		return true;

@@ -243,3 +243,9 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	}
 	return t;
 }
+
+struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
+{
+	uint64_t tp = pc_ob_type(py, addr);
+	return tp ? pc_type_get(py, tp) : NULL;
+}
