@@ -84,18 +84,8 @@ struct pc_error *pc_census_collect(struct pc_census *c, struct pc_py *py)
 			continue;
 		/* Distinct type objects can share a name (classes redefined, or
 		 * the same class made twice); the user sees one row per name. */
-		size_t j;
-		for (j = 0; j < k; j++)
-			if (!strcmp(c->types[j].name, t->name))
-				break;
-		if (j == k) {
-			c->types[k].name = strdup(t->name);
-			if (!c->types[k].name)
-				return pc_error_nomem();
-			k++;
-		}
-		c->types[j].count += t->count;
-		c->types[j].bytes += t->bytes;
+		if (!add_row(c->types, &k, t->name, t->count, t->bytes))
+			return pc_error_nomem();
 		c->total_objects += t->count;
 		c->total_bytes += t->bytes;
 	}
