@@ -84,8 +84,10 @@ struct pc_error *pc_census_collect(struct pc_census *c, struct pc_py *py)
 			continue;
 		/* Distinct type objects can share a name (classes redefined, or
 		 * the same class made twice); the user sees one row per name. */
-		if (!add_row(c->types, &k, t->name, t->count, t->bytes))
+		if (!add_row(c->types, &k, t->name, t->count, t->bytes)) {
+			c->ntypes = k;  /* so pc_census_fini frees the names */
 			return pc_error_nomem();
+		}
 		c->total_objects += t->count;
 		c->total_bytes += t->bytes;
 	}
