@@ -42,6 +42,7 @@ struct pc_census {
 	uint64_t rss_bytes;
 	int threads;
 	uint64_t pause_us, elapsed_us;
+	int stops;                /* pause_us is the sum of this many stops */
 	struct pc_gc_stats gc;
 	struct pc_read_stats read;
 	uint64_t total_objects, total_bytes;

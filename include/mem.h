@@ -45,6 +45,7 @@ struct pc_mem {
 	size_t last;            /* index of the last mapping hit */
 	unsigned readahead;     /* pages read past a miss */
 	bool frozen;            /* writable mappings copied; target running */
+	uint64_t misses;        /* pages wanted while frozen but not copied */
 	struct pc_read_stats stats;
 };
 
@@ -80,6 +81,27 @@ long pc_mem_index(const struct pc_mem *mem, uint64_t addr);
  * at DEADLINE_US (CLOCK_MONOTONIC, 0 for none); returns false if it did not
  * copy everything (time ran out or the target went away). */
 bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us);
+
+/* The target runs again from now on: reads of writable pages not already
+ * in the mirror fail, and are counted in MEM->misses (and become hints for
+ * the next pc_mem_reset()), since the target's memory is no longer what the
+ * mirror holds. */
+static inline void pc_mem_freeze(struct pc_mem *mem)
+{
+	mem->frozen = true;
+}
+
+/* Read now, in as few calls as possible, every page the census before the
+ * last pc_mem_reset() read (a pre-pass over the running target): the walk
+ * that follows then finds them local.  Same DEADLINE_US and result as
+ * pc_mem_copy_writable(). */
+bool pc_mem_load_hinted(struct pc_mem *mem, uint64_t deadline_us);
+
+/* Before stopping the target: fault in our own mirror pages for every
+ * resident page of its writable mappings, so copying into them later costs
+ * only the read (a first touch costs several times more in this kernel
+ * path).  Kept across pc_mem_reset().  Returns the pages faulted in. */
+uint64_t pc_mem_prefault(struct pc_mem *mem);
 
 static inline bool pc_mem_read(struct pc_mem *mem, uint64_t addr, void *buf,
 			       size_t len)

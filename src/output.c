@@ -110,6 +110,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	json_object_object_add(proc, "threads", json_object_new_int(c->threads));
 	json_object_object_add(root, "process", proc);
 	json_object_object_add(root, "pause_us", J_U64(c->pause_us));
+	json_object_object_add(root, "stops", json_object_new_int(c->stops));
 	json_object_object_add(root, "elapsed_us", J_U64(c->elapsed_us));
 
 	json_object *gc = json_object_new_object();

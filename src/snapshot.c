@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,14 +241,126 @@ static struct pc_error *stop_quiescent(struct pc_session *s, struct pc_attach *a
 	return err ? err : pc_mem_reset(*mem);
 }
 
-/* Let the target go; returns whether it died while it was stopped. */
-static bool resume(struct pc_session *s, struct pc_attach *at, struct pc_mem *mem, uint64_t pause0,
-		   struct pc_census *c)
+/* PYCENSUS_TEST_PREPASS_WAIT=DIR, a test hook: once the work before the
+ * stop is done, create DIR/prepass and wait (60 s at most) for DIR/go, so
+ * that a test can change the target between the pre-pass and the stop. */
+static void test_prepass_wait(void)
 {
-	bool lost = mem->gone || !pc_attach_alive(s->pid);
-	pc_attach_release(at);
-	c->pause_us = pc_now_us() - pause0;
+	const char *dir = getenv("PYCENSUS_TEST_PREPASS_WAIT");
+	if (!dir)
+		return;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/prepass", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/go", dir);
+	for (int i = 0; i < 60000 && access(path, F_OK) != 0; i++)
+		pc_sleep_ms(1);
+}
+
+/* Work done before the target is stopped, so that the pause holds only
+ * reads into memory that is already ours.  Faulting a fresh local page
+ * costs more than reading a target page into a faulted one (about 2 us
+ * against 0.45 us here), so the mirror is faulted in now.  The reachable
+ * scope will copy every resident writable page: fault those.  The gc scope
+ * reads only the pages holding GC objects and what sizing them touches;
+ * which pages those are is learnt by walking the GC lists of the running
+ * target once (its counts are thrown away: the target moves under it, and
+ * the walk is as guarded against garbage as any), and they are read again,
+ * all together, once it is stopped. */
+static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_opts *opts, struct pc_mem **mem)
+{
+	struct pc_error *err = pc_mem_open(s->pid, mem);
+	if (err)
+		return err;
+	if (opts->scope == PC_SCOPE_REACHABLE) {
+		pc_mem_prefault(*mem);
+		test_prepass_wait();
+		return NULL;
+	}
+	struct pc_py py;
+	py_init(&py, s, *mem);
+	py.types = pc_typemap_create();
+	if (!py.types)
+		return pc_error_nomem();
+	struct pc_census scratch;
+	memset(&scratch, 0, sizeof(scratch));
+	read_interp(s, &py);
+	struct census_walk w = { &py, &scratch, opts->interrupted, 0, 0, false };
+	/* Read one page past a miss, not two: the pages read become the set
+	 * read again while stopped, so it should hold little that is not
+	 * needed (measured on 3.11: 0, 1, 2, 4 pages -> 30.3k, 30.4k, 35.0k,
+	 * 37.9k pages for 250k GC objects, in 30k, 15k, 12k, 8k calls). */
+	unsigned readahead = (*mem)->readahead;
+	(*mem)->readahead = 1;
+	pc_gc_walk(&py, s->target.runtime, count_object, &w, &scratch.gc);
+	(*mem)->readahead = readahead;
+	pc_typemap_destroy(py.types);
+	(*mem)->gone = false;
+	test_prepass_wait();
+	return NULL;
+}
+
+/* The target while it is stopped, and what happened to it. */
+struct stopped {
+	struct pc_attach *at;
+	struct pc_mem *mem;
+	uint64_t pause0;        /* when this stop began */
+	uint64_t deadline;      /* --timeout for this stop, 0 for none */
+	bool collecting;        /* stopped inside a GC collection after all */
+	bool timed_out, lost;
+};
+
+/* Let the target go; returns whether it died while it was stopped.  The
+ * census's pause is the sum of its stops. */
+static bool resume(struct pc_session *s, struct stopped *st, struct pc_census *c)
+{
+	bool lost = st->mem->gone || !pc_attach_alive(s->pid);
+	pc_attach_release(st->at);
+	c->pause_us += pc_now_us() - st->pause0;
+	c->stops++;
 	return lost;
+}
+
+/* The gc scope once stopped: read the pages the pre-pass found, in a few
+ * calls, let the target run, and count on the copy.  If the copy lacks a
+ * page the walk wants (the target changed since the pre-pass: new objects
+ * on new pages), those pages join the hints, the target is stopped once
+ * more and this time the walk runs while it is stopped, reading what else
+ * it needs on demand.  Either way every page counted was read in one stop. */
+static struct pc_error *gc_census(struct pc_session *s, const struct pc_snapshot_opts *opts,
+				  struct stopped *st, struct pc_py *py, struct pc_census *c)
+{
+	struct pc_error *err;
+	if (pc_mem_load_hinted(st->mem, st->deadline)) {
+		pc_mem_freeze(st->mem);
+		st->lost = resume(s, st, c);
+		if (st->lost)
+			return NULL;
+		err = census_walk(s, py, opts, c, 0, &st->timed_out);
+		if (err || st->mem->misses == 0 || (opts->interrupted && *opts->interrupted))
+			return err;
+		pc_typemap_destroy(py->types);
+		py->types = pc_typemap_create();
+		if (!py->types)
+			return pc_error_nomem();
+		py->invalid = 0;
+		st->pause0 = pc_now_us();
+		err = stop_quiescent(s, st->at, &st->mem, &st->collecting);
+		if (err)
+			return err;
+		if (opts->timeout_ms)
+			st->deadline = st->pause0 + (uint64_t)opts->timeout_ms * 1000u;
+		if (!pc_mem_load_hinted(st->mem, st->deadline))
+			st->timed_out = !st->mem->gone;
+	} else {
+		st->timed_out = !st->mem->gone;
+	}
+	err = census_walk(s, py, opts, c, st->deadline, &st->timed_out);
+	if (!err && st->at->ntids)
+		st->lost = resume(s, st, c);
+	return err;
 }
 
 struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
@@ -271,6 +384,11 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	if (opts->no_stop) {
 		err = pc_mem_open(s->pid, &mem);
 	} else {
+		err = prepare(s, opts, &mem);
+		if (!err && opts->interrupted && *opts->interrupted)
+			err = pc_error_new(PC_EXIT_FAILED, "interrupted before the target was stopped");
+		if (err)
+			goto out;
 		pause0 = pc_now_us();
 		err = stop_quiescent(s, &at, &mem, &collecting);
 		if (opts->timeout_ms)
@@ -291,17 +409,23 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		goto out;
 	}
 	read_interp(s, &py);
-	if (opts->scope == PC_SCOPE_REACHABLE && !opts->no_stop) {
+	struct stopped st = { &at, mem, pause0, deadline, collecting, false, false };
+	if (opts->no_stop) {
+		err = census_walk(s, &py, opts, c, 0, &timed_out);
+	} else if (opts->scope == PC_SCOPE_REACHABLE) {
 		/* Copy the writable memory and let the target go: the walk, the
 		 * sizing and the naming then run on the copy. */
 		if (!pc_mem_copy_writable(mem, deadline))
-			timed_out = !mem->gone;
-		lost = resume(s, &at, mem, pause0, c);
+			st.timed_out = !mem->gone;
+		st.lost = resume(s, &st, c);
+		if (!st.lost)
+			err = census_walk(s, &py, opts, c, 0, &st.timed_out);
+	} else {
+		err = gc_census(s, opts, &st, &py, c);
 	}
-	if (!lost)
-		err = census_walk(s, &py, opts, c, deadline, &timed_out);
-	if (!lost && !err && at.ntids)
-		lost = resume(s, &at, mem, pause0, c);
+	lost = st.lost;
+	timed_out = timed_out || st.timed_out;
+	collecting = st.collecting;
 	if (lost)
 		err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
 	if (err) {

@@ -186,6 +186,11 @@ def check_supported(rep, pc, py, workdir):
                 snap = None       # nothing to compare
             else:
                 check_census(rep, label, snap, truth)
+                # A target that did not change since the pre-pass is
+                # counted from what one stop read: the path checked above.
+                rep.check(snap.get("stops") == 1, label, "one stop",
+                          "stops 1, pause_us %s" % snap.get("pause_us"),
+                          "stops=%r, want 1 (quiescent target)" % snap.get("stops"))
 
         # (b) the target runs on
         why = target_running(target)
@@ -243,6 +248,9 @@ def check_supported(rep, pc, py, workdir):
         # (d) info
         check_info(rep, pc, label, target)
 
+        # (e) the heap changes between the pre-pass and the stop
+        check_changed(rep, pc, label, target, workdir)
+
         status = target.quit()
         rep.check(status == 0, label, "target quits", "exit 0",
                   "exit %r: %s" % (status, short(target.stderr_text())))
@@ -250,6 +258,62 @@ def check_supported(rep, pc, py, workdir):
         rep.fail(label, "target", str(e))
     finally:
         target.kill()
+
+
+def check_changed(rep, pc, label, target, workdir):
+    """The target builds 20000 new objects (new pages) after pycensus's
+    pre-pass over the running target (PYCENSUS_TEST_PREPASS_WAIT) and before
+    the stop: the copy taken in the first stop lacks them, so pycensus must
+    stop a second time, and still count exactly what the target counts."""
+    hook = tempfile.mkdtemp(prefix="prepass-", dir=workdir)
+    env = dict(os.environ, PYCENSUS_TEST_PREPASS_WAIT=hook)
+    p = harness.start([pc.path, "snapshot", "--scope", "gc", str(target.pid)],
+                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, env=env)
+    errs = []
+    deadline = time.monotonic() + CENSUS_TIMEOUT
+    while not os.path.exists(os.path.join(hook, "prepass")) and p.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+    grown = False
+    if os.path.exists(os.path.join(hook, "prepass")):
+        if target.send("grow 20000") and target.readline(READY_TIMEOUT) == "grown":
+            grown = True
+            with open(target.truth_path, encoding="utf-8") as f:
+                target.truth = json.load(f)
+        else:
+            errs.append("target did not grow: %s" % short(target.stderr_text()))
+    else:
+        errs.append("pycensus never reached the end of its pre-pass")
+    open(os.path.join(hook, "go"), "w").close()
+    rc, out, err = harness.communicate(p, CENSUS_TIMEOUT)
+    out = out.decode("utf-8", "replace")
+    snap = None
+    if rc != 0:
+        errs.append("exit %r: %s" % (rc, short(err.decode("utf-8", "replace"))))
+    else:
+        snap, why = harness.parse_json(out)
+        if why:
+            errs.append(why)
+    if isinstance(snap, dict):
+        if snap.get("stops") != 2:
+            errs.append("stops=%r, want 2 (the first copy lacked the new pages)"
+                        % snap.get("stops"))
+        if snap.get("complete") is not True:
+            errs.append("complete=%r" % snap.get("complete"))
+        fresh = dict((t["type"], t["count"]) for t in snap.get("types") or []).get(
+            "__main__.Fresh")
+        if grown and fresh != 20000:
+            errs.append("__main__.Fresh count %r, want 20000" % (fresh,))
+    why = target_running(target)
+    if why:
+        errs.append(why)
+    rep.check(not errs, label, "changed after pre-pass",
+              "stops 2, pause_us %s, __main__.Fresh 20000" % (
+                  snap.get("pause_us") if isinstance(snap, dict) else None),
+              "; ".join(errs))
+    if grown and isinstance(snap, dict) and isinstance(snap.get("types"), list):
+        check_census(rep, label + " grown", snap, target.truth)
 
 
 def _is_address(v):

@@ -13,6 +13,10 @@ reading stdin without allocating.  Stdin commands, one per line:
                  the file: {"recount": {"objects": N, "abs_diff": D,
                  "diffs": {type: delta}}}  (a self-check of this program;
                  the state after a recount is no longer the one counted)
+    grow N    -> build N more instances of Fresh (each with a list), in new
+                 memory, census again and rewrite the ground truth file,
+                 then print "grown" (tests/test_snapshot.py: a heap that
+                 changed after pycensus's pre-pass)
     path HEX  -> debugging: the shortest gc.get_referents() chain from a GC
                  root to the object whose id() is HEX, as one JSON line
                  {"path": [[hexid, type, repr], ...]} (state changes after)
@@ -798,6 +802,23 @@ def say(text):
         data = data[os.write(1, data):]
 
 
+class Fresh(object):
+    def __init__(self, i):
+        self.i = i
+        self.items = [i]
+
+
+def grow(n, path, scope, scale, frozen):
+    """The "grow" command (see the module doc)."""
+    CLASS_KINDS[Fresh] = "plain"
+    KEEP.append([Fresh(i) for i in range(n)])
+    truth = ground_truth(scope, frozen, scale)
+    truth["gc"] = STATE.get("gc_info")
+    write_atomically(path, truth)
+    del truth
+    say("grown\n")
+
+
 def recount(path, scope, frozen):
     """Self-check: census again and compare with the file."""
     now = by_name(census(scope, frozen))
@@ -966,6 +987,8 @@ def main():
             say("pong\n")
         elif line == b"recount":
             recount(path, scope, FROZEN)
+        elif line.startswith(b"grow "):
+            grow(int(line[5:]), path, scope, scale, FROZEN)
         elif line.startswith(b"path "):
             find_path(line[5:].decode("ascii"), FROZEN)
     return 0
