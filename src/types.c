@@ -155,11 +155,13 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		return t->valid ? t : NULL;
 	const struct pc_layout *L = py->L;
 	t = calloc(1, sizeof(*t));
-	if (!t || !insert(py->types, t)) {
+	if (!t)
+		return NULL;
+	t->addr = addr;         /* before insert(): it hashes on it */
+	if (!insert(py->types, t)) {
 		free(t);
 		return NULL;
 	}
-	t->addr = addr;
 	const unsigned char *raw = (addr & 7) ? NULL : pc_mem_ptr(py->mem, addr, (size_t)L->type_size);
 	if (!raw)
 		return NULL;
