@@ -186,6 +186,27 @@ void pc_mem_close(struct pc_mem *mem)
 	free(mem);
 }
 
+/* Make P (LEN bytes) the mirror of the group FIRST..LAST, with every page
+ * unread; on failure P is unmapped and the group left without one. */
+static bool give_mirror(struct pc_mapping *first, struct pc_mapping *last, unsigned char *p, size_t len)
+{
+	for (struct pc_mapping *g = first; g <= last; g++) {
+		g->page_state = calloc((g->end - g->start) / PAGE, 1);
+		if (!g->page_state) {
+			for (struct pc_mapping *h = first; h < g; h++) {
+				free(h->page_state);
+				h->page_state = NULL;
+				h->local = NULL;
+			}
+			munmap(p, len);
+			return false;
+		}
+		g->local = p + (g->start - first->start);
+		g->borrowed = g != first;
+	}
+	return true;
+}
+
 /* The first mapping of the old group starting at START, or NULL. */
 static struct pc_mapping *old_group_at(struct pc_mapping *old, size_t nold, uint64_t start)
 {
@@ -223,20 +244,8 @@ static void adopt_group(struct pc_mem *mem, struct pc_mapping *first, struct pc_
 			return;
 	}
 	o->local = NULL;        /* ours now (or moved): not unmapped with OLD */
-	for (struct pc_mapping *g = first; g <= last; g++) {
-		g->page_state = calloc((g->end - g->start) / PAGE, 1);
-		if (!g->page_state) {
-			for (struct pc_mapping *h = first; h < g; h++) {
-				free(h->page_state);
-				h->page_state = NULL;
-				h->local = NULL;
-			}
-			munmap(p, nlen);
-			return;
-		}
-		g->local = p + (g->start - first->start);
-		g->borrowed = g != first;
-	}
+	if (!give_mirror(first, last, p, nlen))
+		return;
 	struct pc_mapping *g = first;
 	for (struct pc_mapping *k = o; k <= &old[o->group_last]; k++) {
 		if (!k->page_state)
@@ -318,21 +327,7 @@ static bool mirror(struct pc_mem *mem, struct pc_mapping *m)
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
-	for (struct pc_mapping *g = first; g <= last; g++) {
-		g->page_state = calloc((g->end - g->start) / PAGE, 1);
-		if (!g->page_state) {
-			for (struct pc_mapping *h = first; h < g; h++) {
-				free(h->page_state);
-				h->page_state = NULL;
-				h->local = NULL;
-			}
-			munmap(p, len);
-			return false;
-		}
-		g->local = p + (g->start - first->start);
-		g->borrowed = g != first;
-	}
-	return true;
+	return give_mirror(first, last, p, len);
 }
 
 
