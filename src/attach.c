@@ -176,12 +176,19 @@ static bool thread_exiting(pid_t pid, pid_t tid)
 
 static struct pc_error *seize_one(struct pc_attach *at, pid_t tid, bool main_thread)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+	for (int tries = 0; ptrace(PTRACE_SEIZE, tid, 0, 0) < 0; tries++) {
 		int e = errno;
 		if (e == ESRCH)
 			return main_thread ? pc_error_new(PC_EXIT_NOPROC, "process %d does not exist", (int)tid) : NULL;
 		if (e == EPERM && !main_thread && thread_exiting(at->pid, tid))
 			return NULL;
+		/* The kernel also says EPERM, for a moment, to a process in the
+		 * middle of execve() (seen in the exec churn test): try again
+		 * for 50 ms before calling it a permission problem. */
+		if (e == EPERM && tries < 25) {
+			pc_sleep_ms(2);
+			continue;
+		}
 		if (e == EPERM)
 			return explain_eperm(at->pid);
 		return pc_error_new(PC_EXIT_FAILED, "cannot attach to thread %d: %s", (int)tid, strerror(e));
