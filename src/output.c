@@ -201,8 +201,11 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 	if (o->root > 0)
 		fprintf(f, "  under %d", (int)o->root);
 	fputs(o->overrun ? "  [OVERRUN]\n" : "\n", f);
-	fprintf(f, "%" PRIu64 " objects, %s in %zu types; RSS %s; paused %.1f ms, took %.1f ms%s\n",
-		c->total_objects, total, c->ntypes, rss, c->pause_us / 1000.0, c->elapsed_us / 1000.0,
+	char stops[32] = "";
+	if (c->stops > 1)
+		snprintf(stops, sizeof(stops), " in %d stops", c->stops);
+	fprintf(f, "%" PRIu64 " objects, %s in %zu types; RSS %s; paused %.1f ms%s, took %.1f ms%s\n",
+		c->total_objects, total, c->ntypes, rss, c->pause_us / 1000.0, stops, c->elapsed_us / 1000.0,
 		c->complete ? "" : "  [INCOMPLETE]");
 	size_t n = o->top && o->top < c->ntypes ? o->top : c->ntypes;
 	size_t w = 4;
