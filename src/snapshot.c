@@ -287,14 +287,14 @@ static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_o
 	struct pc_census scratch;
 	memset(&scratch, 0, sizeof(scratch));
 	read_interp(s, &py);
-	struct census_walk w = { &py, &scratch, opts->interrupted, 0, 0, false };
+	bool timed_out;
 	/* Read one page past a miss, not two: the pages read become the set
 	 * read again while stopped, so it should hold little that is not
 	 * needed (measured on 3.11: 0, 1, 2, 4 pages -> 30.3k, 30.4k, 35.0k,
 	 * 37.9k pages for 250k GC objects, in 30k, 15k, 12k, 8k calls). */
 	unsigned readahead = (*mem)->readahead;
 	(*mem)->readahead = 1;
-	pc_gc_walk(&py, s->target.runtime, count_object, &w, &scratch.gc);
+	census_walk(s, &py, opts, &scratch, 0, &timed_out);
 	(*mem)->readahead = readahead;
 	pc_typemap_destroy(py.types);
 	(*mem)->gone = false;
@@ -311,6 +311,15 @@ struct stopped {
 	bool collecting;        /* stopped inside a GC collection after all */
 	bool timed_out, lost;
 };
+
+/* Stop the target (outside a collection), starting the clock of this
+ * stop and its --timeout. */
+static struct pc_error *stop(struct pc_session *s, const struct pc_snapshot_opts *opts, struct stopped *st)
+{
+	st->pause0 = pc_now_us();
+	st->deadline = opts->timeout_ms ? st->pause0 + (uint64_t)opts->timeout_ms * 1000u : 0;
+	return stop_quiescent(s, st->at, &st->mem, &st->collecting);
+}
 
 /* Let the target go; returns whether it died while it was stopped.  The
  * census's pause is the sum of its stops. */
@@ -346,12 +355,9 @@ static struct pc_error *gc_census(struct pc_session *s, const struct pc_snapshot
 		if (!py->types)
 			return pc_error_nomem();
 		py->invalid = 0;
-		st->pause0 = pc_now_us();
-		err = stop_quiescent(s, st->at, &st->mem, &st->collecting);
+		err = stop(s, opts, st);
 		if (err)
 			return err;
-		if (opts->timeout_ms)
-			st->deadline = st->pause0 + (uint64_t)opts->timeout_ms * 1000u;
 		if (!pc_mem_load_hinted(st->mem, st->deadline))
 			st->timed_out = !st->mem->gone;
 	} else {
@@ -376,23 +382,16 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	uint64_t t0 = pc_now_us();
 
 	struct pc_attach at = {0};
-	struct pc_mem *mem = NULL;
+	struct stopped st = { .at = &at };
 	struct pc_error *err = NULL;
-	bool collecting = false;
-	uint64_t pause0 = 0, deadline = 0;
-	bool lost = false, timed_out = false;
 	if (opts->no_stop) {
-		err = pc_mem_open(s->pid, &mem);
+		err = pc_mem_open(s->pid, &st.mem);
 	} else {
-		err = prepare(s, opts, &mem);
+		err = prepare(s, opts, &st.mem);
 		if (!err && opts->interrupted && *opts->interrupted)
 			err = pc_error_new(PC_EXIT_FAILED, "interrupted before the target was stopped");
-		if (err)
-			goto out;
-		pause0 = pc_now_us();
-		err = stop_quiescent(s, &at, &mem, &collecting);
-		if (opts->timeout_ms)
-			deadline = pause0 + (uint64_t)opts->timeout_ms * 1000u;
+		if (!err)
+			err = stop(s, opts, &st);
 	}
 	if (err)
 		goto out;
@@ -402,37 +401,33 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		pc_sleep_ms(stall);
 
 	struct pc_py py;
-	py_init(&py, s, mem);
+	py_init(&py, s, st.mem);
 	py.types = pc_typemap_create();
 	if (!py.types) {
 		err = pc_error_nomem();
 		goto out;
 	}
 	read_interp(s, &py);
-	struct stopped st = { &at, mem, pause0, deadline, collecting, false, false };
 	if (opts->no_stop) {
-		err = census_walk(s, &py, opts, c, 0, &timed_out);
+		err = census_walk(s, &py, opts, c, 0, &st.timed_out);
 	} else if (opts->scope == PC_SCOPE_REACHABLE) {
 		/* Copy the writable memory and let the target go: the walk, the
 		 * sizing and the naming then run on the copy. */
-		if (!pc_mem_copy_writable(mem, deadline))
-			st.timed_out = !mem->gone;
+		if (!pc_mem_copy_writable(st.mem, st.deadline))
+			st.timed_out = !st.mem->gone;
 		st.lost = resume(s, &st, c);
 		if (!st.lost)
 			err = census_walk(s, &py, opts, c, 0, &st.timed_out);
 	} else {
 		err = gc_census(s, opts, &st, &py, c);
 	}
-	lost = st.lost;
-	timed_out = timed_out || st.timed_out;
-	collecting = st.collecting;
-	if (lost)
+	if (st.lost)
 		err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
 	if (err) {
 		pc_typemap_destroy(py.types);
 		goto out;
 	}
-	if (timed_out) {
+	if (st.timed_out) {
 		c->complete = false;
 		pc_census_warn(c, "--timeout: the target was resumed after %u ms; the census is partial",
 			       opts->timeout_ms);
@@ -441,11 +436,11 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		c->complete = false;
 		pc_census_warn(c, "interrupted by a signal");
 	}
-	if (collecting) {
+	if (st.collecting) {
 		c->complete = false;
 		pc_census_warn(c, "the target stayed inside a GC collection; counts may be off");
 	}
-	if (c->gc.broken && !timed_out) {
+	if (c->gc.broken && !st.timed_out) {
 		c->complete = false;
 		pc_census_warn(c, "%s", c->gc.problem);
 	}
@@ -459,15 +454,15 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	c->invalid = py.invalid;
 	snprintf(c->version, sizeof(c->version), "%s", s->version);
 	c->rss_bytes = rss_bytes(s->pid);
-	c->read = mem->stats;
+	c->read = st.mem->stats;
 	err = pc_census_collect(c, &py);
 	pc_typemap_destroy(py.types);
 out:
 	/* Also frees what a signal handler's detach left behind. */
 	pc_attach_release(&at);
-	if (err && err->code == PC_EXIT_NOPROC && pause0)
+	if (err && err->code == PC_EXIT_NOPROC && st.pause0)
 		err->code = PC_EXIT_FAILED;
-	pc_mem_close(mem);
+	pc_mem_close(st.mem);
 	c->elapsed_us = pc_now_us() - t0;
 	if (err)
 		pc_census_fini(c);
