@@ -100,8 +100,8 @@ bool pc_mem_load_hinted(struct pc_mem *mem, uint64_t deadline_us);
 /* Before stopping the target: fault in our own mirror pages for every
  * resident page of its writable mappings, so copying into them later costs
  * only the read (a first touch costs several times more in this kernel
- * path).  Kept across pc_mem_reset().  Returns the pages faulted in. */
-uint64_t pc_mem_prefault(struct pc_mem *mem);
+ * path).  Kept across pc_mem_reset(). */
+void pc_mem_prefault(struct pc_mem *mem);
 
 static inline bool pc_mem_read(struct pc_mem *mem, uint64_t addr, void *buf,
 			       size_t len)

@@ -584,67 +584,94 @@ static int open_pagemap(pid_t pid)
 
 #define PM_CHUNK 4096
 
-bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
+/* What is done to one chunk of a writable mapping: pages BASE .. BASE +
+ * CHUNK - 1 of M, BITS / HAVE_BITS as resident() gives them.  Returns false
+ * to stop the walk. */
+typedef bool chunk_fn(struct pc_mem *mem, struct pc_mapping *m, size_t base, size_t chunk,
+		      const uint64_t *bits, bool have_bits, void *arg);
+
+/* Call FN on every chunk of every writable mapping, its mirror allocated:
+ * the one walk behind faulting the mirror in before the stop and copying
+ * into it during the stop, so both agree on which pages the target has.
+ * Returns false if it could not start (out of memory). */
+static bool each_writable_chunk(struct pc_mem *mem, chunk_fn *fn, void *arg)
 {
-	/* Without pagemap every page is copied; untouched ones read as zeros. */
-	int pm = open_pagemap(mem->pid);
-	struct batch *b = batch_new(deadline_us);
 	uint64_t *bits = malloc(PM_CHUNK * sizeof(uint64_t));
-	bool complete = true;
-	if (!b || !bits) {
-		free(b);
-		free(bits);
-		if (pm >= 0)
-			close(pm);
+	if (!bits)
 		return false;
-	}
-	for (size_t i = 0; i < mem->nmaps && !mem->gone && !b->expired; i++) {
+	/* Without pagemap every page counts as present. */
+	int pm = open_pagemap(mem->pid);
+	bool go = true;
+	for (size_t i = 0; go && i < mem->nmaps; i++) {
 		struct pc_mapping *m = &mem->maps[i];
 		if (!m->readable || !m->writable || !mirror(mem, m))
 			continue;
 		size_t npages = (m->end - m->start) / PAGE;
-		for (size_t base = 0; base < npages; base += PM_CHUNK) {
-			if (b->expired || (deadline_us && pc_now_us() > deadline_us)) {
-				complete = false;
-				goto out;
-			}
+		for (size_t base = 0; go && base < npages; base += PM_CHUNK) {
 			size_t chunk = npages - base < PM_CHUNK ? npages - base : PM_CHUNK;
 			bool have_bits;
 			resident(pm, m, base, chunk, bits, &have_bits);
-			size_t run = 0, run_first = 0;
-			for (size_t p = 0; p < chunk; p++) {
-				size_t idx = base + p;
-				bool unread = m->page_state[idx] != PAGE_READ && m->page_state[idx] != PAGE_BAD;
-				bool want = unread && page_present(have_bits, bits, p);
-				if (!want && unread) {
-					/* Never touched: zeros, as the mirror is except
-					 * where a kept page holds an older read. */
-					if (m->page_state[idx] == PAGE_HINT)
-						memset(m->local + idx * PAGE, 0, PAGE);
-					m->page_state[idx] = PAGE_READ;
-				}
-				if (want) {
-					if (!run)
-						run_first = idx;
-					run++;
-					continue;
-				}
-				if (run)
-					add_run(mem, b, m, run_first, run);
-				run = 0;
-			}
-			if (run)
-				add_run(mem, b, m, run_first, run);
+			go = fn(mem, m, base, chunk, bits, have_bits, arg);
 		}
 	}
-out:
-	if (!b->expired)
-		flush(mem, b);
-	complete = complete && !b->expired;
-	free(b);
 	free(bits);
 	if (pm >= 0)
 		close(pm);
+	return true;
+}
+
+struct copy {
+	struct batch *b;
+	bool complete;
+};
+
+static bool copy_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base, size_t chunk,
+		       const uint64_t *bits, bool have_bits, void *arg)
+{
+	struct copy *cp = arg;
+	struct batch *b = cp->b;
+	if (mem->gone || b->expired || (b->deadline_us && pc_now_us() > b->deadline_us)) {
+		cp->complete = false;
+		return false;
+	}
+	size_t run = 0, run_first = 0;
+	for (size_t p = 0; p < chunk; p++) {
+		size_t idx = base + p;
+		bool unread = m->page_state[idx] != PAGE_READ && m->page_state[idx] != PAGE_BAD;
+		bool want = unread && page_present(have_bits, bits, p);
+		if (!want && unread) {
+			/* Never touched: zeros, as the mirror is except
+			 * where a kept page holds an older read. */
+			if (m->page_state[idx] == PAGE_HINT)
+				memset(m->local + idx * PAGE, 0, PAGE);
+			m->page_state[idx] = PAGE_READ;
+		}
+		if (want) {
+			if (!run)
+				run_first = idx;
+			run++;
+			continue;
+		}
+		if (run)
+			add_run(mem, b, m, run_first, run);
+		run = 0;
+	}
+	if (run)
+		add_run(mem, b, m, run_first, run);
+	return true;
+}
+
+bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
+{
+	struct copy cp = { batch_new(deadline_us), true };
+	if (!cp.b || !each_writable_chunk(mem, copy_chunk, &cp)) {
+		free(cp.b);
+		return false;
+	}
+	if (!cp.b->expired)
+		flush(mem, cp.b);
+	bool complete = cp.complete && !cp.b->expired;
+	free(cp.b);
 	mem->frozen = true;
 	return complete && !mem->gone;
 }
@@ -688,41 +715,26 @@ static void populate(unsigned char *p, size_t len)
 		((volatile unsigned char *)p)[o] = 0;
 }
 
-uint64_t pc_mem_prefault(struct pc_mem *mem)
+static bool prefault_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base, size_t chunk,
+			   const uint64_t *bits, bool have_bits, void *arg)
 {
-	int pm = open_pagemap(mem->pid);
-	uint64_t *bits = malloc(PM_CHUNK * sizeof(uint64_t));
-	uint64_t pages = 0;
-	if (!bits) {
-		if (pm >= 0)
-			close(pm);
-		return 0;
-	}
-	for (size_t i = 0; i < mem->nmaps; i++) {
-		struct pc_mapping *m = &mem->maps[i];
-		if (!m->readable || !m->writable || !mirror(mem, m))
+	(void)mem;
+	(void)arg;
+	for (size_t p = 0; p < chunk;) {
+		if (!page_present(have_bits, bits, p)) {
+			p++;
 			continue;
-		size_t npages = (m->end - m->start) / PAGE;
-		for (size_t base = 0; base < npages; base += PM_CHUNK) {
-			size_t chunk = npages - base < PM_CHUNK ? npages - base : PM_CHUNK;
-			bool have_bits;
-			resident(pm, m, base, chunk, bits, &have_bits);
-			for (size_t p = 0; p < chunk;) {
-				if (!page_present(have_bits, bits, p)) {
-					p++;
-					continue;
-				}
-				size_t q = p;
-				while (q < chunk && page_present(have_bits, bits, q))
-					q++;
-				populate(m->local + (base + p) * PAGE, (q - p) * PAGE);
-				pages += q - p;
-				p = q;
-			}
 		}
+		size_t q = p;
+		while (q < chunk && page_present(have_bits, bits, q))
+			q++;
+		populate(m->local + (base + p) * PAGE, (q - p) * PAGE);
+		p = q;
 	}
-	free(bits);
-	if (pm >= 0)
-		close(pm);
-	return pages;
+	return true;
+}
+
+void pc_mem_prefault(struct pc_mem *mem)
+{
+	each_writable_chunk(mem, prefault_chunk, NULL);
 }
