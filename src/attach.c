@@ -153,38 +153,16 @@ static int wait_stop(struct pc_attach *at, size_t i)
 	return -1;
 }
 
-/* Whether thread TID of PID is on its way out (the kernel refuses to
- * attach to an exiting thread with EPERM, as it does to a traced one). */
-static bool thread_exiting(pid_t pid, pid_t tid)
-{
-	char path[96], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return true;
-	bool exiting = false;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "State:", 6)) {
-			const char *st = line + 6 + strspn(line + 6, " \t");
-			exiting = *st == 'Z' || *st == 'X';
-			break;
-		}
-	}
-	fclose(f);
-	return exiting;
-}
-
 static struct pc_error *seize_one(struct pc_attach *at, pid_t tid, bool main_thread)
 {
 	for (int tries = 0; ptrace(PTRACE_SEIZE, tid, 0, 0) < 0; tries++) {
 		int e = errno;
 		if (e == ESRCH)
 			return main_thread ? pc_error_new(PC_EXIT_NOPROC, "process %d does not exist", (int)tid) : NULL;
-		if (e == EPERM && !main_thread && thread_exiting(at->pid, tid))
-			return NULL;
-		/* The kernel also says EPERM, for a moment, to a process in the
-		 * middle of execve() (seen in the exec churn test): try again
-		 * for 50 ms before calling it a permission problem. */
+		/* The kernel also says EPERM, for a moment, to a thread that is
+		 * exiting and to a process in the middle of execve() (both seen
+		 * in the churn tests): try again for 50 ms (a thread gone by then
+		 * gives ESRCH) before calling it a permission problem. */
 		if (e == EPERM && tries < 25) {
 			pc_sleep_ms(2);
 			continue;
