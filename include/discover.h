@@ -32,10 +32,6 @@ void pc_target_fini(struct pc_target *t);
 struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int major, int minor,
 				     struct pc_target *t);
 
-/* Address of a symbol of the interpreter module, 0 if absent. */
-uint64_t pc_target_symbol(struct pc_target *t, const char *name);
-
-
 /* Look up N symbols in one pass over the symbol table; absent ones get 0. */
 void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *addrs, size_t n);
 

@@ -8,10 +8,6 @@
 
 #include "census.h"
 
-/* Set count_delta, bytes_delta and has_delta on every type of CUR against
- * PREV; a type absent from PREV counts as 0 there. */
-struct pc_error *pc_census_deltas(const struct pc_census *prev, struct pc_census *cur);
-
 /* One entry per type present in OLD or CUR (count and bytes as in CUR, 0 if
  * absent), with deltas, sorted by bytes_delta, then count_delta, largest
  * first.  *OUT's names are borrowed from the censuses; free(*OUT). */
@@ -23,9 +19,6 @@ struct pc_history;
 
 struct pc_history *pc_history_create(int rounds);
 void pc_history_destroy(struct pc_history *h);
-
-/* Number of censuses held (at most ROUNDS). */
-int pc_history_len(const struct pc_history *h);
 
 /* The latest census pushed, NULL if none. */
 const struct pc_census *pc_history_latest(const struct pc_history *h);

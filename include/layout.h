@@ -68,7 +68,7 @@ struct pc_layout {
 	int64_t is_interned;              /* 3.12+: the interned-string dict */
 
 	/* str */
-	int64_t ascii_size, compact_size, unicode_size, str_length, str_state,
+	int64_t ascii_size, compact_size, unicode_size, str_length,
 		str_utf8_length, str_utf8, str_wstr, str_wstr_length, str_data;
 	int64_t state_kind_byte, state_compact_byte, state_ascii_byte;
 	int state_kind_bit, state_kind_bits, state_compact_bit, state_ascii_bit;

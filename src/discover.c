@@ -214,11 +214,6 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	return NULL;
 }
 
-uint64_t pc_target_symbol(struct pc_target *t, const char *name)
-{
-	return module_symbol(t->mod, name);
-}
-
 void pc_target_fini(struct pc_target *t)
 {
 	if (t->dwfl)

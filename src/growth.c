@@ -54,17 +54,6 @@ static void deltas_indexed(const struct pc_type_count *const *idx, size_t n, str
 		set_delta(&cur->types[i], lookup(idx, n, cur->types[i].name));
 }
 
-struct pc_error *pc_census_deltas(const struct pc_census *prev, struct pc_census *cur)
-{
-	const struct pc_type_count **idx;
-	struct pc_error *err = name_index(prev, &idx);
-	if (err)
-		return err;
-	deltas_indexed(idx, prev->ntypes, cur);
-	free(idx);
-	return NULL;
-}
-
 static int by_growth(const void *a, const void *b)
 {
 	const struct pc_type_count *x = a, *y = b;
@@ -161,11 +150,6 @@ void pc_history_destroy(struct pc_history *h)
 		drop_oldest(h);
 	free(h->ring);
 	free(h);
-}
-
-int pc_history_len(const struct pc_history *h)
-{
-	return h->len;
 }
 
 const struct pc_census *pc_history_latest(const struct pc_history *h)

@@ -168,7 +168,6 @@ static void init_str(struct pc_layout *L, struct ctx *c)
 	L->compact_size = size_of(c, "PyCompactUnicodeObject", REQ);
 	L->unicode_size = size_of(c, "PyUnicodeObject", REQ);
 	L->str_length = find(c, "PyASCIIObject", "length", REQ);
-	L->str_state = find(c, "PyASCIIObject", "state", REQ);
 	L->str_wstr = find(c, "PyASCIIObject", "wstr", OPT);
 	L->str_utf8_length = find(c, "PyCompactUnicodeObject", "utf8_length", REQ);
 	L->str_utf8 = find(c, "PyCompactUnicodeObject", "utf8", REQ);

@@ -255,11 +255,6 @@ void pc_referents_destroy(struct pc_referents *R)
 	free(R);
 }
 
-bool pc_rule_is_opaque(const struct pc_rule *r)
-{
-	return r->kind == RULE_OPAQUE;
-}
-
 /* The rule mirroring the traverse function at FN: its symbol name (less
  * LTO's ".lto_priv.0"-style suffixes) and the source file its code comes
  * from (line table) pick the spec.  Addresses outside the interpreter
