@@ -36,6 +36,15 @@ int pc_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the error's one line; returns its exit code. */
 int pc_report(struct pc_error *err);
 bool pc_parse_pid(const char *s, pid_t *pid);
+/* A write to standard output failed with ERR (errno; 0 if unknown). */
+void pc_stdout_failed(int err);
+/* Print TEXT (help, usage) on standard output, noting a failed write. */
+void pc_print(const char *text);
+/* Flush and close standard output before exiting with RC.  A write that
+ * failed, before or now, is one line on stderr and PC_EXIT_FAILED (RC if
+ * that already says the command failed).  main() calls it for every
+ * command, so --help, --version and every document are checked alike. */
+int pc_close_stdout(int rc);
 /* Handle one of the census options shared by snapshot and watch. */
 bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli);
 

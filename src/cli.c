@@ -19,6 +19,38 @@ int pc_usage_error(const char *fmt, ...)
 	return PC_EXIT_USAGE;
 }
 
+/* errno of the first failed write to standard output: what runs between
+ * the write and pc_close_stdout (freeing, detaching) may change errno. */
+static int stdout_errno;
+
+void pc_stdout_failed(int err)
+{
+	if (!stdout_errno)
+		stdout_errno = err ? err : EIO;
+}
+
+void pc_print(const char *text)
+{
+	if (fputs(text, stdout) == EOF)
+		pc_stdout_failed(errno);
+}
+
+int pc_close_stdout(int rc)
+{
+	/* Output is buffered: a full disk or a closed pipe often shows only
+	 * when the buffer is flushed or the stream closed, here. */
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		pc_stdout_failed(errno);
+	errno = 0;
+	if (fclose(stdout) != 0)
+		pc_stdout_failed(errno);
+	if (!stdout_errno)
+		return rc;
+	fprintf(stderr, "pycensus: cannot write to standard output: %s\n", strerror(stdout_errno));
+	return rc ? rc : PC_EXIT_FAILED;
+}
+
 int pc_report(struct pc_error *err)
 {
 	int code = err->code;

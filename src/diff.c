@@ -280,7 +280,7 @@ static struct pc_error *check_pair(const struct input *a, const struct input *b,
 
 static int diff_usage(void)
 {
-	fputs("usage: pycensus diff [--format json|table] [--top N] OLD.json NEW.json\n"
+	pc_print("usage: pycensus diff [--format json|table] [--top N] OLD.json NEW.json\n"
 	      "\n"
 	      "Growth per type between two censuses: each a `pycensus snapshot` document\n"
 	      "or a single line of `pycensus watch`.  Prints the types of either, with\n"
@@ -289,7 +289,7 @@ static int diff_usage(void)
 	      "error.  Unreadable or malformed input exits with status 7.\n"
 	      "\n"
 	      "  --format json|table    JSON (default) or an aligned table\n"
-	      "  --top N                print only the first N types\n", stdout);
+	      "  --top N                print only the first N types\n");
 	return 0;
 }
 
@@ -337,10 +337,8 @@ int pc_cmd_diff(int argc, char **argv)
 			.warnings = ws.w,
 			.nwarnings = ws.n,
 		};
-		if (pc_output_diff(stdout, &d, &cli.out) < 0 || fflush(stdout) != 0) {
-			fprintf(stderr, "pycensus: cannot write the diff: %s\n", strerror(errno));
-			rc = PC_EXIT_FAILED;
-		}
+		if (pc_output_diff(stdout, &d, &cli.out) < 0)
+			pc_stdout_failed(errno);  /* reported by main() */
 	}
 	free(types);
 	for (int i = 0; i < ws.n; i++)

@@ -22,6 +22,18 @@ static const char usage_text[] =
 "       pycensus info     PID                  what pycensus found in the target; JSON\n"
 "       pycensus --version | --help | COMMAND --help\n";
 
+/* Shared by --help and snapshot --help. */
+#define CENSUS_OPTIONS_HELP \
+"  --scope gc|reachable   objects counted: GC-tracked only, or everything\n" \
+"                         reachable from them and from the running frames\n" \
+"                         (default: reachable)\n" \
+"  --top N                keep the N types with the most bytes (totals cover all)\n" \
+"  --format json|table    JSON for machines (default), an aligned table for people\n" \
+"  --no-stop              read without stopping the target; the result is marked\n" \
+"                         \"complete\": false if anything looked inconsistent\n" \
+"  --timeout SECONDS      longest the target may stay stopped; past it pycensus\n" \
+"                         resumes it and reports a partial result (\"complete\": false)\n"
+
 static const char help_text[] =
 "\n"
 "pycensus counts and sizes the objects of a running CPython (3.8-3.13) by type,\n"
@@ -29,15 +41,7 @@ static const char help_text[] =
 "go.  It never writes to the target.\n"
 "\n"
 "Census options (snapshot, watch):\n"
-"  --scope gc|reachable   objects counted: GC-tracked only, or everything\n"
-"                         reachable from them and from the running frames\n"
-"                         (default: reachable)\n"
-"  --top N                keep the N types with the most bytes (totals cover all)\n"
-"  --format json|table    JSON for machines (default), an aligned table for people\n"
-"  --no-stop              read without stopping the target; the result is marked\n"
-"                         \"complete\": false if anything looked inconsistent\n"
-"  --timeout SECONDS      longest the target may stay stopped; past it pycensus\n"
-"                         resumes it and reports a partial result (\"complete\": false)\n"
+CENSUS_OPTIONS_HELP
 "\n"
 "Watch options:\n"
 "  --interval DURATION    time between censuses: 500ms, 30s, 5m, 1h; a plain\n"
@@ -56,7 +60,8 @@ static const char help_text[] =
 "\n"
 "Exit codes:\n"
 "  0  success\n"
-"  1  the census failed (the target exited or changed under pycensus)\n"
+"  1  the census failed (the target exited or changed under pycensus),\n"
+"     or its output could not be written\n"
 "  2  usage error\n"
 "  3  no such process\n"
 "  4  not a CPython process, or a version pycensus cannot read\n"
@@ -65,6 +70,21 @@ static const char help_text[] =
 "  7  unreadable or malformed input file (diff)\n"
 "\n"
 "See man pycensus(1).\n";
+
+static const char snapshot_help[] =
+"usage: pycensus snapshot [OPTIONS] PID\n"
+"\n"
+"One census of one process: one JSON object on standard output (indented), or\n"
+"a table with --format table.\n"
+"\n"
+CENSUS_OPTIONS_HELP;
+
+static const char info_help[] =
+"usage: pycensus info PID\n"
+"\n"
+"Attaches, reports what pycensus found in the target as JSON (Python version,\n"
+"runtime module, build-id, debug file, interpreter addresses, threads, the\n"
+"structure layout from DWARF) and detaches, without taking a census.\n";
 
 /* The one PID left after the options: a session on it, signals set up so
  * that dying detaches.  Returns 0 or the exit code. */
@@ -91,8 +111,7 @@ static int cmd_snapshot(int argc, char **argv)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'h') {
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
+			pc_print(snapshot_help);
 			return 0;
 		}
 		if (opt == '?')
@@ -113,13 +132,10 @@ static int cmd_snapshot(int argc, char **argv)
 	}
 	/* The census names the binary and debug file with the session's
 	 * strings: print before closing it. */
-	int r = pc_output_census(stdout, &c, &cli.out);
+	if (pc_output_census(stdout, &c, &cli.out) < 0)
+		pc_stdout_failed(errno);
 	pc_census_fini(&c);
 	pc_session_close(s);
-	if (r < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "pycensus: cannot write the snapshot: %s\n", strerror(errno));
-		return PC_EXIT_FAILED;
-	}
 	return 0;
 }
 
@@ -132,7 +148,7 @@ static int cmd_info(int argc, char **argv)
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'h') {
-			fputs(usage_text, stdout);
+			pc_print(info_help);
 			return 0;
 		}
 		return PC_EXIT_USAGE;
@@ -147,12 +163,13 @@ static int cmd_info(int argc, char **argv)
 		pc_session_close(s);
 		return pc_report(err);
 	}
-	pc_output_info(stdout, s, &info);
+	if (pc_output_info(stdout, s, &info) < 0)
+		pc_stdout_failed(errno);
 	pc_session_close(s);
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	if (argc < 2)
 		return pc_usage_error("missing command: snapshot, watch, diff or info");
@@ -162,12 +179,12 @@ int main(int argc, char **argv)
 	static char progname[] = "pycensus";
 	argv[1] = progname;
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		fputs(usage_text, stdout);
-		fputs(help_text, stdout);
+		pc_print(usage_text);
+		pc_print(help_text);
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-		printf("pycensus %s\n", PYCENSUS_VERSION);
+		pc_print("pycensus " PYCENSUS_VERSION "\n");
 		return 0;
 	}
 	if (!strcmp(cmd, "snapshot"))
@@ -179,4 +196,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "diff"))
 		return pc_cmd_diff(argc - 1, argv + 1);
 	return pc_usage_error("unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+	return pc_close_stdout(run(argc, argv));
 }

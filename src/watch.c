@@ -53,6 +53,8 @@ struct watch {
 	char *output, *prometheus, *pidfile, *log;  /* absolute when --daemon */
 	FILE *out;
 	bool out_broken;         /* the last write failed: noted once */
+	bool prom_broken;        /* the last --prometheus write failed: noted once */
+	bool write_failed;       /* some output was lost: exit status 1 */
 	struct target *t;
 	size_t nt, cap;
 	long round;              /* the slot being run, 1-based */
@@ -135,7 +137,9 @@ static const char watch_usage[] =
 "Lines with an \"event\" key instead report a process that started (a child\n"
 "found by --children), exited, or failed one round (retried the next).\n"
 "Stops after --count rounds, when every process has exited, or on SIGINT or\n"
-"SIGTERM (exit status 0; targets are always left running).\n"
+"SIGTERM (exit status 0; targets are always left running).  A line or\n"
+"--prometheus file that cannot be written is noted once on stderr, watching\n"
+"goes on, and the exit status is 1.\n"
 "\n"
 "  --scope gc|reachable   objects counted (default: reachable)\n"
 "  --top N                keep the N types with the most bytes per census\n"
@@ -165,7 +169,7 @@ static const char watch_usage[] =
 
 static void usage_help(void)
 {
-	fputs(watch_usage, stdout);
+	pc_print(watch_usage);
 }
 
 enum { OPT_LOG = OPT_PIDFILE + 100 };
@@ -312,9 +316,11 @@ static void wrote(struct watch *w, int r)
 		w->out_broken = false;
 		return;
 	}
+	/* Go on: a full disk may be freed, and the next line then lands. */
 	if (!w->out_broken)
-		pc_note("cannot write to %s: %s", w->output ? w->output : "stdout", strerror(errno));
+		pc_note("cannot write to %s: %s", w->output ? w->output : "standard output", strerror(errno));
 	w->out_broken = true;
+	w->write_failed = true;
 	clearerr(w->out);
 }
 
@@ -565,8 +571,13 @@ static void write_prometheus(struct watch *w)
 	struct pc_error *err = pc_prometheus_write(w->prometheus, cs, n, top);
 	free(cs);
 	if (err) {
-		pc_note("%s", err->msg);
+		if (!w->prom_broken)
+			pc_note("%s", err->msg);
+		w->prom_broken = true;
+		w->write_failed = true;
 		pc_error_destroy(err);
+	} else {
+		w->prom_broken = false;
 	}
 }
 
@@ -708,10 +719,12 @@ static void watch_fini(struct watch *w)
 	for (size_t i = 0; i < w->nt; i++)
 		close_target(&w->t[i]);
 	free(w->t);
-	if (w->out && w->out != stdout)
-		fclose(w->out);
-	else if (w->out)
-		fflush(w->out);
+	/* Standard output is flushed and checked by main(). */
+	if (w->out && w->out != stdout && fclose(w->out) != 0) {
+		pc_note("cannot write to %s: %s", w->output, strerror(errno));
+		w->write_failed = true;
+	}
+	w->out = NULL;
 	free(w->output);
 	free(w->prometheus);
 	free(w->pidfile);
@@ -769,5 +782,5 @@ int pc_cmd_watch(int argc, char **argv)
 		pc_note("stopped by %s", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 	watch_fini(&w);
 	pc_pidfile_release();
-	return 0;
+	return w.write_failed ? PC_EXIT_FAILED : 0;
 }
