@@ -1,7 +1,11 @@
-/* The per-version layout table: every struct offset and size pycensus uses,
- * read from the interpreter's DWARF once per target.  Code asks this table;
- * it does not branch on version numbers except where behaviour (not layout)
- * differs, and those decisions are made here too. */
+/* The per-version layout table: the struct offsets and sizes that naming,
+ * sizing and the GC walk use, read from the interpreter's DWARF once per
+ * target.  Code asks this table; it does not branch on version numbers
+ * except where behaviour (not layout) differs, and those decisions are made
+ * here too.  Not every offset lives here: referents.c reads from the same
+ * DWARF its own table of the members each traverse rule visits (frames,
+ * generators, deques, code objects, ...), and the tp_flags bits below are
+ * ABI constants, which DWARF does not describe. */
 #ifndef PC_LAYOUT_H
 #define PC_LAYOUT_H
 
