@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -321,7 +322,10 @@ static void wrote(struct watch *w, int r)
 		pc_note("cannot write to %s: %s", w->output ? w->output : "standard output", strerror(errno));
 	w->out_broken = true;
 	w->write_failed = true;
+	/* Drop what stdio still holds of the lost line: retried later it
+	 * would fail again at exit, or land in the middle of a later line. */
 	clearerr(w->out);
+	__fpurge(w->out);
 }
 
 static void event(struct watch *w, const struct target *t, const char *what, const struct pc_error *err)
