@@ -485,6 +485,16 @@ class SanitizerPycensus:
 
 # --- interpreters ------------------------------------------------------------------
 
+CENSUSED_MARK = "# censused: "
+
+
+def censused(python):
+    """Say that a census of a target running under PYTHON succeeded (exit 0,
+    a census of that PID).  tests/run.py collects these lines and fails a
+    run in which a supported interpreter with debug info got none."""
+    print("%s%s" % (CENSUSED_MARK, os.path.realpath(python)), flush=True)
+
+
 def usable_pythons(only=None):
     """The interpreters the census checks can run against (supported, with
     debug info), whose label contains ONLY if given."""

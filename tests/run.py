@@ -16,6 +16,13 @@ counted), times out (600 s; 300 s with --quick) or cannot be started counts as
 one failure.  A file that exits 77 without a closing line counts as one skip.
 The exit status is 1 if anything failed, else 0.
 
+Interpreters censused: a file prints "# censused: PATH" (harness.censused)
+for each interpreter under which a census succeeded.  When every file runs
+(no FILE arguments), the run counts one more check: every interpreter
+tests/pythons.py finds that pycensus supports and that has debug
+information must have been censused by some file of the first pass; one
+missing is a failure, named.  PYCENSUS_TEST_PYTHONS narrows what is found.
+
 --quick is passed on to the files that accept it (those whose source mentions
 "--quick"); the others run in full.  --san PATH runs every file a second time,
 with --quick, against PATH (the ASan/UBSan build), with ASAN_OPTIONS and
@@ -43,6 +50,7 @@ QUICK_TIMEOUT = 300
 KILL_GRACE = 10            # seconds between SIGTERM and SIGKILL on a timeout
 EXIT_SKIP = 77
 TOTALS = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped\s*$")
+CENSUSED = re.compile(r"^# censused: (\S.*?)\s*$")   # harness.censused()
 
 _current = None            # the Popen running now, for the signal handler
 
@@ -53,6 +61,7 @@ class Result:
         self.passed = self.failed = self.skipped = 0
         self.note = ""
         self.seconds = 0.0
+        self.censused = set()     # interpreters a census succeeded under
 
 
 def emit(line):
@@ -125,6 +134,9 @@ def run_file(path, label, argv, env, timeout):
                 m = TOTALS.match(line)
                 if m:
                     totals = tuple(int(g) for g in m.groups())
+                m = CENSUSED.match(line)
+                if m:
+                    res.censused.add(os.path.realpath(m.group(1)))
         if buf and not timed_out:
             line = buf.decode("utf-8", "replace")
             emit(line)
@@ -164,6 +176,30 @@ def run_file(path, label, argv, env, timeout):
     return res
 
 
+def check_interpreters(results):
+    """A Result: every supported interpreter with debug info was censused."""
+    sys.path.insert(0, HERE)
+    import pythons
+    res = Result("interpreters censused")
+    want = dict((os.path.realpath(p["path"]), p["label"]) for p in pythons.discover()
+                if p["supported"] and not p["skip_reason"])
+    got = set()
+    for r in results:
+        got |= r.censused
+    missing = sorted(label for path, label in want.items() if path not in got)
+    if not want:
+        res.failed = 1
+        res.note = "no supported interpreter with debug info on this machine (tests/pythons.py)"
+    elif missing:
+        res.failed = 1
+        res.note = "%d of %d never censused: %s" % (len(missing), len(want), ", ".join(missing))
+    else:
+        res.passed = 1
+        res.note = "all %d: %s" % (len(want), ", ".join(sorted(want.values())))
+    emit("%s %s: %s" % ("FAIL" if res.failed else "PASS", res.name, res.note))
+    return res
+
+
 def on_signal(signum, frame):
     if _current is not None:
         kill_group(_current)
@@ -195,7 +231,7 @@ def main():
                         "UBSAN_OPTIONS": "print_stacktrace=1"}))
 
     results = []
-    for binary, quick, tag, extra_env in passes:
+    for n, (binary, quick, tag, extra_env) in enumerate(passes):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         for k, v in extra_env.items():
             env.setdefault(k, v)
@@ -207,6 +243,8 @@ def main():
             if quick and accepts_quick(path):
                 argv.append("--quick")
             results.append(run_file(path, label, argv, env, timeout))
+        if n == 0 and not args.files:
+            results.append(check_interpreters(results))
 
     emit("")
     emit("### summary")

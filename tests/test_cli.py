@@ -956,7 +956,9 @@ def check_with_target(rep, pc, man):
         print("# real output from %s" % pys[0]["label"], flush=True)
         if "error" in real:
             rep.fail("real output", real["error"])
-        elif man:
+        else:
+            harness.censused(pys[0]["path"])
+        if "error" not in real and man:
             check_examples(rep, man, real)
         check_write_failures(rep, pc, real, str(target.pid) if target else None, tmp)
         if target:

@@ -178,6 +178,8 @@ def check_supported(rep, pc, py, workdir):
             errs = schema_errors(snap, pid, truth["version"])
             if utf8_problem(out):
                 errs.insert(0, utf8_problem(out))
+            if not errs:
+                harness.censused(py["path"])
             rep.check(not errs, label, "snapshot schema",
                       "%.2fs, %d types, pause_us %s" % (secs, len(snap.get("types") or []),
                                                        snap.get("pause_us")),

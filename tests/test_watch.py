@@ -167,6 +167,7 @@ def check_leak(rep, pc, python, tmp):
         if not rep.check(rc == 0 and len(cs) == 5, "watch leak: 5 censuses, exit 0",
                          "exit %s, %d census lines; stderr: %s" % (rc, len(cs), short(err))):
             return log, pid, p
+        harness.censused(python)
         rep.check([c["seq"] for c in cs] == [1, 2, 3, 4, 5] and [c["round"] for c in cs] == [1, 2, 3, 4, 5],
                   "watch leak: seq and round", "seq %s round %s" % ([c["seq"] for c in cs], [c["round"] for c in cs]))
 
