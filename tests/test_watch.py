@@ -7,7 +7,11 @@
 Real CPython targets (one supported interpreter from tests/pythons.py, or
 --python): a process leaking `Leak` objects at 200 per second from a thread
 while keeping its `Flat` objects constant, and a master that forks Python
-children.  One line per check: PASS / FAIL / SKIP; the last line is
+children.  Deltas, growing and diff are checked exactly against the counts
+the same run emitted: every type's count_delta and bytes_delta against the
+census before, the growing list (types, growth, order) recomputed from the
+last K+1 censuses, and every type of a diff against the two files.  One
+line per check: PASS / FAIL / SKIP; the last line is
 "N passed, M failed, K skipped"; the exit status is 1 if anything failed.
 --quick is accepted for tests/run.py and changes nothing: the whole file
 takes well under a minute.
@@ -150,6 +154,80 @@ def type_entry(census, name):
     return None
 
 
+def counts(census):
+    """{type: (count, bytes)} of one census."""
+    return dict((t["type"], (t["count"], t["bytes"])) for t in census["types"])
+
+
+def delta_errors(cs):
+    """Every type of every census from the second on must carry exactly
+    count_delta = count(N) - count(N-1) and bytes_delta likewise, a type
+    absent from census N-1 counting 0 there; the first carries none."""
+    errs = ["census 1 has deltas on %s" % t["type"] for t in cs[0]["types"] if "count_delta" in t]
+    for prev, cur in zip(cs, cs[1:]):
+        before = counts(prev)
+        for t in cur["types"]:
+            c0, b0 = before.get(t["type"], (0, 0))
+            want = (t["count"] - c0, t["bytes"] - b0)
+            got = (t.get("count_delta"), t.get("bytes_delta"))
+            if got != want:
+                errs.append("census %d %s: deltas %s, counts give %s" % (cur["seq"], t["type"], got, want))
+    return errs
+
+
+def growing_want(cs, n, k):
+    """What census N (0-based in CS) must list as growing with
+    --growth-rounds K, from the counts the same run emitted: the types of
+    census N whose count rose in each of the K rounds up to it (absent = 0),
+    with count_growth and bytes_growth against census N-K, sorted by
+    bytes_growth, count_growth (largest first), then name."""
+    if n < k:
+        return []
+    window = [counts(c) for c in cs[n - k:n + 1]]
+    out = []
+    for name, (count, size) in window[-1].items():
+        series = [w.get(name, (0, 0))[0] for w in window]
+        if all(a < b for a, b in zip(series, series[1:])):
+            c0, b0 = window[0].get(name, (0, 0))
+            out.append({"type": name, "count": count, "bytes": size,
+                        "count_growth": count - c0, "bytes_growth": size - b0, "rounds": k})
+    out.sort(key=lambda g: (-g["bytes_growth"], -g["count_growth"], g["type"]))
+    return out
+
+
+def growing_errors(cs, k):
+    """growing of every census against growing_want; seconds against the
+    censuses' own time stamps (ms resolution, plus the scheduling noise
+    between the stamp and the monotonic start: 50 ms allowed); the rates
+    against count_growth / seconds (4 significant digits printed)."""
+    errs = []
+    secs = harness.clock_seconds
+    for n, c in enumerate(cs):
+        if n == 0:
+            if "growing" in c:
+                errs.append("census 1 has growing")
+            continue
+        got = c.get("growing")
+        want = growing_want(cs, n, k)
+        fields = ("type", "count", "bytes", "count_growth", "bytes_growth", "rounds")
+        if got is None or [dict((f, g.get(f)) for f in fields) for g in got] != want:
+            errs.append("census %d growing %s, counts give %s" % (
+                c["seq"], short([(g.get("type"), g.get("count_growth")) for g in got or []], 200),
+                short([(g["type"], g["count_growth"]) for g in want], 200)))
+            continue
+        span = secs(c) - secs(cs[n - k]) if n >= k else None
+        for g in got:
+            if abs(g["seconds"] - span) > 0.05:
+                errs.append("census %d %s: seconds %s, time stamps span %.3f" % (c["seq"], g["type"], g["seconds"],
+                                                                                 span))
+            for what in ("count", "bytes"):
+                rate = g["%s_growth" % what] / g["seconds"] if g["seconds"] > 0 else 0.0
+                if abs(g["%s_per_s" % what] - rate) > 1e-3 * abs(rate) + 1e-9:
+                    errs.append("census %d %s: %s_per_s %s, %s_growth / seconds %.6g" % (
+                        c["seq"], g["type"], what, g["%s_per_s" % what], what, rate))
+    return errs
+
+
 # --- checks ------------------------------------------------------------------
 
 def check_leak(rep, pc, python, tmp):
@@ -171,11 +249,17 @@ def check_leak(rep, pc, python, tmp):
         rep.check([c["seq"] for c in cs] == [1, 2, 3, 4, 5] and [c["round"] for c in cs] == [1, 2, 3, 4, 5],
                   "watch leak: seq and round", "seq %s round %s" % ([c["seq"] for c in cs], [c["round"] for c in cs]))
 
+        errs = delta_errors(cs)
+        ntypes = sum(len(c["types"]) for c in cs[1:])
+        rep.check(not errs, "watch leak: every delta = count(N) - count(N-1)", "; ".join(errs[:5]),
+                  "%d type entries exact" % ntypes)
         deltas = [type_entry(c, "__main__.Leak") for c in cs[1:]]
         ok = all(d and "count_delta" in d for d in deltas)
         per_round = [d["count_delta"] for d in deltas] if ok else []
+        # The premise of the exact checks: a leak seen in every round (the
+        # rate itself is the target's clock, only roughly kept).
         rep.check(ok and all(LEAK_RATE / 2 <= x <= LEAK_RATE * 2 for x in per_round),
-                  "watch leak: count_delta per round ~%d" % LEAK_RATE,
+                  "watch leak: Leak grows every round (~%d)" % LEAK_RATE,
                   "Leak count_delta per round: %s" % per_round, "%s" % per_round)
         flat = [type_entry(c, "__main__.Flat") for c in cs[1:]]
         rep.check(all(f and f.get("count_delta") == 0 and f["count"] == 500 for f in flat),
@@ -187,14 +271,19 @@ def check_leak(rep, pc, python, tmp):
         last = cs[-1].get("growing", [])
         leak = [g for g in last if g["type"] == "__main__.Leak"]
         rate = leak[0]["count_per_s"] if leak else None
+        errs = growing_errors(cs, 3)
+        rep.check(not errs, "watch leak: growing = what the emitted counts give (K=3)", "; ".join(errs[:5]),
+                  "growing per census 2-5: %s" % grow)
         rep.check(grow[0] == [] and grow[1] == [] and all("__main__.Leak" in g for g in grow[2:]),
                   "watch leak: Leak growing from census 4 (K=3)", "growing per census 2-5: %s" % grow)
         rep.check(all("__main__.Flat" not in g for g in grow), "watch leak: Flat not growing",
                   "growing per census 2-5: %s" % grow)
-        rep.check(leak and leak[0]["rounds"] == 3 and rate and LEAK_RATE / 2 <= rate <= LEAK_RATE * 2
-                  and LEAK_RATE * 1.5 <= leak[0]["count_growth"] <= LEAK_RATE * 6,
-                  "watch leak: growing rate ~%d/s" % LEAK_RATE, "Leak in growing: %s" % short(leak),
-                  "count_per_s %s, count_growth %s over 3 rounds" % (rate, leak[0]["count_growth"] if leak else "-"))
+        c2, c5 = type_entry(cs[1], "__main__.Leak"), type_entry(cs[4], "__main__.Leak")
+        rep.check(leak and c2 and c5 and leak[0]["count_growth"] == c5["count"] - c2["count"]
+                  and leak[0]["count_growth"] > 0 and LEAK_RATE / 2 <= rate <= LEAK_RATE * 2,
+                  "watch leak: Leak count_growth = count(5) - count(2)", "Leak in growing: %s" % short(leak),
+                  "count_growth %s = %s - %s, %s/s" % (leak[0]["count_growth"] if leak else "-",
+                                                      c5["count"] if c5 else "-", c2["count"] if c2 else "-", rate))
         bytes_order = [g["bytes_growth"] for g in last]
         rep.check(bytes_order == sorted(bytes_order, reverse=True), "watch leak: growing sorted by bytes",
                   "bytes_growth order %s" % bytes_order)
@@ -243,15 +332,35 @@ def check_diff(rep, pc, pid, tmp):
         return
     leak = [t for t in d["types"] if t["type"] == "__main__.Leak"]
     flat = [t for t in d["types"] if t["type"] == "__main__.Flat"]
-    rep.check(leak and LEAK_RATE * 0.7 <= leak[0]["count_delta"] <= LEAK_RATE * 4 and leak[0]["bytes_delta"] > 0,
-              "diff: Leak count_delta > 0", "Leak entry: %s" % short(leak),
+    # Exact: the per-type differences of the two files, every type of either.
+    old, new = counts(json.loads(out1)), counts(json.loads(out2))
+    want = {}
+    for name in set(old) | set(new):
+        c0, b0 = old.get(name, (0, 0))
+        c1, b1 = new.get(name, (0, 0))
+        want[name] = (c1, b1, c1 - c0, b1 - b0)
+    got = dict((t["type"], (t["count"], t["bytes"], t["count_delta"], t["bytes_delta"])) for t in d["types"])
+    wrong = ["%s %s, files give %s" % (n, got.get(n), want.get(n)) for n in sorted(set(want) | set(got))
+             if got.get(n) != want.get(n)]
+    rep.check(not wrong and len(got) == len(d["types"]), "diff: every type = NEW - OLD of the files",
+              "; ".join(wrong[:5]) or "a type listed twice", "%d types exact" % len(want))
+    tot = lambda doc: (doc["totals"]["objects"], doc["totals"]["bytes"])
+    t1, t2 = tot(json.loads(out1)), tot(json.loads(out2))
+    rep.check(d.get("totals") == {"count_delta": t2[0] - t1[0], "bytes_delta": t2[1] - t1[1]}
+              and (d["from"].get("totals", {}).get("objects"), d["from"].get("totals", {}).get("bytes")) == t1
+              and (d["to"].get("totals", {}).get("objects"), d["to"].get("totals", {}).get("bytes")) == t2,
+              "diff: totals = NEW - OLD of the files", "diff totals %s from %s to %s; files %s %s" % (
+                  d.get("totals"), d["from"].get("totals"), d["to"].get("totals"), t1, t2))
+    # The premise: the leak was seen between the two snapshots.
+    rep.check(leak and leak[0]["count_delta"] > 0 and leak[0]["bytes_delta"] > 0,
+              "diff: Leak grew between the snapshots", "Leak entry: %s" % short(leak),
               "Leak count_delta %s" % (leak[0]["count_delta"] if leak else "-"))
     rep.check(flat and flat[0]["count_delta"] == 0, "diff: Flat count_delta 0", "Flat entry: %s" % short(flat))
     keys_ok = all(set(t) >= {"type", "count", "bytes", "count_delta", "bytes_delta"} for t in d["types"])
-    order = [t["bytes_delta"] for t in d["types"]]
-    rep.check(keys_ok and order == sorted(order, reverse=True) and d["from"]["pid"] == pid and d["to"]["pid"] == pid,
+    order = [(-t["bytes_delta"], -t["count_delta"], t["type"]) for t in d["types"]]
+    rep.check(keys_ok and order == sorted(order) and d["from"]["pid"] == pid and d["to"]["pid"] == pid,
               "diff: schema and order", "keys ok %s, order sorted %s, from/to %s" % (
-                  keys_ok, order == sorted(order, reverse=True), short([d.get("from"), d.get("to")])))
+                  keys_ok, order == sorted(order), short([d.get("from"), d.get("to")])))
     names_a = {t["type"] for t in json.loads(out1)["types"]}
     names_b = {t["type"] for t in json.loads(out2)["types"]}
     rep.check({t["type"] for t in d["types"]} == names_a | names_b, "diff: covers types of either",
