@@ -6,7 +6,9 @@
 
 For every interpreter tests/pythons.py discovers, start
 tests/targets/census_target.py (which writes its own ground truth and blocks),
-census it from outside and compare.  Then the error cases, once.  One line per
+census it from outside and compare: every type's count and bytes exactly
+(the target is quiescent; see AFTER_COUNT and SIZEOF_NOT_MODELLED for the
+only allowances, both named).  Then the error cases, once.  One line per
 check: PASS / FAIL / SKIP; the last line is "N passed, M failed, K skipped";
 the exit status is 1 if anything failed.
 
@@ -35,7 +37,22 @@ from harness import (EXIT_FAILED, EXIT_USAGE, EXIT_NOPROC, EXIT_NOTPY,  # noqa: 
 TARGET = os.path.join(HERE, "targets", "census_target.py")
 READY_TIMEOUT = 60
 CENSUS_TIMEOUT = 120
-TOLERANCE = 0.005          # summed per-type count difference / truth objects
+# Objects the target makes after its own count and that an outside census
+# of the gc scope can still see while it blocks: {type: count}.  None today:
+# census_target.py makes everything after gc.get_objects() returns and frees
+# it before "ready" (the truth dict, the JSON text, the file objects of
+# write_atomically); what its main() holds afterwards (the bytes of the last
+# line read, the os.write() results) is not GC-tracked; and the cyclic GC is
+# disabled, so nothing moves or is collected.  "recount" confirms it from
+# inside.  Every type's count and bytes must therefore be exact.
+AFTER_COUNT = {}
+# Types with a __sizeof__ of their own outside builtins (the truth's
+# "own_sizeof") whose extra bytes pycensus does not model, so their bytes
+# are the formula's, not sys.getsizeof()'s, as the BRIEF allows:
+# _struct.Struct adds its format codes (seen on 3.11, where one is alive in
+# the target).  Every other type's bytes must be exact, including the
+# own_sizeof types pycensus models (deque, buffered files).
+SIZEOF_NOT_MODELLED = {"_struct.Struct"}
 
 
 # --- processes -----------------------------------------------------------------
@@ -113,35 +130,42 @@ def format_diffs(diffs, n=8):
 
 
 def check_census(rep, label, snap, truth):
-    """(a) counts: test classes exact, everything else within TOLERANCE;
-    bytes of the test classes, listed separately."""
+    """(a) counts and bytes of every type exact (less AFTER_COUNT), the
+    test's own classes listed on their own."""
     got = dict((t["type"], t) for t in snap["types"])
     want = truth["types"]
     diffs = census_diffs(snap, truth)
+    for name, n in AFTER_COUNT.items():
+        if diffs.get(name) == n:
+            del diffs[name]
     total_truth = truth["totals"]["objects"]
     total_got = sum(t["count"] for t in snap["types"])
-    summed = sum(abs(d) for d in diffs.values())
     classes = truth["classes"]
     class_errs = ["%s %s want %d" % (c, got[c]["count"] if c in got else "missing",
                                      want[c]["count"])
                   for c in classes
                   if c not in got or got[c]["count"] != want[c]["count"]]
-    limit = TOLERANCE * total_truth
-    detail = "%d objects (truth %d), classes %s" % (
-        total_got, total_truth, "exact" if not class_errs else "WRONG: " + "; ".join(class_errs))
+    detail = "%d objects (truth %d) in %d types, classes %s" % (
+        total_got, total_truth, len(want), "exact" if not class_errs else "WRONG: " + "; ".join(class_errs))
     if diffs:
-        detail += "; summed type diff %d (limit %d); largest: %s" % (
-            summed, limit, format_diffs(diffs))
-    rep.check(not class_errs and summed <= limit, label, "gc census", detail, detail)
+        detail += "; %d types differ: %s" % (len(diffs), format_diffs(diffs))
+    rep.check(not class_errs and not diffs, label, "gc census", detail, detail)
 
-    # BRIEF: bytes equal sys.getsizeof() for every builtin type (no module in
-    # the name).  Compared where the counts agree.
-    errs = ["%s %d want %d" % (n, got[n]["bytes"], want[n]["bytes"])
-            for n in sorted(want) if "." not in n and n in got
-            and got[n]["count"] == want[n]["count"] and got[n]["bytes"] != want[n]["bytes"]]
-    nbuiltin = len([n for n in want if "." not in n])
-    rep.check(not errs, label, "builtin bytes",
-              "sys.getsizeof sums exact for %d builtin types" % nbuiltin, "; ".join(errs))
+    # BRIEF: bytes equal sys.getsizeof() for every builtin type, and for
+    # other types the formula, which is sys.getsizeof() unless the type has
+    # a __sizeof__ of its own outside builtins (truth "own_sizeof"): only
+    # those of SIZEOF_NOT_MODELLED are left out, and named.  Every other
+    # type, whether or not its count agrees.
+    own = set(truth.get("own_sizeof", [])) & SIZEOF_NOT_MODELLED
+    errs = ["%s %s want %d" % (n, got[n]["bytes"] if n in got else "missing", want[n]["bytes"])
+            for n in sorted(want) if n not in own and (n not in got or got[n]["bytes"] != want[n]["bytes"])]
+    errs += ["%s %d bytes, not in the truth" % (n, got[n]["bytes"]) for n in sorted(got) if n not in want]
+    ok_detail = "sys.getsizeof sums exact for %d types" % (len(want) - len(own & set(want)))
+    if own:
+        ok_detail += "; not compared (own __sizeof__, not modelled): %s" % ", ".join(
+            "%s %s vs %s" % (n, got[n]["bytes"] if n in got else "-", want[n]["bytes"])
+            for n in sorted(own) if n in want)
+    rep.check(not errs, label, "bytes of every type", ok_detail, "; ".join(errs[:10]))
 
     for kind, check in (("plain", "class bytes"),
                         ("builtin-subclass", "subclass bytes")):

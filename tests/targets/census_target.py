@@ -704,6 +704,20 @@ def short_repr(o, t):
     return ""
 
 
+def own_sizeof(stats):
+    """Names of the counted types whose __sizeof__ comes from a class outside
+    builtins (a C extension's, such as _struct.Struct's): sys.getsizeof
+    gives what that method says, which the BRIEF's formula need not match."""
+    names = set()
+    for t in stats:
+        for k in getattr(t, "__mro__", ()):
+            if "__sizeof__" in k.__dict__:
+                if getattr(k, "__module__", None) not in ("builtins", "__builtin__"):
+                    names.add(type_name(t))
+                break
+    return sorted(names)
+
+
 def by_name(stats):
     """Merge {type: [count, bytes]} into {name: {"count", "bytes"}}."""
     types = {}
@@ -742,6 +756,7 @@ def ground_truth(scope, frozen, scale, ids_path=None):
     else:
         stats = census(scope, frozen)
     types = by_name(stats)
+    own = own_sizeof(stats)
     del stats
     truth = {
         "pid": os.getpid(),
@@ -754,6 +769,7 @@ def ground_truth(scope, frozen, scale, ids_path=None):
         "totals": {"objects": sum(e["count"] for e in types.values()),
                    "bytes": sum(e["bytes"] for e in types.values()),
                    "types": len(types)},
+        "own_sizeof": own,
         "classes": sorted(type_name(c) for c in CLASS_KINDS),
         "class_kinds": dict((type_name(c), k) for c, k in CLASS_KINDS.items()),
         "threads": threading.active_count(),
