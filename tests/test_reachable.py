@@ -251,6 +251,8 @@ def check_zoo(rep, pycensus, py, workdir, keep):
             rep.fail(label, "snapshot", err)
             return
         errs = shape_errors(snap, target.pid)
+        if not errs:
+            harness.censused(py["path"])
         rep.check(not errs, label, "snapshot",
                   "%.2fs, scope reachable, complete, %d types, %d hidden types, %d opaque types, "
                   "pause_us %s" % (secs, len(snap["types"]), len(snap["hidden"]["types"]),
