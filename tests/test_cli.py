@@ -749,23 +749,31 @@ def check_json_fields(rep, man):
               "%d emitted" % len(emitted))
 
 
-def shape_problems(example, real, path, exact):
-    """Where EXAMPLE's keys differ from REAL's: exactly, or with EXACT
-    false only keys REAL lacks (a jq projection); below the top, exact."""
+def optional_fields(man):
+    """Fields the man page's JSON OUTPUT says are there only sometimes
+    ("Present when ...", "... only:"): an example may leave them out."""
+    return set(tag for tag, body in man.entries("JSON OUTPUT")
+               if re.search(r"^Present when\b|\bonly:", body))
+
+
+def shape_problems(example, real, path, exact, optional=()):
+    """Where EXAMPLE's keys differ from REAL's: exactly (less OPTIONAL keys
+    REAL has), or with EXACT false only keys REAL lacks (a jq projection);
+    below the top, exact."""
     probs = []
     if isinstance(example, dict):
         if not isinstance(real, dict):
             return ["%s: an object in the example, %s in real output" % (path or ".", type(real).__name__)]
         extra = sorted(set(example) - set(real))
-        lacking = sorted(set(real) - set(example)) if exact else []
+        lacking = sorted(set(real) - set(example) - set(optional)) if exact else []
         if extra:
             probs.append("%s: %s not in real output" % (path or ".", ", ".join(extra)))
         if lacking:
             probs.append("%s: real output also has %s" % (path or ".", ", ".join(lacking)))
         for k in sorted(set(example) & set(real)):
-            probs += shape_problems(example[k], real[k], "%s.%s" % (path, k), True)
+            probs += shape_problems(example[k], real[k], "%s.%s" % (path, k), True, optional)
     elif isinstance(example, list) and isinstance(real, list) and example and real:
-        probs += shape_problems(example[0], real[0], path + "[0]", True)
+        probs += shape_problems(example[0], real[0], path + "[0]", True, optional)
     return probs
 
 
@@ -873,11 +881,12 @@ def check_examples(rep, man, real):
     the fields real output has, no more and no fewer."""
     for cmd in ("snapshot", "watch", "diff", "info"):
         real.setdefault(cmd, None)
+    opt = optional_fields(man)
     ex = man_json_example(man)
     if ex is None:
         rep.fail("man JSON example", "no .nf/.fi example in JSON OUTPUT")
     else:
-        probs = shape_problems(ex, real["snapshot"], "", True)
+        probs = shape_problems(ex, real["snapshot"], "", True, opt)
         rep.check(not probs, "man JSON example vs real snapshot", "; ".join(probs), "same fields")
     text = readme() or ""
     examples = readme_examples(text)
@@ -896,12 +905,12 @@ def check_examples(rep, man, real):
             if isinstance(v, Exception):
                 probs.append("example is not JSON: %s" % v)
             elif not projected:
-                probs += shape_problems(v, real[cmd], "", True)
+                probs += shape_problems(v, real[cmd], "", True, opt)
             elif not shape_problems(v, real[cmd], "", False):
                 pass                      # a projection of the top level
             else:
                 # A projection of a part (.types[]): a whole sub-object.
-                if not any(not shape_problems(v, o, "", True) for o in sub_objects(real[cmd])):
+                if not any(not shape_problems(v, o, "", True, opt) for o in sub_objects(real[cmd])):
                     probs.append("%s matches no object of the real output exactly (top level: %s)" % (
                         short(json.dumps(v), 120), "; ".join(shape_problems(v, real[cmd], "", False))))
         rep.check(not probs, name, "; ".join(probs), "%d value(s) agree" % len(values))
