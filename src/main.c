@@ -77,14 +77,18 @@ static const char snapshot_help[] =
 "One census of one process: one JSON object on standard output (indented), or\n"
 "a table with --format table.\n"
 "\n"
-CENSUS_OPTIONS_HELP;
+CENSUS_OPTIONS_HELP
+"\n"
+"Exit codes: pycensus --help.  See man pycensus(1).\n";
 
 static const char info_help[] =
 "usage: pycensus info PID\n"
 "\n"
 "Attaches, reports what pycensus found in the target as JSON (Python version,\n"
 "runtime module, build-id, debug file, interpreter addresses, threads, the\n"
-"structure layout from DWARF) and detaches, without taking a census.\n";
+"structure layout from DWARF) and detaches, without taking a census.\n"
+"\n"
+"Exit codes: pycensus --help.  See man pycensus(1).\n";
 
 /* The one PID left after the options: a session on it, signals set up so
  * that dying detaches.  Returns 0 or the exit code. */
