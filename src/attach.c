@@ -12,6 +12,7 @@
 
 #include "attach.h"
 #include "children.h"
+#include "clock.h"
 
 /* How long a thread may take to reach its stop, and how much longer it
  * gets when it is let go without having stopped. */
@@ -216,7 +217,12 @@ enum { STOP_GONE, STOP_OK, STOP_TIMEOUT, STOP_SIGNAL };
  * detach. */
 static int wait_stop(pid_t tid, int *sig, unsigned ms, const sigset_t *old)
 {
-	for (unsigned tries = 0; tries < ms; tries++) {
+	/* A running thread stops within microseconds of the interrupt, and the
+	 * whole wait counts in the pause: poll at 10 us at first, backing off
+	 * to 1 ms for a thread that takes longer. */
+	uint64_t end = pc_now_us() + (uint64_t)ms * 1000u;
+	long nap_ns = 10000;
+	for (;;) {
 		int status;
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 		if (r < 0) {
@@ -227,7 +233,12 @@ static int wait_stop(pid_t tid, int *sig, unsigned ms, const sigset_t *old)
 		if (r == 0) {
 			if (old && signal_waiting(old))
 				return STOP_SIGNAL;
-			pc_sleep_ms(1);
+			if (pc_now_us() >= end)
+				return STOP_TIMEOUT;
+			struct timespec ts = { 0, nap_ns };
+			nanosleep(&ts, NULL);
+			if (nap_ns < 1000000)
+				nap_ns *= 2;
 			continue;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status))
@@ -242,7 +253,16 @@ static int wait_stop(pid_t tid, int *sig, unsigned ms, const sigset_t *old)
 			return STOP_OK;
 		}
 	}
-	return STOP_TIMEOUT;
+}
+
+static bool keep_straggler(pid_t pid, pid_t tid)
+{
+	if (nstragglers == MAX_STRAGGLERS)
+		return false;
+	stragglers[nstragglers].pid = pid;
+	stragglers[nstragglers].tid = tid;
+	nstragglers++;
+	return true;
 }
 
 static bool take_straggler(pid_t tid)
@@ -280,7 +300,8 @@ static struct pc_error *seize_one(struct pc_attach *at, pid_t tid, bool main_thr
 	if (!add_tid(at, tid)) {
 		/* Not yet interrupted, so not stopping: detached at once, or by
 		 * the kernel when we exit. */
-		ptrace(PTRACE_DETACH, tid, 0, 0);
+		if (!ours || !keep_straggler(at->pid, tid))
+			ptrace(PTRACE_DETACH, tid, 0, 0);
 		return pc_error_nomem();
 	}
 	if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 && errno != ESRCH)
@@ -358,16 +379,6 @@ struct pc_error *pc_attach_stop(struct pc_attach *at, pid_t pid)
 		release(at);
 	unguard(&old);
 	return err;
-}
-
-static bool keep_straggler(pid_t pid, pid_t tid)
-{
-	if (nstragglers == MAX_STRAGGLERS)
-		return false;
-	stragglers[nstragglers].pid = pid;
-	stragglers[nstragglers].tid = tid;
-	nstragglers++;
-	return true;
 }
 
 /* Detach TID, which may not have reached its stop yet: PTRACE_DETACH

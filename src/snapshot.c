@@ -500,10 +500,9 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 struct pc_error *pc_session_info(struct pc_session *s, struct pc_info *info)
 {
 	struct pc_error *err;
-	unsigned long broken;
-	do {  /* again if a suspension broke the stop, as in pc_snapshot */
+	for (;;) {  /* again if a suspension broke the stop, as in pc_snapshot */
 		memset(info, 0, sizeof(*info));
-		broken = pc_attach_broken_stops();
+		unsigned long broken = pc_attach_broken_stops();
 		struct pc_attach at = {0};
 		struct pc_mem *mem = NULL;
 		err = pc_attach_stop(&at, s->pid);
@@ -521,12 +520,10 @@ struct pc_error *pc_session_info(struct pc_session *s, struct pc_info *info)
 		}
 		pc_attach_release(&at);
 		pc_mem_close(mem);
-		if (err && broken != pc_attach_broken_stops()) {
-			pc_error_destroy(err);
-			err = NULL;
-			continue;
-		}
-	} while (broken != pc_attach_broken_stops());
+		if (broken == pc_attach_broken_stops())
+			break;
+		pc_error_destroy(err);
+	}
 	snprintf(info->version, sizeof(info->version), "%s", s->version);
 	return err;
 }

@@ -17,6 +17,10 @@ across its execs).  stdout is written with os.write only.
   alloc       the main thread allocates and frees containers, instances and
               reference cycles forever, with the GC enabled; a reader thread
               answers.
+  big N       build N small GC-tracked objects (one-item lists, each with its
+              own int) and then only serve pings: a heap whose stop takes long
+              enough for --timeout to have something to cut, built in a second
+              or two.
   vfork       serve commands on stdin: "hold SECS" starts a thread that
               clone()s with CLONE_VM|CLONE_VFORK a child running libc's
               sleep(SECS) on a stack of its own, so the thread waits in
@@ -342,6 +346,14 @@ def mode_vfork():
     serve(handle)
 
 
+def mode_big(n):
+    gc.disable()
+    heap = [[i + 1000] for i in range(n)]
+    say("ready\n")
+    serve()
+    return heap
+
+
 def mode_corrupt():
     build()
 
@@ -362,7 +374,7 @@ def mode_corrupt():
 
 def main():
     if len(sys.argv) < 2:
-        sys.stderr.write("usage: safety_target.py threads|fork|exec [GEN]|alloc|vfork|corrupt\n")
+        sys.stderr.write("usage: safety_target.py threads|fork|exec [GEN]|alloc|big N|vfork|corrupt\n")
         return 2
     mode = sys.argv[1]
     if mode == "threads":
@@ -375,6 +387,8 @@ def main():
         mode_alloc()
     elif mode == "corrupt":
         mode_corrupt()
+    elif mode == "big":
+        mode_big(int(sys.argv[2]))
     elif mode == "vfork":
         mode_vfork()
     else:
