@@ -28,10 +28,9 @@ struct pc_error *pc_attach_stop(struct pc_attach *at, pid_t pid);
  * stops (pc_attach_release_stragglers) or when pycensus exits. */
 void pc_attach_release(struct pc_attach *at);
 
-/* Let go of the stragglers that have stopped since; returns how many are
- * still held.  A long-running caller (watch) calls it when SIGCHLD says a
- * tracee stopped. */
-size_t pc_attach_release_stragglers(void);
+/* Let go of the stragglers that have stopped since.  A long-running
+ * caller (watch) calls it when SIGCHLD says a tracee stopped. */
+void pc_attach_release_stragglers(void);
 
 /* How many times pycensus was suspended (SIGTSTP, SIGTTIN, SIGTTOU) while
  * it held a target stopped.  The handler lets the target go first, so a

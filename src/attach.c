@@ -29,7 +29,7 @@ static volatile sig_atomic_t broken_stops;
 
 /* Threads seized that never stopped, so could not be detached: each is
  * let go once it stops (its PTRACE_INTERRUPT stays pending until then). */
-static struct { pid_t pid, tid; } stragglers[MAX_STRAGGLERS];
+static pid_t stragglers[MAX_STRAGGLERS];
 static size_t nstragglers;
 
 static const int guarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU };
@@ -255,20 +255,18 @@ static int wait_stop(pid_t tid, int *sig, unsigned ms, const sigset_t *old)
 	}
 }
 
-static bool keep_straggler(pid_t pid, pid_t tid)
+static bool keep_straggler(pid_t tid)
 {
 	if (nstragglers == MAX_STRAGGLERS)
 		return false;
-	stragglers[nstragglers].pid = pid;
-	stragglers[nstragglers].tid = tid;
-	nstragglers++;
+	stragglers[nstragglers++] = tid;
 	return true;
 }
 
 static bool take_straggler(pid_t tid)
 {
 	for (size_t i = 0; i < nstragglers; i++) {
-		if (stragglers[i].tid == tid) {
+		if (stragglers[i] == tid) {
 			stragglers[i] = stragglers[--nstragglers];
 			return true;
 		}
@@ -300,7 +298,7 @@ static struct pc_error *seize_one(struct pc_attach *at, pid_t tid, bool main_thr
 	if (!add_tid(at, tid)) {
 		/* Not yet interrupted, so not stopping: detached at once, or by
 		 * the kernel when we exit. */
-		if (!ours || !keep_straggler(at->pid, tid))
+		if (!ours || !keep_straggler(tid))
 			ptrace(PTRACE_DETACH, tid, 0, 0);
 		return pc_error_nomem();
 	}
@@ -394,7 +392,7 @@ static void detach_one(pid_t pid, pid_t tid, int sig)
 	int r = wait_stop(tid, &sig, RELEASE_WAIT_MS, NULL);
 	if (r == STOP_OK && ptrace(PTRACE_DETACH, tid, 0, (void *)(long)sig) == 0)
 		return;
-	if (r != STOP_GONE && !keep_straggler(pid, tid))
+	if (r != STOP_GONE && !keep_straggler(tid))
 		fprintf(stderr, "pycensus: thread %d of process %d stays traced until pycensus exits\n",
 			(int)tid, (int)pid);
 }
@@ -422,13 +420,13 @@ void pc_attach_release(struct pc_attach *at)
 	unguard(&old);
 }
 
-size_t pc_attach_release_stragglers(void)
+void pc_attach_release_stragglers(void)
 {
 	sigset_t old;
 	guard(&old);
 	for (size_t i = 0; i < nstragglers;) {
 		int status, sig = 0;
-		pid_t tid = stragglers[i].tid;
+		pid_t tid = stragglers[i];
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 		if (r == 0) {
 			i++;
@@ -445,9 +443,7 @@ size_t pc_attach_release_stragglers(void)
 		/* Detached, exited, or no longer ours (ECHILD). */
 		stragglers[i] = stragglers[--nstragglers];
 	}
-	size_t left = nstragglers;
 	unguard(&old);
-	return left;
 }
 
 /* Async-signal-safe: only system calls.  The guard keeps the handlers out
