@@ -1,10 +1,11 @@
 /* Stopping and resuming the target with ptrace.  pycensus only ever uses
  * PTRACE_SEIZE, PTRACE_INTERRUPT and PTRACE_DETACH: it never writes the
  * target's memory or registers.  Every thread is detached from one place
- * (pc_attach_release), also from the fatal-signal handler. */
+ * (pc_attach_release), also from the signal handlers. */
 #ifndef PC_ATTACH_H
 #define PC_ATTACH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -15,15 +16,27 @@ struct pc_attach {
 	pid_t *tids;
 	int *sigs;         /* signal to re-deliver on detach, per thread */
 	size_t ntids, cap;
-	bool stopped;
 };
 
 /* Seize and stop every thread of PID, re-scanning /proc/PID/task until no
  * new thread appears.  On error nothing stays attached. */
 struct pc_error *pc_attach_stop(struct pc_attach *at, pid_t pid);
 
-/* Detach every thread (the target runs again).  Idempotent. */
+/* Detach every thread (the target runs again).  Idempotent.  A thread
+ * that was seized but never stopped (uninterruptible sleep) cannot be
+ * detached until it stops: it is kept as a straggler, let go as soon as it
+ * stops (pc_attach_release_stragglers) or when pycensus exits. */
 void pc_attach_release(struct pc_attach *at);
+
+/* Let go of the stragglers that have stopped since.  A long-running
+ * caller (watch) calls it when SIGCHLD says a tracee stopped. */
+void pc_attach_release_stragglers(void);
+
+/* How many times pycensus was suspended (SIGTSTP, SIGTTIN, SIGTTOU) while
+ * it held a target stopped.  The handler lets the target go first, so a
+ * census whose stop spans a change of this count was not read from a
+ * stopped target and must be taken again. */
+unsigned long pc_attach_broken_stops(void);
 
 /* Whether the thread group still exists. */
 bool pc_attach_alive(pid_t pid);
@@ -32,9 +45,10 @@ bool pc_attach_alive(pid_t pid);
 int pc_thread_count(pid_t pid);
 
 /* Install handlers so that SIGINT, SIGTERM, SIGHUP, SIGQUIT and crashes
- * detach the target before pycensus dies.  If INTERRUPT_FLAG is not NULL,
- * SIGINT/SIGTERM only set it (and detach) instead of exiting. */
-void pc_attach_install_signal_handlers(volatile int *interrupt_flag);
+ * detach the target before pycensus dies, and SIGTSTP, SIGTTIN and SIGTTOU
+ * detach it before pycensus suspends itself.  If INTERRUPT_FLAG is not
+ * NULL, SIGINT/SIGTERM only set it (and detach) instead of exiting. */
+void pc_attach_install_signal_handlers(volatile sig_atomic_t *interrupt_flag);
 
 /* Sleep the given milliseconds unless interrupted. */
 void pc_sleep_ms(unsigned ms);

@@ -5,6 +5,8 @@
 #ifndef PC_REACH_H
 #define PC_REACH_H
 
+#include <signal.h>
+
 #include "census.h"
 #include "referents.h"
 
@@ -22,6 +24,6 @@ struct pc_reach_stats {
 
 /* Count every reachable object into the types of PY's type map. */
 struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const struct pc_reach_roots *roots,
-			  struct pc_gc_stats *gc, struct pc_reach_stats *st, volatile int *interrupted);
+			  struct pc_gc_stats *gc, struct pc_reach_stats *st, volatile sig_atomic_t *interrupted);
 
 #endif

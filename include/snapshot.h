@@ -3,6 +3,8 @@
 #ifndef PC_SNAPSHOT_H
 #define PC_SNAPSHOT_H
 
+#include <signal.h>
+
 #include "census.h"
 #include "discover.h"
 #include "dwarf_offsets.h"
@@ -26,7 +28,7 @@ struct pc_snapshot_opts {
 	enum pc_scope scope;
 	bool no_stop;
 	unsigned timeout_ms;        /* longest the target may stay stopped; 0: no limit */
-	volatile int *interrupted;  /* set by a signal: abandon the census */
+	volatile sig_atomic_t *interrupted;  /* set by a signal: abandon the census */
 };
 
 struct pc_error *pc_session_open(pid_t pid, struct pc_session **out);

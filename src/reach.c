@@ -38,7 +38,7 @@ struct walk {
 	struct stack todo, hidden;
 	bool phase2;
 	struct pc_reach_stats *st;
-	volatile int *interrupted;
+	volatile sig_atomic_t *interrupted;
 	bool oom;
 	FILE *dump;   /* PYCENSUS_DEBUG_DUMP: every object counted, for tests */
 };
@@ -168,7 +168,7 @@ static void thread_frames(struct walk *w, uint64_t interp)
 }
 
 struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const struct pc_reach_roots *roots,
-			  struct pc_gc_stats *gc, struct pc_reach_stats *st, volatile int *interrupted)
+			  struct pc_gc_stats *gc, struct pc_reach_stats *st, volatile sig_atomic_t *interrupted)
 {
 	memset(st, 0, sizeof(*st));
 	struct walk w = { .py = py, .R = R, .st = st, .interrupted = interrupted };

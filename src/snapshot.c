@@ -134,7 +134,7 @@ static void read_interp(struct pc_session *s, struct pc_py *py)
 struct census_walk {
 	struct pc_py *py;
 	struct pc_census *c;
-	volatile int *interrupted;
+	volatile sig_atomic_t *interrupted;
 	uint64_t deadline_us, n;
 	bool timed_out;
 };
@@ -369,8 +369,9 @@ static struct pc_error *gc_census(struct pc_session *s, const struct pc_snapshot
 	return err;
 }
 
-struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
-			     struct pc_census *c)
+/* One attempt at a census. */
+static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snapshot_opts *opts,
+				      struct pc_census *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->pid = s->pid;
@@ -469,26 +470,60 @@ out:
 	return err;
 }
 
+static bool interrupted(const struct pc_snapshot_opts *opts)
+{
+	return opts->interrupted && *opts->interrupted;
+}
+
+/* A suspension of pycensus (Ctrl-Z) lets the target go in the middle of a
+ * stop (attach.c): what was read after it came from a running target, so
+ * such a census is thrown away and taken again, from the start. */
+struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
+			     struct pc_census *c)
+{
+	uint64_t t0 = pc_now_us();
+	for (;;) {
+		unsigned long broken = pc_attach_broken_stops();
+		struct pc_error *err = snapshot_once(s, opts, c);
+		if (broken == pc_attach_broken_stops() || interrupted(opts)) {
+			if (!err)
+				c->elapsed_us = pc_now_us() - t0;
+			return err;
+		}
+		if (err)
+			pc_error_destroy(err);
+		else
+			pc_census_fini(c);
+	}
+}
+
 struct pc_error *pc_session_info(struct pc_session *s, struct pc_info *info)
 {
-	memset(info, 0, sizeof(*info));
-	struct pc_attach at = {0};
-	struct pc_mem *mem = NULL;
-	struct pc_error *err = pc_attach_stop(&at, s->pid);
-	if (!err)
-		err = pc_mem_open(s->pid, &mem);
-	if (!err) {
-		struct pc_py py;
-		py_init(&py, s, mem);
-		read_interp(s, &py);
-		uint64_t all[PC_MAX_INTERPS];
-		int n = pc_interpreters(&py, s->target.runtime, all, PC_MAX_INTERPS);
-		for (int i = 0; i < n && i < 16; i++)
-			info->interps[info->ninterps++] = all[i];
-		info->threads = (int)at.ntids;
+	struct pc_error *err;
+	for (;;) {  /* again if a suspension broke the stop, as in pc_snapshot */
+		memset(info, 0, sizeof(*info));
+		unsigned long broken = pc_attach_broken_stops();
+		struct pc_attach at = {0};
+		struct pc_mem *mem = NULL;
+		err = pc_attach_stop(&at, s->pid);
+		if (!err)
+			err = pc_mem_open(s->pid, &mem);
+		if (!err) {
+			struct pc_py py;
+			py_init(&py, s, mem);
+			read_interp(s, &py);
+			uint64_t all[PC_MAX_INTERPS];
+			int n = pc_interpreters(&py, s->target.runtime, all, PC_MAX_INTERPS);
+			for (int i = 0; i < n && i < 16; i++)
+				info->interps[info->ninterps++] = all[i];
+			info->threads = (int)at.ntids;
+		}
+		pc_attach_release(&at);
+		pc_mem_close(mem);
+		if (broken == pc_attach_broken_stops())
+			break;
+		pc_error_destroy(err);
 	}
-	pc_attach_release(&at);
-	pc_mem_close(mem);
 	snprintf(info->version, sizeof(info->version), "%s", s->version);
 	return err;
 }

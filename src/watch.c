@@ -63,14 +63,22 @@ struct watch {
 };
 
 /* SIGINT/SIGTERM, set by attach.c's handler (which also detaches the
- * target being censused); SIGHUP, set here. */
-static volatile int stop_signal;
-static volatile sig_atomic_t hup;
+ * target being censused); SIGHUP and SIGCHLD, set here.  SIGCHLD comes
+ * when a tracee stops: a thread that never reached its stop and was left
+ * seized (attach.c's stragglers) is let go as soon as it does. */
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t hup, chld;
 
 static void on_hup(int sig)
 {
 	(void)sig;
 	hup = 1;
+}
+
+static void on_chld(int sig)
+{
+	(void)sig;
+	chld = 1;
 }
 
 /* "30s", "5m", "1h", "500ms", "1.5s"; a plain number is seconds. */
@@ -636,14 +644,22 @@ static bool any_running(const struct watch *w)
  * nothing is left to watch. */
 static bool wait_until(struct watch *w, uint64_t due)
 {
-	sigset_t block, old;
+	sigset_t block, old, waiting;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	/* SIGCHLD stays blocked outside this wait (pc_cmd_watch): it is
+	 * wanted only here, not in the middle of a census. */
+	waiting = old;
+	sigdelset(&waiting, SIGCHLD);
 	bool left = true;
 	while (!stop_signal) {
+		if (chld) {
+			chld = 0;
+			pc_attach_release_stragglers();
+		}
 		if (hup) {
 			sigprocmask(SIG_SETMASK, &old, NULL);
 			reopen_output(w);
@@ -657,7 +673,7 @@ static bool wait_until(struct watch *w, uint64_t due)
 			break;
 		uint64_t nap = due - now < 1000000u ? due - now : 1000000u;
 		struct timespec ts = { (time_t)(nap / 1000000u), (long)(nap % 1000000u) * 1000 };
-		ppoll(NULL, 0, &ts, &old);
+		ppoll(NULL, 0, &ts, &waiting);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return left;
@@ -690,6 +706,11 @@ static void loop(struct watch *w)
 					still_there(w, &w->t[i]);
 			break;
 		}
+		/* Woken past the next slot too: pycensus was suspended (Ctrl-Z)
+		 * while it waited.  Run the slot of now, skipping the missed. */
+		now = pc_now_us();
+		if (now >= t0 + (slot + 1) * w->interval_us)
+			slot = (now - t0) / w->interval_us;
 	}
 }
 
@@ -779,6 +800,12 @@ int pc_cmd_watch(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_chld;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigset_t chldset;
+	sigemptyset(&chldset);
+	sigaddset(&chldset, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chldset, NULL);
 
 	loop(&w);
 

@@ -17,6 +17,17 @@ across its execs).  stdout is written with os.write only.
   alloc       the main thread allocates and frees containers, instances and
               reference cycles forever, with the GC enabled; a reader thread
               answers.
+  big N       build N small GC-tracked objects (one-item lists, each with its
+              own int) and then only serve pings: a heap whose stop takes long
+              enough for --timeout to have something to cut, built in a second
+              or two.
+  vfork       serve commands on stdin: "hold SECS" starts a thread that
+              clone()s with CLONE_VM|CLONE_VFORK a child running libc's
+              sleep(SECS) on a stack of its own, so the thread waits in
+              uninterruptible sleep (state D) until the child exits; it prints
+              "holding TID" before and "held TID" after, then stays alive,
+              blocked in an ordinary sleep.  (A thread PTRACE_INTERRUPT
+              cannot stop: tests/test_safety.py's d-state checks.)
   corrupt     build a heap, gc.collect(), gc.disable(), then serve commands on
               stdin: "corrupt KIND" damages one object with ctypes (see
               KINDS) and answers "done ..." or "error ..."; afterwards the
@@ -293,6 +304,56 @@ KINDS = ["gc_next", "gc_self", "item_garbage", "item_misaligned", "item_wild",
          "tp_name_garbage"]
 
 
+# --- vfork ----------------------------------------------------------------------
+
+CLONE_VM, CLONE_VFORK, SIGCHLD = 0x100, 0x4000, 17
+STACK_SIZE = 1 << 16
+
+
+def hold(secs):
+    """Wait in the kernel, uninterruptibly, for SECS seconds."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.clone.restype = ctypes.c_int
+    libc.clone.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    stack = ctypes.create_string_buffer(STACK_SIZE)
+    top = (ctypes.addressof(stack) + STACK_SIZE - 256) & ~15
+    tid = threading.get_native_id()
+    say("holding %d\n" % tid)
+    # The child runs sleep(SECS) (x86-64: its argument in the register the
+    # clone wrapper passes ARG in) and exits; it touches no Python state.
+    pid = libc.clone(ctypes.cast(libc.sleep, ctypes.c_void_p), top,
+                     CLONE_VM | CLONE_VFORK | SIGCHLD, secs)
+    if pid < 0:
+        say("error clone: errno %d\n" % ctypes.get_errno())
+        return
+    os.waitpid(pid, 0)
+    say("held %d\n" % tid)
+    while True:
+        time.sleep(3600)
+
+
+def mode_vfork():
+    def handle(line):
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "hold":
+            th = threading.Thread(target=hold, args=(int(parts[1]),), name="safety-vfork")
+            th.daemon = True
+            th.start()
+        else:
+            say("error unknown command %r\n" % line)
+
+    say("ready\n")
+    serve(handle)
+
+
+def mode_big(n):
+    gc.disable()
+    heap = [[i + 1000] for i in range(n)]
+    say("ready\n")
+    serve()
+    return heap
+
+
 def mode_corrupt():
     build()
 
@@ -313,7 +374,7 @@ def mode_corrupt():
 
 def main():
     if len(sys.argv) < 2:
-        sys.stderr.write("usage: safety_target.py threads|fork|exec [GEN]|alloc|corrupt\n")
+        sys.stderr.write("usage: safety_target.py threads|fork|exec [GEN]|alloc|big N|vfork|corrupt\n")
         return 2
     mode = sys.argv[1]
     if mode == "threads":
@@ -326,6 +387,10 @@ def main():
         mode_alloc()
     elif mode == "corrupt":
         mode_corrupt()
+    elif mode == "big":
+        mode_big(int(sys.argv[2]))
+    elif mode == "vfork":
+        mode_vfork()
     else:
         sys.stderr.write("unknown mode %r\n" % mode)
         return 2
