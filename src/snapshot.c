@@ -505,11 +505,14 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		c->complete = false;
 		pc_census_warn(c, "the target stayed inside a GC collection; counts may be off");
 	}
-	if (c->gc.broken && !st.timed_out) {
+	/* Pages left unread for lack of time or memory make lists look broken
+	 * and objects unreadable: that is not damage, and it is said above. */
+	bool starved = st.timed_out || st.mem->nomem || pc_memlimit_refusals();
+	if (c->gc.broken && !starved) {
 		c->complete = false;
 		pc_census_warn(c, "%s", c->gc.problem);
 	}
-	if (py.invalid) {
+	if (py.invalid && !starved) {
 		c->complete = false;
 		pc_census_warn(c, "%llu objects had an unreadable type or inconsistent contents (damaged memory?)",
 			       (unsigned long long)py.invalid);
