@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""A payload-heavy heap: what pycensus reads, what it holds, and its memory
+ceiling (issue 9).
+
+    python3 tests/test_payload.py [--pycensus ./pycensus] [--only SUBSTR]
+                                  [--quick]
+
+For every interpreter tests/pythons.py discovers, tests/targets/
+payload_target.py holds MIB MiB of 1 MiB bytes, bytearray and
+array.array('d') buffers plus 20000 small Item objects, counts the reachable
+closure of gc.get_referents() itself with sys.getsizeof while quiescent (GC
+disabled), writes it and blocks.  Checks:
+
+  * "exact": pycensus's count and bytes minus its "hidden" part equal the
+    target's own for bytes, bytearray, array.array and Item -- every buffer
+    sized from its header, to the byte.
+  * "reads objects, not payload": the census read (before and during the
+    stop) less than a tenth of the buffers' bytes, in "hinted" mode.
+  * "own memory": pycensus's peak RSS (ru_maxrss of the child, from wait4)
+    is under 0.3x the target's RSS, and the peak it reports holding
+    (read.peak_bytes) under 0.1x.  The ASan build's RSS includes shadow
+    memory, so there only read.peak_bytes is bounded.
+  * "max-memory": --max-memory 8M, far below a copy of the heap: exit 0,
+    "complete": false, a warning naming the ceiling, refused pages counted,
+    read.peak_bytes within the ceiling, and both processes alive.
+  * the target runs on after every census (no thread left stopped, answers
+    ping).
+
+--quick (the sanitizer pass of tests/run.py) uses a smaller heap.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True     # no tests/__pycache__
+import pythons  # noqa: E402
+import harness  # noqa: E402
+from harness import LabelReport as Report, TargetError, short, target_running  # noqa: E402
+
+TARGET = os.path.join(HERE, "targets", "payload_target.py")
+MIB, MIB_QUICK = 256, 96
+EXACT = ("bytes", "bytearray", "array.array", "__main__.Item")
+READ_SHARE = 0.1           # of the buffers' bytes
+RSS_SHARE = 0.3            # pycensus peak RSS / target RSS
+HELD_SHARE = 0.1           # read.peak_bytes / target RSS
+CEILING = 8 << 20
+
+
+def run_rusage(argv, timeout):
+    """(exit code or -signal, stdout, stderr, ru_maxrss bytes) of ARGV."""
+    p = harness.track(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE))
+    out, err = [], []
+    # Read both pipes, then reap with wait4 for the child's own rusage.
+    import threading
+    t = threading.Thread(target=lambda: err.append(p.stderr.read()))
+    t.start()
+    deadline = time.monotonic() + timeout
+    out.append(p.stdout.read())
+    t.join(max(0.0, deadline - time.monotonic()))
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") \
+        else (-(status & 0x7f) if status & 0x7f else status >> 8)
+    return (p.returncode, out[0].decode("utf-8", "replace"),
+            (err[0] if err else b"").decode("utf-8", "replace"), ru.ru_maxrss * 1024)
+
+
+def minus_hidden(snap):
+    hidden = dict((r["type"], (r["count"], r["bytes"])) for r in snap.get("hidden", {}).get("types", []))
+    rows = {}
+    for r in snap["types"]:
+        h = hidden.get(r["type"], (0, 0))
+        rows[r["type"]] = (r["count"] - h[0], r["bytes"] - h[1])
+    return rows
+
+
+def check_python(rep, pc, py, workdir, mib, asan):
+    label = py["label"]
+    target = harness.TruthTarget(py["path"], TARGET, workdir, "payload-" + label.replace("/", "_"),
+                                 args=[str(mib)])
+    try:
+        target.wait_ready(120)
+        truth = target.truth
+        payload = mib << 20
+        rc, out, err, maxrss = run_rusage([pc, "snapshot", str(target.pid)], 300)
+        snap, why = harness.parse_json(out) if rc == 0 else (None, "exit %r: %s" % (rc, short(err)))
+        if snap is None:
+            rep.fail(label, "census", why)
+            return
+        why = target_running(target)
+        rep.check(why is None, label, "target runs on", "", why)
+        rows = minus_hidden(snap)
+        bad = []
+        for name in EXACT:
+            want = tuple(truth["types"].get(name, (0, 0)))
+            got = rows.get(name, (0, 0))
+            if got != want:
+                bad.append("%s: %d objects %d bytes, target %d %d" % ((name,) + got + want))
+        rep.check(not bad and snap["complete"], label, "exact",
+                  "%s; complete" % ", ".join("%s %d/%d B" % ((n,) + rows.get(n, (0, 0)))
+                                             for n in EXACT),
+                  "; ".join(bad) or "complete: %r %s" % (snap["complete"], snap.get("warnings")))
+        rd = snap["read"]
+        rep.check(rd["mode"] == "hinted" and rd["bytes"] < READ_SHARE * payload, label,
+                  "reads objects, not payload",
+                  "read %.1f MiB (%.1f MiB while stopped) of a %d MiB heap of buffers" % (
+                      rd["bytes"] / 2.0 ** 20, rd["stopped_bytes"] / 2.0 ** 20, mib),
+                  "mode %s, read %d bytes, want < %d" % (rd["mode"], rd["bytes"], READ_SHARE * payload))
+        rss = truth["rss"]
+        rep.check(rd["peak_bytes"] < HELD_SHARE * rss, label, "own memory held",
+                  "peak_bytes %.1f MiB = %.3fx target RSS %.0f MiB" % (
+                      rd["peak_bytes"] / 2.0 ** 20, rd["peak_bytes"] / float(rss), rss / 2.0 ** 20),
+                  "peak_bytes %d >= %.1f x target RSS %d" % (rd["peak_bytes"], HELD_SHARE, rss))
+        if asan:
+            harness.Report.note(label, "ASan build: peak RSS %.0f MiB includes shadow memory, not bounded"
+                                % (maxrss / 2.0 ** 20))
+        else:
+            rep.check(maxrss < RSS_SHARE * rss, label, "own peak RSS",
+                      "%.1f MiB = %.3fx target RSS %.0f MiB" % (maxrss / 2.0 ** 20, maxrss / float(rss),
+                                                             rss / 2.0 ** 20),
+                      "%d bytes >= %.1f x target RSS %d" % (maxrss, RSS_SHARE, rss))
+
+        # Below what a copy needs: partial, said so, both alive.
+        rc, out, err, maxrss = run_rusage([pc, "snapshot", "--max-memory", "8M", str(target.pid)], 300)
+        snap, why = harness.parse_json(out) if rc == 0 else (None, "exit %r: %s" % (rc, short(err)))
+        if snap is None:
+            rep.fail(label, "max-memory", why)
+            return
+        rd = snap["read"]
+        warned = [w for w in snap.get("warnings") or [] if "--max-memory" in w]
+        problems = []
+        if snap["complete"]:
+            problems.append("complete: true")
+        if not warned:
+            problems.append("no warning names --max-memory: %r" % snap.get("warnings"))
+        if rd["refused_pages"] <= 0:
+            problems.append("refused_pages %r" % rd["refused_pages"])
+        if rd["max_memory"] != CEILING or rd["peak_bytes"] > CEILING:
+            problems.append("max_memory %r, peak_bytes %r" % (rd["max_memory"], rd["peak_bytes"]))
+        why = target_running(target)
+        if why:
+            problems.append(why)
+        rep.check(not problems, label, "max-memory",
+                  "partial, %d pages refused, peak %.1f MiB: %s" % (
+                      rd["refused_pages"], rd["peak_bytes"] / 2.0 ** 20, short(warned[0] if warned else "", 120)),
+                  "; ".join(problems))
+        status = target.quit()
+        rep.check(status == 0, label, "target quits", "", "exit %r: %s" % (status, short(target.stderr_text())))
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
+    ap.add_argument("--only", help="only interpreters whose label contains this")
+    ap.add_argument("--quick", action="store_true", help="a smaller heap")
+    args = ap.parse_args()
+    harness.exit_on_signals()
+    rep = Report()
+    pc = os.path.abspath(args.pycensus)
+    asan = "ASAN_OPTIONS" in os.environ or pc.endswith("-san")
+    workdir = tempfile.mkdtemp(prefix="pycensus-payload-")
+    t0 = time.monotonic()
+    try:
+        if not (os.path.isfile(pc) and os.access(pc, os.X_OK)):
+            rep.fail("setup", "pycensus", "no executable at %s (build it, or --pycensus)" % pc)
+        else:
+            for py in pythons.discover():
+                if args.only and args.only not in py["label"]:
+                    continue
+                if not py["supported"] or py["skip_reason"]:
+                    rep.skip(py["label"], "", py["skip_reason"])
+                    continue
+                try:
+                    check_python(rep, pc, py, workdir, MIB_QUICK if args.quick else MIB, asan)
+                except Exception as e:          # keep going with the others
+                    rep.fail(py["label"], "harness", "%s: %s" % (type(e).__name__, e))
+    finally:
+        harness.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("# %.1fs" % (time.monotonic() - t0), flush=True)
+    return rep.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
