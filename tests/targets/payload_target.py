@@ -9,7 +9,9 @@ next to its request objects.  Then, with the GC disabled so nothing moves,
 it counts the reachable closure of gc.get_referents() from gc.get_objects()
 by type with sys.getsizeof, writes {"types": {name: [count, bytes]},
 "rss": bytes} to TRUTH.json, prints "ready", and answers "ping" with "pong"
-until "quit" or EOF.  stdlib only.
+until "quit" or EOF.  "grow N" builds N more Items and N // 1000 + 1 more
+1 MiB bytes (on pages that held none), rewrites TRUTH.json and prints
+"grown" (a heap that changed after pycensus's pre-pass).  stdlib only.
 """
 
 import array
@@ -80,20 +82,31 @@ def main():
     keep = build(mib, small)
     gc.collect()
     gc.disable()
-    stats = reachable()
-    out = {"types": dict((type_name(t), v) for t, v in stats.items()), "rss": rss()}
-    with open(truth_path, "w") as f:
-        json.dump(out, f)
-    del stats, out
+    write_truth(truth_path)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     for line in sys.stdin:
-        if line.strip() == "ping":
+        words = line.split()
+        if words == ["ping"]:
             sys.stdout.write("pong\n")
             sys.stdout.flush()
-        elif line.strip() == "quit":
+        elif len(words) == 2 and words[0] == "grow":
+            n = int(words[1])
+            keep.setdefault("grown", []).append(
+                ([Item(i) for i in range(n)], [bytes([7]) * (1 << 20) for _ in range(n // 1000 + 1)]))
+            write_truth(truth_path)
+            sys.stdout.write("grown\n")
+            sys.stdout.flush()
+        elif words == ["quit"]:
             break
     del keep
+
+
+def write_truth(path):
+    stats = reachable()
+    out = {"types": dict((type_name(t), v) for t, v in stats.items()), "rss": rss()}
+    with open(path, "w") as f:
+        json.dump(out, f)
 
 
 if __name__ == "__main__":
