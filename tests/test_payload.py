@@ -33,6 +33,13 @@ disabled), writes it and blocks.  Checks:
     target counts.
   * the target runs on after every census (no thread left stopped, answers
     ping).
+  * "watch under the ceiling" (one interpreter): a snapshot of one such
+    target says what one census holds (read.peak_bytes, P); then `pycensus
+    watch --count 2 --max-memory 1.5P` over two of them: every census
+    complete (a watch holding both at once would need 2P and be refused
+    pages) with read.peak_bytes within the ceiling, and pycensus's peak RSS
+    under 0.3x one target's RSS -- censuses run one at a time, so the
+    ceiling bounds the watch, not the sum of the workers.
 
 --quick (the sanitizer pass of tests/run.py) changes nothing: the heap takes
 a few seconds, and a smaller one would be less payload-heavy than the bounds
@@ -227,6 +234,59 @@ def check_changed(rep, pc, label, target, workdir):
               "; ".join(errs))
 
 
+def check_watch(rep, pc, py, workdir, asan):
+    label = py["label"]
+    targets = [harness.TruthTarget(py["path"], TARGET, workdir, "watch-%d" % i, args=[str(MIB)])
+               for i in range(2)]
+    try:
+        for t in targets:
+            t.wait_ready(120)
+        rc, out, err, _ = run_rusage([pc, "snapshot", str(targets[0].pid)], 300)
+        one, why = harness.parse_json(out) if rc == 0 else (None, "exit %r: %s" % (rc, short(err)))
+        if one is None:
+            rep.fail(label, "watch under the ceiling", "snapshot of one target: %s" % why)
+            return
+        ceiling = one["read"]["peak_bytes"] * 3 // 2
+        rc, out, err, maxrss = run_rusage([pc, "watch", "--count", "2", "--interval", "1s",
+                                           "--max-memory", str(ceiling)] +
+                                          [str(t.pid) for t in targets], 300)
+        lines = [l for l in out.splitlines() if l.strip()]
+        censuses = []
+        for l in lines:
+            obj, why = harness.parse_json(l)
+            if obj is not None and "types" in obj:
+                censuses.append(obj)
+        problems = []
+        if rc != 0:
+            problems.append("exit %r: %s" % (rc, short(err)))
+        if len(censuses) != 4:
+            problems.append("%d censuses, want 4" % len(censuses))
+        for c in censuses:
+            if not c.get("complete") or c["read"]["peak_bytes"] > ceiling or \
+                    c["read"]["max_memory"] != ceiling:
+                problems.append("pid %s: complete %r, peak_bytes %r, max_memory %r" % (
+                    c.get("pid"), c.get("complete"), c["read"]["peak_bytes"], c["read"]["max_memory"]))
+        rss = min(t.truth["rss"] for t in targets)
+        if not asan and maxrss >= RSS_SHARE * rss:
+            problems.append("peak RSS %d >= %.1f x one target's RSS %d" % (maxrss, RSS_SHARE, rss))
+        for t in targets:
+            why = target_running(t)
+            if why:
+                problems.append(why)
+        rep.check(not problems, label, "watch under the ceiling",
+                  "4 censuses of 2 targets of %d MiB under --max-memory %.1f MiB (1.5x one "
+                  "census), peak_bytes <= %.1f MiB, pycensus peak RSS %.0f MiB" % (
+                      MIB, ceiling / 2.0 ** 20,
+                      max(c["read"]["peak_bytes"] for c in censuses) / 2.0 ** 20,
+                      maxrss / 2.0 ** 20) if censuses else "",
+                  "; ".join(problems))
+    except TargetError as e:
+        rep.fail(label, "watch targets", str(e))
+    finally:
+        for t in targets:
+            t.kill()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
@@ -243,6 +303,9 @@ def main():
         if not (os.path.isfile(pc) and os.access(pc, os.X_OK)):
             rep.fail("setup", "pycensus", "no executable at %s (build it, or --pycensus)" % pc)
         else:
+            usable = harness.by_preference(harness.usable_pythons(args.only), pyenv_first=True)
+            if usable:
+                check_watch(rep, pc, usable[0], workdir, asan)
             for py in pythons.discover():
                 if args.only and args.only not in py["label"]:
                     continue
