@@ -37,9 +37,17 @@ disabled), writes it and blocks.  Checks:
     target says what one census holds (read.peak_bytes, P); then `pycensus
     watch --count 2 --max-memory 1.5P` over two of them: every census
     complete (a watch holding both at once would need 2P and be refused
-    pages) with read.peak_bytes within the ceiling, and pycensus's peak RSS
-    under 0.3x one target's RSS -- censuses run one at a time, so the
-    ceiling bounds the watch, not the sum of the workers.
+    pages) with read.peak_bytes within the ceiling -- censuses run one at a
+    time, so the ceiling bounds the watch, not the sum of the workers -- and
+    pycensus's peak RSS under 0.3x the targets' (watch keeps one session,
+    with its DWARF index, per target, which the ceiling does not cover).
+
+  * "out of memory is named" (one interpreter, not under ASan, which needs
+    a huge address space): pycensus under address-space limits (RLIMIT_AS)
+    from 150 to 500 MiB, so that mapping its copy of the target fails.  Each
+    run is complete and exact, or partial with a warning that says "out of
+    memory" (never --timeout, which was not given), or a one-line error;
+    the target runs on, and at least one run must be the partial kind.
 
 --quick (the sanitizer pass of tests/run.py) changes nothing: the heap takes
 a few seconds, and a smaller one would be less payload-heavy than the bounds
@@ -72,10 +80,15 @@ HELD_SHARE = 0.1           # read.peak_bytes / target RSS
 CEILING = 8 << 20
 
 
-def run_rusage(argv, timeout):
-    """(exit code or -signal, stdout, stderr, ru_maxrss bytes) of ARGV."""
+def run_rusage(argv, timeout, limit_as=None):
+    """(exit code or -signal, stdout, stderr, ru_maxrss bytes) of ARGV, with
+    its address space limited to LIMIT_AS bytes if given."""
+    def pre():
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (limit_as, limit_as))
     p = harness.track(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE))
+                                       stderr=subprocess.PIPE,
+                                       preexec_fn=pre if limit_as else None))
     out, err = [], []
     # Read both pipes, then reap with wait4 for the child's own rusage.
     import threading
@@ -266,9 +279,9 @@ def check_watch(rep, pc, py, workdir, asan):
                     c["read"]["max_memory"] != ceiling:
                 problems.append("pid %s: complete %r, peak_bytes %r, max_memory %r" % (
                     c.get("pid"), c.get("complete"), c["read"]["peak_bytes"], c["read"]["max_memory"]))
-        rss = min(t.truth["rss"] for t in targets)
+        rss = sum(t.truth["rss"] for t in targets)
         if not asan and maxrss >= RSS_SHARE * rss:
-            problems.append("peak RSS %d >= %.1f x one target's RSS %d" % (maxrss, RSS_SHARE, rss))
+            problems.append("peak RSS %d >= %.1f x the targets' RSS %d" % (maxrss, RSS_SHARE, rss))
         for t in targets:
             why = target_running(t)
             if why:
@@ -285,6 +298,44 @@ def check_watch(rep, pc, py, workdir, asan):
     finally:
         for t in targets:
             t.kill()
+
+
+def check_nomem(rep, pc, py, workdir):
+    label = py["label"]
+    target = harness.TruthTarget(py["path"], TARGET, workdir, "nomem", args=[str(MIB)])
+    try:
+        target.wait_ready(120)
+        kinds, problems = [], []
+        for mib in (150, 200, 250, 300, 350, 400, 500):
+            rc, out, err, _ = run_rusage([pc, "snapshot", str(target.pid)], 300, mib << 20)
+            snap, why = harness.parse_json(out) if rc == 0 else (None, None)
+            if rc != 0:
+                kinds.append("%d:error" % mib)
+                if harness.one_line(err):
+                    problems.append("%d MiB: exit %r, %s" % (mib, rc, harness.one_line(err)))
+            elif snap is None:
+                problems.append("%d MiB: %s" % (mib, why))
+            elif snap["complete"]:
+                kinds.append("%d:complete" % mib)
+                bad = mismatches(minus_hidden(snap), target.truth)
+                if bad:
+                    problems.append("%d MiB: complete but %s" % (mib, "; ".join(bad)))
+            else:
+                ws = snap.get("warnings") or []
+                kinds.append("%d:partial" % mib)
+                if not any("out of memory" in w for w in ws) or any("--timeout" in w for w in ws):
+                    problems.append("%d MiB: partial, warnings %r" % (mib, ws))
+            why = target_running(target)
+            if why:
+                problems.append("%d MiB: %s" % (mib, why))
+        if not any(k.endswith(":partial") for k in kinds):
+            problems.append("no limit gave a partial census (premise not observed)")
+        rep.check(not problems, label, "out of memory is named", " ".join(kinds),
+                  "; ".join(problems) + " [%s]" % " ".join(kinds))
+    except TargetError as e:
+        rep.fail(label, "nomem target", str(e))
+    finally:
+        target.kill()
 
 
 def main():
@@ -306,6 +357,11 @@ def main():
             usable = harness.by_preference(harness.usable_pythons(args.only), pyenv_first=True)
             if usable:
                 check_watch(rep, pc, usable[0], workdir, asan)
+                if asan:
+                    rep.skip(usable[0]["label"], "out of memory is named",
+                             "the ASan build cannot run under an address-space limit")
+                else:
+                    check_nomem(rep, pc, usable[0], workdir)
             for py in pythons.discover():
                 if args.only and args.only not in py["label"]:
                     continue
