@@ -12,7 +12,7 @@
 #include "snapshot.h"
 
 enum {
-	OPT_SCOPE = 256, OPT_TOP, OPT_FORMAT, OPT_NO_STOP, OPT_TIMEOUT,
+	OPT_SCOPE = 256, OPT_TOP, OPT_FORMAT, OPT_NO_STOP, OPT_TIMEOUT, OPT_MAX_MEMORY,
 	OPT_INTERVAL, OPT_COUNT, OPT_OUTPUT, OPT_CHILDREN, OPT_GROWTH_ROUNDS,
 	OPT_PROMETHEUS, OPT_DAEMON, OPT_PIDFILE,
 };
@@ -24,7 +24,8 @@ enum {
 	{ "top", required_argument, NULL, OPT_TOP }, \
 	{ "format", required_argument, NULL, OPT_FORMAT }, \
 	{ "no-stop", no_argument, NULL, OPT_NO_STOP }, \
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT }
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }, \
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY }
 
 struct pc_census_cli {
 	struct pc_snapshot_opts snap;

@@ -110,6 +110,7 @@ struct pc_layout {
 	int64_t dq_leftindex, dq_block_size, dq_blocklen;
 	int64_t od_fast_nodes_size, od_first, odnode_size;
 	int64_t buffered_buffer, buffered_buffer_size;
+	int64_t array_allocated, array_descr, arraydescr_itemsize;
 
 	/* decisions */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */

@@ -29,10 +29,20 @@ struct pc_mapping {
 	char *path;             /* NULL for anonymous mappings */
 	unsigned char *local;   /* mirror, allocated on first use */
 	uint8_t *page_state;    /* per page: 0 unread, 1 read, 2 unreadable */
+	uint8_t *held;          /* per page: 1 if our mirror page is faulted in
+	                         * (charged to the memory ceiling) */
 };
 
+/* What a census read and what it cost.  BYTES/PAGES/CALLS count every read
+ * (before and during stops); STOP_* the pages read while the target was
+ * stopped; REFUSED the pages the memory ceiling kept from being read. */
 struct pc_read_stats {
 	uint64_t bytes, pages, calls;
+	uint64_t stop_bytes, stop_pages;
+	uint64_t refused_pages;
+	uint64_t peak_bytes;    /* most memory held at once (pc_memlimit) */
+	uint64_t max_memory;    /* the ceiling */
+	const char *mode;       /* how the stop read: "hinted", "copy", "live" */
 };
 
 struct pc_mem {
@@ -46,6 +56,15 @@ struct pc_mem {
 	unsigned readahead;     /* pages read past a miss */
 	bool frozen;            /* writable mappings copied; target running */
 	uint64_t misses;        /* pages wanted while frozen but not copied */
+	/* Resource failures, named in the census's warnings. */
+	bool nomem;             /* a mirror or a batch could not be allocated */
+	uint64_t deadline_us;   /* reads fail past this (CLOCK_MONOTONIC), 0: none */
+	bool expired;           /* ... and it passed */
+	unsigned tick;
+	/* Read at most this many pages (0: no cap), then refuse quietly and
+	 * set CAPPED: the pre-pass's way to notice the heap is dense. */
+	uint64_t read_cap;
+	bool capped;
 	struct pc_read_stats stats;
 };
 
@@ -74,12 +93,16 @@ const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len);
 long pc_mem_index(const struct pc_mem *mem, uint64_t addr);
 
 
+/* Pages of the writable mappings the target has resident (or swapped). */
+uint64_t pc_mem_resident_writable(struct pc_mem *mem);
+
 /* Copy every resident page of every writable mapping now, in as few
  * system calls as the kernel allows (many iovecs per process_vm_readv), so
  * the target can run again while the census works on the copy.  Pages not
  * resident (never touched) read as zeros afterwards, as they were.  Stops
  * at DEADLINE_US (CLOCK_MONOTONIC, 0 for none); returns false if it did not
- * copy everything (time ran out or the target went away). */
+ * copy everything: then MEM->expired (time ran out), ->gone, ->nomem or
+ * ->stats.refused_pages (the memory ceiling) says why. */
 bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us);
 
 /* The target runs again from now on: reads of writable pages not already

@@ -28,6 +28,7 @@ struct pc_snapshot_opts {
 	enum pc_scope scope;
 	bool no_stop;
 	unsigned timeout_ms;        /* longest the target may stay stopped; 0: no limit */
+	uint64_t max_memory;        /* --max-memory; 0: the default (memlimit.h) */
 	volatile sig_atomic_t *interrupted;  /* set by a signal: abandon the census */
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "memlimit.h"
 
 int pc_usage_error(const char *fmt, ...)
 {
@@ -111,6 +112,10 @@ bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli)
 			cli->snap.timeout_ms = 1;
 		return true;
 	}
+	case OPT_MAX_MEMORY:
+		if (!pc_parse_size(arg, &cli->snap.max_memory))
+			return pc_usage_error("--max-memory takes a size such as 512M or 2G, not '%s'", arg), false;
+		return true;
 	}
 	return false;
 }

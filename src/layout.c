@@ -262,6 +262,19 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->odnode_size = size_of(c, "_odictnode", OPT);
 	L->buffered_buffer = find(c, "buffered", "buffer", OPT);
 	L->buffered_buffer_size = find(c, "buffered", "buffer_size", OPT);
+	/* array.array: where the module is built into the interpreter its
+	 * DWARF is here; built as a shared module (lib-dynload) it is not, and
+	 * then the layout every version 3.8-3.13 shares is used (arrayobject:
+	 * PyObject_VAR_HEAD, ob_item, allocated, ob_descr; arraydescr:
+	 * typecode, itemsize). */
+	L->array_allocated = find(c, "arrayobject", "allocated", OPT);
+	L->array_descr = find(c, "arrayobject", "ob_descr", OPT);
+	L->arraydescr_itemsize = find(c, "arraydescr", "itemsize", OPT);
+	if (L->array_allocated < 0 || L->array_descr < 0 || L->arraydescr_itemsize < 0) {
+		L->array_allocated = 32;
+		L->array_descr = 40;
+		L->arraydescr_itemsize = 4;
+	}
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
 	L->dq_blocklen = pc_dwarf_array_len(c->idx, "BLOCK", "data");
 }

@@ -32,7 +32,11 @@ static const char usage_text[] =
 "  --no-stop              read without stopping the target; the result is marked\n" \
 "                         \"complete\": false if anything looked inconsistent\n" \
 "  --timeout SECONDS      longest the target may stay stopped; past it pycensus\n" \
-"                         resumes it and reports a partial result (\"complete\": false)\n"
+"                         resumes it and reports a partial result (\"complete\": false)\n" \
+"  --max-memory SIZE      most memory pycensus may hold for a census (512M, 2G);\n" \
+"                         past it the result is partial (\"complete\": false).\n" \
+"                         Default: half of what the machine and pycensus's own\n" \
+"                         cgroup have free\n"
 
 static const char help_text[] =
 "\n"

@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "mem.h"
+#include "memlimit.h"
 
 #define PAGE 4096ULL
 /* Mappings larger than this are not mirrored: no CPython object lives in a
@@ -27,13 +28,54 @@ enum { PAGE_UNREAD = 0, PAGE_READ = 1, PAGE_BAD = 2, PAGE_HINT = 3, PAGE_MISSED 
 #define MADV_POPULATE_WRITE 23
 #endif
 
+/* Pages of M from FIRST on (N of them) are about to be written in our
+ * mirror: charge those not yet faulted in to the memory ceiling.  False,
+ * and nothing charged, if they do not fit. */
+static bool hold(struct pc_mem *mem, struct pc_mapping *m, size_t first, size_t n)
+{
+	if (!m->held)
+		return true;        /* a borrowed image: nothing of ours */
+	size_t fresh = 0;
+	for (size_t p = first; p < first + n; p++)
+		fresh += !m->held[p];
+	if (fresh && !pc_memlimit_charge(fresh * PAGE)) {
+		mem->stats.refused_pages += n;
+		return false;
+	}
+	memset(m->held + first, 1, n);
+	return true;
+}
+
+/* Give back pages FIRST .. FIRST + N - 1 of M's mirror: they read as zeros
+ * again and no longer count against the ceiling. */
+static void drop(struct pc_mapping *m, size_t first, size_t n)
+{
+	if (!n || !m->held)
+		return;
+	size_t had = 0;
+	for (size_t p = first; p < first + n; p++)
+		had += m->held[p];
+	if (!had)
+		return;
+	madvise(m->local + first * PAGE, n * PAGE, MADV_DONTNEED);
+	memset(m->held + first, 0, n);
+	pc_memlimit_release(had * PAGE);
+}
+
 static void free_map_array(struct pc_mapping *maps, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct pc_mapping *m = &maps[i];
 		if (m->local && !m->borrowed)
 			munmap(m->local, maps[m->group_last].end - m->start);
+		if (m->held) {
+			size_t had = 0, npages = (m->end - m->start) / PAGE;
+			for (size_t p = 0; p < npages; p++)
+				had += m->held[p];
+			pc_memlimit_release(had * PAGE);
+		}
 		free(m->page_state);
+		free(m->held);
 		free(m->path);
 	}
 	free(maps);
@@ -192,10 +234,13 @@ static bool give_mirror(struct pc_mapping *first, struct pc_mapping *last, unsig
 {
 	for (struct pc_mapping *g = first; g <= last; g++) {
 		g->page_state = calloc((g->end - g->start) / PAGE, 1);
-		if (!g->page_state) {
-			for (struct pc_mapping *h = first; h < g; h++) {
+		g->held = calloc((g->end - g->start) / PAGE, 1);
+		if (!g->page_state || !g->held) {
+			for (struct pc_mapping *h = first; h <= g; h++) {
 				free(h->page_state);
+				free(h->held);
 				h->page_state = NULL;
+				h->held = NULL;
 				h->local = NULL;
 			}
 			munmap(p, len);
@@ -218,7 +263,8 @@ static struct pc_mapping *old_group_at(struct pc_mapping *old, size_t nold, uint
 		else
 			hi = mid;
 	}
-	if (lo == nold || old[lo].start != start || old[lo].group_first != lo || !old[lo].local)
+	if (lo == nold || old[lo].start != start || old[lo].group_first != lo || !old[lo].local ||
+	    !old[lo].held)
 		return NULL;
 	return &old[lo];
 }
@@ -244,26 +290,34 @@ static void adopt_group(struct pc_mem *mem, struct pc_mapping *first, struct pc_
 			return;
 	}
 	o->local = NULL;        /* ours now (or moved): not unmapped with OLD */
-	if (!give_mirror(first, last, p, nlen))
+	if (!give_mirror(first, last, p, nlen)) {
+		mem->nomem = true;
 		return;
+	}
 	struct pc_mapping *g = first;
 	for (struct pc_mapping *k = o; k <= &old[o->group_last]; k++) {
 		if (!k->page_state)
 			continue;
 		size_t n = (k->end - k->start) / PAGE;
 		for (size_t i = 0; i < n; i++) {
-			if (k->page_state[i] == PAGE_UNREAD)
+			if (k->page_state[i] == PAGE_UNREAD && !(k->held && k->held[i]))
 				continue;
 			uint64_t a = k->start + i * PAGE;
 			while (g < last && a >= g->end)
 				g++;
 			if (a < g->start || a >= g->end)
-				continue;
-			/* Only hinted pages may hold old data (see copy_writable). */
+				continue;   /* cut off by mremap: released with OLD */
+			size_t gi = (a - g->start) / PAGE;
+			if (k->held && k->held[i]) {
+				g->held[gi] = 1;
+				k->held[i] = 0;
+			}
+			/* Only hinted pages may hold old data (see copy_writable);
+			 * a page faulted in but never read holds zeros. */
 			if (k->page_state[i] == PAGE_READ || k->page_state[i] == PAGE_MISSED)
-				g->page_state[(a - g->start) / PAGE] = PAGE_HINT;
-			else
-				memset(p + (a - first->start), 0, PAGE);
+				g->page_state[gi] = PAGE_HINT;
+			else if (k->page_state[i] != PAGE_UNREAD)
+				drop(g, gi, 1);
 		}
 	}
 }
@@ -277,6 +331,7 @@ struct pc_error *pc_mem_reset(struct pc_mem *mem)
 	mem->last = 0;
 	mem->frozen = false;
 	mem->misses = 0;
+	mem->capped = false;
 	struct pc_error *err = read_maps(mem);
 	for (size_t i = 0; !err && i < mem->nmaps; i++)
 		if (mem->maps[i].group_first == i)
@@ -325,9 +380,11 @@ static bool mirror(struct pc_mem *mem, struct pc_mapping *m)
 		return false;
 	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
+	if (p == MAP_FAILED || !give_mirror(first, last, p, len)) {
+		mem->nomem = true;
 		return false;
-	return give_mirror(first, last, p, len);
+	}
+	return true;
 }
 
 
@@ -404,6 +461,14 @@ static bool load_pages(struct pc_mem *mem, struct pc_mapping *m, size_t first, s
 		       m->page_state[q + 1] != PAGE_BAD &&
 		       (q + 1 <= last || q + 1 - last <= mem->readahead))
 			q++;
+		if (mem->read_cap && mem->stats.pages + (q - p + 1) > mem->read_cap) {
+			mem->capped = true;
+			return false;
+		}
+		if (!hold(mem, m, p, q - p + 1)) {
+			memset(m->page_state + p, PAGE_BAD, q - p + 1);
+			return false;
+		}
 		size_t len = (q - p + 1) * PAGE;
 		ssize_t n = read_target(mem, m->start + p * PAGE, m->local + p * PAGE, len);
 		if (n < 0)
@@ -436,6 +501,12 @@ static bool ensure(struct pc_mem *mem, struct pc_mapping *m, size_t first, size_
 const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len)
 {
 	if (len == 0 || addr + len < addr)
+		return NULL;
+	/* A walk while the target is stopped ends at --timeout: from then on
+	 * everything reads as unreadable and the walk runs out quickly. */
+	if (mem->deadline_us && (++mem->tick & 1023) == 0 && pc_now_us() > mem->deadline_us)
+		mem->expired = true;
+	if (mem->expired)
 		return NULL;
 	struct pc_mapping *m = find_map(mem, addr);
 	if (!m || !m->readable || (!m->local && !mirror(mem, m)))
@@ -517,8 +588,10 @@ static void flush(struct pc_mem *mem, struct batch *b)
 	}
 	b->n = 0;
 	b->queued = 0;
-	if (b->deadline_us && pc_now_us() > b->deadline_us)
+	if (b->deadline_us && pc_now_us() > b->deadline_us) {
 		b->expired = true;
+		mem->expired = true;
+	}
 }
 
 static void add_run(struct pc_mem *mem, struct batch *b, struct pc_mapping *m, size_t first, size_t npages)
@@ -530,6 +603,11 @@ static void add_run(struct pc_mem *mem, struct batch *b, struct pc_mapping *m, s
 			flush(mem, b);
 		if (b->expired)
 			break;
+		if (!hold(mem, m, first, n)) {
+			first += n;
+			npages -= n;
+			continue;
+		}
 		b->local[b->n].iov_base = m->local + first * PAGE;
 		b->local[b->n].iov_len = n * PAGE;
 		b->remote[b->n].iov_base = (void *)(uintptr_t)(m->start + first * PAGE);
@@ -543,9 +621,11 @@ static void add_run(struct pc_mem *mem, struct batch *b, struct pc_mapping *m, s
 	}
 }
 
-static struct batch *batch_new(uint64_t deadline_us)
+static struct batch *batch_new(struct pc_mem *mem, uint64_t deadline_us)
 {
 	struct batch *b = malloc(sizeof(*b));
+	if (!b)
+		mem->nomem = true;
 	if (b) {
 		b->n = 0;
 		b->queued = 0;
@@ -597,8 +677,10 @@ typedef bool chunk_fn(struct pc_mem *mem, struct pc_mapping *m, size_t base, siz
 static bool each_writable_chunk(struct pc_mem *mem, chunk_fn *fn, void *arg)
 {
 	uint64_t *bits = malloc(PM_CHUNK * sizeof(uint64_t));
-	if (!bits)
+	if (!bits) {
+		mem->nomem = true;
 		return false;
+	}
 	/* Without pagemap every page counts as present. */
 	int pm = open_pagemap(mem->pid);
 	bool go = true;
@@ -631,6 +713,7 @@ static bool copy_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base, si
 	struct copy *cp = arg;
 	struct batch *b = cp->b;
 	if (mem->gone || b->expired || (b->deadline_us && pc_now_us() > b->deadline_us)) {
+		mem->expired = !mem->gone;
 		cp->complete = false;
 		return false;
 	}
@@ -643,7 +726,7 @@ static bool copy_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base, si
 			/* Never touched: zeros, as the mirror is except
 			 * where a kept page holds an older read. */
 			if (m->page_state[idx] == PAGE_HINT)
-				memset(m->local + idx * PAGE, 0, PAGE);
+				drop(m, idx, 1);
 			m->page_state[idx] = PAGE_READ;
 		}
 		if (want) {
@@ -663,14 +746,15 @@ static bool copy_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base, si
 
 bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
 {
-	struct copy cp = { batch_new(deadline_us), true };
+	uint64_t refused = mem->stats.refused_pages;
+	struct copy cp = { batch_new(mem, deadline_us), true };
 	if (!cp.b || !each_writable_chunk(mem, copy_chunk, &cp)) {
 		free(cp.b);
 		return false;
 	}
 	if (!cp.b->expired)
 		flush(mem, cp.b);
-	bool complete = cp.complete && !cp.b->expired;
+	bool complete = cp.complete && !cp.b->expired && mem->stats.refused_pages == refused;
 	free(cp.b);
 	mem->frozen = true;
 	return complete && !mem->gone;
@@ -678,7 +762,8 @@ bool pc_mem_copy_writable(struct pc_mem *mem, uint64_t deadline_us)
 
 bool pc_mem_load_hinted(struct pc_mem *mem, uint64_t deadline_us)
 {
-	struct batch *b = batch_new(deadline_us);
+	uint64_t refused = mem->stats.refused_pages;
+	struct batch *b = batch_new(mem, deadline_us);
 	if (!b)
 		return false;
 	for (size_t i = 0; i < mem->nmaps && !mem->gone && !b->expired; i++) {
@@ -700,7 +785,7 @@ bool pc_mem_load_hinted(struct pc_mem *mem, uint64_t deadline_us)
 	}
 	if (!b->expired)
 		flush(mem, b);
-	bool complete = !b->expired && !mem->gone;
+	bool complete = !b->expired && !mem->gone && mem->stats.refused_pages == refused;
 	free(b);
 	return complete;
 }
@@ -728,6 +813,9 @@ static bool prefault_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base
 		size_t q = p;
 		while (q < chunk && page_present(have_bits, bits, q))
 			q++;
+		/* Past the ceiling, copying will refuse these pages anyway. */
+		if (!hold(mem, m, base + p, q - p))
+			return false;
 		populate(m->local + (base + p) * PAGE, (q - p) * PAGE);
 		p = q;
 	}
@@ -737,4 +825,23 @@ static bool prefault_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base
 void pc_mem_prefault(struct pc_mem *mem)
 {
 	each_writable_chunk(mem, prefault_chunk, NULL);
+}
+
+static bool count_chunk(struct pc_mem *mem, struct pc_mapping *m, size_t base, size_t chunk,
+			const uint64_t *bits, bool have_bits, void *arg)
+{
+	(void)mem;
+	(void)m;
+	(void)base;
+	uint64_t *n = arg;
+	for (size_t p = 0; p < chunk; p++)
+		*n += page_present(have_bits, bits, p);
+	return true;
+}
+
+uint64_t pc_mem_resident_writable(struct pc_mem *mem)
+{
+	uint64_t n = 0;
+	each_writable_chunk(mem, count_chunk, &n);
+	return n;
 }

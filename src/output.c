@@ -125,6 +125,12 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	json_object_object_add(rd, "bytes", J_U64(c->read.bytes));
 	json_object_object_add(rd, "pages", J_U64(c->read.pages));
 	json_object_object_add(rd, "calls", J_U64(c->read.calls));
+	json_object_object_add(rd, "mode", json_object_new_string(c->read.mode ? c->read.mode : ""));
+	json_object_object_add(rd, "stopped_pages", J_U64(c->read.stop_pages));
+	json_object_object_add(rd, "stopped_bytes", J_U64(c->read.stop_bytes));
+	json_object_object_add(rd, "refused_pages", J_U64(c->read.refused_pages));
+	json_object_object_add(rd, "peak_bytes", J_U64(c->read.peak_bytes));
+	json_object_object_add(rd, "max_memory", J_U64(c->read.max_memory));
 	json_object_object_add(root, "read", rd);
 
 	json_object *tot = json_object_new_object();

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memlimit.h"
 #include "reach.h"
 #include "sizeof.h"
 #include "types.h"
@@ -16,8 +17,13 @@ static void push(struct stack *s, uint64_t x)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 4096;
+		if (!pc_memlimit_charge((cap - s->cap) * sizeof(*s->v))) {
+			s->oom = true;
+			return;
+		}
 		uint64_t *v = realloc(s->v, cap * sizeof(*v));
 		if (!v) {
+			pc_memlimit_release((cap - s->cap) * sizeof(*s->v));
 			s->oom = true;
 			return;
 		}
@@ -54,8 +60,13 @@ static int mark(struct walk *w, uint64_t addr)
 		return -1;
 	if (!w->bits[i]) {
 		size_t words = (size_t)((m->end - m->start) / 8 + 63) / 64;
+		if (!pc_memlimit_charge(words * 8)) {
+			w->oom = true;
+			return 0;
+		}
 		w->bits[i] = calloc(words, 8);
 		if (!w->bits[i]) {
+			pc_memlimit_release(words * 8);
 			w->oom = true;
 			return 0;
 		}
@@ -175,6 +186,7 @@ struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const 
 	const char *dump = getenv("PYCENSUS_DEBUG_DUMP");
 	if (dump)
 		w.dump = fopen(dump, "we");
+	uint64_t refusals = pc_memlimit_refusals();
 	w.nbits = py->mem->nmaps;
 	w.bits = calloc(w.nbits ? w.nbits : 1, sizeof(*w.bits));
 	if (!w.bits)
@@ -209,13 +221,23 @@ struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const 
 		on_ref(&w, interned, true);
 	drain(&w);
 
-	bool oom = w.oom || w.todo.oom || w.hidden.oom;
+	/* Out of memory or past the ceiling: the walk stopped, and the census
+	 * is partial; the caller names which from MEM->nomem and
+	 * pc_memlimit_refusals(). */
+	if ((w.oom || w.todo.oom || w.hidden.oom) && pc_memlimit_refusals() == refusals)
+		py->mem->nomem = true;
 	if (w.dump)
 		fclose(w.dump);
-	for (size_t i = 0; i < w.nbits; i++)
+	for (size_t i = 0; i < w.nbits; i++) {
+		if (!w.bits[i])
+			continue;
+		const struct pc_mapping *m = &py->mem->maps[i];
+		pc_memlimit_release((size_t)((m->end - m->start) / 8 + 63) / 64 * 8);
 		free(w.bits[i]);
+	}
 	free(w.bits);
+	pc_memlimit_release((w.todo.cap + w.hidden.cap) * sizeof(uint64_t));
 	free(w.todo.v);
 	free(w.hidden.v);
-	return oom ? pc_error_nomem() : NULL;
+	return NULL;
 }

@@ -256,6 +256,22 @@ static uint64_t buffered_size(struct pc_py *py, uint64_t addr, const struct pc_t
 	return n;
 }
 
+/* array.array.__sizeof__: the object and its buffer (allocated items of
+ * its typecode's size), sized from the header, never read. */
+static uint64_t array_size(struct pc_py *py, uint64_t addr, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t descr;
+	int64_t allocated;
+	int32_t itemsize;
+	if (!pc_i64(py, addr + (uint64_t)L->array_allocated, &allocated) ||
+	    !pc_u64(py, addr + (uint64_t)L->array_descr, &descr) ||
+	    !pc_mem_read(py->mem, descr + (uint64_t)L->arraydescr_itemsize, &itemsize, 4) ||
+	    allocated < 0 || allocated > (1LL << 48) || itemsize <= 0 || itemsize > 16)
+		return (uint64_t)t->basicsize;
+	return (uint64_t)t->basicsize + (uint64_t)allocated * (uint64_t)itemsize;
+}
+
 uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 {
 	const struct pc_layout *L = py->L;
@@ -326,6 +342,9 @@ uint64_t pc_sizeof(struct pc_py *py, uint64_t addr, const struct pc_type *t)
 			break;
 		case SZ_BUFFERED:
 			n = buffered_size(py, addr, t);
+			break;
+		case SZ_ARRAY:
+			n = array_size(py, addr, t);
 			break;
 		default:
 			n = default_size(py, addr, t);

@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "attach.h"
+#include "memlimit.h"
 #include "reach.h"
 #include "sizeof.h"
 #include "snapshot.h"
@@ -259,25 +260,43 @@ static void test_prepass_wait(void)
 		pc_sleep_ms(1);
 }
 
+/* How the stop reads: the pages a pre-pass found (HINTED), or every
+ * resident writable page (COPY). */
+enum read_mode { READ_HINTED, READ_COPY };
+
+/* A heap where the census needs more than 1/DENSE of the resident writable
+ * pages is copied whole while stopped: reading those few more pages costs
+ * less than finishing a pre-pass walk, which is as long as the census's. */
+#define DENSE 8
+
 /* Work done before the target is stopped, so that the pause holds only
  * reads into memory that is already ours.  Faulting a fresh local page
  * costs more than reading a target page into a faulted one (about 2 us
- * against 0.45 us here), so the mirror is faulted in now.  The reachable
- * scope will copy every resident writable page: fault those.  The gc scope
- * reads only the pages holding GC objects and what sizing them touches;
- * which pages those are is learnt by walking the GC lists of the running
- * target once (its counts are thrown away: the target moves under it, and
- * the walk is as guarded against garbage as any), and they are read again,
- * all together, once it is stopped. */
-static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_opts *opts, struct pc_mem **mem)
+ * against 0.45 us here), so what the stop will read is faulted in now.
+ *
+ * Which pages the census needs is learnt by walking the running target
+ * once, as the census will (its counts are thrown away: the target moves
+ * under it, and the walk is as guarded against garbage as any).  That
+ * walk reads only what the walkers decode -- object headers, item arrays,
+ * dict and set tables, the strs of names -- never a bytes, bytearray or
+ * array payload, so a heap of large buffers costs pages in proportion to
+ * its objects, not its bytes.  In the reachable scope, a heap where those
+ * pages are most of the memory (dense with small objects) is instead
+ * copied whole: the pre-pass stops after 1/DENSE of the resident writable
+ * pages, if such a copy fits under the memory ceiling. */
+static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_opts *opts, struct pc_mem **mem,
+				enum read_mode *mode)
 {
 	struct pc_error *err = pc_mem_open(s->pid, mem);
 	if (err)
 		return err;
+	*mode = READ_HINTED;
 	if (opts->scope == PC_SCOPE_REACHABLE) {
-		pc_mem_prefault(*mem);
-		test_prepass_wait();
-		return NULL;
+		uint64_t resident = pc_mem_resident_writable(*mem);
+		/* A copy also needs the visited set, 1/64 of what it covers. */
+		uint64_t copy = resident * 4096 + resident * 4096 / 64;
+		if (copy < pc_memlimit_get() - pc_memlimit_held())
+			(*mem)->read_cap = resident / DENSE + 1;
 	}
 	struct pc_py py;
 	py_init(&py, s, *mem);
@@ -288,16 +307,23 @@ static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_o
 	memset(&scratch, 0, sizeof(scratch));
 	read_interp(s, &py);
 	bool timed_out;
-	/* Read one page past a miss, not two: the pages read become the set
-	 * read again while stopped, so it should hold little that is not
-	 * needed (measured on 3.11: 0, 1, 2, 4 pages -> 30.3k, 30.4k, 35.0k,
-	 * 37.9k pages for 250k GC objects, in 30k, 15k, 12k, 8k calls). */
+	/* Read little past a miss: the pages read become the set read again
+	 * while stopped, so it should hold little that is not needed (gc
+	 * scope, measured on 3.11: 0, 1, 2, 4 pages -> 30.3k, 30.4k, 35.0k,
+	 * 37.9k pages for 250k GC objects, in 30k, 15k, 12k, 8k calls).  The
+	 * reachable scope reads none: the page after an object's header is
+	 * often the payload of a large buffer. */
 	unsigned readahead = (*mem)->readahead;
-	(*mem)->readahead = 1;
+	(*mem)->readahead = opts->scope == PC_SCOPE_GC ? 1 : 0;
 	census_walk(s, &py, opts, &scratch, 0, &timed_out);
 	(*mem)->readahead = readahead;
+	(*mem)->read_cap = 0;
 	pc_typemap_destroy(py.types);
 	(*mem)->gone = false;
+	if ((*mem)->capped) {
+		*mode = READ_COPY;
+		pc_mem_prefault(*mem);
+	}
 	test_prepass_wait();
 	return NULL;
 }
@@ -308,6 +334,7 @@ struct stopped {
 	struct pc_mem *mem;
 	uint64_t pause0;        /* when this stop began */
 	uint64_t deadline;      /* --timeout for this stop, 0 for none */
+	uint64_t pages0, bytes0;  /* read stats when it began */
 	bool collecting;        /* stopped inside a GC collection after all */
 	bool timed_out, lost;
 };
@@ -318,7 +345,14 @@ static struct pc_error *stop(struct pc_session *s, const struct pc_snapshot_opts
 {
 	st->pause0 = pc_now_us();
 	st->deadline = opts->timeout_ms ? st->pause0 + (uint64_t)opts->timeout_ms * 1000u : 0;
-	return stop_quiescent(s, st->at, &st->mem, &st->collecting);
+	struct pc_error *err = stop_quiescent(s, st->at, &st->mem, &st->collecting);
+	if (st->mem) {
+		st->pages0 = st->mem->stats.pages;
+		st->bytes0 = st->mem->stats.bytes;
+		/* Reads past --timeout fail from here on (see pc_mem_ptr). */
+		st->mem->deadline_us = st->deadline;
+	}
+	return err;
 }
 
 /* Let the target go; returns whether it died while it was stopped.  The
@@ -329,44 +363,78 @@ static bool resume(struct pc_session *s, struct stopped *st, struct pc_census *c
 	pc_attach_release(st->at);
 	c->pause_us += pc_now_us() - st->pause0;
 	c->stops++;
+	st->mem->deadline_us = 0;
+	st->timed_out |= st->mem->expired;
+	st->mem->stats.stop_pages += st->mem->stats.pages - st->pages0;
+	st->mem->stats.stop_bytes += st->mem->stats.bytes - st->bytes0;
 	return lost;
 }
 
-/* The gc scope once stopped: read the pages the pre-pass found, in a few
- * calls, let the target run, and count on the copy.  If the copy lacks a
- * page the walk wants (the target changed since the pre-pass: new objects
- * on new pages), those pages join the hints, the target is stopped once
- * more and this time the walk runs while it is stopped, reading what else
- * it needs on demand.  Either way every page counted was read in one stop. */
-static struct pc_error *gc_census(struct pc_session *s, const struct pc_snapshot_opts *opts,
-				  struct stopped *st, struct pc_py *py, struct pc_census *c)
+/* Once stopped, with the pages a pre-pass found: read them in a few calls,
+ * let the target run, and count on the copy.  If the copy lacks a page the
+ * walk wants (the target changed since the pre-pass: new objects on new
+ * pages), those pages join the hints, the target is stopped once more and
+ * this time the walk runs while it is stopped, reading what else it needs
+ * on demand.  Either way every page counted was read in one stop. */
+static struct pc_error *hinted_census(struct pc_session *s, const struct pc_snapshot_opts *opts,
+				      struct stopped *st, struct pc_py *py, struct pc_census *c)
 {
 	struct pc_error *err;
-	if (pc_mem_load_hinted(st->mem, st->deadline)) {
-		pc_mem_freeze(st->mem);
-		st->lost = resume(s, st, c);
-		if (st->lost)
-			return NULL;
-		err = census_walk(s, py, opts, c, 0, &st->timed_out);
-		if (err || st->mem->misses == 0 || (opts->interrupted && *opts->interrupted))
-			return err;
-		pc_typemap_destroy(py->types);
-		py->types = pc_typemap_create();
-		if (!py->types)
-			return pc_error_nomem();
-		py->invalid = 0;
-		err = stop(s, opts, st);
-		if (err)
-			return err;
-		if (!pc_mem_load_hinted(st->mem, st->deadline))
-			st->timed_out = !st->mem->gone;
-	} else {
-		st->timed_out = !st->mem->gone;
-	}
+	bool unused;
+	pc_mem_load_hinted(st->mem, st->deadline);
+	pc_mem_freeze(st->mem);
+	st->lost = resume(s, st, c);
+	if (st->lost)
+		return NULL;
+	err = census_walk(s, py, opts, c, 0, &unused);
+	/* Out of time, of memory or at the ceiling, a second stop would read
+	 * no more: the census stays partial, and says why. */
+	if (err || st->mem->misses == 0 || (opts->interrupted && *opts->interrupted) ||
+	    st->timed_out || st->mem->nomem || pc_memlimit_refusals())
+		return err;
+	pc_typemap_destroy(py->types);
+	py->types = pc_typemap_create();
+	if (!py->types)
+		return pc_error_nomem();
+	py->invalid = 0;
+	err = stop(s, opts, st);
+	if (err)
+		return err;
+	pc_mem_load_hinted(st->mem, st->deadline);
 	err = census_walk(s, py, opts, c, st->deadline, &st->timed_out);
 	if (!err && st->at->ntids)
 		st->lost = resume(s, st, c);
 	return err;
+}
+
+static void fmt_size(char *buf, size_t cap, uint64_t n)
+{
+	if (n >= (1ULL << 30))
+		snprintf(buf, cap, "%.1f GiB", (double)n / (1ULL << 30));
+	else
+		snprintf(buf, cap, "%.1f MiB", (double)n / (1ULL << 20));
+}
+
+/* Name every resource that ran out: memory, the ceiling, time. */
+static void warn_resources(struct pc_census *c, const struct pc_snapshot_opts *opts, const struct stopped *st)
+{
+	char lim[32];
+	fmt_size(lim, sizeof(lim), pc_memlimit_get());
+	if (st->mem->nomem) {
+		c->complete = false;
+		pc_census_warn(c, "out of memory: pycensus could not allocate what the census needed; "
+			       "the census is partial");
+	}
+	if (pc_memlimit_refusals()) {
+		c->complete = false;
+		pc_census_warn(c, "memory ceiling (--max-memory %s) reached: %llu pages were not read; "
+			       "the census is partial", lim, (unsigned long long)st->mem->stats.refused_pages);
+	}
+	if (st->timed_out && opts->timeout_ms) {
+		c->complete = false;
+		pc_census_warn(c, "--timeout: the target was resumed after %u ms; the census is partial",
+			       opts->timeout_ms);
+	}
 }
 
 /* One attempt at a census. */
@@ -374,6 +442,8 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 				      struct pc_census *c)
 {
 	memset(c, 0, sizeof(*c));
+	pc_memlimit_set(opts->max_memory);
+	pc_memlimit_mark();
 	c->pid = s->pid;
 	c->scope = opts->scope;
 	c->binary = s->target.module_path;
@@ -385,10 +455,11 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	struct pc_attach at = {0};
 	struct stopped st = { .at = &at };
 	struct pc_error *err = NULL;
+	enum read_mode mode = READ_HINTED;
 	if (opts->no_stop) {
 		err = pc_mem_open(s->pid, &st.mem);
 	} else {
-		err = prepare(s, opts, &st.mem);
+		err = prepare(s, opts, &st.mem, &mode);
 		if (!err && opts->interrupted && *opts->interrupted)
 			err = pc_error_new(PC_EXIT_FAILED, "interrupted before the target was stopped");
 		if (!err)
@@ -411,16 +482,16 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	read_interp(s, &py);
 	if (opts->no_stop) {
 		err = census_walk(s, &py, opts, c, 0, &st.timed_out);
-	} else if (opts->scope == PC_SCOPE_REACHABLE) {
+	} else if (mode == READ_COPY) {
 		/* Copy the writable memory and let the target go: the walk, the
 		 * sizing and the naming then run on the copy. */
-		if (!pc_mem_copy_writable(st.mem, st.deadline))
-			st.timed_out = !st.mem->gone;
+		pc_mem_copy_writable(st.mem, st.deadline);
 		st.lost = resume(s, &st, c);
+		bool unused;
 		if (!st.lost)
-			err = census_walk(s, &py, opts, c, 0, &st.timed_out);
+			err = census_walk(s, &py, opts, c, 0, &unused);
 	} else {
-		err = gc_census(s, opts, &st, &py, c);
+		err = hinted_census(s, opts, &st, &py, c);
 	}
 	if (st.lost)
 		err = pc_error_new(PC_EXIT_FAILED, "process %d exited during the census", (int)s->pid);
@@ -428,11 +499,7 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 		pc_typemap_destroy(py.types);
 		goto out;
 	}
-	if (st.timed_out) {
-		c->complete = false;
-		pc_census_warn(c, "--timeout: the target was resumed after %u ms; the census is partial",
-			       opts->timeout_ms);
-	}
+	warn_resources(c, opts, &st);
 	if (opts->interrupted && *opts->interrupted) {
 		c->complete = false;
 		pc_census_warn(c, "interrupted by a signal");
@@ -441,11 +508,14 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 		c->complete = false;
 		pc_census_warn(c, "the target stayed inside a GC collection; counts may be off");
 	}
-	if (c->gc.broken && !st.timed_out) {
+	/* Pages left unread for lack of time or memory make lists look broken
+	 * and objects unreadable: that is not damage, and it is said above. */
+	bool starved = st.timed_out || st.mem->nomem || pc_memlimit_refusals();
+	if (c->gc.broken && !starved) {
 		c->complete = false;
 		pc_census_warn(c, "%s", c->gc.problem);
 	}
-	if (py.invalid) {
+	if (py.invalid && !starved) {
 		c->complete = false;
 		pc_census_warn(c, "%llu objects had an unreadable type or inconsistent contents (damaged memory?)",
 			       (unsigned long long)py.invalid);
@@ -456,6 +526,8 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	snprintf(c->version, sizeof(c->version), "%s", s->version);
 	c->rss_bytes = rss_bytes(s->pid);
 	c->read = st.mem->stats;
+	c->read.mode = opts->no_stop ? "live" : mode == READ_COPY ? "copy" : "hinted";
+	c->read.max_memory = pc_memlimit_get();
 	err = pc_census_collect(c, &py);
 	pc_typemap_destroy(py.types);
 out:
@@ -464,6 +536,7 @@ out:
 	if (err && err->code == PC_EXIT_NOPROC && st.pause0)
 		err->code = PC_EXIT_FAILED;
 	pc_mem_close(st.mem);
+	c->read.peak_bytes = pc_memlimit_peak();
 	c->elapsed_us = pc_now_us() - t0;
 	if (err)
 		pc_census_fini(c);
