@@ -748,6 +748,12 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 	int64_t doff = t->dictoffset;
 	if (doff < 0) {
 		int64_t n = read_i64(c, obj + (uint64_t)L->ob_size);
+		/* Bounded, so that neither the negation nor the product below
+		 * can overflow (types.c bounds basicsize and itemsize). */
+		if (n < -(1LL << 40) || n > (1LL << 40)) {
+			c->damaged = true;
+			return;
+		}
 		if (n < 0)
 			n = -n;
 		int64_t size = (t->basicsize + n * t->itemsize + 7) & ~7LL;
