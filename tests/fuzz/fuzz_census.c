@@ -18,6 +18,8 @@
  *           kind, the object itself
  *   cycle   a pointer field of two objects of a class made to point at each
  *           other (tp_base chains, GC list links, frame links), or at itself
+ *   name    the name of a type that owns objects (tp_name, ht_qualname)
+ *           made a pointer as above: names of raw bytes
  * Fields reached through a pointer (a dict's keys, a frame's interpreter
  * frame, a type's mro) are counted too.
  *
@@ -77,6 +79,7 @@ struct objs {
 };
 static struct objs by_cls[C_NCLS];
 static size_t nobjs;
+static struct objs used_types;   /* types that own objects: their names are printed */
 
 /* A field at OFF, through the pointer at VIA if HAS_VIA; offsets of -1
  * are fields this version's layout lacks. */
@@ -230,9 +233,19 @@ static void objects_init(void)
 	FILE *f = fopen(path, "r");
 	unsigned long long addr;
 	char line[512];
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx", &addr) == 1)
-			add_obj(&by_cls[classify(addr)], addr);
+	while (f && fgets(line, sizeof(line), f)) {
+		uint64_t type;
+		if (sscanf(line, "%llx", &addr) != 1)
+			continue;
+		add_obj(&by_cls[classify(addr)], addr);
+		if (!pc_mem_u64(mem, addr + (uint64_t)session->layout.ob_type, &type))
+			continue;
+		size_t i;
+		for (i = 0; i < used_types.n && used_types.addr[i] != type; i++)
+			;
+		if (i == used_types.n)
+			add_obj(&used_types, type);
+	}
 	if (f)
 		fclose(f);
 	unlink(path);
@@ -240,8 +253,8 @@ static void objects_init(void)
 
 /* --- mutations ---------------------------------------------------------- */
 
-enum { K_WORD, K_LEN, K_PTR, K_TYPE, K_CYCLE, K_N };
-static const char *const kind_name[K_N] = { "word", "length", "pointer", "type", "cycle" };
+enum { K_WORD, K_LEN, K_PTR, K_TYPE, K_CYCLE, K_NAME, K_N };
+static const char *const kind_name[K_N] = { "word", "length", "pointer", "type", "cycle", "name" };
 
 static struct stats {
 	uint64_t inputs, kinds[K_N], tried[K_N];
@@ -396,6 +409,21 @@ static bool is_gc(uint64_t obj)
 	uint64_t type, flags;
 	return pc_mem_u64(mem, obj + (uint64_t)session->layout.ob_type, &type) &&
 	       pc_mem_u64(mem, type + (uint64_t)session->layout.tp_flags, &flags) && (flags & PC_TPFLAGS_HAVE_GC);
+}
+
+/* The name of a type that owns objects (tp_name of a static type, the
+ * qualified name of a heap type) made to point into other objects, their
+ * middle, unaligned: names of raw bytes, as a damaged heap gives them. */
+static bool mutate_name(struct writes *w, uint32_t k, uint64_t v)
+{
+	const struct pc_layout *L = &session->layout;
+	if (!used_types.n)
+		return false;
+	uint64_t type = used_types.addr[k % used_types.n], flags, addr;
+	if (!pc_mem_u64(mem, type + (uint64_t)L->tp_flags, &flags))
+		return false;
+	addr = type + (uint64_t)((flags & PC_TPFLAGS_HEAPTYPE) && (v & 1) ? L->ht_qualname : L->tp_name);
+	return put(w, addr, pointer(v >> 1, type, addr, false), 8);
 }
 
 static bool mutate_object(struct writes *w, int kind, uint32_t k, uint64_t v)
@@ -624,7 +652,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&v, data + off + 5, 8);
 		/* A quarter raw words, the rest aimed at objects. */
 		int kind = mode % 16 < 4 ? K_WORD : 1 + (mode % 16 - 4) % (K_N - 1);
-		bool done = kind == K_WORD ? mutate_word(&w, k, mode, v) : nobjs && mutate_object(&w, kind, k, v);
+		bool done = kind == K_WORD   ? mutate_word(&w, k, mode, v)
+			    : kind == K_NAME ? mutate_name(&w, k, v)
+					     : nobjs && mutate_object(&w, kind, k, v);
 		stats.kinds[kind] += done;
 		stats.tried[kind]++;
 	}
