@@ -186,7 +186,6 @@ static void add_obj(struct objs *o, uint64_t addr)
 		o->cap = cap;
 	}
 	o->addr[o->n++] = addr;
-	nobjs++;
 }
 
 /* What the object at ADDR is, from its type's flags (or address). */
@@ -238,6 +237,7 @@ static void objects_init(void)
 		if (sscanf(line, "%llx", &addr) != 1)
 			continue;
 		add_obj(&by_cls[classify(addr)], addr);
+		nobjs++;
 		if (!pc_mem_u64(mem, addr + (uint64_t)session->layout.ob_type, &type))
 			continue;
 		size_t i;
