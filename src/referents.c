@@ -501,6 +501,11 @@ static void do_frame(struct ctx *c, uint64_t obj)
 		ncells = read_i64(c, cell + (uint64_t)c->py->L->ob_size);
 	if (free_)
 		nfrees = read_i64(c, free_ + (uint64_t)c->py->L->ob_size);
+	/* Bounded before they are added: damaged lengths must not overflow. */
+	if (ncells < 0 || ncells >= (1 << 24) || nfrees < 0 || nfrees >= (1 << 24)) {
+		c->damaged = true;
+		return;
+	}
 	int64_t slots = (int64_t)nlocals + ncells + nfrees;
 	if (slots > 0 && slots < (1 << 24))
 		ref_array(c, obj + (uint64_t)o->f_localsplus, (uint64_t)slots, false);
