@@ -60,6 +60,7 @@ struct pc_py {
 	struct pc_typemap *types;
 	uint64_t invalid;                /* objects that could not be decoded */
 	uint64_t lookdict;               /* <= 3.10: dk_lookup of general dicts */
+	uint64_t mapped;                 /* readable bytes mapped, 0 until sizeof.c needs it */
 };
 
 /* Symbol names of the kinds, for discovery. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "census.h"
+#include "sizeof.h"
 #include "types.h"
 
 void pc_census_warn(struct pc_census *c, const char *fmt, ...)
@@ -35,8 +36,10 @@ void pc_census_sort(struct pc_type_count *types, size_t n)
 	qsort(types, n, sizeof(*types), by_bytes);
 }
 
-/* Add COUNT/BYTES to the row named NAME of LIST (N rows, room for more). */
-static bool add_row(struct pc_type_count *list, size_t *n, const char *name, uint64_t count, uint64_t bytes)
+/* Add COUNT/BYTES to the row named NAME of LIST (N rows, room for more);
+ * *OVERFLOW is set if a sum of bytes had to stop at UINT64_MAX. */
+static bool add_row(struct pc_type_count *list, size_t *n, const char *name, uint64_t count, uint64_t bytes,
+		    bool *overflow)
 {
 	size_t j;
 	for (j = 0; j < *n; j++)
@@ -49,11 +52,11 @@ static bool add_row(struct pc_type_count *list, size_t *n, const char *name, uin
 		(*n)++;
 	}
 	list[j].count += count;
-	list[j].bytes += bytes;
+	*overflow |= !pc_bytes_add(&list[j].bytes, bytes);
 	return true;
 }
 
-static struct pc_error *collect_extras(struct pc_census *c, struct pc_py *py)
+static struct pc_error *collect_extras(struct pc_census *c, struct pc_py *py, bool *overflow)
 {
 	size_t n = pc_typemap_count(py->types), cur = 0;
 	c->hidden = calloc(n ? n : 1, sizeof(*c->hidden));
@@ -62,9 +65,10 @@ static struct pc_error *collect_extras(struct pc_census *c, struct pc_py *py)
 		return pc_error_nomem();
 	struct pc_type *t;
 	while ((t = pc_typemap_next(py->types, &cur))) {
-		if (t->hidden_count && !add_row(c->hidden, &c->nhidden, t->name, t->hidden_count, t->hidden_bytes))
+		if (t->hidden_count &&
+		    !add_row(c->hidden, &c->nhidden, t->name, t->hidden_count, t->hidden_bytes, overflow))
 			return pc_error_nomem();
-		if (t->opaque && t->count && !add_row(c->opaque, &c->nopaque, t->name, t->count, t->bytes))
+		if (t->opaque && t->count && !add_row(c->opaque, &c->nopaque, t->name, t->count, t->bytes, overflow))
 			return pc_error_nomem();
 	}
 	pc_census_sort(c->hidden, c->nhidden);
@@ -79,23 +83,30 @@ struct pc_error *pc_census_collect(struct pc_census *c, struct pc_py *py)
 	if (!c->types)
 		return pc_error_nomem();
 	struct pc_type *t;
+	/* Each object's size is bounded (sizeof.c), but a heap damaged in
+	 * many places could still add up past 2^64: say so, never wrap. */
+	bool overflow = false;
 	while ((t = pc_typemap_next(py->types, &cur))) {
 		if (!t->count)
 			continue;
 		/* Distinct type objects can share a name (classes redefined, or
 		 * the same class made twice); the user sees one row per name. */
-		if (!add_row(c->types, &k, t->name, t->count, t->bytes)) {
+		if (!add_row(c->types, &k, t->name, t->count, t->bytes, &overflow)) {
 			c->ntypes = k;  /* so pc_census_fini frees the names */
 			return pc_error_nomem();
 		}
 		c->total_objects += t->count;
-		c->total_bytes += t->bytes;
+		overflow |= t->bytes == UINT64_MAX || !pc_bytes_add(&c->total_bytes, t->bytes);
 	}
 	c->ntypes = k;
 	pc_census_sort(c->types, k);
-	if (c->reachable_stats)
-		return collect_extras(c, py);
-	return NULL;
+	struct pc_error *err = c->reachable_stats ? collect_extras(c, py, &overflow) : NULL;
+	overflow |= c->hidden_bytes == UINT64_MAX;
+	if (overflow) {
+		c->complete = false;
+		pc_census_warn(c, "sizes add up past 2^64 bytes (damaged memory?); byte totals stop there");
+	}
+	return err;
 }
 
 void pc_census_fini(struct pc_census *c)

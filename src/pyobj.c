@@ -159,7 +159,8 @@ bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k)
 	memcpy(&k->usable, raw + L->dk_usable, 8);
 	if (L->dk_log2_size >= 0) {
 		uint8_t log2_size = raw[L->dk_log2_size], log2_ixb = raw[L->dk_log2_index_bytes];
-		if (log2_size > 40 || log2_ixb > 43)
+		/* An index is 1, 2, 4 or 8 bytes a slot. */
+		if (log2_size > 40 || log2_ixb < log2_size || log2_ixb > log2_size + 3)
 			return false;
 		k->slots = (int64_t)1 << log2_size;
 		k->index_bytes = 1ULL << log2_ixb;
@@ -176,6 +177,9 @@ bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k)
 		memcpy(&lookup, raw + L->dk_lookup, 8);
 		k->unicode = py->lookdict && lookup != py->lookdict;
 	}
+	/* Entries are used or usable slots: neither count exceeds the slots. */
+	if (k->nentries < 0 || k->nentries > k->slots || k->usable < 0 || k->usable > k->slots)
+		return false;
 	/* Only 3.11+ gives all-str tables their own, shorter entries. */
 	k->entry_size = (uint64_t)(L->dk_log2_size >= 0 && k->unicode ? L->dict_unicode_entry_size
 								    : L->dict_entry_size);
@@ -287,6 +291,8 @@ bool pc_int_value(struct pc_py *py, uint64_t addr, int64_t *out)
 	} else {
 		int64_t size;
 		if (!pc_i64(py, addr + (uint64_t)L->ob_size, &size))
+			return false;
+		if (size < -2 || size > 2)
 			return false;
 		sign = size < 0 ? -1 : size > 0;
 		ndigits = (uint64_t)(size < 0 ? -size : size);

@@ -107,24 +107,25 @@ static void process(struct walk *w, uint64_t obj)
 		w->st->skipped++;
 		return;
 	}
-	uint64_t size = pc_sizeof(py, obj, t);
+	uint64_t size;
+	bool sized = pc_sizeof(py, obj, t, &size);
 	if (w->dump)
 		fprintf(w->dump, "%llx %d %llu %s\n", (unsigned long long)obj, w->phase2,
 			(unsigned long long)size, t->name);
 	t->count++;
-	t->bytes += size;
+	pc_bytes_add(&t->bytes, size);
 	if (w->phase2) {
 		t->hidden_count++;
-		t->hidden_bytes += size;
+		pc_bytes_add(&t->hidden_bytes, size);
 		w->st->hidden_objects++;
-		w->st->hidden_bytes += size;
+		pc_bytes_add(&w->st->hidden_bytes, size);
 	}
 	int r = pc_referents(py, w->R, obj, t, on_ref, w);
 	if (r & PC_REF_OPAQUE) {
 		t->opaque = true;
 		w->st->opaque_objects++;
 	}
-	if (r & PC_REF_DAMAGED)
+	if ((r & PC_REF_DAMAGED) || !sized)
 		w->st->damaged++;
 }
 

@@ -496,6 +496,11 @@ static void do_frame(struct ctx *c, uint64_t obj)
 		ncells = read_i64(c, cell + (uint64_t)c->py->L->ob_size);
 	if (free_)
 		nfrees = read_i64(c, free_ + (uint64_t)c->py->L->ob_size);
+	/* Bounded before they are added: damaged lengths must not overflow. */
+	if (ncells < 0 || ncells >= (1 << 24) || nfrees < 0 || nfrees >= (1 << 24)) {
+		c->damaged = true;
+		return;
+	}
 	int64_t slots = (int64_t)nlocals + ncells + nfrees;
 	if (slots > 0 && slots < (1 << 24))
 		ref_array(c, obj + (uint64_t)o->f_localsplus, (uint64_t)slots, false);
@@ -743,6 +748,12 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 	int64_t doff = t->dictoffset;
 	if (doff < 0) {
 		int64_t n = read_i64(c, obj + (uint64_t)L->ob_size);
+		/* Bounded, so that neither the negation nor the product below
+		 * can overflow (types.c bounds basicsize and itemsize). */
+		if (n < -(1LL << 40) || n > (1LL << 40)) {
+			c->damaged = true;
+			return;
+		}
 		if (n < 0)
 			n = -n;
 		int64_t size = (t->basicsize + n * t->itemsize + 7) & ~7LL;

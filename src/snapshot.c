@@ -155,7 +155,7 @@ static bool count_object(void *arg, uint64_t obj)
 		return true;
 	}
 	t->count++;
-	t->bytes += pc_sizeof(w->py, obj, t);
+	w->py->invalid += !pc_sizeof_add(w->py, obj, t, &t->bytes);
 	return true;
 }
 

@@ -4,13 +4,23 @@
 For a few interpreters: start tests/targets/small_target.py, take a memory
 image of it with build/dump_image, and run the libFuzzer harness
 build/fuzz_census (make fuzz) on it for PYCENSUS_FUZZ_SECONDS seconds
-(default 20; --quick: 8).  Each fuzz input overwrites words of the image
-(garbage, small deltas, pointers into other mappings, self-pointers); both
-censuses must finish without a crash, a sanitizer report or a leak.
+(default 20; --quick: 8).  Each fuzz input overwrites words of the image:
+raw words (garbage, small deltas, pointers into other mappings,
+self-pointers) and, aimed at the objects of the image, extreme lengths and
+counts, pointers into other objects, into their middle or to themselves,
+type pointers made other objects, cycles of pointers, type names made raw
+bytes (see
+tests/fuzz/fuzz_census.c).  Both censuses must finish without a crash, a
+sanitizer report or a leak, and render as strict JSON in valid UTF-8 and
+as a table without control characters.  The harness's own count must show
+that every kind of mutation was made and that some censuses found invalid
+objects.
 """
 import argparse
 import os
+import random
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -72,6 +82,7 @@ def main():
             continue
         corpus = os.path.join(tmp, label + "-corpus")
         os.makedirs(corpus)
+        write_seeds(corpus)
         t0 = time.time()
         env = dict(os.environ, PYCENSUS_FUZZ_IMAGE=image)
         f = subprocess.run([os.path.join(ROOT, "build", "fuzz_census"), "-max_total_time=%d" % seconds,
@@ -81,11 +92,44 @@ def main():
         runs = re.findall(r"Done (\d+) runs", f.stderr)
         cov = re.findall(r"cov: (\d+)", f.stderr)
         if f.returncode == 0 and runs:
-            report("PASS", label + " fuzz", "%s runs in %.0f s, coverage %s edges, no crash" %
-                   (runs[-1], time.time() - t0, cov[-1] if cov else "?"))
+            checked = "not checked" not in f.stderr
+            report("PASS", label + " fuzz", "%s runs in %.0f s, coverage %s edges, no crash, %s" %
+                   (runs[-1], time.time() - t0, cov[-1] if cov else "?",
+                    "output valid" if checked else "output NOT checked (PYCENSUS_FUZZ_NO_OUTPUT_CHECK)"))
         else:
-            crash = [l for l in f.stderr.splitlines() if "ERROR" in l or "SUMMARY" in l or "artifact" in l]
+            crash = [l for l in f.stderr.splitlines()
+                     if "ERROR" in l or "SUMMARY" in l or "artifact" in l or l.startswith("fuzz_census: the ")]
             report("FAIL", label + " fuzz", " / ".join(crash[:4]) or f.stderr.strip()[-400:])
+        if f.returncode == 0:
+            check_reach(label, f.stderr)     # a crash is failure enough
+
+
+def write_seeds(corpus):
+    """One input per mode of fuzz_census.c's records ({u32 k, u8 mode,
+    u64 v}, 40 of them), so that every kind of mutation is in the corpus
+    from the start rather than when libFuzzer happens to make it."""
+    rnd = random.Random(15)
+    for mode in range(16):
+        data = b"".join(struct.pack("<IBQ", rnd.getrandbits(32), mode + 16 * rnd.randrange(16),
+                                    rnd.getrandbits(64)) for _ in range(40))
+        with open(os.path.join(corpus, "seed-%02d" % mode), "wb") as f:
+            f.write(data)
+
+
+def check_reach(label, stderr):
+    """The harness's count: every kind of mutation made, some censuses
+    with invalid objects (the damage was seen, not only survived)."""
+    line = [l for l in stderr.splitlines() if l.startswith("fuzz_census: stats ")]
+    if not line:
+        report("FAIL", label + " mutations", "no \"fuzz_census: stats\" line on stderr")
+        return
+    made = dict((k, int(n)) for k, n in re.findall(r" (word|length|pointer|type|cycle|name) (\d+)/\d+", line[-1]))
+    invalid = re.search(r"with invalid (\d+)", line[-1])
+    missing = [k for k in ("word", "length", "pointer", "type", "cycle", "name") if not made.get(k)]
+    ok = not missing and invalid and int(invalid.group(1)) > 0
+    report("PASS" if ok else "FAIL", label + " mutations",
+           line[-1][len("fuzz_census: stats "):] if ok else
+           "never made: %s; %s" % (", ".join(missing) or "-", line[-1]))
 
 
 if __name__ == "__main__":
