@@ -547,6 +547,7 @@ static void census(struct watch *w, struct target *t)
 	o.growth_rounds = w->growth_rounds;
 	o.growing = sus;
 	o.ngrowing = nsus;
+	o.session = t->s;
 	int r = pc_output_census(w->out, &c, &o);
 	if (r >= 0 && o.format == PC_FORMAT_TABLE)
 		r = fputc('\n', w->out) == EOF ? -1 : 0;
