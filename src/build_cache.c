@@ -49,6 +49,7 @@ static char *read_maps(pid_t pid)
 
 struct map_line {
 	uint64_t start, end, dev, ino;
+	bool exec;
 	const char *path;  /* into the maps text, up to the newline */
 	size_t pathlen;
 };
@@ -62,10 +63,12 @@ static bool next_file(const char **p, struct map_line *m)
 		*p = nl ? nl + 1 : line + strlen(line);
 		unsigned maj, min;
 		uint64_t off;
+		char perms[5];
 		int n = 0;
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %*4s %" SCNx64 " %x:%x %" SCNu64 " %n",
-			   &m->start, &m->end, &off, &maj, &min, &m->ino, &n) < 6 || !n)
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &m->start, &m->end, perms, &off, &maj, &min, &m->ino, &n) < 7 || !n)
 			continue;
+		m->exec = perms[2] == 'x';
 		m->path = line + n;
 		m->pathlen = (size_t)((nl ? nl : *p) - m->path);
 		m->dev = makedev(maj, min);
@@ -167,11 +170,19 @@ struct pc_build *pc_build_find(pid_t pid, uint64_t *bias)
 	for (const char *p = maps; !b && next_file(&p, &m);)
 		if ((b = build_of_file(m.dev, m.ino, &known)))
 			hit = m;
-	/* Discovery prefers a libpython to the executable: a libpython of
-	 * another file would be its choice, so let it choose. */
-	for (const char *p = maps; b && next_file(&p, &m);)
-		if (is_libpython(&m) && (m.dev != hit.dev || m.ino != hit.ino))
+	/* The file must hold code this process runs (a tool may map an ELF
+	 * file only to read it), and discovery prefers a libpython to the
+	 * executable: a libpython of another file would be its choice, so
+	 * let it choose. */
+	bool runs = false;
+	for (const char *p = maps; b && next_file(&p, &m);) {
+		bool same = m.dev == hit.dev && m.ino == hit.ino;
+		runs = runs || (same && m.exec);
+		if (is_libpython(&m) && !same)
 			b = NULL;
+	}
+	if (!runs)
+		b = NULL;
 	struct pc_build_file f;
 	if (b && (!file_stat(pid, &hit, &f) || !same_file(&f, known)))
 		b = NULL;

@@ -24,7 +24,10 @@ number of Worker objects.  Checked, from the "session" field watch prints:
              after the first 30 rounds;
   relearn    Python processes started one after the other below a shell:
              each one's build is freed when it exits (the next one indexes
-             anew under a new number), and RSS stays flat across cycles.
+             anew under a new number), and RSS stays flat across cycles;
+  gunicorn   Debian's python3.11 gunicorn with 4 Flask workers recycled by
+             --max-requests 5 under 200 requests (127.0.0.1): every worker
+             shares the master's build, one flask.app.Flask (--preload) in each.
 
 RSS bounds are skipped, named, under a sanitizer build (its allocator
 quarantines freed memory); --quick runs fewer rounds.  Every process
@@ -36,11 +39,14 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import json
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -420,6 +426,106 @@ def check_relearn(rep, pc, py, sanitized, cycles):
         kill_tree(sh)
 
 
+GUNICORN_APP = """
+from flask import Flask
+app = Flask(__name__)
+
+@app.route("/")
+def hello():
+    return "ok"
+"""
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def check_gunicorn(rep, pc, tmp):
+    """gunicorn with Flask workers recycled by --max-requests under traffic."""
+    name = "gunicorn"
+    python = "/usr/bin/python3.11"
+    pys = [p for p in harness.usable_pythons() if p["path"] == python]
+    if not pys:
+        rep.skip(name, "%s is not a usable interpreter here (tests/pythons.py)" % python)
+        return
+    if subprocess.run([python, "-c", "import gunicorn, flask"], stderr=subprocess.DEVNULL).returncode:
+        rep.skip(name, "gunicorn or flask not importable by %s (apt-get install gunicorn python3-flask)"
+                 % python)
+        return
+    with open(os.path.join(tmp, "app.py"), "w") as f:
+        f.write(GUNICORN_APP)
+    # A recycled worker leaves without finalizing the interpreter, so that
+    # every census of it, up to its last, holds the app (a census during
+    # Py_Finalize would see it torn down).
+    with open(os.path.join(tmp, "gunicorn.conf.py"), "w") as f:
+        f.write("import os\n\ndef worker_exit(server, worker):\n    os._exit(0)\n")
+    port = free_port()
+    # --preload: the app is built in the master, so every worker holds
+    # exactly one Flask from its first instant.
+    g = start([python, "-m", "gunicorn", "-w", "4", "--max-requests", "5", "-b", "127.0.0.1:%d" % port,
+               "--preload", "--chdir", tmp, "-c", os.path.join(tmp, "gunicorn.conf.py"), "app:app"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+              stderr=subprocess.DEVNULL)
+    w = None
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT
+        up = False
+        while not up and time.monotonic() < deadline:
+            try:
+                up = urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=2).read() == b"ok"
+            except OSError:
+                time.sleep(0.2)
+        if not rep.check(up, "%s: workers answer" % name, "no answer on 127.0.0.1:%d" % port):
+            return
+        w = Stream(pc, ["watch", "--children", "--scope", "gc", "--interval", "0.2s", str(g.pid)])
+        served = []
+
+        def traffic():
+            for _ in range(200):
+                try:
+                    served.append(urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read())
+                except OSError:
+                    pass
+                time.sleep(0.02)
+        th = threading.Thread(target=traffic)
+        th.start()
+        while th.is_alive():
+            if w.next(10) is None:
+                break
+        th.join()
+        for _ in range(20):        # a few rounds after the traffic
+            if w.next(10) is None:
+                break
+        rc, err = w.stop(pc)
+        cs = censuses(w.lines)
+        master = [c for c in cs if c["pid"] == g.pid]
+        workers = [c for c in cs if c["pid"] != g.pid]
+        npids = len(set(c["pid"] for c in workers))
+        if not rep.check(master and npids >= 8 and served.count(b"ok") >= 150,
+                         "%s: workers recycled under traffic" % name,
+                         "%d master censuses, %d worker PIDs censused, %d requests served; stderr %s" % (
+                             len(master), npids, served.count(b"ok"), short(err)),
+                         "%d worker PIDs censused, %d requests" % (npids, served.count(b"ok"))):
+            return
+        build = master[0]["session"]["build"]
+        bad = [c["pid"] for c in workers if c["session"]["build"] != build or c["session"]["indexed"]]
+        rep.check(not bad, "%s: every worker shares the master's build" % name,
+                  "%d worker censuses with another build or indexed" % len(bad))
+        most = max(c["session"]["processes"] for c in cs)
+        rep.check(most <= 1 + 2 * 4, "%s: sessions alive stay bounded" % name,
+                  "up to %d processes on the build, 4 workers" % most, "at most %d" % most)
+        flask = [(c["pid"], counts(c).get("flask.app.Flask", (0, 0))[0]) for c in cs]
+        rep.check(all(n == 1 for _, n in flask), "%s: one flask.app.Flask in master and workers" % name,
+                  "(pid, count) %s" % short([f for f in flask if f[1] != 1][:5]), "%d censuses" % len(flask))
+    finally:
+        if w and w.p.poll() is None:
+            kill_tree(w.p)
+        kill_tree(g)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pycensus", default=os.path.join(TOP, "pycensus"))
@@ -430,6 +536,7 @@ def main():
     rep = harness.Report(always_colon=("FAIL", "SKIP"), only=args.only)
     pc = harness.SanitizerPycensus(os.path.abspath(args.pycensus))
     t0 = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="pycensus-share-test-")
     try:
         pys = harness.by_preference(harness.usable_pythons())
         if not os.access(pc.path, os.X_OK):
@@ -448,6 +555,7 @@ def main():
                 ("peak", lambda: check_peak(rep, pc, pys[0], sanitized)),
                 ("churn", lambda: check_churn(rep, pc, pys[0], sanitized, 100 if args.quick else 300)),
                 ("relearn", lambda: check_relearn(rep, pc, pys[0], sanitized, 6 if args.quick else 12)),
+                ("gunicorn", lambda: check_gunicorn(rep, pc, tmp)),
             ]
             for name, fn in groups:
                 if not rep.wanted(name):
@@ -459,6 +567,7 @@ def main():
             rep.check(not pc.sanitizer, "no sanitizer reports", "; ".join(pc.sanitizer[:3]))
     finally:
         harness.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
     print("# %.1f s" % (time.monotonic() - t0))
     return rep.summary()
 
