@@ -225,13 +225,14 @@ def check_share(rep, pc, py):
         else:
             rep.fail("%s share: spawned workers at other load addresses" % label,
                      "biases %s (spawned %s)" % (biases, spawned))
+        # The median: one session preempted on a busy machine says nothing.
         setup_index = max(c["session"]["setup_us"] for c in cs if c["session"]["indexed"])
-        setup_shared = max(c["session"]["setup_us"] for c in cs if not c["session"]["indexed"])
-        print("# %s setup_us: indexing %d, shared at most %d" % (label, setup_index, setup_shared),
-              flush=True)
+        shared = sorted(c["session"]["setup_us"] for c in cs if not c["session"]["indexed"])
+        setup_shared = shared[len(shared) // 2]
+        print("# %s setup_us: indexing %d, shared %s" % (label, setup_index, shared), flush=True)
         rep.check(setup_shared * 4 < setup_index, "%s share: shared sessions open without indexing" % label,
-                  "shared setup %d us, indexing %d us" % (setup_shared, setup_index),
-                  "%d us against %d us" % (setup_shared, setup_index))
+                  "shared setup median %d us, indexing %d us" % (setup_shared, setup_index),
+                  "median %d us against %d us" % (setup_shared, setup_index))
         probs = compare_with_snapshots(pc, cs, procs, "reachable")
         rep.check(not probs, "%s share: reachable counts equal per-PID snapshots, Worker truth" % label,
                   "; ".join(probs[:4]), "%d censuses" % len(cs))
