@@ -24,12 +24,14 @@
 #include "pyobj.h"
 #include "referents.h"
 
-/* A file as mapped: which one it is, and its lowest mapping's address
- * less the load bias (the same in every process that maps it). */
+/* A file as mapped: which one it is, its name as discovery found it, and
+ * its lowest mapping's address less the load bias (the same in every
+ * process that maps it). */
 struct pc_build_file {
 	uint64_t dev, ino, size;
 	int64_t mtime_ns;
 	uint64_t base_off;
+	char *path;
 };
 
 #define PC_BUILD_FILES 4
@@ -54,9 +56,10 @@ struct pc_build {
 };
 
 /* A known build that process PID maps, from /proc/PID/maps alone: a new
- * reference, and PID's load bias in *BIAS.  NULL if none matches (or in
- * doubt): then discover the process and call pc_build_get. */
-struct pc_build *pc_build_find(pid_t pid, uint64_t *bias);
+ * reference, PID's load bias in *BIAS and the file's name in *PATH (owned
+ * by the build).  NULL if none matches (or in doubt): then discover the
+ * process and call pc_build_get. */
+struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path);
 
 /* The build of T, a discovered target: a known one with the same build-id
  * or file, or else one learnt now from T's DWARF, which takes T's Dwfl.

@@ -27,6 +27,7 @@ struct pc_session {
 	struct pc_referents *referents;
 	char version[32];
 	struct pc_build *build;
+	char *binary;           /* the interpreter's file here (target.module_path) */
 	bool indexed;           /* this session learnt the build; others share it */
 	uint64_t setup_us;      /* how long opening the session took */
 };

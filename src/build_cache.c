@@ -137,13 +137,16 @@ static bool file_at(pid_t pid, uint64_t addr, struct pc_build_file *f, uint64_t 
 	return found;
 }
 
-static void add_file(struct pc_build *b, const struct pc_build_file *f)
+static void add_file(struct pc_build *b, const struct pc_build_file *f, const char *path)
 {
 	for (int i = 0; i < b->nfiles; i++)
 		if (same_file(&b->files[i], f))
 			return;
-	if (b->nfiles < PC_BUILD_FILES)
-		b->files[b->nfiles++] = *f;
+	if (b->nfiles == PC_BUILD_FILES || !path)
+		return;
+	b->files[b->nfiles] = *f;
+	if ((b->files[b->nfiles].path = strdup(path)))
+		b->nfiles++;
 }
 
 static struct pc_build *build_of_file(uint64_t dev, uint64_t ino, const struct pc_build_file **file)
@@ -157,7 +160,7 @@ static struct pc_build *build_of_file(uint64_t dev, uint64_t ino, const struct p
 	return NULL;
 }
 
-struct pc_build *pc_build_find(pid_t pid, uint64_t *bias)
+struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path)
 {
 	if (!cache || pid <= 0)
 		return NULL;
@@ -190,6 +193,7 @@ struct pc_build *pc_build_find(pid_t pid, uint64_t *bias)
 	if (!b)
 		return NULL;
 	*bias = hit.start - known->base_off;
+	*path = known->path;
 	b->refs++;
 	return b;
 }
@@ -229,6 +233,8 @@ static struct pc_error *learn(struct pc_build *b)
 
 static void destroy(struct pc_build *b)
 {
+	for (int i = 0; i < b->nfiles; i++)
+		free(b->files[i].path);
 	pc_rulebook_destroy(b->rules);
 	pc_dwarf_index_destroy(b->dwarf);
 	pc_target_fini(&b->target);
@@ -247,13 +253,17 @@ struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build *
 	if (have_file)
 		f.base_off = base - t->bias;
 	for (struct pc_build *b = share ? cache : NULL; b; b = b->next) {
-		bool same = t->build_id[0] && !strcmp(t->build_id, b->target.build_id);
-		for (int i = 0; !same && have_file && i < b->nfiles; i++)
-			same = same_file(&f, &b->files[i]);
+		/* The build-id says it when both have one; else the file. */
+		bool same = false;
+		if (t->build_id[0] && b->target.build_id[0])
+			same = !strcmp(t->build_id, b->target.build_id);
+		else
+			for (int i = 0; !same && have_file && i < b->nfiles; i++)
+				same = same_file(&f, &b->files[i]);
 		if (!same)
 			continue;
 		if (have_file)
-			add_file(b, &f);
+			add_file(b, &f, t->module_path);
 		pc_target_fini(t);
 		b->refs++;
 		*fresh = false;
@@ -274,7 +284,7 @@ struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build *
 		return err;
 	}
 	if (have_file)
-		add_file(b, &f);
+		add_file(b, &f, b->target.module_path);
 	b->serial = ++serials;
 	b->refs = 1;
 	if (share) {

@@ -28,13 +28,18 @@ static uint64_t rss_bytes(pid_t pid)
 	return rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* S as a process of build B, loaded at BIAS. */
-static struct pc_error *session_init(struct pc_session *s, struct pc_build *b, uint64_t bias)
+/* S as a process of build B, loaded at BIAS from the file BINARY (another
+ * copy of the build may be the one B was learnt from). */
+static struct pc_error *session_init(struct pc_session *s, struct pc_build *b, uint64_t bias, const char *binary)
 {
 	uint64_t delta = bias - b->target.bias;
 	s->build = b;
+	s->binary = strdup(binary ? binary : "");
+	if (!s->binary)
+		return pc_error_nomem();
 	s->target = b->target;
 	s->target.dwfl = NULL;  /* the build's */
+	s->target.module_path = s->binary;
 	s->target.pid = s->pid;
 	s->target.bias = bias;
 	s->target.runtime = b->target.runtime + delta;
@@ -58,12 +63,16 @@ static struct pc_error *session_finish(struct pc_session *s, struct pc_target *t
 {
 	struct pc_build *b = NULL;
 	uint64_t bias = 0;
+	char *binary = NULL;
+	if (!err && !(binary = strdup(t->module_path ? t->module_path : "")))
+		err = pc_error_nomem();
 	if (!err)
 		err = pc_build_get(t, share, &b, &bias, &s->indexed);
 	else
 		pc_target_fini(t);
 	if (!err)
-		err = session_init(s, b, bias);
+		err = session_init(s, b, bias, binary);
+	free(binary);
 	if (err) {
 		pc_session_close(s);
 		return err;
@@ -82,9 +91,10 @@ struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
 	s->pid = pid;
 	/* A process of a build already known needs no discovery. */
 	uint64_t bias;
-	struct pc_build *b = pc_build_find(pid, &bias);
+	const char *binary;
+	struct pc_build *b = pc_build_find(pid, &bias, &binary);
 	if (b) {
-		struct pc_error *err = session_init(s, b, bias);
+		struct pc_error *err = session_init(s, b, bias, binary);
 		if (err) {
 			pc_session_close(s);
 			return err;
@@ -116,6 +126,7 @@ void pc_session_close(struct pc_session *s)
 		return;
 	pc_referents_destroy(s->referents);
 	pc_build_release(s->build);
+	free(s->binary);
 	free(s);
 }
 

@@ -15,6 +15,8 @@ number of Worker objects.  Checked, from the "session" field watch prints:
              `snapshot` of the same PID by a pycensus of its own (per-PID
              session), with each worker's Worker count its ground truth;
   mix        a master of one interpreter with workers of another: two builds;
+  copy       a worker running a copy of the interpreter's executable (same
+             build-id, another file) shares the build, named by its own file;
   peak RSS   watch over a master and 16 workers peaks at <= 2x the RSS of
              one `snapshot --scope gc` of one worker;
   churn      workers exiting and replaced for hundreds of rounds: every
@@ -52,6 +54,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
+import pythons  # noqa: E402
 from harness import kill_tree, short, start  # noqa: E402
 
 TARGET = os.path.join(HERE, "targets", "share_target.py")
@@ -272,6 +275,39 @@ def check_mix(rep, pc, py, other):
         probs = compare_with_snapshots(pc, cs, procs, "gc")
         rep.check(not probs, "%s mix: counts equal per-PID snapshots, Worker truth" % label,
                   "; ".join(probs[:4]))
+    finally:
+        kill_tree(p)
+
+
+def check_copy(rep, pc, pys, tmp):
+    """A copy of the interpreter's file (same build-id, another inode) is
+    matched by its build-id after discovery: no second index."""
+    name = "copy"
+    static = [p for p in pys if not pythons.libpython(p["path"])]
+    if not static:
+        rep.skip(name, "no usable interpreter with its runtime in the executable to copy")
+        return
+    py = static[0]
+    copy = os.path.join(tmp, "python-copy")
+    shutil.copy2(os.path.realpath(py["path"]), copy)
+    p, procs = start_tree(py["path"], ["tree", 1, 1, copy, 1])
+    label = "%s %s" % (py["label"], name)
+    try:
+        rc, out, err = pc.run(["watch", "--children", "--scope", "gc", "--count", "1", str(procs[0][0])],
+                              timeout=120)
+        cs = censuses(json_lines(out)) if rc == 0 else []
+        by_pid = dict((c["pid"], c) for c in cs)
+        mine = by_pid.get(procs[-1][0])
+        ss = set((c["session"]["build"], c["session"]["processes"]) for c in cs)
+        nindexed = sum(1 for c in cs if c["session"]["indexed"])
+        rep.check(len(cs) == 4 and mine and len(ss) == 1 and nindexed == 1
+                  and mine["python"]["binary"] == copy,
+                  "%s: a copy of the file shares the build (build-id)" % label,
+                  "exit %s, %d censuses, (build, processes) %s, %d indexed, the copy's binary %r; %s" % (
+                      rc, len(cs), ss, nindexed, mine and mine["python"]["binary"], short(err)),
+                  "(build, processes) %s, binary %s" % (ss, copy))
+        probs = compare_with_snapshots(pc, cs, procs, "gc")
+        rep.check(not probs, "%s: counts equal per-PID snapshots, Worker truth" % label, "; ".join(probs[:4]))
     finally:
         kill_tree(p)
 
@@ -553,6 +589,7 @@ def main():
             else:
                 rep.skip("mix", "one usable interpreter: a mix needs two")
             groups += [
+                ("copy", lambda: check_copy(rep, pc, pys, tmp)),
                 ("peak", lambda: check_peak(rep, pc, pys[0], sanitized)),
                 ("churn", lambda: check_churn(rep, pc, pys[0], sanitized, 100 if args.quick else 300)),
                 ("relearn", lambda: check_relearn(rep, pc, pys[0], sanitized, 6 if args.quick else 12)),
