@@ -149,14 +149,25 @@ static void add_file(struct pc_build *b, const struct pc_build_file *f, const ch
 		b->nfiles++;
 }
 
-static struct pc_build *build_of_file(uint64_t dev, uint64_t ino, const struct pc_build_file **file)
+/* The known build held in the file line M maps, if any.  Device and inode
+ * pick candidates; size and mtime must agree too (an inode reused for
+ * another file). */
+static struct pc_build *build_of_file(pid_t pid, const struct map_line *m, const struct pc_build_file **file)
 {
+	struct pc_build_file f;
+	bool statted = false;
 	for (struct pc_build *b = cache; b; b = b->next)
-		for (int i = 0; i < b->nfiles; i++)
-			if (b->files[i].dev == dev && b->files[i].ino == ino) {
+		for (int i = 0; i < b->nfiles; i++) {
+			if (b->files[i].dev != m->dev || b->files[i].ino != m->ino)
+				continue;
+			if (!statted && !file_stat(pid, m, &f))
+				return NULL;
+			statted = true;
+			if (same_file(&f, &b->files[i])) {
 				*file = &b->files[i];
 				return b;
 			}
+		}
 	return NULL;
 }
 
@@ -171,7 +182,7 @@ struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path)
 	const struct pc_build_file *known = NULL;
 	struct map_line m, hit;
 	for (const char *p = maps; !b && next_file(&p, &m);)
-		if ((b = build_of_file(m.dev, m.ino, &known)))
+		if ((b = build_of_file(pid, &m, &known)))
 			hit = m;
 	/* The file must hold code this process runs (a tool may map an ELF
 	 * file only to read it), and discovery prefers a libpython to the
@@ -185,9 +196,6 @@ struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path)
 			b = NULL;
 	}
 	if (!runs)
-		b = NULL;
-	struct pc_build_file f;
-	if (b && (!file_stat(pid, &hit, &f) || !same_file(&f, known)))
 		b = NULL;
 	free(maps);
 	if (!b)
