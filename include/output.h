@@ -24,6 +24,7 @@ struct pc_output_opts {
 	int growth_rounds;
 	const struct pc_suspect *growing;
 	size_t ngrowing;
+	const struct pc_session *session;  /* print "session": what it shares, or NULL */
 };
 
 /* A watch line that is not a census: "exited", "started", "error". */

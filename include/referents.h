@@ -36,13 +36,21 @@ struct pc_rule {
 	int64_t fields[PC_RULE_MAX_FIELDS];  /* PyObject * members visited first */
 };
 
-struct pc_referents;
+/* The rules of one interpreter build, shared by every process running it;
+ * it also remembers which rule each traverse function met so far maps to. */
+struct pc_rulebook;
 
-/* L is the session's layout table (offsets shared with sizing); MOD is the
+/* L is the build's layout table (offsets shared with sizing); MOD is the
  * interpreter module: its symbols and line tables name the
  * traverse function a type points to. */
-struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
-				     struct pc_referents **out);
+struct pc_error *pc_rulebook_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
+				    struct pc_rulebook **out);
+void pc_rulebook_destroy(struct pc_rulebook *book);
+
+/* BOOK as seen from one process: DELTA is that process's load bias minus
+ * the bias of the process MOD was found in (ASLR). */
+struct pc_referents;
+struct pc_error *pc_referents_create(struct pc_rulebook *book, uint64_t delta, struct pc_referents **out);
 void pc_referents_destroy(struct pc_referents *R);
 
 /* The rule for objects of type T (cached in T). */

@@ -1,10 +1,13 @@
 /* One census of one process: discovery and layout once per process (a
- * session), then attach, walk, detach and aggregate per census. */
+ * session, which shares what it learns from the interpreter's DWARF with
+ * the sessions of other processes running the same build), then attach,
+ * walk, detach and aggregate per census. */
 #ifndef PC_SNAPSHOT_H
 #define PC_SNAPSHOT_H
 
 #include <signal.h>
 
+#include "build_cache.h"
 #include "census.h"
 #include "discover.h"
 #include "dwarf_offsets.h"
@@ -13,6 +16,9 @@
 
 struct pc_session {
 	pid_t pid;
+	/* This process's view of its build: the build's module, files and
+	 * DWARF (borrowed, the Dwfl is the build's), at this process's load
+	 * bias; the addresses below are this process's. */
 	struct pc_target target;
 	struct pc_dwarf_index *dwarf;
 	struct pc_layout layout;
@@ -22,6 +28,10 @@ struct pc_session {
 	uint64_t interned;      /* <= 3.11: &interned (static dict pointer) */
 	struct pc_referents *referents;
 	char version[32];
+	struct pc_build *build;
+	char *binary;           /* the interpreter's file here (target.module_path) */
+	bool indexed;           /* this session learnt the build; others share it */
+	uint64_t setup_us;      /* how long opening the session took */
 };
 
 struct pc_snapshot_opts {

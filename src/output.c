@@ -102,6 +102,16 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	json_object_object_add(py, "offsets", json_object_new_string("dwarf"));
 	json_object_object_add(py, "debuginfo", json_object_new_string(c->debuginfo ? c->debuginfo : ""));
 	json_object_object_add(root, "python", py);
+	if (o->session) {
+		/* Which shared build (DWARF index, layout, rules) the process's
+		 * session uses, and what opening the session cost. */
+		json_object *ss = json_object_new_object();
+		json_object_object_add(ss, "build", json_object_new_int64(o->session->build->serial));
+		json_object_object_add(ss, "processes", json_object_new_int64(o->session->build->refs));
+		json_object_object_add(ss, "indexed", json_object_new_boolean(o->session->indexed));
+		json_object_object_add(ss, "setup_us", J_U64(o->session->setup_us));
+		json_object_object_add(root, "session", ss);
+	}
 
 	json_object_object_add(root, "scope", json_object_new_string(scope_name(c->scope)));
 	json_object_object_add(root, "complete", json_object_new_boolean(c->complete));

@@ -113,13 +113,21 @@ struct offs {
 /* Traverse functions met so far and their rules: many types share one. */
 #define FN_CACHE 256
 
-struct pc_referents {
+/* What one interpreter build's DWARF and symbols say, the same in every
+ * process that runs it.  Addresses are those of the process MOD was found
+ * in. */
+struct pc_rulebook {
 	Dwfl_Module *mod;      /* the interpreter: symbols and line tables */
 	struct pc_rule rules[NSPECS];
 	struct pc_rule leaf, opaque;
 	struct offs o;
 	uint64_t cache_fn[FN_CACHE];
 	const struct pc_rule *cache_rule[FN_CACHE];
+};
+
+struct pc_referents {
+	struct pc_rulebook *book;
+	uint64_t delta;        /* this process's load bias minus the book's */
 };
 
 static int add_fields(struct pc_dwarf_index *idx, const char *type, const char *list, int64_t *out, int max)
@@ -223,10 +231,10 @@ static bool structured_ok(const struct pc_layout *L, const struct offs *o, enum 
 	}
 }
 
-struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
-				     struct pc_referents **out)
+struct pc_error *pc_rulebook_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
+				    struct pc_rulebook **out)
 {
-	struct pc_referents *R = calloc(1, sizeof(*R));
+	struct pc_rulebook *R = calloc(1, sizeof(*R));
 	if (!R)
 		return pc_error_nomem();
 	R->mod = mod;
@@ -250,6 +258,22 @@ struct pc_error *pc_referents_create(struct pc_dwarf_index *idx, const struct pc
 	return NULL;
 }
 
+void pc_rulebook_destroy(struct pc_rulebook *R)
+{
+	free(R);
+}
+
+struct pc_error *pc_referents_create(struct pc_rulebook *book, uint64_t delta, struct pc_referents **out)
+{
+	struct pc_referents *R = calloc(1, sizeof(*R));
+	if (!R)
+		return pc_error_nomem();
+	R->book = book;
+	R->delta = delta;
+	*out = R;
+	return NULL;
+}
+
 void pc_referents_destroy(struct pc_referents *R)
 {
 	free(R);
@@ -259,7 +283,7 @@ void pc_referents_destroy(struct pc_referents *R)
  * LTO's ".lto_priv.0"-style suffixes) and the source file its code comes
  * from (line table) pick the spec.  Addresses outside the interpreter
  * (extension modules) or unknown functions make the type opaque. */
-static const struct pc_rule *rule_of_function(struct pc_referents *R, uint64_t fn)
+static const struct pc_rule *rule_of_function(struct pc_rulebook *R, uint64_t fn)
 {
 	GElf_Off off;
 	GElf_Sym sym;
@@ -289,20 +313,24 @@ static const struct pc_rule *rule_of_function(struct pc_referents *R, uint64_t f
 	return &R->opaque;
 }
 
-const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *Rc, struct pc_type *t)
+const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *P, struct pc_type *t)
 {
 	(void)py;
-	struct pc_referents *R = (struct pc_referents *)Rc;
+	struct pc_rulebook *R = P->book;
 	if (t->rule)
 		return t->rule;
 	const struct pc_rule *r = &R->leaf;
 	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse) {
-		size_t slot = (size_t)((t->traverse >> 4) % FN_CACHE);
-		if (R->cache_fn[slot] == t->traverse) {
+		/* In the book's address space, where the key means the same
+		 * function in every process of this build: an address outside
+		 * the interpreter here is outside it in every process. */
+		uint64_t fn = t->traverse - P->delta;
+		size_t slot = (size_t)((fn >> 4) % FN_CACHE);
+		if (R->cache_fn[slot] == fn) {
 			r = R->cache_rule[slot];
 		} else {
-			r = rule_of_function(R, t->traverse);
-			R->cache_fn[slot] = t->traverse;
+			r = rule_of_function(R, fn);
+			R->cache_fn[slot] = fn;
 			R->cache_rule[slot] = r;
 		}
 	}
@@ -445,7 +473,7 @@ static void do_set(struct ctx *c, uint64_t obj)
 static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	ref_fields(c, frame, o->iframe_fields, o->niframe_fields, hidden);
 	int32_t top = 0;
 	if (!pc_mem_read(c->py->mem, frame + (uint64_t)o->iframe_stacktop, &top, 4)) {
@@ -468,7 +496,7 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 static void do_frame(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	ref_fields(c, obj, o->frame_fields, o->nframe_fields, false);
 	if (o->f_localsplus < 0) {
 		uint64_t f;
@@ -524,7 +552,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 static void do_gen(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	ref_fields(c, obj, o->gen_fields, o->ngen_fields, false);
 	if (L->gi_iframe < 0)
 		return;
@@ -539,7 +567,7 @@ static void do_gen(struct ctx *c, uint64_t obj)
 
 static void do_lru(struct ctx *c, uint64_t obj)
 {
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	uint64_t root = obj + (uint64_t)o->lru_root, link;
 	if (!pc_u64(c->py, root + (uint64_t)o->lru_next, &link)) {
 		c->damaged = true;
@@ -562,7 +590,7 @@ static void do_lru(struct ctx *c, uint64_t obj)
 static void do_deque(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	uint64_t b, right;
 	int64_t lo = read_i64(c, obj + (uint64_t)L->dq_leftindex);
 	int64_t hi = read_i64(c, obj + (uint64_t)o->dq_rightindex);
@@ -594,7 +622,7 @@ static void do_deque(struct ctx *c, uint64_t obj)
 static void do_odict(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	uint64_t node;
 	if (!pc_u64(c->py, obj + (uint64_t)L->od_first, &node)) {
 		c->damaged = true;
@@ -632,7 +660,7 @@ static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
 static void do_module(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	if (o->md_name >= 0)
 		ref_at(c, obj + (uint64_t)o->md_name, true);
 	uint64_t def, trav, state;
@@ -647,7 +675,7 @@ static void do_module(struct ctx *c, uint64_t obj)
 
 static void do_code(struct ctx *c, uint64_t obj)
 {
-	const struct offs *o = &c->R->o;
+	const struct offs *o = &c->R->book->o;
 	ref_fields(c, obj, o->code_fields, o->ncode_fields, true);
 	uint64_t cached;
 	if (o->co_cached >= 0 && pc_u64(c->py, obj + (uint64_t)o->co_cached, &cached) && cached)

@@ -29,68 +29,96 @@ static uint64_t rss_bytes(pid_t pid)
 	return rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static struct pc_error *session_init(struct pc_session *s);
-
-/* After discovery (ERR is its result): learn the layout, or clean up. */
-static struct pc_error *session_finish(struct pc_session *s, struct pc_error *err, struct pc_session **out)
+/* S as a process of build B, loaded at BIAS from the file BINARY (another
+ * copy of the build may be the one B was learnt from). */
+static struct pc_error *session_init(struct pc_session *s, struct pc_build *b, uint64_t bias, const char *binary)
 {
+	uint64_t delta = bias - b->target.bias;
+	s->build = b;
+	s->binary = strdup(binary ? binary : "");
+	if (!s->binary)
+		return pc_error_nomem();
+	s->target = b->target;
+	s->target.dwfl = NULL;  /* the build's */
+	s->target.module_path = s->binary;
+	s->target.pid = s->pid;
+	s->target.bias = bias;
+	s->target.runtime = b->target.runtime + delta;
+	if (s->target.py_version_addr)
+		s->target.py_version_addr += delta;
+	s->dwarf = b->dwarf;
+	s->layout = b->layout;
+	for (int k = 0; k < PK_NKINDS; k++)
+		s->kind_type[k] = b->kind_type[k] ? b->kind_type[k] + delta : 0;
+	s->set_dummy = b->set_dummy ? b->set_dummy + delta : 0;
+	s->lookdict = b->lookdict ? b->lookdict + delta : 0;
+	s->interned = b->interned ? b->interned + delta : 0;
+	snprintf(s->version, sizeof(s->version), "%d.%d", s->target.major, s->target.minor);
+	return pc_referents_create(b->rules, delta, &s->referents);
+}
+
+/* After discovery (ERR is its result): the build of T, shared if SHARE,
+ * or clean up. */
+static struct pc_error *session_finish(struct pc_session *s, struct pc_target *t, struct pc_error *err,
+				       bool share, uint64_t t0, struct pc_session **out)
+{
+	struct pc_build *b = NULL;
+	uint64_t bias = 0;
+	char *binary = NULL;
+	if (!err && !(binary = strdup(t->module_path ? t->module_path : "")))
+		err = pc_error_nomem();
 	if (!err)
-		err = session_init(s);
+		err = pc_build_get(t, share, &b, &bias, &s->indexed);
+	else
+		pc_target_fini(t);
+	if (!err)
+		err = session_init(s, b, bias, binary);
+	free(binary);
 	if (err) {
 		pc_session_close(s);
 		return err;
 	}
+	s->setup_us = pc_now_us() - t0;
 	*out = s;
 	return NULL;
 }
 
 struct pc_error *pc_session_open(pid_t pid, struct pc_session **out)
 {
+	uint64_t t0 = pc_now_us();
 	struct pc_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return pc_error_nomem();
 	s->pid = pid;
-	return session_finish(s, pc_discover(pid, &s->target), out);
+	/* A process of a build already known needs no discovery. */
+	uint64_t bias;
+	const char *binary;
+	struct pc_build *b = pc_build_find(pid, &bias, &binary);
+	if (b) {
+		struct pc_error *err = session_init(s, b, bias, binary);
+		if (err) {
+			pc_session_close(s);
+			return err;
+		}
+		s->setup_us = pc_now_us() - t0;
+		*out = s;
+		return NULL;
+	}
+	struct pc_target t;
+	struct pc_error *err = pc_discover(pid, &t);
+	return session_finish(s, &t, err, true, t0, out);
 }
 
 struct pc_error *pc_session_open_offline(const char *debugfile, uint64_t bias, int major, int minor,
 					 struct pc_session **out)
 {
+	uint64_t t0 = pc_now_us();
 	struct pc_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return pc_error_nomem();
-	return session_finish(s, pc_discover_offline(debugfile, bias, major, minor, &s->target), out);
-}
-
-/* Everything a session learns from the DWARF and symbols, live or not. */
-static struct pc_error *session_init(struct pc_session *s)
-{
-	struct pc_error *err = pc_dwarf_index_create(s->target.dwarf, &s->dwarf);
-	if (!err)
-		err = pc_layout_init(&s->layout, s->dwarf, s->target.major, s->target.minor);
-	if (err)
-		return err;
-	const char *names[PK_NKINDS + 3];
-	uint64_t addrs[PK_NKINDS + 3];
-	for (int k = 0; k < PK_NKINDS; k++)
-		names[k] = pc_kind_symbol[k] ? pc_kind_symbol[k] : "";
-	names[PK_NKINDS] = "_PySet_Dummy";
-	names[PK_NKINDS + 1] = "lookdict";
-	names[PK_NKINDS + 2] = "interned";
-	pc_target_symbols(&s->target, names, addrs, PK_NKINDS + 3);
-	for (int k = 1; k < PK_NKINDS; k++)
-		s->kind_type[k] = addrs[k];
-	s->set_dummy = addrs[PK_NKINDS];
-	s->lookdict = s->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
-	s->interned = s->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
-	err = pc_referents_create(s->dwarf, &s->layout, s->target.mod, &s->referents);
-	if (err)
-		return err;
-	if (!s->kind_type[PK_TYPE] || !s->kind_type[PK_STR] || !s->kind_type[PK_DICT])
-		return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
-				    s->target.module_path);
-	snprintf(s->version, sizeof(s->version), "%d.%d", s->target.major, s->target.minor);
-	return NULL;
+	struct pc_target t;
+	struct pc_error *err = pc_discover_offline(debugfile, bias, major, minor, &t);
+	return session_finish(s, &t, err, false, t0, out);
 }
 
 void pc_session_close(struct pc_session *s)
@@ -98,8 +126,8 @@ void pc_session_close(struct pc_session *s)
 	if (!s)
 		return;
 	pc_referents_destroy(s->referents);
-	pc_dwarf_index_destroy(s->dwarf);
-	pc_target_fini(&s->target);
+	pc_build_release(s->build);
+	free(s->binary);
 	free(s);
 }
 

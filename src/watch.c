@@ -1,8 +1,9 @@
 /* `pycensus watch`: a census of each process every interval, as JSON Lines.
  *
  * The loop keeps one session per process (discovery and DWARF indexing are
- * the slow part) and a short history of its censuses for deltas and leak
- * suspects.  Rounds are due at t0 + k * interval on the monotonic clock, so
+ * the slow part; the sessions of processes running one interpreter build
+ * share what is learnt from its DWARF, see build_cache.h) and a short
+ * history of its censuses for deltas and leak suspects.  Rounds are due at t0 + k * interval on the monotonic clock, so
  * the schedule does not drift; a round that runs past the next slot skips
  * the slots it missed instead of running them back to back. */
 #include <errno.h>
@@ -558,6 +559,7 @@ static void census(struct watch *w, struct target *t)
 	o.growth_rounds = w->growth_rounds;
 	o.growing = sus;
 	o.ngrowing = nsus;
+	o.session = t->s;
 	int r = pc_output_census(w->out, &c, &o);
 	if (r >= 0 && o.format == PC_FORMAT_TABLE)
 		r = fputc('\n', w->out) == EOF ? -1 : 0;

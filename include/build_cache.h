@@ -1,0 +1,74 @@
+/* What the processes running one interpreter build have in common, learnt
+ * once and shared by their sessions: the DWARF index, the layout table, the
+ * symbols the census needs and the traverse rules.  `watch --children` over
+ * N workers of one binary then holds one of each, not N.
+ *
+ * A build is known by its build-id, or, without one, by the file that holds
+ * it (device, inode, size, mtime).  A new process is matched to a known
+ * build from its memory map alone, reading no ELF or DWARF; per process
+ * only the load bias differs (ASLR).  Extension modules need nothing per
+ * process: their traverse functions are opaque in every process alike.
+ * Builds are reference-counted, and the last session to let go of one
+ * frees it, so worker churn does not grow pycensus. */
+#ifndef PC_BUILD_CACHE_H
+#define PC_BUILD_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "discover.h"
+#include "dwarf_offsets.h"
+#include "error.h"
+#include "layout.h"
+#include "pyobj.h"
+#include "referents.h"
+
+/* A file as mapped: which one it is, its name as discovery found it, and
+ * its lowest mapping's address less the load bias (the same in every
+ * process that maps it). */
+struct pc_build_file {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns;
+	uint64_t base_off;
+	char *path;
+};
+
+#define PC_BUILD_FILES 4
+
+struct pc_build {
+	/* As found in the first process: it owns the Dwfl, and the
+	 * addresses here (symbols, runtime, rules) are in that process. */
+	struct pc_target target;
+	struct pc_dwarf_index *dwarf;
+	struct pc_layout layout;
+	uint64_t kind_type[PK_NKINDS];
+	uint64_t set_dummy;
+	uint64_t lookdict;      /* <= 3.10: dk_lookup of general dicts */
+	uint64_t interned;      /* <= 3.11: &interned (static dict pointer) */
+	struct pc_rulebook *rules;
+
+	struct pc_build_file files[PC_BUILD_FILES];  /* files seen holding it */
+	int nfiles;
+	unsigned serial;        /* 1, 2, ... in the order builds were learnt */
+	unsigned refs;          /* sessions using it */
+	struct pc_build *next;
+};
+
+/* A known build that process PID maps, from /proc/PID/maps alone: a new
+ * reference, PID's load bias in *BIAS and the file's name in *PATH (owned
+ * by the build).  NULL if none matches (or in doubt): then discover the
+ * process and call pc_build_get. */
+struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path);
+
+/* The build of T, a discovered target: a known one with the same build-id
+ * or file, or else one learnt now from T's DWARF, which takes T's Dwfl.
+ * Either way T is finished with.  *BIAS gets T's load bias, *FRESH whether
+ * the build was learnt now.  SHARE false: a private build (memory images). */
+struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build **out, uint64_t *bias,
+			      bool *fresh);
+
+/* Drop one reference; the last frees the build. */
+void pc_build_release(struct pc_build *b);
+
+#endif

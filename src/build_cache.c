@@ -1,0 +1,317 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "build_cache.h"
+
+/* The builds later sessions may share: few (one per interpreter binary
+ * watched), so a list. */
+static struct pc_build *cache;
+static unsigned serials;
+
+/* --- files as mapped --------------------------------------------------- */
+
+/* /proc/PID/maps whole, NUL-terminated; NULL if unreadable. */
+static char *read_maps(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	size_t cap = 16384, n = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		char *nb = realloc(buf, cap * 2);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = nb;
+		cap *= 2;
+	}
+	if (ferror(f)) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = 0;
+	return buf;
+}
+
+struct map_line {
+	uint64_t start, end, dev, ino;
+	bool exec;
+	const char *path;  /* into the maps text, up to the newline */
+	size_t pathlen;
+};
+
+/* The next file-backed line of the maps text at *P; false at the end. */
+static bool next_file(const char **p, struct map_line *m)
+{
+	while (**p) {
+		const char *line = *p;
+		const char *nl = strchr(line, '\n');
+		*p = nl ? nl + 1 : line + strlen(line);
+		unsigned maj, min;
+		uint64_t off;
+		char perms[5];
+		int n = 0;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &m->start, &m->end, perms, &off, &maj, &min, &m->ino, &n) < 7 || !n)
+			continue;
+		m->exec = perms[2] == 'x';
+		m->path = line + n;
+		m->pathlen = (size_t)((nl ? nl : *p) - m->path);
+		m->dev = makedev(maj, min);
+		/* A deleted file cannot be looked at again under its name. */
+		static const char deleted[] = " (deleted)";
+		if (m->ino == 0 || m->path[0] != '/' ||
+		    (m->pathlen >= sizeof(deleted) - 1 &&
+		     !memcmp(m->path + m->pathlen - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1)))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Size and mtime of the file M maps, seen from inside PID's mount
+ * namespace; false unless it is the very file mapped (device and inode). */
+static bool file_stat(pid_t pid, const struct map_line *m, struct pc_build_file *f)
+{
+	char path[4200];
+	if (m->pathlen > 4000)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/root%.*s", (int)pid, (int)m->pathlen, m->path);
+	struct stat st;
+	if (stat(path, &st) < 0 || (uint64_t)st.st_dev != m->dev || (uint64_t)st.st_ino != m->ino)
+		return false;
+	f->dev = m->dev;
+	f->ino = m->ino;
+	f->size = (uint64_t)st.st_size;
+	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return true;
+}
+
+static bool same_file(const struct pc_build_file *a, const struct pc_build_file *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
+}
+
+static bool is_libpython(const struct map_line *m)
+{
+	const char *end = m->path + m->pathlen, *base = end;
+	while (base > m->path && base[-1] != '/')
+		base--;
+	return memmem(base, (size_t)(end - base), "libpython", 9) != NULL;
+}
+
+/* The file that maps ADDR in PID, and where its lowest mapping lies. */
+static bool file_at(pid_t pid, uint64_t addr, struct pc_build_file *f, uint64_t *base)
+{
+	char *maps = read_maps(pid);
+	if (!maps)
+		return false;
+	struct map_line m;
+	bool found = false;
+	const char *p = maps;
+	while (!found && next_file(&p, &m))
+		found = addr >= m.start && addr < m.end;
+	if (found) {
+		uint64_t dev = m.dev, ino = m.ino;
+		for (p = maps; next_file(&p, &m);)
+			if (m.dev == dev && m.ino == ino)
+				break;  /* the first is the lowest: the lines are sorted */
+		*base = m.start;
+		found = file_stat(pid, &m, f);
+	}
+	free(maps);
+	return found;
+}
+
+static void add_file(struct pc_build *b, const struct pc_build_file *f, const char *path)
+{
+	for (int i = 0; i < b->nfiles; i++)
+		if (same_file(&b->files[i], f))
+			return;
+	if (b->nfiles == PC_BUILD_FILES || !path)
+		return;
+	b->files[b->nfiles] = *f;
+	if ((b->files[b->nfiles].path = strdup(path)))
+		b->nfiles++;
+}
+
+/* The known build held in the file line M maps, if any.  Device and inode
+ * pick candidates; size and mtime must agree too (an inode reused for
+ * another file). */
+static struct pc_build *build_of_file(pid_t pid, const struct map_line *m, const struct pc_build_file **file)
+{
+	struct pc_build_file f;
+	bool statted = false;
+	for (struct pc_build *b = cache; b; b = b->next)
+		for (int i = 0; i < b->nfiles; i++) {
+			if (b->files[i].dev != m->dev || b->files[i].ino != m->ino)
+				continue;
+			if (!statted && !file_stat(pid, m, &f))
+				return NULL;
+			statted = true;
+			if (same_file(&f, &b->files[i])) {
+				*file = &b->files[i];
+				return b;
+			}
+		}
+	return NULL;
+}
+
+struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path)
+{
+	if (!cache || pid <= 0)
+		return NULL;
+	char *maps = read_maps(pid);
+	if (!maps)
+		return NULL;
+	struct pc_build *b = NULL;
+	const struct pc_build_file *known = NULL;
+	struct map_line m, hit;
+	for (const char *p = maps; !b && next_file(&p, &m);)
+		if ((b = build_of_file(pid, &m, &known)))
+			hit = m;
+	/* The file must hold code this process runs (a tool may map an ELF
+	 * file only to read it), and discovery prefers a libpython to the
+	 * executable: a libpython of another file would be its choice, so
+	 * let it choose. */
+	bool runs = false;
+	for (const char *p = maps; b && next_file(&p, &m);) {
+		bool same = m.dev == hit.dev && m.ino == hit.ino;
+		runs = runs || (same && m.exec);
+		if (is_libpython(&m) && !same)
+			b = NULL;
+	}
+	if (!runs)
+		b = NULL;
+	free(maps);
+	if (!b)
+		return NULL;
+	*bias = hit.start - known->base_off;
+	*path = known->path;
+	b->refs++;
+	return b;
+}
+
+/* --- learning a build --------------------------------------------------- */
+
+/* Everything a build's sessions learn from its DWARF and symbols. */
+static struct pc_error *learn(struct pc_build *b)
+{
+	struct pc_target *t = &b->target;
+	struct pc_error *err = pc_dwarf_index_create(t->dwarf, &b->dwarf);
+	if (!err)
+		err = pc_layout_init(&b->layout, b->dwarf, t->major, t->minor);
+	if (err)
+		return err;
+	const char *names[PK_NKINDS + 3];
+	uint64_t addrs[PK_NKINDS + 3];
+	for (int k = 0; k < PK_NKINDS; k++)
+		names[k] = pc_kind_symbol[k] ? pc_kind_symbol[k] : "";
+	names[PK_NKINDS] = "_PySet_Dummy";
+	names[PK_NKINDS + 1] = "lookdict";
+	names[PK_NKINDS + 2] = "interned";
+	pc_target_symbols(t, names, addrs, PK_NKINDS + 3);
+	for (int k = 1; k < PK_NKINDS; k++)
+		b->kind_type[k] = addrs[k];
+	b->set_dummy = addrs[PK_NKINDS];
+	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
+	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
+	err = pc_rulebook_create(b->dwarf, &b->layout, t->mod, &b->rules);
+	if (err)
+		return err;
+	if (!b->kind_type[PK_TYPE] || !b->kind_type[PK_STR] || !b->kind_type[PK_DICT])
+		return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
+				    t->module_path);
+	return NULL;
+}
+
+static void destroy(struct pc_build *b)
+{
+	for (int i = 0; i < b->nfiles; i++)
+		free(b->files[i].path);
+	pc_rulebook_destroy(b->rules);
+	pc_dwarf_index_destroy(b->dwarf);
+	pc_target_fini(&b->target);
+	free(b);
+}
+
+struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build **out, uint64_t *bias,
+			      bool *fresh)
+{
+	*bias = t->bias;
+	struct pc_build_file f;
+	uint64_t base = 0;
+	Dwarf_Addr low = 0;
+	dwfl_module_info(t->mod, NULL, &low, NULL, NULL, NULL, NULL, NULL);
+	bool have_file = share && t->pid > 0 && file_at(t->pid, low, &f, &base);
+	if (have_file)
+		f.base_off = base - t->bias;
+	for (struct pc_build *b = share ? cache : NULL; b; b = b->next) {
+		/* The build-id says it when both have one; else the file. */
+		bool same = false;
+		if (t->build_id[0] && b->target.build_id[0])
+			same = !strcmp(t->build_id, b->target.build_id);
+		else
+			for (int i = 0; !same && have_file && i < b->nfiles; i++)
+				same = same_file(&f, &b->files[i]);
+		if (!same)
+			continue;
+		if (have_file)
+			add_file(b, &f, t->module_path);
+		pc_target_fini(t);
+		b->refs++;
+		*fresh = false;
+		*out = b;
+		return NULL;
+	}
+
+	struct pc_build *b = calloc(1, sizeof(*b));
+	if (!b) {
+		pc_target_fini(t);
+		return pc_error_nomem();
+	}
+	b->target = *t;
+	memset(t, 0, sizeof(*t));
+	struct pc_error *err = learn(b);
+	if (err) {
+		destroy(b);
+		return err;
+	}
+	if (have_file)
+		add_file(b, &f, b->target.module_path);
+	b->serial = ++serials;
+	b->refs = 1;
+	if (share) {
+		b->next = cache;
+		cache = b;
+	}
+	*fresh = true;
+	*out = b;
+	return NULL;
+}
+
+void pc_build_release(struct pc_build *b)
+{
+	if (!b || --b->refs > 0)
+		return;
+	for (struct pc_build **p = &cache; *p; p = &(*p)->next)
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	destroy(b);
+}
