@@ -13,6 +13,7 @@
 #include "sizeof.h"
 #include "snapshot.h"
 #include "types.h"
+#include "visited.h"
 
 static uint64_t rss_bytes(pid_t pid)
 {
@@ -137,6 +138,8 @@ struct census_walk {
 	volatile int *interrupted;
 	uint64_t deadline_us, n;
 	bool timed_out;
+	bool live;              /* --no-stop: the GC lists change under the walk */
+	uint64_t max_bytes;     /* no object is larger than the target's memory */
 };
 
 static bool count_object(void *arg, uint64_t obj)
@@ -149,12 +152,19 @@ static bool count_object(void *arg, uint64_t obj)
 		return false;
 	}
 	struct pc_type *t = pc_type_of(w->py, obj);
-	if (!t) {
+	/* Live, a stale link can lead anywhere: only a type the GC tracks
+	 * has objects on its lists. */
+	if (!t || (w->live && !(t->flags & PC_TPFLAGS_HAVE_GC))) {
+		w->py->invalid++;
+		return true;
+	}
+	uint64_t size = pc_sizeof(w->py, obj, t);
+	if (size > w->max_bytes) {
 		w->py->invalid++;
 		return true;
 	}
 	t->count++;
-	t->bytes += pc_sizeof(w->py, obj, t);
+	t->bytes += size;
 	return true;
 }
 
@@ -172,7 +182,9 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 	if (opts->scope == PC_SCOPE_REACHABLE) {
 		struct pc_reach_roots roots = { s->target.runtime, s->interned };
 		struct pc_reach_stats rs;
-		struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, opts->interrupted);
+		struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted };
+		struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, &lim);
+		*timed_out = rs.timed_out;
 		c->reachable_stats = true;
 		c->skipped = rs.skipped;
 		c->hidden_objects = rs.hidden_objects;
@@ -180,8 +192,9 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 		py->invalid += rs.damaged;
 		return err;
 	}
-	struct census_walk w = { py, c, opts->interrupted, deadline, 0, false };
-	pc_gc_walk(py, s->target.runtime, count_object, &w, &c->gc);
+	struct census_walk w = { py, c, opts->interrupted, deadline, 0, false, opts->no_stop,
+				 pc_mem_writable_bytes(py->mem) };
+	pc_gc_walk(py, s->target.runtime, count_object, &w, &c->gc, opts->no_stop);
 	*timed_out = w.timed_out;
 	return NULL;
 }
@@ -310,6 +323,7 @@ struct stopped {
 	uint64_t deadline;      /* --timeout for this stop, 0 for none */
 	bool collecting;        /* stopped inside a GC collection after all */
 	bool timed_out, lost;
+	bool live_timed_out;    /* --no-stop: the read ran past its bound */
 };
 
 /* Stop the target (outside a collection), starting the clock of this
@@ -369,6 +383,24 @@ static struct pc_error *gc_census(struct pc_session *s, const struct pc_snapshot
 	return err;
 }
 
+/* What a --no-stop census says about itself. */
+static void live_warnings(struct pc_census *c, const struct pc_snapshot_opts *opts, bool timed_out)
+{
+	if (timed_out) {
+		c->complete = false;
+		pc_census_warn(c, "--no-stop: the read was cut after %.3f s (%s); the census is partial",
+			       (opts->timeout_ms ? opts->timeout_ms : PC_LIVE_LIMIT_MS) / 1000.0,
+			       opts->timeout_ms ? "--timeout" : "the default bound; --timeout changes it");
+	}
+	if (c->gc.mismatched || c->gc.gaps) {
+		c->complete = false;
+		pc_census_warn(c, "--no-stop: the GC lists changed while read (%llu links did not point back, "
+			       "%llu lists finished from their tail); objects may be missed",
+			       (unsigned long long)c->gc.mismatched, (unsigned long long)c->gc.gaps);
+	}
+	pc_census_warn(c, "read without stopping the target (--no-stop): counts may be inconsistent");
+}
+
 struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
 			     struct pc_census *c)
 {
@@ -409,7 +441,10 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	}
 	read_interp(s, &py);
 	if (opts->no_stop) {
-		err = census_walk(s, &py, opts, c, 0, &st.timed_out);
+		/* Bounded in time as well as by the target's memory (see
+		 * gcwalk.h): a live read has no stop to end it. */
+		unsigned limit_ms = opts->timeout_ms ? opts->timeout_ms : PC_LIVE_LIMIT_MS;
+		err = census_walk(s, &py, opts, c, pc_now_us() + (uint64_t)limit_ms * 1000u, &st.live_timed_out);
 	} else if (opts->scope == PC_SCOPE_REACHABLE) {
 		/* Copy the writable memory and let the target go: the walk, the
 		 * sizing and the naming then run on the copy. */
@@ -440,7 +475,7 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		c->complete = false;
 		pc_census_warn(c, "the target stayed inside a GC collection; counts may be off");
 	}
-	if (c->gc.broken && !st.timed_out) {
+	if (c->gc.broken && !st.timed_out && !st.live_timed_out) {
 		c->complete = false;
 		pc_census_warn(c, "%s", c->gc.problem);
 	}
@@ -450,7 +485,7 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 			       (unsigned long long)py.invalid);
 	}
 	if (opts->no_stop)
-		pc_census_warn(c, "read without stopping the target (--no-stop): counts may be inconsistent");
+		live_warnings(c, opts, st.live_timed_out);
 	c->invalid = py.invalid;
 	snprintf(c->version, sizeof(c->version), "%s", s->version);
 	c->rss_bytes = rss_bytes(s->pid);
