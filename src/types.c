@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "types.h"
 
 struct pc_typemap {
@@ -94,13 +95,39 @@ size_t pc_typemap_count(const struct pc_typemap *m)
 	return m->n;
 }
 
-static char *read_cstr(struct pc_py *py, uint64_t addr, size_t max)
+#define PC_TPFLAGS_READY (1UL << 12)
+
+/* Names longer than this are cut (a qualname of nested classes and
+ * functions is rarely past 100). */
+#define NAME_MAX_BYTES 256
+/* A str longer than this is not a name: the type is garbage. */
+#define NAME_MAX_CHARS (1 << 20)
+
+/* A static type's tp_name is a C string literal, a dotted identifier in
+ * practice (some builtins have '-' or a space: "method-wrapper", "symtable
+ * entry").  Garbage rarely passes: it must end within NAME_MAX_BYTES, be
+ * valid UTF-8, printable, and start with a letter or '_'. */
+static bool plausible_c_name(const char *n, size_t len)
 {
-	char buf[512];
+	if (len == 0 || len >= NAME_MAX_BYTES)
+		return false;
+	unsigned char c0 = (unsigned char)n[0];
+	if (!(c0 == '_' || (c0 >= 'A' && c0 <= 'Z') || (c0 >= 'a' && c0 <= 'z') || c0 >= 0x80))
+		return false;
+	if (n[len - 1] == ' ')
+		return false;
+	return pc_text_clean(n, len);
+}
+
+/* The NUL-terminated string at ADDR if it ends within NAME_MAX_BYTES and
+ * is a plausible type name, copied; else NULL. */
+static char *read_c_name(struct pc_py *py, uint64_t addr)
+{
+	char buf[NAME_MAX_BYTES];
 	size_t n = 0;
-	if (max > sizeof(buf) - 1)
-		max = sizeof(buf) - 1;
-	while (n < max) {
+	for (;;) {
+		if (n == sizeof(buf))
+			return NULL;
 		const char *p = pc_mem_ptr(py->mem, addr + n, 1);
 		if (!p)
 			return NULL;
@@ -108,36 +135,51 @@ static char *read_cstr(struct pc_py *py, uint64_t addr, size_t max)
 			break;
 		buf[n++] = *p;
 	}
-	buf[n] = 0;
-	return strdup(buf);
+	return plausible_c_name(buf, n) ? strndup(buf, n) : NULL;
+}
+
+/* A str object's text, cut to NAME_MAX_BYTES, into BUF (that size); its
+ * length in bytes, or -1 if ADDR is not a str of a name's length. */
+static long read_str_name(struct pc_py *py, uint64_t addr, char *buf)
+{
+	struct pc_str_header h;
+	if (!addr || !pc_str_header(py, addr, &h) || h.len > NAME_MAX_CHARS)
+		return -1;
+	return pc_str_read(py, addr, buf, NAME_MAX_BYTES);
 }
 
 /* The name BRIEF.md asks for: tp_name for static types (it carries the
- * module), module.qualname for heap types, "builtins." left out. */
+ * module), module.qualname for heap types, "builtins." left out; escaped
+ * as text.h says.  NULL if the type has no plausible name: then it is not
+ * a type (every real type has one: PyType_Ready refuses a NULL tp_name, a
+ * heap type's qualname is a str). */
 static char *type_name(struct pc_py *py, struct pc_type *t, const unsigned char *raw)
 {
 	const struct pc_layout *L = py->L;
 	uint64_t tp_name;
 	memcpy(&tp_name, raw + L->tp_name, 8);
 	if (!(t->flags & PC_TPFLAGS_HEAPTYPE)) {
-		char *n = tp_name ? read_cstr(py, tp_name, 400) : NULL;
+		char *n = tp_name ? read_c_name(py, tp_name) : NULL;
 		if (n && !strncmp(n, "builtins.", 9))
 			memmove(n, n + 9, strlen(n + 9) + 1);
 		return n;
 	}
-	char qual[256], mod[256];
+	char qual[NAME_MAX_BYTES], mod[NAME_MAX_BYTES];
 	uint64_t q;
 	memcpy(&q, raw + L->ht_qualname, 8);
-	if (pc_str_read(py, q, qual, sizeof(qual)) < 0)
+	long ql = read_str_name(py, q, qual);
+	if (ql < 0)
 		return NULL;
 	uint64_t m = pc_dict_get_str(py, t->dict, "__module__");
-	if (!m || pc_str_read(py, m, mod, sizeof(mod)) < 0 || !strcmp(mod, "builtins"))
-		return strdup(qual);
-	size_t len = strlen(mod) + strlen(qual) + 2;
-	char *n = malloc(len);
-	if (n)
-		snprintf(n, len, "%s.%s", mod, qual);
-	return n;
+	long ml = m ? read_str_name(py, m, mod) : -1;
+	if (ml < 0 || (ml == 8 && !memcmp(mod, "builtins", 8)))
+		return pc_text_escape(qual, (size_t)ql);
+	/* memcpy, not "%s": a str may hold NUL characters */
+	char full[2 * NAME_MAX_BYTES];
+	memcpy(full, mod, (size_t)ml);
+	full[ml] = '.';
+	memcpy(full + ml + 1, qual, (size_t)ql);
+	return pc_text_escape(full, (size_t)(ml + 1 + ql));
 }
 
 static enum pc_kind kind_of(struct pc_py *py, uint64_t addr)
@@ -192,7 +234,10 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		    !(mflags & PC_TPFLAGS_TYPE_SUBCLASS))
 			return NULL;
 	}
-	if (t->basicsize <= 0 || t->basicsize > (1 << 20) || t->itemsize < 0 || t->itemsize > (1 << 16))
+	/* Every object starts with a refcount and a type; every type in
+	 * use is ready. */
+	if (t->basicsize < 16 || t->basicsize > (1 << 20) || t->itemsize < 0 || t->itemsize > (1 << 16) ||
+	    !(t->flags & PC_TPFLAGS_READY))
 		return NULL;
 	if (L->static_types_no_dict && !t->dict && (t->flags & PC_TPFLAGS_STATIC_BUILTIN)) {
 		/* 3.12+: static builtin types keep tp_dict in the interpreter,
@@ -220,13 +265,8 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		}
 	}
 	t->name = type_name(py, t, raw);
-	if (!t->name) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "<unnamed type at 0x%llx>", (unsigned long long)addr);
-		t->name = strdup(buf);
-		if (!t->name)
-			return NULL;
-	}
+	if (!t->name)
+		return NULL;
 	t->valid = true;
 	static const struct { const char *name; enum pc_sizer sizer; } sizers[] = {
 		{ "collections.deque", SZ_DEQUE },
