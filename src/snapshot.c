@@ -383,6 +383,44 @@ static struct pc_error *gc_census(struct pc_session *s, const struct pc_snapshot
 	return err;
 }
 
+/* After a --no-stop walk: read every type that owns objects again, from a
+ * fresh copy of the target's memory, and keep only those that read the
+ * same.  A live read can pair a type's page with a page of its name read
+ * at another moment: a class being made (no __module__ yet), or freed and
+ * its name's memory reused.  Returns the types that failed, whose objects
+ * now count as invalid. */
+static uint64_t verify_live_types(struct pc_session *s, struct pc_py *py)
+{
+	struct pc_mem *mem = NULL;
+	struct pc_error *err = pc_mem_open(s->pid, &mem);
+	if (err) {
+		pc_error_destroy(err);
+		return 0;
+	}
+	struct pc_py again;
+	py_init(&again, s, mem);
+	again.types = pc_typemap_create();
+	uint64_t failed = 0;
+	if (again.types) {
+		read_interp(s, &again);
+		size_t cur = 0;
+		struct pc_type *t;
+		while ((t = pc_typemap_next(py->types, &cur))) {
+			if (!t->count)
+				continue;
+			struct pc_type *u = pc_type_get(&again, t->addr);
+			if (u && !strcmp(u->name, t->name))
+				continue;
+			py->invalid += t->count;
+			t->count = t->bytes = t->hidden_count = t->hidden_bytes = 0;
+			failed++;
+		}
+		pc_typemap_destroy(again.types);
+	}
+	pc_mem_close(mem);
+	return failed;
+}
+
 /* What a --no-stop census says about itself. */
 static void live_warnings(struct pc_census *c, const struct pc_snapshot_opts *opts, bool timed_out)
 {
@@ -445,6 +483,9 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 		 * gcwalk.h): a live read has no stop to end it. */
 		unsigned limit_ms = opts->timeout_ms ? opts->timeout_ms : PC_LIVE_LIMIT_MS;
 		err = census_walk(s, &py, opts, c, pc_now_us() + (uint64_t)limit_ms * 1000u, &st.live_timed_out);
+		if (!err && verify_live_types(s, &py))
+			pc_census_warn(c, "--no-stop: some types read differently a second time (made or freed "
+				       "meanwhile); their objects are counted as invalid");
 	} else if (opts->scope == PC_SCOPE_REACHABLE) {
 		/* Copy the writable memory and let the target go: the walk, the
 		 * sizing and the naming then run on the copy. */
