@@ -18,6 +18,10 @@ struct pc_reach_limits {
 	bool live;                  /* the target runs while it is read */
 	uint64_t deadline_us;       /* CLOCK_MONOTONIC; 0: none */
 	volatile int *interrupted;  /* set by a signal */
+	/* count only the objects the GC tracks (the gc scope), still
+	 * following every reference: read live, references find what stale
+	 * GC links lose */
+	bool tracked_only;
 };
 
 struct pc_reach_stats {

@@ -68,6 +68,21 @@ static void on_ref(void *arg, uint64_t ref, bool hidden)
 		push(&w->todo, ref);
 }
 
+/* Whether OBJ, of type T, is on a GC list: a type the GC handles, a GC
+ * header whose next link is set (_PyObject_GC_IS_TRACKED), and for a type
+ * object, a heap type (static types have no GC header: type's tp_is_gc). */
+static bool tracked(struct pc_py *py, uint64_t obj, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	if (!(t->flags & PC_TPFLAGS_HAVE_GC))
+		return false;
+	uint64_t flags, next;
+	if ((t->flags & PC_TPFLAGS_TYPE_SUBCLASS) &&
+	    (!pc_u64(py, obj + (uint64_t)L->tp_flags, &flags) || !(flags & PC_TPFLAGS_HEAPTYPE)))
+		return false;
+	return pc_u64(py, obj - (uint64_t)L->gc_head_size + (uint64_t)L->gc_next, &next) && (next & L->gc_ptr_mask);
+}
+
 static void process(struct walk *w, uint64_t obj)
 {
 	struct pc_py *py = w->py;
@@ -85,9 +100,16 @@ static void process(struct walk *w, uint64_t obj)
 	if (w->dump)
 		fprintf(w->dump, "%llx %d %llu %s\n", (unsigned long long)obj, w->phase2,
 			(unsigned long long)size, t->name);
-	t->count++;
-	t->bytes += size;
-	if (w->phase2) {
+	if (w->lim->tracked_only) {
+		if (tracked(py, obj, t)) {
+			t->count++;
+			t->bytes += size;
+		}
+	} else {
+		t->count++;
+		t->bytes += size;
+	}
+	if (w->phase2 && !w->lim->tracked_only) {
 		t->hidden_count++;
 		t->hidden_bytes += size;
 		w->st->hidden_objects++;

@@ -179,12 +179,20 @@ static unsigned env_ms(const char *name)
 static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, const struct pc_snapshot_opts *opts,
 				    struct pc_census *c, uint64_t deadline, bool *timed_out)
 {
-	if (opts->scope == PC_SCOPE_REACHABLE) {
+	/* Live, the gc scope is the reachable walk counting the objects the
+	 * GC tracks: what stale GC links lose, references still find (counts
+	 * within a few % instead of missing up to 90%; see --no-stop). */
+	if (opts->scope == PC_SCOPE_REACHABLE || opts->no_stop) {
 		struct pc_reach_roots roots = { s->target.runtime, s->interned };
 		struct pc_reach_stats rs;
-		struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted };
+		struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted,
+					       opts->scope == PC_SCOPE_GC };
 		struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, &lim);
 		*timed_out = rs.timed_out;
+		if (opts->scope == PC_SCOPE_GC) {
+			py->invalid += rs.damaged;
+			return err;
+		}
 		c->reachable_stats = true;
 		c->skipped = rs.skipped;
 		c->hidden_objects = rs.hidden_objects;
