@@ -21,6 +21,7 @@ struct pc_gc_stats {
 	 * and lists that had to be finished from their tail end */
 	uint64_t mismatched, gaps;
 	bool oom;
+	bool recounted;         /* set by the caller: gc scope counted by references */
 };
 
 /* Addresses of every PyInterpreterState, main first.  Returns the count, or

@@ -91,6 +91,10 @@ static void process(struct walk *w, uint64_t obj)
 		w->st->skipped++;
 		return;
 	}
+	/* An untracked object holds no tracked one (CPython untracks only
+	 * tuples and dicts of atomic contents): nothing to follow. */
+	if (w->lim->tracked_only && !tracked(py, obj, t))
+		return;
 	uint64_t size = pc_sizeof(py, obj, t);
 	if (size > w->max_bytes) {
 		/* larger than all the target's memory: not an object */
@@ -100,15 +104,8 @@ static void process(struct walk *w, uint64_t obj)
 	if (w->dump)
 		fprintf(w->dump, "%llx %d %llu %s\n", (unsigned long long)obj, w->phase2,
 			(unsigned long long)size, t->name);
-	if (w->lim->tracked_only) {
-		if (tracked(py, obj, t)) {
-			t->count++;
-			t->bytes += size;
-		}
-	} else {
-		t->count++;
-		t->bytes += size;
-	}
+	t->count++;
+	t->bytes += size;
 	if (w->phase2 && !w->lim->tracked_only) {
 		t->hidden_count++;
 		t->hidden_bytes += size;

@@ -179,32 +179,38 @@ static unsigned env_ms(const char *name)
 static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, const struct pc_snapshot_opts *opts,
 				    struct pc_census *c, uint64_t deadline, bool *timed_out)
 {
-	/* Live, the gc scope is the reachable walk counting the objects the
-	 * GC tracks: what stale GC links lose, references still find (counts
-	 * within a few % instead of missing up to 90%; see --no-stop). */
-	if (opts->scope == PC_SCOPE_REACHABLE || opts->no_stop) {
-		struct pc_reach_roots roots = { s->target.runtime, s->interned };
-		struct pc_reach_stats rs;
-		struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted,
-					       opts->scope == PC_SCOPE_GC };
-		struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, &lim);
-		*timed_out = rs.timed_out;
-		if (opts->scope == PC_SCOPE_GC) {
-			py->invalid += rs.damaged;
-			return err;
-		}
-		c->reachable_stats = true;
-		c->skipped = rs.skipped;
-		c->hidden_objects = rs.hidden_objects;
-		c->hidden_bytes = rs.hidden_bytes;
-		py->invalid += rs.damaged;
+	if (opts->scope == PC_SCOPE_GC) {
+		struct census_walk w = { py, c, opts->interrupted, deadline, 0, false, opts->no_stop,
+					 pc_mem_writable_bytes(py->mem) };
+		pc_gc_walk(py, s->target.runtime, count_object, &w, &c->gc, opts->no_stop);
+		*timed_out = w.timed_out;
+		if (!opts->no_stop || !c->gc.gaps || w.timed_out)
+			return NULL;
+		/* Live, a list that changed under the walk loses what lies
+		 * past a stale link (up to 90% of a busy heap).  Count again
+		 * by following references from what was found, counting the
+		 * objects the GC tracks: slower, but within a few %. */
+		size_t cur = 0;
+		struct pc_type *t;
+		while ((t = pc_typemap_next(py->types, &cur)))
+			t->count = t->bytes = 0;
+		py->invalid = 0;
+	}
+	struct pc_reach_roots roots = { s->target.runtime, s->interned };
+	struct pc_reach_stats rs;
+	struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted, opts->scope == PC_SCOPE_GC };
+	struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, &lim);
+	*timed_out = rs.timed_out;
+	py->invalid += rs.damaged;
+	if (opts->scope == PC_SCOPE_GC) {
+		c->gc.recounted = true;
 		return err;
 	}
-	struct census_walk w = { py, c, opts->interrupted, deadline, 0, false, opts->no_stop,
-				 pc_mem_writable_bytes(py->mem) };
-	pc_gc_walk(py, s->target.runtime, count_object, &w, &c->gc, opts->no_stop);
-	*timed_out = w.timed_out;
-	return NULL;
+	c->reachable_stats = true;
+	c->skipped = rs.skipped;
+	c->hidden_objects = rs.hidden_objects;
+	c->hidden_bytes = rs.hidden_bytes;
+	return err;
 }
 
 struct pc_error *pc_census_image(struct pc_session *s, struct pc_mem *mem, enum pc_scope scope,
@@ -459,8 +465,9 @@ static void live_warnings(struct pc_census *c, const struct pc_snapshot_opts *op
 	if (c->gc.mismatched || c->gc.gaps) {
 		c->complete = false;
 		pc_census_warn(c, "--no-stop: the GC lists changed while read (%llu links did not point back, "
-			       "%llu lists finished from their tail); objects may be missed",
-			       (unsigned long long)c->gc.mismatched, (unsigned long long)c->gc.gaps);
+			       "%llu lists finished from their tail)%s; objects may be missed",
+			       (unsigned long long)c->gc.mismatched, (unsigned long long)c->gc.gaps,
+			       c->gc.recounted ? "; counted again following references" : "");
 	}
 	pc_census_warn(c, "read without stopping the target (--no-stop): counts may be inconsistent");
 }
