@@ -119,10 +119,29 @@ static bool plausible_c_name(const char *n, size_t len)
 	return pc_text_clean(n, len);
 }
 
-/* The NUL-terminated string at ADDR if it ends within NAME_MAX_BYTES and
- * is a plausible type name, copied; else NULL. */
+/* Whether ADDR lies in a mapping of a file.  A static type's tp_name is a
+ * string literal in a module's read-only data; a heap type's points into
+ * the heap (its __name__'s UTF-8), and so does garbage read from the heap.
+ * A memory image (no paths known) cannot tell: anything goes. */
+static bool in_file(const struct pc_mem *mem, uint64_t addr)
+{
+	long i = pc_mem_index(mem, addr);
+	if (i < 0)
+		return false;
+	if (mem->maps[i].path)
+		return mem->maps[i].path[0] == '/';
+	for (size_t k = 0; k < mem->nmaps; k++)
+		if (mem->maps[k].path)
+			return false;
+	return true;
+}
+
+/* The NUL-terminated string at ADDR if it ends within NAME_MAX_BYTES, is
+ * in a file's mapping and is a plausible type name, copied; else NULL. */
 static char *read_c_name(struct pc_py *py, uint64_t addr)
 {
+	if (!in_file(py->mem, addr))
+		return NULL;
 	char buf[NAME_MAX_BYTES];
 	size_t n = 0;
 	for (;;) {
@@ -166,7 +185,10 @@ static char *type_name(struct pc_py *py, struct pc_type *t, const unsigned char 
 	}
 	char qual[NAME_MAX_BYTES], mod[NAME_MAX_BYTES];
 	uint64_t q;
-	memcpy(&q, raw + L->ht_qualname, 8);
+	/* not from RAW: it covers PyTypeObject only, and the heap type's
+	 * fields past it may lie past the end of the mapping */
+	if (!pc_u64(py, t->addr + (uint64_t)L->ht_qualname, &q))
+		return NULL;
 	long ql = read_str_name(py, q, qual);
 	if (ql < 0)
 		return NULL;
@@ -220,10 +242,10 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	memcpy(&t->traverse, raw + L->tp_traverse, 8);
 	if (t->flags & PC_TPFLAGS_HEAPTYPE) {
 		const unsigned char *h = pc_mem_ptr(py->mem, addr, (size_t)L->heaptype_size);
-		if (h) {
-			memcpy(&t->nslots, h + L->ob_size, 8);
-			memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
-		}
+		if (!h)
+			return NULL;  /* a heap type is a whole PyHeapTypeObject */
+		memcpy(&t->nslots, h + L->ob_size, 8);
+		memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
 		if (t->nslots < 0 || t->nslots > 100000)
 			t->nslots = 0;
 	}
