@@ -243,7 +243,9 @@ def check_names(rep, pc, py, workdir):
         rep.fail(label, "names table", "not UTF-8: %s" % e)
 
     prom = os.path.join(workdir, label + ".prom")
-    rc, out, err, _ = run(pc, ["watch", "--count", "1", "--prometheus", prom, target.pid], 120)
+    # --top: the file holds the 50 biggest types by default, and these are small
+    rc, out, err, _ = run(pc, ["watch", "--count", "1", "--top", "100000", "--prometheus", prom,
+                               target.pid], 120)
     if rc != 0 or not os.path.exists(prom):
         rep.fail(label, "names prometheus", "exit %r, no %s: %s" % (rc, prom, short(err, 200)))
     else:
