@@ -555,8 +555,12 @@ struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts
 	}
 	if (py.invalid) {
 		c->complete = false;
-		pc_census_warn(c, "%llu objects had an unreadable type or inconsistent contents (damaged memory?)",
-			       (unsigned long long)py.invalid);
+		if (opts->no_stop)
+			pc_census_warn(c, "%llu objects or their types changed while read (--no-stop); not counted",
+				       (unsigned long long)py.invalid);
+		else
+			pc_census_warn(c, "%llu objects had an unreadable type or inconsistent contents "
+				       "(damaged memory?)", (unsigned long long)py.invalid);
 	}
 	if (opts->no_stop)
 		live_warnings(c, opts, st.live_timed_out);
