@@ -87,7 +87,7 @@ static void process(struct walk *w, uint64_t obj)
 {
 	struct pc_py *py = w->py;
 	struct pc_type *t = pc_type_of(py, obj);
-	if (!t) {
+	if (!t || (w->lim->live && !pc_alive(py, obj))) {
 		w->st->skipped++;
 		return;
 	}

@@ -154,7 +154,7 @@ static bool count_object(void *arg, uint64_t obj)
 	struct pc_type *t = pc_type_of(w->py, obj);
 	/* Live, a stale link can lead anywhere: only a type the GC tracks
 	 * has objects on its lists. */
-	if (!t || (w->live && !(t->flags & PC_TPFLAGS_HAVE_GC))) {
+	if (!t || (w->live && (!(t->flags & PC_TPFLAGS_HAVE_GC) || !pc_alive(w->py, obj)))) {
 		w->py->invalid++;
 		return true;
 	}

@@ -229,8 +229,13 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	const unsigned char *raw = (addr & 7) ? NULL : pc_mem_ptr(py->mem, addr, (size_t)L->type_size);
 	if (!raw)
 		return NULL;
-	uint64_t meta;
+	uint64_t meta, refcnt;
 	memcpy(&meta, raw + L->ob_type, 8);
+	/* ob_refcnt is at 0 (layout.c checks ob_type at 8): a freed type,
+	 * still intact in memory but for its GC header, reads 0 */
+	memcpy(&refcnt, raw, 8);
+	if (!refcnt)
+		return NULL;
 	memcpy(&t->flags, raw + L->tp_flags, 8);
 	memcpy(&t->basicsize, raw + L->tp_basicsize, 8);
 	memcpy(&t->itemsize, raw + L->tp_itemsize, 8);
@@ -312,4 +317,10 @@ struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
 {
 	uint64_t tp = pc_ob_type(py, addr);
 	return tp ? pc_type_get(py, tp) : NULL;
+}
+
+bool pc_alive(struct pc_py *py, uint64_t addr)
+{
+	uint64_t refcnt;
+	return pc_u64(py, addr, &refcnt) && refcnt;  /* ob_refcnt is at 0 */
 }
