@@ -321,6 +321,6 @@ struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
 
 bool pc_alive(struct pc_py *py, uint64_t addr)
 {
-	uint64_t refcnt;
+	uint64_t refcnt = 0;
 	return pc_u64(py, addr, &refcnt) && refcnt;  /* ob_refcnt is at 0 */
 }
