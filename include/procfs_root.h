@@ -26,4 +26,12 @@ pid_t pc_proc_path_pid(const char *path);
 bool pc_self_in_container(void);
 bool pc_self_has_sys_ptrace(void);
 
+/* True if PID's root cannot be opened for lack of permission (ptrace read
+ * access): the target's files are then out of reach. */
+bool pc_proc_root_denied(pid_t pid);
+
+/* What to do about a ptrace permission error, for messages: the container
+ * recipe when pycensus lacks CAP_SYS_PTRACE, else NULL. */
+const char *pc_container_hint(void);
+
 #endif

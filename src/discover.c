@@ -220,7 +220,11 @@ static int version_from_symbol(struct pc_target *t)
 static const char *debug_hint(struct pc_target *t, char *buf, size_t len)
 {
 	const char *path = t->module_path;
-	if (!strncmp(path, "/usr/", 5) && t->major)
+	if (!pc_proc_same_root(t->pid) && t->build_id[0])
+		snprintf(buf, len,
+			 "it runs in another root (a container): install its debug package there (/usr/lib/debug/.build-id/%.2s/%s.debug inside it), put that file under this side's /usr/lib/debug, or set DEBUGINFOD_URLS",
+			 t->build_id, t->build_id + 2);
+	else if (!strncmp(path, "/usr/", 5) && t->major)
 		snprintf(buf, len, "install the python%d.%d-dbg package (apt-get install python%d.%d-dbg)",
 			 t->major, t->minor, t->major, t->minor);
 	else if (t->build_id[0])
@@ -265,6 +269,12 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	if (!ctx.best && !ctx.old_python)
 		dwfl_getmodules(t->dwfl, find_runtime_any, &ctx, 0);
 	if (!ctx.best) {
+		if (pc_proc_root_denied(pid)) {
+			const char *hint = pc_container_hint();
+			return pc_error_new(PC_EXIT_PERM,
+				"cannot open the files of process %d through /proc/%d/root: permission denied; %s",
+				(int)pid, (int)pid, hint ? hint : "run as its owner or as root (CAP_SYS_PTRACE)");
+		}
 		if (ctx.old_python)
 			return pc_error_new(PC_EXIT_NOTPY,
 				"process %d runs Python 2.7 or 3.6: unsupported version (pycensus reads 3.8-3.13)",

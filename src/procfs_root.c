@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -127,4 +128,24 @@ bool pc_self_has_sys_ptrace(void)
 		found = sscanf(line, "CapEff: %llx", &eff) == 1;
 	fclose(f);
 	return !found || (eff >> 19 & 1);  /* CAP_SYS_PTRACE is 19 */
+}
+
+bool pc_proc_root_denied(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/root/", (int)pid);
+	return stat(path, &st) < 0 && (errno == EACCES || errno == EPERM);
+}
+
+const char *pc_container_hint(void)
+{
+	/* In a container, root without CAP_SYS_PTRACE is the usual cause; and
+	 * a capability granted to the container does not reach a non-root user
+	 * (it lands in the bounding set only). */
+	if (!pc_self_has_sys_ptrace() && (geteuid() == 0 || pc_self_in_container()))
+		return "pycensus lacks CAP_SYS_PTRACE; in a container add it (docker run --cap-add SYS_PTRACE, "
+		       "kubectl debug --profile=general) and run as root there: added capabilities do not take "
+		       "effect for a non-root user";
+	return NULL;
 }
