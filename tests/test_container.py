@@ -206,10 +206,11 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
         finally:
             target.kill()
 
-    # The root's /usr/lib/debug hidden: no DWARF anywhere, exit 6 naming
-    # the build-id file to install.
+    # The root's /usr/lib/debug hidden: no DWARF from the host or inside
+    # (exit 6 naming the build-id file to install), but a sidecar that
+    # brings the debug files on its own side (its /usr/lib/debug) has them.
     with Container(root, program, binds, nodebug=True):
-        target = harness.Target(IN_CONTAINER, ["-c", PINGER], workdir, label + "-nodebug")
+        target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-nodebug")
         try:
             target.wait_ready(READY_TIMEOUT)
             rc, out, err = run(pc.path, ["snapshot", target.pid])
@@ -224,8 +225,31 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
                 rep.check(rc == EXIT_NODEBUG and ("python%s-dbg" % version) in err, label,
                           "no /usr/lib/debug: from inside", one(err),
                           "exit %s want %d: %s" % (rc, EXIT_NODEBUG, short(err)))
+            prefix = ["nsenter", "-t", str(target.pid), "--pid", "--", "unshare", "--mount", "--mount-proc",
+                      "--", "sh", "-ec", 'mount --bind "$0" /usr/lib/debug; exec "$@"',
+                      os.path.join(root, "usr/lib/debug")]
+            census_from(rep, label, "no /usr/lib/debug: sidecar with the debug files", pc.path, prefix, 1, 1,
+                        target.truth, "/proc/1/root/")
         except TargetError as e:
             rep.fail(label, "nodebug target", str(e))
+        finally:
+            target.kill()
+
+    # Root without CAP_SYS_PTRACE (docker's and kubectl's default): exit 5
+    # naming the flags.
+    with Container(root, program, binds):
+        target = harness.Target(IN_CONTAINER, ["-c", PINGER], workdir, label + "-perm")
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            prefix = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace", "--"]
+            rc, out, err = run(pc.path, ["snapshot", target.pid], prefix)
+            rep.check(rc == 5 and "SYS_PTRACE" in err and "--cap-add" in err and "non-root" in err, label,
+                      "without CAP_SYS_PTRACE", one(err), "exit %s want 5 naming --cap-add SYS_PTRACE and "
+                      "the non-root caveat: %s" % (rc, short(err)))
+            why = harness.target_running(target)
+            rep.check(why is None, label, "target runs after the refusal", "pong", why)
+        except TargetError as e:
+            rep.fail(label, "perm target", str(e))
         finally:
             target.kill()
 
