@@ -19,9 +19,12 @@ against the target's gc.get_objects() (test_snapshot's checks) and the
 reachable census (test_reachable's zoo); from inside the namespace (nsenter
 --mount --pid, pycensus run from the bind mount); from a sidecar (the
 target's PID namespace, pycensus's own root: kubectl debug --target); with
-the root's /usr/lib/debug hidden (exit 6 naming the build-id file); a
-deleted executable (through /proc/PID/map_files); --children over a master
-and workers inside the container, from the host and from inside.
+the root's /usr/lib/debug hidden (exit 6 naming the build-id file, from the
+host and inside; exact from a sidecar bringing the debug files; exact with a
+.gnu_debuglink file inside the root); a deleted and a shadowed executable
+(through /proc/PID/map_files); exit 5 naming SYS_PTRACE without that
+capability; --children over a master and workers inside the container, from
+the host and from inside.
 python3.14/3.15: exit 4 "unsupported version" (not a crash, not exit 6);
 their census checks SKIP until pycensus supports them.
 
@@ -235,6 +238,38 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
         finally:
             target.kill()
 
+    # The root's /usr/lib/debug hidden, the debug file next to a copy of
+    # the executable as its .gnu_debuglink names it (DIR/.debug/NAME).
+    with Container(root, program, binds, nodebug=True, copy=True):
+        target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-debuglink")
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            pid = target.pid
+            exe = root + program
+            link = debuglink_name(exe)
+            bid = build_id(exe)
+            if rep.check(link and bid, label, "debuglink: premise", "%s links %s" % (program, link),
+                         "no .gnu_debuglink or build-id in %s" % exe):
+                src = os.path.join(root, "usr/lib/debug/.build-id", bid[:2], bid[2:] + ".debug")
+                # Next to the file, and under the root's /usr/lib/debug
+                # (a tmpfs here): only the second is not libdwfl's own
+                # search of the path pycensus opened.
+                for where in ("/mnt/.debug", "/usr/lib/debug/mnt"):
+                    os.makedirs("/proc/%d/root%s" % (pid, where))
+                    dst = "/proc/%d/root%s/%s" % (pid, where, link)
+                    shutil.copyfile(src, dst)
+                    snap = census_from(rep, label, "debuglink in %s" % where, pc.path, (), pid, pid,
+                                       target.truth, "/proc/%d/root/mnt/" % pid)
+                    if snap:
+                        dbg = snap["python"]["debuginfo"]
+                        rep.check(dbg == dst, label, "debuglink in %s: found there" % where, dbg,
+                                  "debuginfo %s" % dbg)
+                    os.unlink(dst)
+        except TargetError as e:
+            rep.fail(label, "debuglink target", str(e))
+        finally:
+            target.kill()
+
     # Root without CAP_SYS_PTRACE (docker's and kubectl's default): exit 5
     # naming the flags.
     with Container(root, program, binds):
@@ -290,6 +325,24 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
 
     with Container(root, program, binds):
         check_children(rep, pc, label, workdir, san)
+
+
+def debuglink_name(path):
+    out = subprocess.run(["readelf", "-p", ".gnu_debuglink", path], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, universal_newlines=True, errors="replace").stdout
+    for line in out.splitlines():
+        if line.strip().startswith("[") and line.strip().endswith(".debug"):
+            return line.split("]", 1)[1].strip()
+    return None
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         universal_newlines=True).stdout
+    for line in out.splitlines():
+        if "Build ID:" in line:
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 def one(err):
