@@ -58,8 +58,10 @@ build/dump_image: $(filter-out build/main.o,$(OBJS)) tests/fuzz/dump_image.c tes
 
 fuzz: deps-ok build/fuzz_census build/dump_image
 
-# Test dependencies (interpreter debug info, setpriv, ...) too.
-test-deps-ok:
+# Test dependencies (interpreter debug info, setpriv, debootstrap...) too;
+# checked again when the list changes.  The Debian sid root of
+# tests/test_container.py is built (once, cached) by that test itself.
+test-deps-ok: scripts/install-deps
 	@scripts/install-deps --check || scripts/install-deps --test
 	@touch $@
 

@@ -13,6 +13,7 @@
 #include "attach.h"
 #include "children.h"
 #include "clock.h"
+#include "procfs_root.h"
 
 /* How long a thread may take to reach its stop, and how much longer it
  * gets when it is let go without having stopped. */
@@ -189,6 +190,9 @@ static struct pc_error *explain_eperm(pid_t pid, pid_t tid)
 		return pc_error_new(PC_EXIT_PERM,
 			"cannot trace process %d: it is already traced by process %d (a debugger?); detach that first",
 			(int)pid, tracer);
+	const char *hint = pc_container_hint();
+	if (hint)
+		return pc_error_new(PC_EXIT_PERM, "cannot trace process %d: %s", (int)pid, hint);
 	if (uid != (unsigned)-1 && uid != geteuid() && geteuid() != 0)
 		return pc_error_new(PC_EXIT_PERM,
 			"cannot trace process %d: it belongs to uid %u; run pycensus as that user or as root (CAP_SYS_PTRACE)",

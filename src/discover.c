@@ -1,5 +1,7 @@
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <regex.h>
 #include <stdio.h>
@@ -9,11 +11,101 @@
 #include <unistd.h>
 
 #include "discover.h"
+#include "procfs_root.h"
 
 static char *debuginfo_path;
+
+/* The process whose modules libdwfl is finding: its callbacks carry no
+ * context, and pycensus discovers one process at a time. */
+static pid_t finding_pid;
+
+/* The target's files as the target sees them (its root may be a
+ * container's), or its mappings when they were deleted or replaced. */
+static int find_elf(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr base, char **file_name,
+		    Elf **elfp)
+{
+	if (name[0] != '/' || finding_pid <= 0)
+		return dwfl_linux_proc_find_elf(mod, ud, name, base, file_name, elfp);
+	*elfp = NULL;
+	return pc_proc_open_mapped(finding_pid, name, base, file_name);
+}
+
+/* An ELF file at PATH whose build-id is BITS (any, if LEN is 0). */
+static int open_debug_file(const char *path, const unsigned char *bits, int len, char **opened)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	bool ok = len <= 0;
+	Elf *elf = ok ? NULL : elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf) {
+		const void *id;
+		ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+		ok = n == len && !memcmp(id, bits, (size_t)len);
+		elf_end(elf);
+	}
+	if (ok && (*opened = strdup(path)))
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* The debug file installed inside the target's root (a container's -dbg
+ * package): by build-id, then by debuglink next to the file and under
+ * /usr/lib/debug, as gdb and libdwfl look on the host. */
+static int find_in_target_root(Dwfl_Module *mod, pid_t pid, const char *name, const char *debuglink,
+			       char **found)
+{
+	char path[4400];
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (len > 0) {
+		int k = snprintf(path, sizeof(path), "/proc/%d/root/usr/lib/debug/.build-id/%02x/", (int)pid, bits[0]);
+		for (int i = 1; i < len && k < (int)sizeof(path) - 8; i++)
+			k += snprintf(path + k, sizeof(path) - (size_t)k, "%02x", bits[i]);
+		snprintf(path + k, sizeof(path) - (size_t)k, ".debug");
+		int fd = open_debug_file(path, bits, len, found);
+		if (fd >= 0)
+			return fd;
+	}
+	if (!debuglink || name[0] != '/' || strchr(debuglink, '/'))
+		return -1;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", name);
+	char *slash = strrchr(dir, '/');
+	*slash = 0;
+	static const char *const layouts[] = {"/proc/%d/root/usr/lib/debug%s/%s", "/proc/%d/root%s/.debug/%s",
+					      "/proc/%d/root%s/%s"};
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		snprintf(path, sizeof(path), layouts[i], (int)pid, dir, debuglink);
+		/* Without a build-id to check, a debuglink name is all there is:
+		 * libdwfl's standard search trusts it the same way. */
+		int fd = open_debug_file(path, bits, len, found);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+/* Debug files inside the target's root first (local, and the build the
+ * container runs), then libdwfl's standard search: the host's
+ * /usr/lib/debug, and debuginfod by build-id when DEBUGINFOD_URLS is set. */
+static int find_debuginfo(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr base, const char *file_name,
+			  const char *debuglink, GElf_Word crc, char **debuginfo_file_name)
+{
+	pid_t pid = pc_proc_path_pid(file_name);
+	if (pid > 0 && !pc_proc_same_root(pid)) {
+		int fd = find_in_target_root(mod, pid, name, debuglink, debuginfo_file_name);
+		if (fd >= 0)
+			return fd;
+	}
+	return dwfl_standard_find_debuginfo(mod, ud, name, base, file_name, debuglink, crc, debuginfo_file_name);
+}
+
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = find_elf,
+	.find_debuginfo = find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
 
@@ -128,7 +220,11 @@ static int version_from_symbol(struct pc_target *t)
 static const char *debug_hint(struct pc_target *t, char *buf, size_t len)
 {
 	const char *path = t->module_path;
-	if (!strncmp(path, "/usr/", 5) && t->major)
+	if (!pc_proc_same_root(t->pid) && t->build_id[0])
+		snprintf(buf, len,
+			 "it runs in another root (a container): install its debug package there (/usr/lib/debug/.build-id/%.2s/%s.debug inside it), put that file under this side's /usr/lib/debug, or set DEBUGINFOD_URLS",
+			 t->build_id, t->build_id + 2);
+	else if (!strncmp(path, "/usr/", 5) && t->major)
 		snprintf(buf, len, "install the python%d.%d-dbg package (apt-get install python%d.%d-dbg)",
 			 t->major, t->minor, t->major, t->minor);
 	else if (t->build_id[0])
@@ -150,6 +246,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	if (pid <= 0 || stat(path, &st) < 0)
 		return pc_error_new(PC_EXIT_NOPROC, "no such process: %d", (int)pid);
 
+	finding_pid = pid;
 	t->dwfl = dwfl_begin(&proc_callbacks);
 	if (!t->dwfl)
 		return pc_error_new(PC_EXIT_FAILED, "libdwfl: %s", dwfl_errmsg(-1));
@@ -172,6 +269,12 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	if (!ctx.best && !ctx.old_python)
 		dwfl_getmodules(t->dwfl, find_runtime_any, &ctx, 0);
 	if (!ctx.best) {
+		if (pc_proc_root_denied(pid)) {
+			const char *hint = pc_container_hint();
+			return pc_error_new(PC_EXIT_PERM,
+				"cannot open the files of process %d through /proc/%d/root: permission denied; %s",
+				(int)pid, (int)pid, hint ? hint : "run as its owner or as root (CAP_SYS_PTRACE)");
+		}
 		if (ctx.old_python)
 			return pc_error_new(PC_EXIT_NOTPY,
 				"process %d runs Python 2.7 or 3.6: unsupported version (pycensus reads 3.8-3.13)",

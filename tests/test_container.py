@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""pycensus against CPythons in containers: their own mount and PID namespace.
+
+    python3 tests/test_container.py [--pycensus ./pycensus] [--quick]
+
+The targets run Debian sid's interpreters (python3.13, 3.14, 3.15) the way a
+container runtime starts them: tests/targets/in_container.sh unshares a mount
+and a PID namespace, pivot_roots into a Debian sid root (scripts/sid-root
+builds it once, ~1.5 min, and caches it) and runs the interpreter as PID 1.
+Its files exist only in that root: pycensus must reach them through
+/proc/PID/root.  The tests directory, the work directory and pycensus's own
+directory are bind-mounted inside under /mnt.
+
+sid's interpreters are not in tests/pythons.py's discovery: they run only
+inside the root, so the other files could not start them directly.
+
+Checks, for python3.13 (supported): from the host, the gc census exact
+against the target's gc.get_objects() (test_snapshot's checks) and the
+reachable census (test_reachable's zoo); from inside the namespace (nsenter
+--mount --pid, pycensus run from the bind mount); from a sidecar (the
+target's PID namespace, pycensus's own root: kubectl debug --target); with
+the root's /usr/lib/debug hidden (exit 6 naming the build-id file, from the
+host and inside; exact from a sidecar bringing the debug files; exact with a
+.gnu_debuglink file inside the root); a deleted and a shadowed executable
+(through /proc/PID/map_files); exit 5 naming SYS_PTRACE without that
+capability; --children over a master and workers inside the container, from
+the host and from inside.
+python3.14/3.15: exit 4 "unsupported version" (not a crash, not exit 6);
+their census checks SKIP until pycensus supports them.
+
+Needs root (namespaces, debootstrap); without it every check SKIPs (exit 77).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
+import harness  # noqa: E402
+from harness import EXIT_NOTPY, EXIT_NODEBUG, TargetError, short  # noqa: E402
+import test_snapshot  # noqa: E402
+import test_reachable  # noqa: E402
+
+IN_CONTAINER = os.path.join(HERE, "targets", "in_container.sh")
+CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
+SHARE_TARGET = os.path.join(HERE, "targets", "share_target.py")
+SID_ROOT = os.path.join(TOP, "scripts", "sid-root")
+READY_TIMEOUT = 60
+CENSUS_TIMEOUT = 120
+SUPPORTED = ("3.13",)
+UNSUPPORTED = ("3.14", "3.15")
+# A target that only answers harness.Target's ready/ping/quit protocol.
+PINGER = ("import sys\nprint('ready', flush=True)\nfor l in sys.stdin:\n"
+          "    if l.strip() == 'quit': break\n    print('pong', flush=True)\n")
+
+
+# --- PIDs across namespaces ------------------------------------------------------
+
+def children_of(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def container_pid(self):
+    """A target's PID as pycensus on the host sees it: the Popen process is
+    unshare, whose only child is the interpreter (PID 1 inside)."""
+    if getattr(self, "_ct_pid", None) is None:
+        deadline = time.monotonic() + 10
+        kids = children_of(self.proc.pid)
+        while not kids and time.monotonic() < deadline:
+            time.sleep(0.05)
+            kids = children_of(self.proc.pid)
+        self._ct_pid = kids[0] if kids else self.proc.pid
+    return self._ct_pid
+
+
+def censused_note(python):
+    """harness.censused() would name in_container.sh: sid's interpreters are
+    not among tests/pythons.py's, which tests/run.py's check counts."""
+    print("# censused in the sid root (not one of tests/pythons.py's)", flush=True)
+
+
+harness.censused = censused_note
+
+# Every target here runs through in_container.sh: test_snapshot's and
+# test_reachable's checks then census the interpreter, not unshare.
+harness.Target.pid = property(container_pid)
+
+
+def ns_pid(pid):
+    """PID as its own (innermost) PID namespace sees it: NSpid's last field."""
+    st = harness.proc_status("/proc/%d/status" % pid) or {}
+    fields = st.get("NSpid", "").split()
+    return int(fields[-1]) if fields else None
+
+
+def descendants(pid):
+    out = []
+    for k in children_of(pid):
+        out.append(k)
+        out.extend(descendants(k))
+    return out
+
+
+# --- the container ---------------------------------------------------------------
+
+class Container:
+    """Environment for in_container.sh: ROOT, the interpreter, binds."""
+
+    def __init__(self, root, program, binds, nodebug=False, copy=False):
+        self.env = dict(os.environ, CT_ROOT=root, CT_PROGRAM=program, CT_BINDS=":".join(binds),
+                        CT_NODEBUG="1" if nodebug else "", CT_COPY="1" if copy else "")
+        self.program = program
+
+    def __enter__(self):
+        self.saved = dict(os.environ)
+        os.environ.update(self.env)
+        return self
+
+    def __exit__(self, *exc):
+        os.environ.clear()
+        os.environ.update(self.saved)
+
+
+def inside(pc_path, target_pid):
+    """The nsenter prefix and the path of pycensus inside the container."""
+    return ["nsenter", "-t", str(target_pid), "--mount", "--pid", "--"], "/mnt" + pc_path
+
+
+def sidecar(target_pid):
+    """The target's PID namespace with a /proc of its own, pycensus's root:
+    what kubectl debug --target and docker run --pid=container: give."""
+    return ["nsenter", "-t", str(target_pid), "--pid", "--", "unshare", "--mount", "--mount-proc", "--"]
+
+
+def run(pc_path, args, prefix=(), timeout=CENSUS_TIMEOUT):
+    p = subprocess.run(list(prefix) + [pc_path] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def is_sanitized(path):
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+# --- checks ------------------------------------------------------------------------
+
+def census_from(rep, label, where, pc_path, prefix, pid, want_pid, truth, binary_prefix):
+    """A gc snapshot of PID through PREFIX, exact against TRUTH."""
+    rc, out, err = run(pc_path, ["snapshot", "--scope", "gc", pid], prefix)
+    if not rep.check(rc == 0, label, "%s: snapshot" % where, "pid %s" % pid,
+                     "exit %s: %s" % (rc, short(err))):
+        return None
+    snap = json.loads(out)
+    binary = snap["python"]["binary"]
+    rep.check(snap["pid"] == want_pid and binary.startswith(binary_prefix), label,
+              "%s: pid and binary" % where, "pid %d, binary %s, debuginfo %s" % (
+                  snap["pid"], binary, snap["python"]["debuginfo"]),
+              "pid %r want %d, binary %r want under %s" % (snap["pid"], want_pid, binary, binary_prefix))
+    test_snapshot.check_census(rep, "%s %s:" % (label, where), snap, truth)
+    return snap
+
+
+def check_supported(rep, pc, root, version, workdir, quick, san):
+    label = "sid-" + version
+    program = "/usr/bin/python" + version
+    binds = [workdir, TOP, os.path.dirname(pc.path)]
+    py = {"label": label, "path": IN_CONTAINER}
+    with Container(root, program, binds):
+        # From the host: test_snapshot's whole per-interpreter suite (gc
+        # exact, table, --top, info, a changing heap) and the reachable zoo.
+        test_snapshot.check_supported(rep, pc, py, workdir)
+        if not quick:
+            test_reachable.check_zoo(rep, pc, py, workdir, False)
+
+        # From inside and from a sidecar, against one target.
+        target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-ns")
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            pid, npid = target.pid, ns_pid(target.pid)
+            rep.check(npid == target.truth["pid"] == 1 and pid != 1, label, "its own PID namespace",
+                      "host PID %d, PID %s inside (NSpid, os.getpid())" % (pid, npid),
+                      "host %d, NSpid %s, os.getpid() %s" % (pid, npid, target.truth.get("pid")))
+            prefix, inner = inside(pc.path, pid)
+            if san:
+                rep.skip(label, "inside (nsenter --mount --pid)",
+                         "the sanitizer build needs libasan in the sid root")
+            else:
+                census_from(rep, label, "inside (nsenter --mount --pid)", inner, prefix, npid, npid,
+                            target.truth, program)
+            census_from(rep, label, "sidecar (nsenter --pid, own root)", pc.path, sidecar(pid), npid,
+                        npid, target.truth, "/proc/%d/root/" % npid)
+            why = harness.target_running(target)
+            rep.check(why is None, label, "target runs after the censuses", "pong", why)
+        except TargetError as e:
+            rep.fail(label, "inside target", str(e))
+        finally:
+            target.kill()
+
+    # The root's /usr/lib/debug hidden: no DWARF from the host or inside
+    # (exit 6 naming the build-id file to install), but a sidecar that
+    # brings the debug files on its own side (its /usr/lib/debug) has them.
+    with Container(root, program, binds, nodebug=True):
+        target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-nodebug")
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            rc, out, err = run(pc.path, ["snapshot", target.pid])
+            rep.check(rc == EXIT_NODEBUG and ".build-id/" in err and "container" in err, label,
+                      "no /usr/lib/debug: from the host", one(err),
+                      "exit %s want %d naming the build-id file: %s" % (rc, EXIT_NODEBUG, short(err)))
+            if not san:
+                prefix, inner = inside(pc.path, target.pid)
+                rc, out, err = run(inner, ["snapshot", "1"], prefix)
+                # Inside, the interpreter is a plain /usr/bin one: the
+                # package to install is the hint.
+                rep.check(rc == EXIT_NODEBUG and ("python%s-dbg" % version) in err, label,
+                          "no /usr/lib/debug: from inside", one(err),
+                          "exit %s want %d: %s" % (rc, EXIT_NODEBUG, short(err)))
+            prefix = ["nsenter", "-t", str(target.pid), "--pid", "--", "unshare", "--mount", "--mount-proc",
+                      "--", "sh", "-ec", 'mount --bind "$0" /usr/lib/debug; exec "$@"',
+                      os.path.join(root, "usr/lib/debug")]
+            census_from(rep, label, "no /usr/lib/debug: sidecar with the debug files", pc.path, prefix, 1, 1,
+                        target.truth, "/proc/1/root/")
+        except TargetError as e:
+            rep.fail(label, "nodebug target", str(e))
+        finally:
+            target.kill()
+
+    # The root's /usr/lib/debug hidden, the debug file next to a copy of
+    # the executable as its .gnu_debuglink names it (DIR/.debug/NAME).
+    with Container(root, program, binds, nodebug=True, copy=True):
+        target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-debuglink")
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            pid = target.pid
+            exe = root + program
+            link = debuglink_name(exe)
+            bid = build_id(exe)
+            if rep.check(link and bid, label, "debuglink: premise", "%s links %s" % (program, link),
+                         "no .gnu_debuglink or build-id in %s" % exe):
+                src = os.path.join(root, "usr/lib/debug/.build-id", bid[:2], bid[2:] + ".debug")
+                # Next to the file, and under the root's /usr/lib/debug
+                # (a tmpfs here): only the second is not libdwfl's own
+                # search of the path pycensus opened.
+                for where in ("/mnt/.debug", "/usr/lib/debug/mnt"):
+                    os.makedirs("/proc/%d/root%s" % (pid, where))
+                    dst = "/proc/%d/root%s/%s" % (pid, where, link)
+                    shutil.copyfile(src, dst)
+                    snap = census_from(rep, label, "debuglink in %s" % where, pc.path, (), pid, pid,
+                                       target.truth, "/proc/%d/root/mnt/" % pid)
+                    if snap:
+                        dbg = snap["python"]["debuginfo"]
+                        rep.check(dbg == dst, label, "debuglink in %s: found there" % where, dbg,
+                                  "debuginfo %s" % dbg)
+                    os.unlink(dst)
+        except TargetError as e:
+            rep.fail(label, "debuglink target", str(e))
+        finally:
+            target.kill()
+
+    # Root without CAP_SYS_PTRACE (docker's and kubectl's default): exit 5
+    # naming the flags.
+    with Container(root, program, binds):
+        target = harness.Target(IN_CONTAINER, ["-c", PINGER], workdir, label + "-perm")
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            prefix = ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace", "--"]
+            rc, out, err = run(pc.path, ["snapshot", target.pid], prefix)
+            rep.check(rc == 5 and "SYS_PTRACE" in err and "--cap-add" in err and "non-root" in err, label,
+                      "without CAP_SYS_PTRACE", one(err), "exit %s want 5 naming --cap-add SYS_PTRACE and "
+                      "the non-root caveat: %s" % (rc, short(err)))
+            why = harness.target_running(target)
+            rep.check(why is None, label, "target runs after the refusal", "pong", why)
+        except TargetError as e:
+            rep.fail(label, "perm target", str(e))
+        finally:
+            target.kill()
+
+    # A deleted executable, and one shadowed by another build under the
+    # same name (a file system mounted over its directory afterwards; maps
+    # still names the path): only /proc/PID/map_files (or exe) still has
+    # the mapped file.
+    for how in ("deleted", "shadowed"):
+        with Container(root, program, binds, copy=True):
+            target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-" + how)
+            try:
+                target.wait_ready(READY_TIMEOUT)
+                pid = target.pid
+                path = "/proc/%d/root/mnt/%s" % (pid, os.path.basename(program))
+                if how == "deleted":
+                    os.unlink(path)
+                else:
+                    other = "/usr/bin/python%s" % UNSUPPORTED[0]
+                    subprocess.run(["nsenter", "-t", str(pid), "--mount", "--", "sh", "-ec",
+                                    'mount -t tmpfs tmpfs /mnt; cp "$1" /mnt/', "sh", other], check=True)
+                    os.rename("/proc/%d/root/mnt/%s" % (pid, os.path.basename(other)), path)
+                with open("/proc/%d/maps" % pid) as f:
+                    maps = f.read()
+                premise = ("(deleted)" in maps) if how == "deleted" else \
+                    ("/mnt/%s\n" % os.path.basename(program) in maps
+                     and os.stat(path).st_ino not in [int(l.split()[4]) for l in maps.splitlines()
+                                                      if l.endswith("/mnt/" + os.path.basename(program))])
+                if rep.check(premise, label, "%s executable: premise" % how,
+                             "maps names a file that is gone" if how == "deleted"
+                             else "maps names the path, now another file (another inode)",
+                             "maps does not show the %s file" % how):
+                    census_from(rep, label, "%s executable" % how, pc.path, (), pid, pid, target.truth,
+                                "/proc/%d/" % pid)
+            except TargetError as e:
+                rep.fail(label, how + " target", str(e))
+            finally:
+                target.kill()
+
+    with Container(root, program, binds):
+        check_children(rep, pc, label, workdir, san)
+
+
+def debuglink_name(path):
+    out = subprocess.run(["readelf", "-p", ".gnu_debuglink", path], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, universal_newlines=True, errors="replace").stdout
+    for line in out.splitlines():
+        if line.strip().startswith("[") and line.strip().endswith(".debug"):
+            return line.split("]", 1)[1].strip()
+    return None
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         universal_newlines=True).stdout
+    for line in out.splitlines():
+        if "Build ID:" in line:
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def one(err):
+    return short(err.strip().splitlines()[-1] if err.strip() else "", 200)
+
+
+def start_tree(workdir):
+    """share_target.py tree 2 2 in the container: (target, {inner pid: workers})."""
+    t = harness.Target(IN_CONTAINER, [SHARE_TARGET, "tree", "2", "2"], workdir, "tree", group=True)
+    line = t.readline(READY_TIMEOUT)
+    if not line or not line.startswith("ready"):
+        t.kill()
+        raise TargetError("tree did not print ready: %r %s" % (line, short(t.stderr_text())))
+    procs = dict((int(a), int(b)) for a, b in (w.split(":") for w in line.split()[1:]))
+    return t, procs
+
+
+def check_children(rep, pc, label, workdir, san):
+    """watch --children over a master and its workers in the container:
+    every process censused, each with its own Worker count; from the host
+    the PIDs are the host's, from inside the container's own."""
+    try:
+        t, procs = start_tree(workdir)
+    except TargetError as e:
+        rep.fail(label, "--children target", str(e))
+        return
+    try:
+        master = t.pid
+        # The ready line names the container's PIDs; NSpid maps the host's.
+        host = dict((ns_pid(p), p) for p in [master] + descendants(master))
+        want_host = dict((host.get(inner), n) for inner, n in procs.items())
+        for where, pc_path, prefix, pid, want in (
+                ("from the host", pc.path, (), master, want_host),
+                ("from inside", inside(pc.path, master)[1], inside(pc.path, master)[0], 1, procs)):
+            if where == "from inside" and san:
+                rep.skip(label, "--children " + where, "the sanitizer build needs libasan in the sid root")
+                continue
+            rc, out, err = run(pc_path, ["watch", "--children", "--scope", "gc", "--count", "1", pid],
+                               prefix, timeout=180)
+            cs = [json.loads(l) for l in out.splitlines() if l.strip()]
+            cs = [c for c in cs if "event" not in c]
+            got = dict((c["pid"], dict((x["type"], x["count"]) for x in c["types"])
+                        .get("__main__.Worker", 0)) for c in cs)
+            rep.check(rc == 0 and got == want and None not in want, label, "--children " + where,
+                      "%d processes, Worker counts %s" % (len(got), sorted(got.values())),
+                      "exit %s, got %s want %s: %s" % (rc, got, want, short(err)))
+    finally:
+        t.kill()
+
+
+def check_unsupported(rep, pc, root, version, workdir, san):
+    label = "sid-" + version
+    program = "/usr/bin/python" + version
+    binds = [workdir, TOP, os.path.dirname(pc.path)]
+    with Container(root, program, binds):
+        target = harness.Target(IN_CONTAINER, ["-c", PINGER], workdir, label)
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            tries = [("from the host", pc.path, (), target.pid)]
+            if not san:
+                prefix, inner = inside(pc.path, target.pid)
+                tries.append(("from inside", inner, prefix, 1))
+            for where, pc_path, prefix, pid in tries:
+                rc, out, err = run(pc_path, ["snapshot", pid], prefix)
+                rep.check(rc == EXIT_NOTPY and "unsupported version" in err and version in err, label,
+                          "exit 4 " + where, one(err),
+                          "exit %s want %d \"unsupported version\": %s" % (rc, EXIT_NOTPY, short(err)))
+            why = harness.target_running(target)
+            rep.check(why is None, label, "target runs after", "pong", why)
+        except TargetError as e:
+            rep.fail(label, "target", str(e))
+        finally:
+            target.kill()
+    rep.skip(label, "census checks", "Python %s is not supported yet (issue \"CPython 3.14 and 3.15\")"
+             % version)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
+    ap.add_argument("--quick", action="store_true", help="leave out the reachable zoo")
+    args = ap.parse_args()
+    harness.exit_on_signals()
+    rep = harness.LabelReport()
+    pc = harness.Pycensus(os.path.abspath(args.pycensus), timeout=CENSUS_TIMEOUT)
+    if os.geteuid() != 0:
+        print("SKIP container: needs root (namespaces, debootstrap)", flush=True)
+        print("0 passed, 0 failed, 1 skipped", flush=True)
+        return 0
+    t0 = time.monotonic()
+    r = subprocess.run([SID_ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if r.returncode != 0:
+        rep.fail("setup", "sid root", short(r.stderr, 600))
+        return rep.summary()
+    root = r.stdout.strip().splitlines()[-1]
+    print("# sid root %s ready in %.1fs%s" % (root, time.monotonic() - t0,
+                                              " (built: %s)" % one(r.stderr) if r.stderr.strip() else ""),
+          flush=True)
+    print("# sid's interpreters run only in the root: they are not in tests/pythons.py", flush=True)
+    san = is_sanitized(pc.path)
+    workdir = tempfile.mkdtemp(prefix="pycensus-ct-")
+    try:
+        for v in SUPPORTED:
+            try:
+                check_supported(rep, pc, root, v, workdir, args.quick, san)
+            except Exception as e:
+                rep.fail("sid-" + v, "harness", "%s: %s" % (type(e).__name__, e))
+        for v in UNSUPPORTED:
+            try:
+                check_unsupported(rep, pc, root, v, workdir, san)
+            except Exception as e:
+                rep.fail("sid-" + v, "harness", "%s: %s" % (type(e).__name__, e))
+    finally:
+        harness.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("# %.1fs" % (time.monotonic() - t0), flush=True)
+    return rep.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
