@@ -1,11 +1,16 @@
-/* The per-version layout table: the struct offsets and sizes that naming,
- * sizing and the GC walk use, read from the interpreter's DWARF once per
- * target.  Code asks this table; it does not branch on version numbers
- * except where behaviour (not layout) differs, and those decisions are made
- * here too.  Not every offset lives here: referents.c reads from the same
- * DWARF its own table of the members each traverse rule visits (frames,
- * generators, deques, code objects, ...), and the tp_flags bits below are
- * ABI constants, which DWARF does not describe. */
+/* The per-build layout table: the struct offsets and sizes that naming,
+ * sizing, the GC walk and the traverse rules use, and the behaviour
+ * decisions derived from them.  Code asks this table; it does not branch on
+ * version numbers.
+ *
+ * Every fact comes from offset sources, asked in order (today: DWARF; a
+ * table read back from `info`'s dump as a test hook).  A source says of
+ * each fact: a value, absent in this build, or unknown to it; the first
+ * that knows answers, and the table records which (provenance).  A fact
+ * no source knows refuses the census with its name: it never makes a
+ * walker take another version's path.  In the int64_t fields below -1
+ * means only "absent in this build".  The tp_flags bits below are ABI
+ * constants, which DWARF does not describe. */
 #ifndef PC_LAYOUT_H
 #define PC_LAYOUT_H
 
@@ -36,8 +41,40 @@
 /* PyMemberDef.type of a __slots__ entry (structmember.h). */
 #define PC_T_OBJECT_EX 16
 
+/* What a source says of one fact. */
+enum pc_fact_state { PC_FACT_UNKNOWN, PC_FACT_ABSENT, PC_FACT_VALUE };
+
+/* One source of facts.  Keys name what is asked: "Type.member.path"
+ * (offset; "a|b" alternatives where a member was renamed),
+ * "sizeof(Type)", "len(Type.array)", "enum(NAME)",
+ * "bitfield(Type.path).byte|.bit|.bits". */
+struct pc_layout_source {
+	const char *name;      /* provenance: "dwarf", "table" */
+	enum pc_fact_state (*fact)(void *ctx, const char *key, int64_t *value);
+	void *ctx;
+};
+
+#define PC_FACT_KEY 80
+#define PC_LAYOUT_FACTS 400
+#define PC_LAYOUT_SOURCES 4
+
+struct pc_fact {
+	char key[PC_FACT_KEY];
+	int64_t value;
+	uint8_t state;         /* enum pc_fact_state */
+	uint8_t source;        /* index in pc_layout.sources */
+};
+
 struct pc_layout {
-	int major, minor;
+	int major, minor;      /* for messages only: never to choose a path */
+
+	/* Where the facts came from: "dwarf", "table" or, for more than one
+	 * source used, their names joined by "+". */
+	char offsets[48];
+	const char *sources[PC_LAYOUT_SOURCES];
+	int nsources;
+	int nfacts;
+	struct pc_fact facts[PC_LAYOUT_FACTS];
 
 	/* PyObject / PyVarObject */
 	int64_t ob_type, object_size, ob_size;
@@ -112,13 +149,54 @@ struct pc_layout {
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
 
-	/* decisions */
+	/* encodings */
+	int64_t entry_key, entry_value;             /* PyDictKeyEntry me_key, me_value */
+	int64_t uentry_key, uentry_value;           /* 3.11+ PyDictUnicodeEntry, else -1 */
+	int64_t lv_tag_shift;                       /* long_tagged: ndigits = lv_tag >> shift */
+	int64_t preheader_size;                     /* bytes before the GC header, 0 or 16 */
+	int64_t preheader_dict, preheader_values;   /* from the object, -24 / -32; 0: none */
+	uint64_t idict_values_tag;                  /* PC_IDICT_TAGGED: the bit set on values */
+	int64_t frame_cleared;                      /* 3.11+ FRAME_CLEARED, else -1 */
+	int64_t builtin_index_bias;                 /* static type i's state: tp_subclasses - bias */
+
+	/* named decisions */
+	enum pc_dict_family {
+		PC_DICT_SIZE_LOOKUP,    /* dk_size, dk_lookup, {hash, key, value} entries (<= 3.10) */
+		PC_DICT_LOG2_KIND,      /* dk_log2_size, dk_kind, unicode entries {key, value} */
+	} dict_family;
+	enum pc_idict_model {
+		PC_IDICT_OFFSET,        /* tp_dictoffset only */
+		PC_IDICT_VALUES_WORD,   /* pre-header words: values pointer, dict (3.11) */
+		PC_IDICT_TAGGED,        /* one word: dict, or values tagged (3.12) */
+		PC_IDICT_INLINE_VALUES, /* dict word; values inline after the object (3.13) */
+	} idict_model;
+	enum pc_frame_model {
+		PC_FRAME_OBJECT,        /* PyFrameObject holds locals and stack (<= 3.10) */
+		PC_FRAME_INTERP,        /* _PyInterpreterFrame, owned by a frame or generator */
+	} frame_model;
+	int zero_int_digits;        /* digits sys.getsizeof counts for 0: 0, or 1 (3.11+) */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
 	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */
 	bool has_preheader;         /* 3.11+: managed dict/weakref words before GC head */
 	bool static_types_no_dict;  /* 3.12+: static builtin tp_dict in the interpreter */
 };
 
+/* Build L from SOURCES, asked in order.  Called once a build's target is
+ * found and its memory readable (a source may read it). */
+struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_source *sources, int nsources,
+				 int major, int minor);
+
+/* The DWARF source over IDX. */
+struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx);
+
+/* A table source: the "facts" of `info`'s JSON dump in the file PATH.  A
+ * fact not in the file is unknown to it.  The source owns what it read;
+ * free it with pc_layout_table_free. */
+struct pc_error *pc_layout_table_source(const char *path, struct pc_layout_source *out);
+void pc_layout_table_free(struct pc_layout_source *src);
+
+/* The layout as the sources gave it: DWARF, then (test hook) a table
+ * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it. */
 struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor);
 
 #endif

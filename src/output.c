@@ -99,7 +99,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	json_object *py = json_object_new_object();
 	json_object_object_add(py, "version", json_object_new_string(c->version));
 	json_object_object_add(py, "binary", json_object_new_string(c->binary ? c->binary : ""));
-	json_object_object_add(py, "offsets", json_object_new_string("dwarf"));
+	json_object_object_add(py, "offsets", json_object_new_string(c->offsets));
 	json_object_object_add(py, "debuginfo", json_object_new_string(c->debuginfo ? c->debuginfo : ""));
 	json_object_object_add(root, "python", py);
 	if (o->session) {
@@ -432,7 +432,7 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(py, "version", json_object_new_string(info->version));
 	json_object_object_add(py, "binary", json_object_new_string(t->module_path ? t->module_path : ""));
 	json_object_object_add(py, "build_id", json_object_new_string(t->build_id));
-	json_object_object_add(py, "offsets", json_object_new_string("dwarf"));
+	json_object_object_add(py, "offsets", json_object_new_string(s->layout.offsets));
 	json_object_object_add(py, "debuginfo", json_object_new_string(t->debug_path ? t->debug_path : ""));
 	json_object_object_add(root, "python", py);
 	json_object_object_add(root, "runtime", hex(t->runtime));
@@ -452,6 +452,19 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(lay, "sizeof_PyTypeObject", json_object_new_int64(L->type_size));
 	json_object_object_add(lay, "sizeof_PyHeapTypeObject", json_object_new_int64(L->heaptype_size));
 	json_object_object_add(lay, "preheader", json_object_new_boolean(L->has_preheader));
+	/* Every fact with its provenance: read back, this is a table source. */
+	json_object *facts = json_object_new_array();
+	for (int i = 0; i < L->nfacts; i++) {
+		const struct pc_fact *x = &L->facts[i];
+		if (x->state == PC_FACT_UNKNOWN)
+			continue;
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "fact", json_object_new_string(x->key));
+		json_object_object_add(e, "value", x->state == PC_FACT_VALUE ? json_object_new_int64(x->value) : NULL);
+		json_object_object_add(e, "from", json_object_new_string(L->sources[x->source]));
+		json_object_array_add(facts, e);
+	}
+	json_object_object_add(lay, "facts", facts);
 	json_object_object_add(root, "layout", lay);
 	return print_json(f, root, true);
 }
