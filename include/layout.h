@@ -153,6 +153,7 @@ struct pc_layout {
 	int64_t entry_key, entry_value;             /* PyDictKeyEntry me_key, me_value */
 	int64_t uentry_key, uentry_value;           /* 3.11+ PyDictUnicodeEntry, else -1 */
 	int64_t lv_tag_shift;                       /* long_tagged: ndigits = lv_tag >> shift */
+	int64_t digit_bits;                         /* bits a digit holds: 30 (4 bytes) or 15 */
 	int64_t preheader_size;                     /* bytes before the GC header, 0 or 16 */
 	int64_t preheader_dict, preheader_values;   /* from the object, -24 / -32; 0: none */
 	uint64_t idict_values_tag;                  /* PC_IDICT_TAGGED: the bit set on values */

@@ -491,6 +491,8 @@ static void decide(struct pc_layout *L, struct ctx *c)
 
 	/* lv_tag: the sign in bits 0-1, bit 2 reserved, the digit count above. */
 	L->lv_tag_shift = 3;
+	/* PYLONG_BITS_IN_DIGIT, a macro: 30 in 4-byte digits, 15 in 2-byte. */
+	L->digit_bits = L->digit_size == 2 ? 15 : 30;
 	/* Static builtin type i (tp_subclasses = i + 1) has state i. */
 	L->builtin_index_bias = 1;
 	L->static_types_no_dict = L->is_types_builtins >= 0;

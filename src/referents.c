@@ -730,12 +730,13 @@ static void managed_values(struct ctx *c, uint64_t values, struct pc_type *t, in
 static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct pc_type *base)
 {
 	const struct pc_layout *L = c->py->L;
-	if (L->has_preheader && (t->flags & PC_TPFLAGS_MANAGED_DICT)) {
-		uint64_t dictw = obj - 24;
-		if (L->dictvalues_valid >= 0) {
-			/* 3.13: inline values after the object, valid unless a
-			 * dict took them over. */
-			uint64_t dict = 0;
+	if (L->idict_model != PC_IDICT_OFFSET && (t->flags & PC_TPFLAGS_MANAGED_DICT)) {
+		uint64_t dictw = obj + (uint64_t)L->preheader_dict;
+		uint64_t dict = 0, values = 0, dorv;
+		switch (L->idict_model) {
+		case PC_IDICT_INLINE_VALUES:
+			/* Inline values after the object, valid unless a dict
+			 * took them over. */
 			pc_u64(c->py, dictw, &dict);
 			if (t->flags & PC_TPFLAGS_INLINE_VALUES) {
 				uint64_t vals = obj + (uint64_t)t->basicsize;
@@ -749,27 +750,28 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 			}
 			ref(c, dict, false);
 			return;
-		}
-		if (L->minor == 11 && L->major == 3) {
-			uint64_t values = 0, dict = 0;
-			pc_u64(c->py, obj - 32, &values);
+		case PC_IDICT_VALUES_WORD:
+			pc_u64(c->py, obj + (uint64_t)L->preheader_values, &values);
 			pc_u64(c->py, dictw, &dict);
 			if (values)
 				managed_values(c, values, t, -1);
 			ref(c, dict, false);
 			return;
-		}
-		/* 3.12: one word, tagged: bit 0 set means values, stored less one. */
-		uint64_t dorv;
-		if (!pc_u64(c->py, dictw, &dorv)) {
-			c->damaged = true;
+		case PC_IDICT_TAGGED:
+			/* One word: the tag bit set means values, stored less
+			 * the tag. */
+			if (!pc_u64(c->py, dictw, &dorv)) {
+				c->damaged = true;
+				return;
+			}
+			if (dorv & L->idict_values_tag)
+				managed_values(c, dorv + L->idict_values_tag, t, -1);
+			else
+				ref(c, dorv, false);
 			return;
+		case PC_IDICT_OFFSET:
+			break;
 		}
-		if (dorv & 1)
-			managed_values(c, dorv + 1, t, -1);
-		else
-			ref(c, dorv, false);
-		return;
 	}
 	if (t->dictoffset == base->dictoffset || t->dictoffset == 0)
 		return;
