@@ -65,6 +65,86 @@ struct pc_fact {
 	uint8_t source;        /* index in pc_layout.sources */
 };
 
+/* The member lists traverse rules visit first (referents.c's specs name
+ * them): the members of one struct this build has, absent ones skipped
+ * (members come and go between versions). */
+enum pc_members {
+	PC_M_NONE,
+	PC_M_TYPE,
+	PC_M_FUNC,
+	PC_M_CM,
+	PC_M_SM,
+	PC_M_CELL,
+	PC_M_METHOD,
+	PC_M_INSTANCEMETHOD,
+	PC_M_METH,
+	PC_M_DESCR,
+	PC_M_PROPERTY,
+	PC_M_MAPPINGPROXY,
+	PC_M_WRAPPER,
+	PC_M_WEAKREF,
+	PC_M_BASEEXCEPTION,
+	PC_M_MODULE,
+	PC_M_NAMESPACE,
+	PC_M_ASYNC_GEN,
+	PC_M_ENUM,
+	PC_M_ITER,
+	PC_M_DICTVIEW,
+	PC_M_SUPER,
+	PC_M_MEMORY,
+	PC_M_MBUF,
+	PC_M_PARTIAL,
+	PC_M_LRU_CACHE,
+	PC_M_DEFDICT,
+	PC_M_ODICT,
+	PC_M_PATTERN,
+	PC_M_FILEIO,
+	PC_M_BUFFERED,
+	PC_M_GA,
+	PC_M_UNION,
+	PC_M_TB,
+	PC_M_LOCAL,
+	PC_M_ABC_DATA,
+	PC_M_SCANNER,
+	PC_M_TUPLEGETTER,
+	PC_M_COUNT,
+	PC_M_TEXTIOWRAPPER,
+	PC_NMEMBERS
+};
+
+#define PC_MEMBERS_MAX 24
+
+struct pc_member_list {
+	int n;
+	int64_t off[PC_MEMBERS_MAX];
+};
+
+/* What the structured traverse rules decode: frames, generators,
+ * lru_cache, deques, OrderedDict, modules and code objects. */
+struct pc_rule_offs {
+	/* frames <= 3.10 */
+	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth;
+	/* frames and generators 3.11+ */
+	int64_t iframe_owner, iframe_stacktop;
+	int64_t owned_by_frame_object, owned_by_cstack;
+	int64_t gi_frame_state;
+	struct pc_member_list frame_fields;    /* PyFrameObject members visited */
+	struct pc_member_list iframe_fields;   /* _PyInterpreterFrame members visited */
+	struct pc_member_list gen_fields;
+	/* lru_cache */
+	int64_t lru_root, lru_next, lru_key, lru_result;
+	/* deque */
+	int64_t dq_leftblock, dq_rightblock, dq_rightindex, blk_data, blk_rightlink;
+	/* OrderedDict */
+	int64_t odnode_key, odnode_next;
+	/* module */
+	int64_t md_state, m_traverse, md_name;
+	/* code: every PyObject * member, all hidden from gc.get_referents */
+	struct pc_member_list code_fields;
+	int64_t co_cached;
+	struct pc_member_list cached_fields;
+};
+
 struct pc_layout {
 	int major, minor;      /* for messages only: never to choose a path */
 
@@ -148,6 +228,10 @@ struct pc_layout {
 	int64_t od_fast_nodes_size, od_first, odnode_size;
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
+
+	/* the traverse rules */
+	struct pc_rule_offs ro;
+	struct pc_member_list members[PC_NMEMBERS];
 
 	/* encodings */
 	int64_t entry_key, entry_value;             /* PyDictKeyEntry me_key, me_value */

@@ -414,6 +414,126 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
 }
 
+/* --- what the traverse rules read ------------------------------------------ */
+
+static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
+	[PC_M_TYPE] = { "PyHeapTypeObject", "ht_type.tp_dict ht_type.tp_cache ht_type.tp_mro ht_type.tp_bases ht_type.tp_base ht_module" },
+	[PC_M_FUNC] = { "PyFunctionObject", "func_code func_globals func_builtins func_module func_defaults func_kwdefaults func_doc func_name func_dict func_closure func_annotations func_typeparams func_qualname" },
+	[PC_M_CM] = { "classmethod", "cm_callable cm_dict" },
+	[PC_M_SM] = { "staticmethod", "sm_callable sm_dict" },
+	[PC_M_CELL] = { "PyCellObject", "ob_ref" },
+	[PC_M_METHOD] = { "PyMethodObject", "im_func im_self" },
+	[PC_M_INSTANCEMETHOD] = { "PyInstanceMethodObject", "func" },
+	[PC_M_METH] = { "PyCFunctionObject", "m_self m_module" },
+	[PC_M_DESCR] = { "PyDescrObject", "d_type" },
+	[PC_M_PROPERTY] = { "propertyobject", "prop_get prop_set prop_del prop_doc prop_name" },
+	[PC_M_MAPPINGPROXY] = { "mappingproxyobject", "mapping" },
+	[PC_M_WRAPPER] = { "wrapperobject", "descr self" },
+	[PC_M_WEAKREF] = { "PyWeakReference", "wr_callback" },
+	[PC_M_BASEEXCEPTION] = { "PyBaseExceptionObject", "dict args notes traceback context cause" },
+	[PC_M_MODULE] = { "PyModuleObject", "md_dict" },
+	[PC_M_NAMESPACE] = { "_PyNamespaceObject", "ns_dict" },
+	[PC_M_ASYNC_GEN] = { "PyAsyncGenObject", "ag_finalizer ag_origin_or_finalizer" },
+	[PC_M_ENUM] = { "enumobject", "en_sit en_result en_longindex" },
+	[PC_M_ITER] = { "seqiterobject", "it_seq" },
+	[PC_M_DICTVIEW] = { "_PyDictViewObject", "dv_dict" },
+	[PC_M_SUPER] = { "superobject", "obj type obj_type" },
+	[PC_M_MEMORY] = { "PyMemoryViewObject", "mbuf" },
+	[PC_M_MBUF] = { "_PyManagedBufferObject", "master.obj" },
+	[PC_M_PARTIAL] = { "partialobject", "fn args kw dict" },
+	[PC_M_LRU_CACHE] = { "lru_cache_object", "func cache cache_info_type dict kwd_mark" },
+	[PC_M_DEFDICT] = { "defdictobject", "default_factory" },
+	[PC_M_ODICT] = { "PyODictObject", "od_inst_dict" },
+	[PC_M_PATTERN] = { "PatternObject", "groupindex indexgroup pattern" },
+	[PC_M_FILEIO] = { "fileio", "dict" },
+	[PC_M_BUFFERED] = { "buffered", "raw dict" },
+	[PC_M_GA] = { "gaobject", "origin args parameters" },
+	[PC_M_UNION] = { "unionobject", "args parameters" },
+	[PC_M_TB] = { "PyTracebackObject", "tb_next tb_frame" },
+	[PC_M_LOCAL] = { "localobject", "args kw dummies" },
+	[PC_M_ABC_DATA] = { "_abc_data", "_abc_registry _abc_cache _abc_negative_cache" },
+	[PC_M_SCANNER] = { "PyScannerObject", "object_hook object_pairs_hook parse_float parse_int parse_constant memo" },
+	[PC_M_TUPLEGETTER] = { "_tuplegetterobject", "doc" },
+	[PC_M_COUNT] = { "countobject", "long_cnt long_step" },
+	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
+};
+
+/* The members of TYPE in LIST (space-separated paths) this build has. */
+static void members(struct ctx *c, const char *type, const char *list, struct pc_member_list *out)
+{
+	char path[128];
+	const char *p = list;
+	out->n = 0;
+	while (p && *p && out->n < PC_MEMBERS_MAX) {
+		size_t len = strcspn(p, " ");
+		if (len && len < sizeof(path)) {
+			memcpy(path, p, len);
+			path[len] = 0;
+			int64_t off = find(c, type, path, OPT);
+			if (off >= 0)
+				out->off[out->n++] = off;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void init_rules(struct pc_layout *L, struct ctx *c)
+{
+	struct pc_rule_offs *o = &L->ro;
+	o->f_localsplus = find(c, "PyFrameObject", "f_localsplus", OPT);
+	o->f_valuestack = find(c, "PyFrameObject", "f_valuestack", OPT);
+	o->f_stacktop = find(c, "PyFrameObject", "f_stacktop", OPT);
+	o->f_stackdepth = find(c, "PyFrameObject", "f_stackdepth", OPT);
+	if (o->f_localsplus >= 0)
+		members(c, "PyFrameObject", "f_back f_code f_builtins f_globals f_locals f_trace", &o->frame_fields);
+	else
+		members(c, "PyFrameObject", "f_back f_trace", &o->frame_fields);
+	const char *IF = "_PyInterpreterFrame";
+	o->iframe_owner = find(c, IF, "owner", OPT);
+	o->iframe_stacktop = find(c, IF, "stacktop", OPT);
+	members(c, IF, "frame_obj f_locals f_func f_funcobj f_code f_executable", &o->iframe_fields);
+	if (!enumerator(c, "FRAME_OWNED_BY_FRAME_OBJECT", &o->owned_by_frame_object))
+		o->owned_by_frame_object = -1;
+	if (!enumerator(c, "FRAME_OWNED_BY_CSTACK", &o->owned_by_cstack))
+		o->owned_by_cstack = -1;
+	o->gi_frame_state = find(c, "PyGenObject", "gi_frame_state", OPT);
+	members(c, "PyGenObject",
+		"gi_frame gi_code gi_name gi_qualname gi_exc_state.exc_type gi_exc_state.exc_value "
+		"gi_exc_state.exc_traceback", &o->gen_fields);
+
+	o->lru_root = find(c, "lru_cache_object", "root", OPT);
+	o->lru_next = find(c, "lru_list_elem", "next", OPT);
+	o->lru_key = find(c, "lru_list_elem", "key", OPT);
+	o->lru_result = find(c, "lru_list_elem", "result", OPT);
+
+	o->dq_leftblock = find(c, "dequeobject", "leftblock", OPT);
+	o->dq_rightblock = find(c, "dequeobject", "rightblock", OPT);
+	o->dq_rightindex = find(c, "dequeobject", "rightindex", OPT);
+	/* By struct tag: obmalloc.c has a typedef named block too. */
+	o->blk_data = find(c, "BLOCK", "data", OPT);
+	o->blk_rightlink = find(c, "BLOCK", "rightlink", OPT);
+
+	o->odnode_key = find(c, "_odictnode", "key", OPT);
+	o->odnode_next = find(c, "_odictnode", "next", OPT);
+
+	o->md_state = find(c, "PyModuleObject", "md_state", OPT);
+	o->md_name = find(c, "PyModuleObject", "md_name", OPT);
+	o->m_traverse = find(c, "PyModuleDef", "m_traverse", OPT);
+
+	members(c, "PyCodeObject",
+		"co_code co_consts co_names co_varnames co_freevars co_cellvars co_filename co_name "
+		"co_qualname co_lnotab co_linetable co_exceptiontable co_localsplusnames "
+		"co_localspluskinds _co_code _co_varnames _co_cellvars _co_freevars co_endlinetable "
+		"co_columntable", &o->code_fields);
+	o->co_cached = find(c, "PyCodeObject", "_co_cached", OPT);
+	members(c, "_PyCoCached", "_co_code _co_varnames _co_cellvars _co_freevars", &o->cached_fields);
+
+	for (int i = 1; i < PC_NMEMBERS; i++)
+		members(c, member_specs[i].type, member_specs[i].fields, &L->members[i]);
+}
+
 /* Behaviour that no struct describes, per minor version: the one place a
  * version number chooses, as data (measured against sys.getsizeof; see
  * CPYTHON-NOTES.md sections 2 and 6). */
@@ -578,6 +698,8 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	init_containers(L, &c);
 	c.feature = "sizing";
 	init_sizing(L, &c);
+	c.feature = "the traverse rules";
+	init_rules(L, &c);
 	c.feature = "decisions";
 	decide(L, &c);
 	for (int i = 0; i < nsources; i++)
