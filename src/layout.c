@@ -700,7 +700,7 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	init_sizing(L, &c);
 	c.feature = "the traverse rules";
 	init_rules(L, &c);
-	c.feature = "decisions";
+	c.feature = "its layout decisions";
 	decide(L, &c);
 	for (int i = 0; i < nsources; i++)
 		if (c.used & (1u << i))
@@ -714,7 +714,7 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
 				 sources[i].name);
 		return pc_error_new(PC_EXIT_NOTPY,
-			"no offset source (%s) knows %s, which %s needs for this Python %d.%d; pycensus refuses rather than guess",
+			"no offset source (%s) knows %s, needed for %s of this Python %d.%d; pycensus refuses rather than guess",
 			names, c.unknown, c.unknown_for, major, minor);
 	}
 	if (c.missing)
