@@ -432,7 +432,7 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(py, "version", json_object_new_string(info->version));
 	json_object_object_add(py, "binary", json_object_new_string(t->module_path ? t->module_path : ""));
 	json_object_object_add(py, "build_id", json_object_new_string(t->build_id));
-	json_object_object_add(py, "offsets", json_object_new_string(s->layout.offsets));
+	json_object_object_add(py, "offsets", json_object_new_string(s->layout->offsets));
 	json_object_object_add(py, "debuginfo", json_object_new_string(t->debug_path ? t->debug_path : ""));
 	json_object_object_add(root, "python", py);
 	json_object_object_add(root, "runtime", hex(t->runtime));
@@ -443,7 +443,7 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(root, "interpreters", in);
 	json_object_object_add(root, "threads", json_object_new_int(info->threads));
 
-	const struct pc_layout *L = &s->layout;
+	const struct pc_layout *L = s->layout;
 	json_object *lay = json_object_new_object();
 	json_object_object_add(lay, "gc_state", json_object_new_string(L->gc_in_runtime ? "runtime" : "interpreter"));
 	json_object_object_add(lay, "gc_state_offset", json_object_new_int64(L->gc_state));
