@@ -608,6 +608,10 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	L->frame_cleared = -1;
 	if (L->frame_model == PC_FRAME_INTERP && !enumerator(c, "FRAME_CLEARED", &L->frame_cleared))
 		need(c, "enum(FRAME_CLEARED)", true);
+	/* What sizing and the frame and generator rules read in that model. */
+	if (L->frame_model == PC_FRAME_INTERP &&
+	    (L->f_frame < 0 || L->gi_iframe < 0 || L->iframe_localsplus < 0 || L->iframe_code < 0))
+		need(c, "PyFrameObject.f_frame, PyGenObject.gi_iframe, _PyInterpreterFrame.localsplus and f_code", true);
 
 	/* lv_tag: the sign in bits 0-1, bit 2 reserved, the digit count above. */
 	L->lv_tag_shift = 3;

@@ -93,10 +93,10 @@ static bool structured_ok(const struct pc_layout *L, const struct pc_rule_offs *
 {
 	switch (k) {
 	case RULE_FRAME:
-		return o->f_localsplus >= 0 ? L->co_nlocals >= 0 && L->f_code >= 0
+		return L->frame_model == PC_FRAME_OBJECT ? o->f_localsplus >= 0 && L->co_nlocals >= 0 && L->f_code >= 0
 					    : L->f_frame >= 0 && o->iframe_owner >= 0 && L->iframe_localsplus >= 0;
 	case RULE_GEN:
-		return L->gi_iframe < 0 || (o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
+		return L->frame_model == PC_FRAME_OBJECT || (L->gi_iframe >= 0 && o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
 	case RULE_LRU:
 		return o->lru_root >= 0 && o->lru_next >= 0 && o->lru_key >= 0 && o->lru_result >= 0;
 	case RULE_DEQUE:
@@ -376,7 +376,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
 	ref_fields(c, obj, o->frame_fields.off, o->frame_fields.n, false);
-	if (o->f_localsplus < 0) {
+	if (L->frame_model == PC_FRAME_INTERP) {
 		uint64_t f;
 		uint8_t owner;
 		if (!pc_u64(c->py, obj + (uint64_t)L->f_frame, &f) ||
@@ -432,7 +432,7 @@ static void do_gen(struct ctx *c, uint64_t obj)
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
 	ref_fields(c, obj, o->gen_fields.off, o->gen_fields.n, false);
-	if (L->gi_iframe < 0)
+	if (L->frame_model == PC_FRAME_OBJECT)
 		return;
 	int8_t state = 0;
 	if (!pc_mem_read(c->py->mem, obj + (uint64_t)o->gi_frame_state, &state, 1)) {

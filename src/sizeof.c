@@ -277,7 +277,7 @@ static bool frame_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 {
 	const struct pc_layout *L = py->L;
 	uint64_t code;
-	if (L->f_frame >= 0) {
+	if (L->frame_model == PC_FRAME_INTERP) {
 		/* The frame data (and its SLOTS) are allocated with the object. */
 		uint64_t f;
 		int64_t slots;
@@ -307,7 +307,7 @@ static bool frame_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 static bool gen_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
 	const struct pc_layout *L = py->L;
-	if (L->gi_iframe < 0)
+	if (L->frame_model == PC_FRAME_OBJECT)
 		return default_size(py, addr, t, n);
 	uint64_t code;
 	int64_t slots;
