@@ -17,6 +17,11 @@ struct pc_gc_stats {
 	bool collecting;        /* some interpreter is inside a collection */
 	bool broken;            /* a list was corrupt: the walk stopped early */
 	char problem[256];      /* what was broken, for the snapshot's warnings */
+	/* live walks (the target running): links that did not point back,
+	 * and lists that had to be finished from their tail end */
+	uint64_t mismatched, gaps;
+	bool oom;
+	bool recounted;         /* set by the caller: gc scope counted by references */
 };
 
 /* Addresses of every PyInterpreterState, main first.  Returns the count, or
@@ -27,8 +32,13 @@ int pc_interpreters(struct pc_py *py, uint64_t runtime, uint64_t *out, int max);
 bool pc_gc_collecting(struct pc_py *py, uint64_t runtime);
 
 /* Walk every generation list and the permanent generation of every
- * interpreter.  Every list walk is bounded and checks prev links. */
+ * interpreter.  Every list walk is bounded by the number of GC objects the
+ * target's writable memory could hold and checks prev links: a link that
+ * does not point back ends the walk, unless LIVE (the target runs while it
+ * is read, so links change under the walk): then it is counted and the
+ * walk goes on, never visiting an object twice, and a list whose forward
+ * walk does not come back to its head is finished backwards from it. */
 void pc_gc_walk(struct pc_py *py, uint64_t runtime, pc_obj_fn fn, void *arg,
-		struct pc_gc_stats *st);
+		struct pc_gc_stats *st, bool live);
 
 #endif

@@ -34,10 +34,14 @@ struct pc_session {
 	uint64_t setup_us;      /* how long opening the session took */
 };
 
+/* How long a --no-stop census may read when --timeout is not given. */
+#define PC_LIVE_LIMIT_MS 30000u
+
 struct pc_snapshot_opts {
 	enum pc_scope scope;
 	bool no_stop;
-	unsigned timeout_ms;        /* longest the target may stay stopped; 0: no limit */
+	unsigned timeout_ms;        /* longest the target may stay stopped (with
+				     * no_stop: the census may read); 0: no limit */
 	uint64_t max_memory;        /* --max-memory; 0: the default (memlimit.h) */
 	volatile sig_atomic_t *interrupted;  /* set by a signal: abandon the census */
 };

@@ -16,6 +16,11 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr);
 /* The type of the object at ADDR (its ob_type, read and checked), or NULL. */
 struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr);
 
+/* Whether the object at ADDR has a non-zero reference count: read live, a
+ * stale pointer can lead to an object freed since (its memory intact but
+ * for the allocator's links, its count 0). */
+bool pc_alive(struct pc_py *py, uint64_t addr);
+
 /* Iterate over every type seen: *cursor starts at 0. */
 struct pc_type *pc_typemap_next(struct pc_typemap *map, size_t *cursor);
 size_t pc_typemap_count(const struct pc_typemap *map);

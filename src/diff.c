@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "growth.h"
 #include "output.h"
+#include "text.h"
 
 #define MAX_INPUT (1u << 30)   /* a census of a million types is ~100 MB */
 
@@ -91,6 +92,8 @@ static struct pc_error *parse_json(const struct input *in, const char *buf, size
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
 		return pc_error_nomem();
+	/* pycensus writes UTF-8 only; anything else was not written by it */
+	json_tokener_set_flags(tok, JSON_TOKENER_VALIDATE_UTF8);
 	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
@@ -144,6 +147,11 @@ static struct pc_error *read_types(struct input *in, json_object *types)
 		struct pc_type_count *t = &c->types[i];
 		if (!name || !json_object_get_string_len(name))
 			return bad(in, "types[%zu] has no \"type\" name", i);
+		/* pycensus writes names escaped (text.h): no control character */
+		const char *text = json_object_get_string(name);
+		size_t len = (size_t)json_object_get_string_len(name);
+		if (strlen(text) != len || !pc_text_printable(text, len))
+			return bad(in, "types[%zu]: the \"type\" name holds a control character", i);
 		if (!get_u64(e, "count", &t->count) || !get_u64(e, "bytes", &t->bytes))
 			return bad(in, "types[%zu] (%s) lacks a non-negative integer \"count\" or \"bytes\"", i,
 				   json_object_get_string(name));

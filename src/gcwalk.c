@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "gcwalk.h"
+#include "visited.h"
 
 int pc_interpreters(struct pc_py *py, uint64_t runtime, uint64_t *out, int max)
 {
@@ -55,17 +56,64 @@ bool pc_gc_collecting(struct pc_py *py, uint64_t runtime)
 	return false;
 }
 
+/* The most GC objects the target's writable memory could hold: no list
+ * is longer.  The smallest GC object is its header and an object header. */
+static uint64_t max_objects(const struct pc_py *py)
+{
+	return pc_mem_writable_bytes(py->mem) / (uint64_t)(py->L->gc_head_size + 16) + 1;
+}
+
+/* The live walk of one list headed at HEAD: forward over next links while
+ * they lead to objects not yet seen, then, if that did not come back to
+ * HEAD, backwards over prev links from HEAD until an object already seen.
+ * What lies between is missed (st->gaps counts such lists). */
+static uint64_t walk_live(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *arg, struct pc_gc_stats *st,
+			  bool *stop, struct pc_visited *seen, uint64_t limit)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t mask = L->gc_ptr_mask, n = 0;
+	for (int dir = 0; dir < 2 && !*stop; dir++) {
+		/* dir 0 follows gc_next and checks gc_prev; dir 1 the reverse */
+		int64_t fwd = dir ? L->gc_prev : L->gc_next, back = dir ? L->gc_next : L->gc_prev;
+		uint64_t prev = head, cur;
+		if (!pc_u64(py, head + (uint64_t)fwd, &cur))
+			return n;
+		cur &= mask;
+		while (cur != head) {
+			const unsigned char *g = (cur & 7) ? NULL : pc_mem_ptr(py->mem, cur, (size_t)L->gc_head_size);
+			if (!g || n >= limit || pc_visited_mark(seen, cur) <= 0)
+				break;
+			uint64_t next, b;
+			memcpy(&next, g + fwd, 8);
+			memcpy(&b, g + back, 8);
+			if ((b & mask) != prev)
+				st->mismatched++;
+			n++;
+			if (!fn(arg, cur + (uint64_t)L->gc_head_size)) {
+				*stop = true;
+				break;
+			}
+			prev = cur;
+			cur = next & mask;
+		}
+		if (cur == head)
+			break;
+		if (dir == 0)
+			st->gaps++;
+	}
+	if (pc_visited_oom(seen))
+		st->oom = true;
+	return n;
+}
+
 /* Walk one circular list headed at HEAD.  Returns the objects visited; sets
  * st->broken if a link is unreadable or does not point back. */
 static uint64_t walk_list(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *arg,
-			  struct pc_gc_stats *st, bool *stop)
+			  struct pc_gc_stats *st, bool *stop, uint64_t limit)
 {
 	const struct pc_layout *L = py->L;
 	uint64_t mask = L->gc_ptr_mask;
 	uint64_t prev = head, cur, n = 0;
-	/* No list can hold more objects than there are 16-byte slots in the
-	 * address space we can read; 2^34 is a generous cap. */
-	const uint64_t limit = 1ULL << 34;
 	if (!pc_u64(py, head + (uint64_t)L->gc_next, &cur)) {
 		st->broken = true;
 		snprintf(st->problem, sizeof(st->problem), "GC list head at 0x%llx is unreadable",
@@ -109,7 +157,7 @@ static uint64_t walk_list(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 	return n;
 }
 
-void pc_gc_walk(struct pc_py *py, uint64_t runtime, pc_obj_fn fn, void *arg, struct pc_gc_stats *st)
+void pc_gc_walk(struct pc_py *py, uint64_t runtime, pc_obj_fn fn, void *arg, struct pc_gc_stats *st, bool live)
 {
 	const struct pc_layout *L = py->L;
 	memset(st, 0, sizeof(*st));
@@ -125,13 +173,25 @@ void pc_gc_walk(struct pc_py *py, uint64_t runtime, pc_obj_fn fn, void *arg, str
 		return;
 	}
 	bool stop = false;
+	uint64_t limit = max_objects(py);
+	struct pc_visited *seen = live ? pc_visited_create(py->mem) : NULL;
+	if (live && !seen) {
+		st->oom = true;
+		return;
+	}
 	for (int i = 0; i < n && !stop; i++) {
 		uint64_t gc = states[i];
-		for (int g = 0; g < st->ngenerations && !stop; g++) {
-			uint64_t head = gc + (uint64_t)(L->gc_generations + g * L->gc_generation_size);
-			st->generations[g] += walk_list(py, head, fn, arg, st, &stop);
+		for (int g = 0; g <= st->ngenerations && !stop; g++) {
+			/* the generations, then the permanent generation */
+			uint64_t head = gc + (uint64_t)(g < st->ngenerations ? L->gc_generations + g * L->gc_generation_size
+									  : L->gc_permanent);
+			uint64_t k = live ? walk_live(py, head, fn, arg, st, &stop, seen, limit)
+					  : walk_list(py, head, fn, arg, st, &stop, limit);
+			if (g < st->ngenerations)
+				st->generations[g] += k;
+			else
+				st->permanent += k;
 		}
-		if (!stop)
-			st->permanent += walk_list(py, gc + (uint64_t)L->gc_permanent, fn, arg, st, &stop);
 	}
+	pc_visited_destroy(seen);
 }

@@ -1,13 +1,56 @@
 #include <json-c/json.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "clock.h"
 #include "output.h"
+#include "text.h"
 
 #define J_U64(v) json_object_new_uint64((uint64_t)(v))
+
+/* A JSON string of S, escaped (text.h) if it is not valid UTF-8: the
+ * document stays valid whatever a path or a string from the target holds. */
+static json_object *jstr(const char *s)
+{
+	char *tmp;
+	json_object *o = json_object_new_string(pc_text_show(s, false, &tmp));
+	free(tmp);
+	return o;
+}
+
+/* S in a column W characters wide: escaped if need be (tputs), cut at a
+ * character, padded. */
+static void cell(FILE *f, const char *s, size_t w)
+{
+	char *tmp;
+	const char *t = pc_text_show(s, true, &tmp);
+	size_t cols, len = pc_text_prefix(t, w, &cols);
+	fprintf(f, "%.*s%*s", (int)len, t, (int)(w - cols), "");
+	free(tmp);
+}
+
+/* The width in characters of S in a table. */
+static size_t cell_width(const char *s)
+{
+	char *tmp;
+	const char *t = pc_text_show(s, true, &tmp);
+	size_t cols;
+	pc_text_prefix(t, (size_t)-1, &cols);
+	free(tmp);
+	return cols;
+}
+
+/* fputs S to a table, escaped if it holds control characters or invalid
+ * UTF-8, so one row stays one line. */
+static void tputs(const char *s, FILE *f)
+{
+	char *tmp;
+	fputs(pc_text_show(s, true, &tmp), f);
+	free(tmp);
+}
 
 void pc_human_bytes(char *buf, size_t len, double b)
 {
@@ -59,7 +102,7 @@ static json_object *type_rows(const struct pc_type_count *rows, size_t n, bool b
 	json_object *a = json_object_new_array();
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_new_object();
-		json_object_object_add(e, "type", json_object_new_string(rows[i].name));
+		json_object_object_add(e, "type", jstr(rows[i].name));
 		json_object_object_add(e, "count", J_U64(rows[i].count));
 		if (bytes)
 			json_object_object_add(e, "bytes", J_U64(rows[i].bytes));
@@ -89,7 +132,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 		json_object_object_add(root, "seq", json_object_new_int64(o->seq));
 	if (o->round > 0)
 		json_object_object_add(root, "round", json_object_new_int64(o->round));
-	json_object_object_add(root, "time", json_object_new_string(c->time));
+	json_object_object_add(root, "time", jstr(c->time));
 	json_object_object_add(root, "pid", json_object_new_int(c->pid));
 	if (o->root > 0)
 		json_object_object_add(root, "root", json_object_new_int(o->root));
@@ -97,10 +140,10 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 		json_object_object_add(root, "overrun", json_object_new_boolean(true));
 
 	json_object *py = json_object_new_object();
-	json_object_object_add(py, "version", json_object_new_string(c->version));
-	json_object_object_add(py, "binary", json_object_new_string(c->binary ? c->binary : ""));
-	json_object_object_add(py, "offsets", json_object_new_string(c->offsets));
-	json_object_object_add(py, "debuginfo", json_object_new_string(c->debuginfo ? c->debuginfo : ""));
+	json_object_object_add(py, "version", jstr(c->version));
+	json_object_object_add(py, "binary", jstr(c->binary ? c->binary : ""));
+	json_object_object_add(py, "offsets", jstr(c->offsets));
+	json_object_object_add(py, "debuginfo", jstr(c->debuginfo ? c->debuginfo : ""));
 	json_object_object_add(root, "python", py);
 	if (o->session) {
 		/* Which shared build (DWARF index, layout, rules) the process's
@@ -113,7 +156,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 		json_object_object_add(root, "session", ss);
 	}
 
-	json_object_object_add(root, "scope", json_object_new_string(scope_name(c->scope)));
+	json_object_object_add(root, "scope", jstr(scope_name(c->scope)));
 	json_object_object_add(root, "complete", json_object_new_boolean(c->complete));
 	json_object *proc = json_object_new_object();
 	json_object_object_add(proc, "rss_bytes", J_U64(c->rss_bytes));
@@ -155,7 +198,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	for (size_t i = 0; i < n; i++) {
 		const struct pc_type_count *t = &c->types[i];
 		json_object *e = json_object_new_object();
-		json_object_object_add(e, "type", json_object_new_string(t->name));
+		json_object_object_add(e, "type", jstr(t->name));
 		json_object_object_add(e, "count", J_U64(t->count));
 		json_object_object_add(e, "bytes", J_U64(t->bytes));
 		if (t->has_delta) {
@@ -172,7 +215,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 		for (size_t i = 0; i < o->ngrowing; i++) {
 			const struct pc_suspect *t = &o->growing[i];
 			json_object *e = json_object_new_object();
-			json_object_object_add(e, "type", json_object_new_string(t->name));
+			json_object_object_add(e, "type", jstr(t->name));
 			json_object_object_add(e, "count", J_U64(t->count));
 			json_object_object_add(e, "bytes", J_U64(t->bytes));
 			json_object_object_add(e, "count_growth", json_object_new_int64(t->count_growth));
@@ -188,7 +231,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	if (c->nwarnings) {
 		json_object *w = json_object_new_array();
 		for (int i = 0; i < c->nwarnings; i++)
-			json_object_array_add(w, json_object_new_string(c->warnings[i]));
+			json_object_array_add(w, jstr(c->warnings[i]));
 		json_object_object_add(root, "warnings", w);
 	}
 	return root;
@@ -209,7 +252,9 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 	char total[32], rss[32];
 	pc_human_bytes(total, sizeof(total), (double)c->total_bytes);
 	pc_human_bytes(rss, sizeof(rss), (double)c->rss_bytes);
-	fprintf(f, "pid %d  Python %s  scope %s  %s", c->pid, c->version, scope_name(c->scope), c->time);
+	fprintf(f, "pid %d  Python ", c->pid);
+	tputs(c->version, f);
+	fprintf(f, "  scope %s  %s", scope_name(c->scope), c->time);
 	if (o->seq > 0)
 		fprintf(f, "  census %ld", o->seq);
 	if (o->round > 0)
@@ -226,8 +271,8 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 	size_t n = o->top && o->top < c->ntypes ? o->top : c->ntypes;
 	size_t w = 4;
 	for (size_t i = 0; i < n; i++)
-		if (strlen(c->types[i].name) > w)
-			w = strlen(c->types[i].name);
+		if (cell_width(c->types[i].name) > w)
+			w = cell_width(c->types[i].name);
 	if (w > 60)
 		w = 60;
 	bool deltas = n && c->types[0].has_delta;
@@ -239,7 +284,8 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 		const struct pc_type_count *t = &c->types[i];
 		char b[32];
 		pc_human_bytes(b, sizeof(b), (double)t->bytes);
-		fprintf(f, "%-*.*s %12" PRIu64 " %12s", (int)w, (int)w, t->name, t->count, b);
+		cell(f, t->name, w);
+		fprintf(f, " %12" PRIu64 " %12s", t->count, b);
 		if (deltas) {
 			char db[32];
 			human_delta(db, sizeof(db), t->bytes_delta);
@@ -255,8 +301,8 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 		fprintf(f, "\nGrowing in each of the last %d censuses (leak suspects):\n", o->growing[0].rounds);
 		size_t gw = 4;
 		for (size_t i = 0; i < o->ngrowing; i++)
-			if (strlen(o->growing[i].name) > gw)
-				gw = strlen(o->growing[i].name);
+			if (cell_width(o->growing[i].name) > gw)
+				gw = cell_width(o->growing[i].name);
 		if (gw > 60)
 			gw = 60;
 		fprintf(f, "%-*s %12s %10s %12s %12s %10s\n", (int)gw, "TYPE", "COUNT", "+COUNT", "BYTES",
@@ -266,12 +312,16 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 			char b[32], db[32];
 			pc_human_bytes(b, sizeof(b), (double)t->bytes);
 			human_delta(db, sizeof(db), t->bytes_growth);
-			fprintf(f, "%-*.*s %12" PRIu64 " %+10" PRId64 " %12s %12s %10.1f\n", (int)gw, (int)gw,
-				t->name, t->count, t->count_growth, b, db, per_second(t->count_growth, t->seconds));
+			cell(f, t->name, gw);
+			fprintf(f, " %12" PRIu64 " %+10" PRId64 " %12s %12s %10.1f\n", t->count, t->count_growth, b,
+				db, per_second(t->count_growth, t->seconds));
 		}
 	}
-	for (int i = 0; i < c->nwarnings; i++)
-		fprintf(f, "warning: %s\n", c->warnings[i]);
+	for (int i = 0; i < c->nwarnings; i++) {
+		fputs("warning: ", f);
+		tputs(c->warnings[i], f);
+		fputc('\n', f);
+	}
 	return ferror(f) ? -1 : 0;
 }
 
@@ -292,24 +342,26 @@ int pc_output_event(FILE *f, const struct pc_event *e, enum pc_format format)
 			fprintf(f, " (parent %d)", (int)e->parent);
 		if (e->round > 0)
 			fprintf(f, " in round %ld", e->round);
-		if (e->message)
-			fprintf(f, ": %s", e->message);
+		if (e->message) {
+			fputs(": ", f);
+			tputs(e->message, f);
+		}
 		fputs("\n\n", f);
 		return ferror(f) ? -1 : 0;
 	}
 	json_object *root = json_object_new_object();
 	json_object_object_add(root, "pycensus", json_object_new_int(1));
-	json_object_object_add(root, "event", json_object_new_string(e->event));
+	json_object_object_add(root, "event", jstr(e->event));
 	if (e->round > 0)
 		json_object_object_add(root, "round", json_object_new_int64(e->round));
-	json_object_object_add(root, "time", json_object_new_string(now));
+	json_object_object_add(root, "time", jstr(now));
 	json_object_object_add(root, "pid", json_object_new_int(e->pid));
 	if (e->parent > 0)
 		json_object_object_add(root, "parent", json_object_new_int(e->parent));
 	if (e->root > 0)
 		json_object_object_add(root, "root", json_object_new_int(e->root));
 	if (e->message)
-		json_object_object_add(root, "error", json_object_new_string(e->message));
+		json_object_object_add(root, "error", jstr(e->message));
 	if (e->code)
 		json_object_object_add(root, "code", json_object_new_int(e->code));
 	return print_json(f, root, false);
@@ -319,14 +371,14 @@ static json_object *diff_side_json(const struct pc_diff_side *d)
 {
 	const struct pc_census *c = d->c;
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "file", json_object_new_string(d->file));
+	json_object_object_add(o, "file", jstr(d->file));
 	json_object_object_add(o, "pid", json_object_new_int(c->pid));
-	json_object_object_add(o, "time", json_object_new_string(c->time));
+	json_object_object_add(o, "time", jstr(c->time));
 	if (d->seq > 0)
 		json_object_object_add(o, "seq", json_object_new_int64(d->seq));
-	json_object_object_add(o, "scope", json_object_new_string(scope_name(c->scope)));
+	json_object_object_add(o, "scope", jstr(scope_name(c->scope)));
 	if (c->version[0])
-		json_object_object_add(o, "python", json_object_new_string(c->version));
+		json_object_object_add(o, "python", jstr(c->version));
 	json_object *tot = json_object_new_object();
 	json_object_object_add(tot, "objects", J_U64(c->total_objects));
 	json_object_object_add(tot, "bytes", J_U64(c->total_bytes));
@@ -350,7 +402,9 @@ static int diff_table(FILE *f, const struct pc_diff *d, const struct pc_output_o
 		fprintf(f, "%s pid %d  %s", i ? "to  " : "from", c->pid, c->time);
 		if (sides[i]->seq > 0)
 			fprintf(f, "  census %ld", sides[i]->seq);
-		fprintf(f, "  %" PRIu64 " objects, %s  (%s)\n", c->total_objects, b, sides[i]->file);
+		fprintf(f, "  %" PRIu64 " objects, %s  (", c->total_objects, b);
+		tputs(sides[i]->file, f);
+		fputs(")\n", f);
 	}
 	int64_t dobj = (int64_t)d->to.c->total_objects - (int64_t)d->from.c->total_objects;
 	int64_t dbytes = (int64_t)d->to.c->total_bytes - (int64_t)d->from.c->total_bytes;
@@ -359,8 +413,8 @@ static int diff_table(FILE *f, const struct pc_diff *d, const struct pc_output_o
 	fprintf(f, "change: %+" PRId64 " objects, %s\n", dobj, db);
 	size_t n = shown(d->ntypes, o), w = 4;
 	for (size_t i = 0; i < n; i++)
-		if (strlen(d->types[i].name) > w)
-			w = strlen(d->types[i].name);
+		if (cell_width(d->types[i].name) > w)
+			w = cell_width(d->types[i].name);
 	if (w > 60)
 		w = 60;
 	fprintf(f, "\n%-*s %12s %10s %12s %12s\n", (int)w, "TYPE", "COUNT", "+COUNT", "BYTES", "+BYTES");
@@ -369,13 +423,16 @@ static int diff_table(FILE *f, const struct pc_diff *d, const struct pc_output_o
 		char b[32];
 		pc_human_bytes(b, sizeof(b), (double)t->bytes);
 		human_delta(db, sizeof(db), t->bytes_delta);
-		fprintf(f, "%-*.*s %12" PRIu64 " %+10" PRId64 " %12s %12s\n", (int)w, (int)w, t->name,
-			t->count, t->count_delta, b, db);
+		cell(f, t->name, w);
+		fprintf(f, " %12" PRIu64 " %+10" PRId64 " %12s %12s\n", t->count, t->count_delta, b, db);
 	}
 	if (n < d->ntypes)
 		fprintf(f, "... %zu more types\n", d->ntypes - n);
-	for (int i = 0; i < d->nwarnings; i++)
-		fprintf(f, "warning: %s\n", d->warnings[i]);
+	for (int i = 0; i < d->nwarnings; i++) {
+		fputs("warning: ", f);
+		tputs(d->warnings[i], f);
+		fputc('\n', f);
+	}
 	return ferror(f) ? -1 : 0;
 }
 
@@ -398,7 +455,7 @@ int pc_output_diff(FILE *f, const struct pc_diff *d, const struct pc_output_opts
 	for (size_t i = 0; i < n; i++) {
 		const struct pc_type_count *t = &d->types[i];
 		json_object *e = json_object_new_object();
-		json_object_object_add(e, "type", json_object_new_string(t->name));
+		json_object_object_add(e, "type", jstr(t->name));
 		json_object_object_add(e, "count", J_U64(t->count));
 		json_object_object_add(e, "bytes", J_U64(t->bytes));
 		json_object_object_add(e, "count_delta", json_object_new_int64(t->count_delta));
@@ -409,7 +466,7 @@ int pc_output_diff(FILE *f, const struct pc_diff *d, const struct pc_output_opts
 	if (d->nwarnings) {
 		json_object *w = json_object_new_array();
 		for (int i = 0; i < d->nwarnings; i++)
-			json_object_array_add(w, json_object_new_string(d->warnings[i]));
+			json_object_array_add(w, jstr(d->warnings[i]));
 		json_object_object_add(root, "warnings", w);
 	}
 	return print_json(f, root, o->pretty);
@@ -419,7 +476,7 @@ static json_object *hex(uint64_t v)
 {
 	char buf[32];
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-	return json_object_new_string(buf);
+	return jstr(buf);
 }
 
 int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *info)
@@ -429,11 +486,11 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(root, "pycensus", json_object_new_int(1));
 	json_object_object_add(root, "pid", json_object_new_int(s->pid));
 	json_object *py = json_object_new_object();
-	json_object_object_add(py, "version", json_object_new_string(info->version));
-	json_object_object_add(py, "binary", json_object_new_string(t->module_path ? t->module_path : ""));
-	json_object_object_add(py, "build_id", json_object_new_string(t->build_id));
-	json_object_object_add(py, "offsets", json_object_new_string(s->layout->offsets));
-	json_object_object_add(py, "debuginfo", json_object_new_string(t->debug_path ? t->debug_path : ""));
+	json_object_object_add(py, "version", jstr(info->version));
+	json_object_object_add(py, "binary", jstr(t->module_path ? t->module_path : ""));
+	json_object_object_add(py, "build_id", jstr(t->build_id));
+	json_object_object_add(py, "offsets", jstr(s->layout->offsets));
+	json_object_object_add(py, "debuginfo", jstr(t->debug_path ? t->debug_path : ""));
 	json_object_object_add(root, "python", py);
 	json_object_object_add(root, "runtime", hex(t->runtime));
 	json_object_object_add(root, "load_bias", hex(t->bias));
@@ -445,7 +502,7 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 
 	const struct pc_layout *L = s->layout;
 	json_object *lay = json_object_new_object();
-	json_object_object_add(lay, "gc_state", json_object_new_string(L->gc_in_runtime ? "runtime" : "interpreter"));
+	json_object_object_add(lay, "gc_state", jstr(L->gc_in_runtime ? "runtime" : "interpreter"));
 	json_object_object_add(lay, "gc_state_offset", json_object_new_int64(L->gc_state));
 	json_object_object_add(lay, "generations", json_object_new_int64(L->gc_ngenerations));
 	json_object_object_add(lay, "sizeof_PyGC_Head", json_object_new_int64(L->gc_head_size));
@@ -459,9 +516,9 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 		if (x->state == PC_FACT_UNKNOWN)
 			continue;
 		json_object *e = json_object_new_object();
-		json_object_object_add(e, "fact", json_object_new_string(x->key));
+		json_object_object_add(e, "fact", jstr(x->key));
 		json_object_object_add(e, "value", x->state == PC_FACT_VALUE ? json_object_new_int64(x->value) : NULL);
-		json_object_object_add(e, "from", json_object_new_string(L->sources[x->source]));
+		json_object_object_add(e, "from", jstr(L->sources[x->source]));
 		json_object_array_add(facts, e);
 	}
 	json_object_object_add(lay, "facts", facts);

@@ -2,10 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain.h"
+#include "clock.h"
 #include "memlimit.h"
 #include "reach.h"
 #include "sizeof.h"
 #include "types.h"
+#include "visited.h"
 
 struct stack {
 	uint64_t *v;
@@ -33,51 +36,23 @@ static void push(struct stack *s, uint64_t x)
 	s->v[s->n++] = x;
 }
 
-/* The visited set: one bit per 8-byte word of each mapping, allocated on
- * first use.  It stays small (1/64 of the memory it covers) and needs no
- * hashing, which matters at tens of millions of objects. */
 struct walk {
 	struct pc_py *py;
 	const struct pc_referents *R;
-	uint64_t **bits;
-	size_t nbits;
+	struct pc_visited *seen;
 	struct stack todo, hidden;
 	bool phase2;
 	struct pc_reach_stats *st;
-	volatile sig_atomic_t *interrupted;
-	bool oom;
+	const struct pc_reach_limits *lim;
+	uint64_t processed;
+	uint64_t max_bytes;     /* no object is larger */
 	FILE *dump;   /* PYCENSUS_DEBUG_DUMP: every object counted, for tests */
 };
 
 /* Returns 1 if newly marked, 0 if seen before, -1 if not in any mapping. */
 static int mark(struct walk *w, uint64_t addr)
 {
-	long i = pc_mem_index(w->py->mem, addr);
-	if (i < 0)
-		return -1;
-	const struct pc_mapping *m = &w->py->mem->maps[i];
-	if (!m->readable)
-		return -1;
-	if (!w->bits[i]) {
-		size_t words = (size_t)((m->end - m->start) / 8 + 63) / 64;
-		if (!pc_memlimit_charge(words * 8)) {
-			w->oom = true;
-			return 0;
-		}
-		w->bits[i] = calloc(words, 8);
-		if (!w->bits[i]) {
-			pc_memlimit_release(words * 8);
-			w->oom = true;
-			return 0;
-		}
-	}
-	uint64_t bit = (addr - m->start) / 8;
-	uint64_t *word = &w->bits[i][bit / 64];
-	uint64_t mask = 1ULL << (bit % 64);
-	if (*word & mask)
-		return 0;
-	*word |= mask;
-	return 1;
+	return pc_visited_mark(w->seen, addr);
 }
 
 static void on_ref(void *arg, uint64_t ref, bool hidden)
@@ -99,22 +74,46 @@ static void on_ref(void *arg, uint64_t ref, bool hidden)
 		push(&w->todo, ref);
 }
 
+/* Whether OBJ, of type T, is on a GC list: a type the GC handles, a GC
+ * header whose next link is set (_PyObject_GC_IS_TRACKED), and for a type
+ * object, a heap type (static types have no GC header: type's tp_is_gc). */
+static bool tracked(struct pc_py *py, uint64_t obj, const struct pc_type *t)
+{
+	const struct pc_layout *L = py->L;
+	if (!(t->flags & PC_TPFLAGS_HAVE_GC))
+		return false;
+	uint64_t flags, next;
+	if ((t->flags & PC_TPFLAGS_TYPE_SUBCLASS) &&
+	    (!pc_u64(py, obj + (uint64_t)L->tp_flags, &flags) || !(flags & PC_TPFLAGS_HEAPTYPE)))
+		return false;
+	return pc_u64(py, obj - (uint64_t)L->gc_head_size + (uint64_t)L->gc_next, &next) && (next & L->gc_ptr_mask);
+}
+
 static void process(struct walk *w, uint64_t obj)
 {
 	struct pc_py *py = w->py;
 	struct pc_type *t = pc_type_of(py, obj);
-	if (!t) {
+	if (!t || (w->lim->live && !pc_alive(py, obj))) {
 		w->st->skipped++;
 		return;
 	}
+	/* An untracked object holds no tracked one (CPython untracks only
+	 * tuples and dicts of atomic contents): nothing to follow. */
+	if (w->lim->tracked_only && !tracked(py, obj, t))
+		return;
 	uint64_t size;
 	bool sized = pc_sizeof(py, obj, t, &size);
+	if (size > w->max_bytes) {
+		/* larger than all the target's memory: not an object */
+		w->st->damaged++;
+		return;
+	}
 	if (w->dump)
 		fprintf(w->dump, "%llx %d %llu %s\n", (unsigned long long)obj, w->phase2,
 			(unsigned long long)size, t->name);
 	t->count++;
 	pc_bytes_add(&t->bytes, size);
-	if (w->phase2) {
+	if (w->phase2 && !w->lim->tracked_only) {
 		t->hidden_count++;
 		pc_bytes_add(&t->hidden_bytes, size);
 		w->st->hidden_objects++;
@@ -129,19 +128,40 @@ static void process(struct walk *w, uint64_t obj)
 		w->st->damaged++;
 }
 
+/* Whether the walk must end now: a signal, or the deadline (looked at
+ * every 1024 objects: reading the clock costs more than an object). */
+static bool must_stop(struct walk *w)
+{
+	if (w->lim->interrupted && *w->lim->interrupted)
+		return true;
+	if (w->st->timed_out)
+		return true;
+	if (w->lim->deadline_us && (++w->processed & 1023) == 0 && pc_now_us() > w->lim->deadline_us)
+		w->st->timed_out = true;
+	return w->st->timed_out;
+}
+
 static bool drain(struct walk *w)
 {
 	while (w->todo.n) {
-		if (w->interrupted && *w->interrupted)
+		if (must_stop(w))
 			return false;
 		process(w, w->todo.v[--w->todo.n]);
 	}
-	return !w->todo.oom && !w->hidden.oom && !w->oom;
+	return !w->todo.oom && !w->hidden.oom && !pc_visited_oom(w->seen);
 }
 
 static bool gc_root(void *arg, uint64_t obj)
 {
 	struct walk *w = arg;
+	if (w->lim->live) {
+		/* only a type the GC tracks has objects on its lists */
+		struct pc_type *t = pc_type_of(w->py, obj);
+		if (!t || !(t->flags & PC_TPFLAGS_HAVE_GC)) {
+			w->st->skipped++;
+			return !must_stop(w);
+		}
+	}
 	if (mark(w, obj) > 0)
 		push(&w->todo, obj);
 	return drain(w);
@@ -155,7 +175,11 @@ static void thread_frames(struct walk *w, uint64_t interp)
 	uint64_t ts;
 	if (!pc_u64(py, interp + (uint64_t)L->is_threads_head, &ts))
 		return;
-	for (int nt = 0; ts && nt < 100000; nt++) {
+	/* A live target's thread list and frame chains can loop (links read
+	 * at different moments). */
+	struct pc_chain threads;
+	pc_chain_init(&threads);
+	for (int nt = 0; ts && nt < 100000 && !pc_chain_loops(&threads, ts); nt++) {
 		uint64_t frame = 0;
 		if (L->ts_frame >= 0) {
 			pc_u64(py, ts + (uint64_t)L->ts_frame, &frame);
@@ -168,7 +192,9 @@ static void thread_frames(struct walk *w, uint64_t interp)
 				if (pc_u64(py, ts + (uint64_t)L->ts_cframe, &cf) && cf)
 					pc_u64(py, cf + (uint64_t)L->cframe_current_frame, &frame);
 			}
-			for (int nf = 0; frame && nf < 1000000; nf++) {
+			struct pc_chain frames;
+			pc_chain_init(&frames);
+			for (int nf = 0; frame && nf < 1000000 && !pc_chain_loops(&frames, frame); nf++) {
 				pc_referents_iframe(py, w->R, frame, on_ref, w, nf == 0);
 				if (!pc_u64(py, frame + (uint64_t)L->iframe_previous, &frame))
 					break;
@@ -180,21 +206,21 @@ static void thread_frames(struct walk *w, uint64_t interp)
 }
 
 struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const struct pc_reach_roots *roots,
-			  struct pc_gc_stats *gc, struct pc_reach_stats *st, volatile sig_atomic_t *interrupted)
+			  struct pc_gc_stats *gc, struct pc_reach_stats *st, const struct pc_reach_limits *lim)
 {
 	memset(st, 0, sizeof(*st));
-	struct walk w = { .py = py, .R = R, .st = st, .interrupted = interrupted };
+	struct walk w = { .py = py, .R = R, .st = st, .lim = lim };
+	w.seen = pc_visited_create(py->mem);
+	if (!w.seen)
+		return pc_error_nomem();
+	w.max_bytes = pc_mem_writable_bytes(py->mem);
 	const char *dump = getenv("PYCENSUS_DEBUG_DUMP");
 	if (dump)
 		w.dump = fopen(dump, "we");
 	uint64_t refusals = pc_memlimit_refusals();
-	w.nbits = py->mem->nmaps;
-	w.bits = calloc(w.nbits ? w.nbits : 1, sizeof(*w.bits));
-	if (!w.bits)
-		return pc_error_nomem();
 
 	/* Phase 1: the closure gc.get_referents() computes from the GC lists. */
-	pc_gc_walk(py, roots->runtime, gc_root, &w, gc);
+	pc_gc_walk(py, roots->runtime, gc_root, &w, gc, lim->live);
 
 	/* Phase 2: what only hidden references and the other roots reach. */
 	w.phase2 = true;
@@ -225,18 +251,12 @@ struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const 
 	/* Out of memory or past the ceiling: the walk stopped, and the census
 	 * is partial; the caller names which from MEM->nomem and
 	 * pc_memlimit_refusals(). */
-	if ((w.oom || w.todo.oom || w.hidden.oom) && pc_memlimit_refusals() == refusals)
+	bool oom = pc_visited_oom(w.seen) || w.todo.oom || w.hidden.oom || gc->oom;
+	if (oom && pc_memlimit_refusals() == refusals)
 		py->mem->nomem = true;
 	if (w.dump)
 		fclose(w.dump);
-	for (size_t i = 0; i < w.nbits; i++) {
-		if (!w.bits[i])
-			continue;
-		const struct pc_mapping *m = &py->mem->maps[i];
-		pc_memlimit_release((size_t)((m->end - m->start) / 8 + 63) / 64 * 8);
-		free(w.bits[i]);
-	}
-	free(w.bits);
+	pc_visited_destroy(w.seen);
 	pc_memlimit_release((w.todo.cap + w.hidden.cap) * sizeof(uint64_t));
 	free(w.todo.v);
 	free(w.hidden.v);

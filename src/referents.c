@@ -5,6 +5,7 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include "chain.h"
 #include "referents.h"
 #include "types.h"
 
@@ -451,8 +452,10 @@ static void do_lru(struct ctx *c, uint64_t obj)
 		c->damaged = true;
 		return;
 	}
+	struct pc_chain chain;
+	pc_chain_init(&chain);
 	for (uint64_t n = 0; link != root; n++) {
-		if (!link || n > (1ULL << 28)) {
+		if (!link || n > (1ULL << 28) || pc_chain_loops(&chain, link)) {
 			c->damaged = true;
 			return;
 		}
@@ -481,8 +484,10 @@ static void do_deque(struct ctx *c, uint64_t obj)
 		return;
 	}
 	int64_t maxblocks = size / blen + 2;
+	struct pc_chain chain;
+	pc_chain_init(&chain);
 	for (int64_t n = 0; b != right; n++) {
-		if (n > maxblocks) {
+		if (n > maxblocks || pc_chain_loops(&chain, b)) {
 			c->damaged = true;
 			return;
 		}
@@ -506,8 +511,10 @@ static void do_odict(struct ctx *c, uint64_t obj)
 		c->damaged = true;
 		return;
 	}
+	struct pc_chain chain;
+	pc_chain_init(&chain);
 	for (uint64_t n = 0; node; n++) {
-		if (n > (1ULL << 30)) {
+		if (n > (1ULL << 30) || pc_chain_loops(&chain, node)) {
 			c->damaged = true;
 			return;
 		}

@@ -14,6 +14,7 @@
 #include "sizeof.h"
 #include "snapshot.h"
 #include "types.h"
+#include "visited.h"
 
 static uint64_t rss_bytes(pid_t pid)
 {
@@ -166,6 +167,8 @@ struct census_walk {
 	volatile sig_atomic_t *interrupted;
 	uint64_t deadline_us, n;
 	bool timed_out;
+	bool live;              /* --no-stop: the GC lists change under the walk */
+	uint64_t max_bytes;     /* no object is larger than the target's memory */
 };
 
 static bool count_object(void *arg, uint64_t obj)
@@ -178,12 +181,21 @@ static bool count_object(void *arg, uint64_t obj)
 		return false;
 	}
 	struct pc_type *t = pc_type_of(w->py, obj);
-	if (!t) {
+	/* Live, a stale link can lead anywhere: only a type the GC tracks
+	 * has objects on its lists. */
+	if (!t || (w->live && (!(t->flags & PC_TPFLAGS_HAVE_GC) || !pc_alive(w->py, obj)))) {
+		w->py->invalid++;
+		return true;
+	}
+	uint64_t size;
+	bool sized = pc_sizeof(w->py, obj, t, &size);
+	if (size > w->max_bytes) {
 		w->py->invalid++;
 		return true;
 	}
 	t->count++;
-	w->py->invalid += !pc_sizeof_add(w->py, obj, t, &t->bytes);
+	w->py->invalid += !sized;
+	pc_bytes_add(&t->bytes, size);
 	return true;
 }
 
@@ -198,21 +210,38 @@ static unsigned env_ms(const char *name)
 static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, const struct pc_snapshot_opts *opts,
 				    struct pc_census *c, uint64_t deadline, bool *timed_out)
 {
-	if (opts->scope == PC_SCOPE_REACHABLE) {
-		struct pc_reach_roots roots = { s->target.runtime, s->interned };
-		struct pc_reach_stats rs;
-		struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, opts->interrupted);
-		c->reachable_stats = true;
-		c->skipped = rs.skipped;
-		c->hidden_objects = rs.hidden_objects;
-		c->hidden_bytes = rs.hidden_bytes;
-		py->invalid += rs.damaged;
+	if (opts->scope == PC_SCOPE_GC) {
+		struct census_walk w = { py, c, opts->interrupted, deadline, 0, false, opts->no_stop,
+					 pc_mem_writable_bytes(py->mem) };
+		pc_gc_walk(py, s->target.runtime, count_object, &w, &c->gc, opts->no_stop);
+		*timed_out = w.timed_out;
+		if (!opts->no_stop || !c->gc.gaps || w.timed_out)
+			return NULL;
+		/* Live, a list that changed under the walk loses what lies
+		 * past a stale link (up to 90% of a busy heap).  Count again
+		 * by following references from what was found, counting the
+		 * objects the GC tracks: slower, but within a few %. */
+		size_t cur = 0;
+		struct pc_type *t;
+		while ((t = pc_typemap_next(py->types, &cur)))
+			t->count = t->bytes = 0;
+		py->invalid = 0;
+	}
+	struct pc_reach_roots roots = { s->target.runtime, s->interned };
+	struct pc_reach_stats rs;
+	struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted, opts->scope == PC_SCOPE_GC };
+	struct pc_error *err = pc_reach(py, s->referents, &roots, &c->gc, &rs, &lim);
+	*timed_out = rs.timed_out;
+	py->invalid += rs.damaged;
+	if (opts->scope == PC_SCOPE_GC) {
+		c->gc.recounted = true;
 		return err;
 	}
-	struct census_walk w = { py, c, opts->interrupted, deadline, 0, false };
-	pc_gc_walk(py, s->target.runtime, count_object, &w, &c->gc);
-	*timed_out = w.timed_out;
-	return NULL;
+	c->reachable_stats = true;
+	c->skipped = rs.skipped;
+	c->hidden_objects = rs.hidden_objects;
+	c->hidden_bytes = rs.hidden_bytes;
+	return err;
 }
 
 struct pc_error *pc_census_image(struct pc_session *s, struct pc_mem *mem, enum pc_scope scope,
@@ -365,6 +394,7 @@ struct stopped {
 	uint64_t pages0, bytes0;  /* read stats when it began */
 	bool collecting;        /* stopped inside a GC collection after all */
 	bool timed_out, lost;
+	bool live_timed_out;    /* --no-stop: the read ran past its bound */
 };
 
 /* Stop the target (outside a collection), starting the clock of this
@@ -433,6 +463,81 @@ static struct pc_error *hinted_census(struct pc_session *s, const struct pc_snap
 	if (!err && st->at->ntids)
 		st->lost = resume(s, st, c);
 	return err;
+}
+
+/* After a --no-stop walk: read every type that owns objects again, from a
+ * fresh copy of the target's memory, and keep only those that read the
+ * same.  A live read can pair a type's page with a page of its name read
+ * at another moment: a class being made (no __module__ yet), or freed and
+ * its name's memory reused.  Returns the types that failed, whose objects
+ * now count as invalid. */
+static uint64_t verify_live_types(struct pc_session *s, struct pc_py *py)
+{
+	struct pc_mem *mem = NULL;
+	struct pc_error *err = pc_mem_open(s->pid, &mem);
+	if (err) {
+		pc_error_destroy(err);
+		return 0;
+	}
+	struct pc_py again;
+	py_init(&again, s, mem);
+	again.types = pc_typemap_create();
+	uint64_t failed = 0;
+	if (again.types) {
+		read_interp(s, &again);
+		size_t cur = 0;
+		struct pc_type *t;
+		while ((t = pc_typemap_next(py->types, &cur))) {
+			/* a static type's name is a string literal: only heap
+			 * types change */
+			if (!t->count || !(t->flags & PC_TPFLAGS_HEAPTYPE))
+				continue;
+			/* A class being made has no __module__ yet, and a name
+			 * from reused memory rarely has a dot.  Such a name is
+			 * read from pages read for it alone (forgetting the
+			 * pages costs 0.6 ms), lest a page read earlier in this
+			 * pass be as stale as the walk's. */
+			if (!strchr(t->name, '.')) {
+				struct pc_error *e = pc_mem_reset(mem);
+				if (e) {
+					pc_error_destroy(e);
+					break;
+				}
+				pc_typemap_destroy(again.types);
+				again.types = pc_typemap_create();
+				if (!again.types)
+					break;
+			}
+			struct pc_type *u = pc_type_get(&again, t->addr);
+			if (u && !strcmp(u->name, t->name))
+				continue;
+			py->invalid += t->count;
+			t->count = t->bytes = t->hidden_count = t->hidden_bytes = 0;
+			failed++;
+		}
+	}
+	pc_typemap_destroy(again.types);
+	pc_mem_close(mem);
+	return failed;
+}
+
+/* What a --no-stop census says about itself. */
+static void live_warnings(struct pc_census *c, const struct pc_snapshot_opts *opts, bool timed_out)
+{
+	if (timed_out) {
+		c->complete = false;
+		pc_census_warn(c, "--no-stop: the read was cut after %.3f s (%s); the census is partial",
+			       (opts->timeout_ms ? opts->timeout_ms : PC_LIVE_LIMIT_MS) / 1000.0,
+			       opts->timeout_ms ? "--timeout" : "the default bound; --timeout changes it");
+	}
+	if (c->gc.mismatched || c->gc.gaps) {
+		c->complete = false;
+		pc_census_warn(c, "--no-stop: the GC lists changed while read (%llu links did not point back, "
+			       "%llu lists finished from their tail)%s; objects may be missed",
+			       (unsigned long long)c->gc.mismatched, (unsigned long long)c->gc.gaps,
+			       c->gc.recounted ? "; counted again following references" : "");
+	}
+	pc_census_warn(c, "read without stopping the target (--no-stop): counts may be inconsistent");
 }
 
 static void fmt_size(char *buf, size_t cap, uint64_t n)
@@ -510,7 +615,13 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	}
 	read_interp(s, &py);
 	if (opts->no_stop) {
-		err = census_walk(s, &py, opts, c, 0, &st.timed_out);
+		/* Bounded in time as well as by the target's memory (see
+		 * gcwalk.h): a live read has no stop to end it. */
+		unsigned limit_ms = opts->timeout_ms ? opts->timeout_ms : PC_LIVE_LIMIT_MS;
+		err = census_walk(s, &py, opts, c, pc_now_us() + (uint64_t)limit_ms * 1000u, &st.live_timed_out);
+		if (!err && verify_live_types(s, &py))
+			pc_census_warn(c, "--no-stop: some types read differently a second time (made or freed "
+				       "meanwhile); their objects are counted as invalid");
 	} else if (mode == READ_COPY) {
 		/* Copy the writable memory and let the target go: the walk, the
 		 * sizing and the naming then run on the copy. */
@@ -539,18 +650,22 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	}
 	/* Pages left unread for lack of time or memory make lists look broken
 	 * and objects unreadable: that is not damage, and it is said above. */
-	bool starved = st.timed_out || st.mem->nomem || pc_memlimit_refusals();
+	bool starved = st.timed_out || st.live_timed_out || st.mem->nomem || pc_memlimit_refusals();
 	if (c->gc.broken && !starved) {
 		c->complete = false;
 		pc_census_warn(c, "%s", c->gc.problem);
 	}
 	if (py.invalid && !starved) {
 		c->complete = false;
-		pc_census_warn(c, "%llu objects had an unreadable type or inconsistent contents (damaged memory?)",
-			       (unsigned long long)py.invalid);
+		if (opts->no_stop)
+			pc_census_warn(c, "%llu objects or their types changed while read (--no-stop); not counted",
+				       (unsigned long long)py.invalid);
+		else
+			pc_census_warn(c, "%llu objects had an unreadable type or inconsistent contents "
+				       "(damaged memory?)", (unsigned long long)py.invalid);
 	}
 	if (opts->no_stop)
-		pc_census_warn(c, "read without stopping the target (--no-stop): counts may be inconsistent");
+		live_warnings(c, opts, st.live_timed_out);
 	c->invalid = py.invalid;
 	snprintf(c->version, sizeof(c->version), "%s", s->version);
 	c->rss_bytes = rss_bytes(s->pid);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "types.h"
 
 struct pc_typemap {
@@ -94,13 +95,58 @@ size_t pc_typemap_count(const struct pc_typemap *m)
 	return m->n;
 }
 
-static char *read_cstr(struct pc_py *py, uint64_t addr, size_t max)
+#define PC_TPFLAGS_READY (1UL << 12)
+
+/* Names longer than this are cut (a qualname of nested classes and
+ * functions is rarely past 100). */
+#define NAME_MAX_BYTES 256
+/* A str longer than this is not a name: the type is garbage. */
+#define NAME_MAX_CHARS (1 << 20)
+
+/* A static type's tp_name is a C string literal, a dotted identifier in
+ * practice (some builtins have '-' or a space: "method-wrapper", "symtable
+ * entry").  Garbage rarely passes: it must end within NAME_MAX_BYTES, be
+ * valid UTF-8, printable, and start with a letter or '_'. */
+static bool plausible_c_name(const char *n, size_t len)
 {
-	char buf[512];
+	if (len == 0 || len >= NAME_MAX_BYTES)
+		return false;
+	unsigned char c0 = (unsigned char)n[0];
+	if (!(c0 == '_' || (c0 >= 'A' && c0 <= 'Z') || (c0 >= 'a' && c0 <= 'z') || c0 >= 0x80))
+		return false;
+	if (n[len - 1] == ' ')
+		return false;
+	return pc_text_clean(n, len);
+}
+
+/* Whether ADDR lies in a mapping of a file.  A static type's tp_name is a
+ * string literal in a module's read-only data; a heap type's points into
+ * the heap (its __name__'s UTF-8), and so does garbage read from the heap.
+ * A memory image (no paths known) cannot tell: anything goes. */
+static bool in_file(const struct pc_mem *mem, uint64_t addr)
+{
+	long i = pc_mem_index(mem, addr);
+	if (i < 0)
+		return false;
+	if (mem->maps[i].path)
+		return mem->maps[i].path[0] == '/';
+	for (size_t k = 0; k < mem->nmaps; k++)
+		if (mem->maps[k].path)
+			return false;
+	return true;
+}
+
+/* The NUL-terminated string at ADDR if it ends within NAME_MAX_BYTES, is
+ * in a file's mapping and is a plausible type name, copied; else NULL. */
+static char *read_c_name(struct pc_py *py, uint64_t addr)
+{
+	if (!in_file(py->mem, addr))
+		return NULL;
+	char buf[NAME_MAX_BYTES];
 	size_t n = 0;
-	if (max > sizeof(buf) - 1)
-		max = sizeof(buf) - 1;
-	while (n < max) {
+	for (;;) {
+		if (n == sizeof(buf))
+			return NULL;
 		const char *p = pc_mem_ptr(py->mem, addr + n, 1);
 		if (!p)
 			return NULL;
@@ -108,36 +154,54 @@ static char *read_cstr(struct pc_py *py, uint64_t addr, size_t max)
 			break;
 		buf[n++] = *p;
 	}
-	buf[n] = 0;
-	return strdup(buf);
+	return plausible_c_name(buf, n) ? strndup(buf, n) : NULL;
+}
+
+/* A str object's text, cut to NAME_MAX_BYTES, into BUF (that size); its
+ * length in bytes, or -1 if ADDR is not a str of a name's length. */
+static long read_str_name(struct pc_py *py, uint64_t addr, char *buf)
+{
+	struct pc_str_header h;
+	if (!addr || !pc_str_header(py, addr, &h) || h.len > NAME_MAX_CHARS)
+		return -1;
+	return pc_str_read(py, addr, buf, NAME_MAX_BYTES);
 }
 
 /* The name BRIEF.md asks for: tp_name for static types (it carries the
- * module), module.qualname for heap types, "builtins." left out. */
+ * module), module.qualname for heap types, "builtins." left out; escaped
+ * as text.h says.  NULL if the type has no plausible name: then it is not
+ * a type (every real type has one: PyType_Ready refuses a NULL tp_name, a
+ * heap type's qualname is a str). */
 static char *type_name(struct pc_py *py, struct pc_type *t, const unsigned char *raw)
 {
 	const struct pc_layout *L = py->L;
 	uint64_t tp_name;
 	memcpy(&tp_name, raw + L->tp_name, 8);
 	if (!(t->flags & PC_TPFLAGS_HEAPTYPE)) {
-		char *n = tp_name ? read_cstr(py, tp_name, 400) : NULL;
+		char *n = tp_name ? read_c_name(py, tp_name) : NULL;
 		if (n && !strncmp(n, "builtins.", 9))
 			memmove(n, n + 9, strlen(n + 9) + 1);
 		return n;
 	}
-	char qual[256], mod[256];
+	char qual[NAME_MAX_BYTES], mod[NAME_MAX_BYTES];
 	uint64_t q;
-	memcpy(&q, raw + L->ht_qualname, 8);
-	if (pc_str_read(py, q, qual, sizeof(qual)) < 0)
+	/* not from RAW: it covers PyTypeObject only, and the heap type's
+	 * fields past it may lie past the end of the mapping */
+	if (!pc_u64(py, t->addr + (uint64_t)L->ht_qualname, &q))
+		return NULL;
+	long ql = read_str_name(py, q, qual);
+	if (ql < 0)
 		return NULL;
 	uint64_t m = pc_dict_get_str(py, t->dict, "__module__");
-	if (!m || pc_str_read(py, m, mod, sizeof(mod)) < 0 || !strcmp(mod, "builtins"))
-		return strdup(qual);
-	size_t len = strlen(mod) + strlen(qual) + 2;
-	char *n = malloc(len);
-	if (n)
-		snprintf(n, len, "%s.%s", mod, qual);
-	return n;
+	long ml = m ? read_str_name(py, m, mod) : -1;
+	if (ml < 0 || (ml == 8 && !memcmp(mod, "builtins", 8)))
+		return pc_text_escape(qual, (size_t)ql);
+	/* memcpy, not "%s": a str may hold NUL characters */
+	char full[2 * NAME_MAX_BYTES];
+	memcpy(full, mod, (size_t)ml);
+	full[ml] = '.';
+	memcpy(full + ml + 1, qual, (size_t)ql);
+	return pc_text_escape(full, (size_t)(ml + 1 + ql));
 }
 
 static enum pc_kind kind_of(struct pc_py *py, uint64_t addr)
@@ -165,8 +229,13 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	const unsigned char *raw = (addr & 7) ? NULL : pc_mem_ptr(py->mem, addr, (size_t)L->type_size);
 	if (!raw)
 		return NULL;
-	uint64_t meta;
+	uint64_t meta, refcnt;
 	memcpy(&meta, raw + L->ob_type, 8);
+	/* ob_refcnt is at 0 (layout.c checks ob_type at 8): a freed type,
+	 * still intact in memory but for its GC header, reads 0 */
+	memcpy(&refcnt, raw, 8);
+	if (!refcnt)
+		return NULL;
 	memcpy(&t->flags, raw + L->tp_flags, 8);
 	memcpy(&t->basicsize, raw + L->tp_basicsize, 8);
 	memcpy(&t->itemsize, raw + L->tp_itemsize, 8);
@@ -178,10 +247,10 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	memcpy(&t->traverse, raw + L->tp_traverse, 8);
 	if (t->flags & PC_TPFLAGS_HEAPTYPE) {
 		const unsigned char *h = pc_mem_ptr(py->mem, addr, (size_t)L->heaptype_size);
-		if (h) {
-			memcpy(&t->nslots, h + L->ob_size, 8);
-			memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
-		}
+		if (!h)
+			return NULL;  /* a heap type is a whole PyHeapTypeObject */
+		memcpy(&t->nslots, h + L->ob_size, 8);
+		memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
 		if (t->nslots < 0 || t->nslots > 100000)
 			t->nslots = 0;
 	}
@@ -192,7 +261,10 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		    !(mflags & PC_TPFLAGS_TYPE_SUBCLASS))
 			return NULL;
 	}
-	if (t->basicsize <= 0 || t->basicsize > (1 << 20) || t->itemsize < 0 || t->itemsize > (1 << 16))
+	/* Every object starts with a refcount and a type; every type in
+	 * use is ready. */
+	if (t->basicsize < 16 || t->basicsize > (1 << 20) || t->itemsize < 0 || t->itemsize > (1 << 16) ||
+	    !(t->flags & PC_TPFLAGS_READY))
 		return NULL;
 	if (L->static_types_no_dict && !t->dict && (t->flags & PC_TPFLAGS_STATIC_BUILTIN)) {
 		/* 3.12+: static builtin types keep tp_dict in the interpreter,
@@ -221,13 +293,8 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		}
 	}
 	t->name = type_name(py, t, raw);
-	if (!t->name) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "<unnamed type at 0x%llx>", (unsigned long long)addr);
-		t->name = strdup(buf);
-		if (!t->name)
-			return NULL;
-	}
+	if (!t->name)
+		return NULL;
 	t->valid = true;
 	static const struct { const char *name; enum pc_sizer sizer; } sizers[] = {
 		{ "collections.deque", SZ_DEQUE },
@@ -252,4 +319,10 @@ struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
 {
 	uint64_t tp = pc_ob_type(py, addr);
 	return tp ? pc_type_get(py, tp) : NULL;
+}
+
+bool pc_alive(struct pc_py *py, uint64_t addr)
+{
+	uint64_t refcnt = 0;
+	return pc_u64(py, addr, &refcnt) && refcnt;  /* ob_refcnt is at 0 */
 }

@@ -1,0 +1,26 @@
+/* A set of target addresses: one bit per 8-byte word of each mapping,
+ * allocated for a mapping on its first use.  It takes 1/64 of the memory
+ * it covers and needs no hashing, which matters at tens of millions of
+ * objects. */
+#ifndef PC_VISITED_H
+#define PC_VISITED_H
+
+#include "mem.h"
+
+struct pc_visited;
+
+/* A set over MEM's mappings as they are now; NULL when out of memory. */
+struct pc_visited *pc_visited_create(const struct pc_mem *mem);
+void pc_visited_destroy(struct pc_visited *v);
+
+/* Add ADDR: 1 if it is new, 0 if it was there already (or memory for the
+ * set ran out: see pc_visited_oom), -1 if ADDR is in no readable mapping. */
+int pc_visited_mark(struct pc_visited *v, uint64_t addr);
+
+bool pc_visited_oom(const struct pc_visited *v);
+
+/* Bytes in MEM's writable mappings: no object, and no sum of objects'
+ * sizes, can be larger (a bound for what is read from a running target). */
+uint64_t pc_mem_writable_bytes(const struct pc_mem *mem);
+
+#endif

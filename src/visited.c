@@ -1,0 +1,90 @@
+#include <stdlib.h>
+
+#include "memlimit.h"
+#include "visited.h"
+
+struct pc_visited {
+	const struct pc_mem *mem;
+	uint64_t **bits;        /* per mapping, NULL until used */
+	size_t n;
+	uint64_t charged;       /* to the memory ceiling, released at the end */
+	bool oom;
+};
+
+/* One bit per 8-byte word of the mapping, in whole 64-bit words. */
+static size_t bitmap_bytes(const struct pc_mapping *m)
+{
+	return (size_t)((m->end - m->start) / 8 + 63) / 64 * 8;
+}
+
+struct pc_visited *pc_visited_create(const struct pc_mem *mem)
+{
+	struct pc_visited *v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	v->mem = mem;
+	v->n = mem->nmaps;
+	v->bits = calloc(v->n ? v->n : 1, sizeof(*v->bits));
+	if (!v->bits) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void pc_visited_destroy(struct pc_visited *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++)
+		free(v->bits[i]);
+	pc_memlimit_release(v->charged);
+	free(v->bits);
+	free(v);
+}
+
+int pc_visited_mark(struct pc_visited *v, uint64_t addr)
+{
+	long i = pc_mem_index(v->mem, addr);
+	if (i < 0 || (size_t)i >= v->n)
+		return -1;
+	const struct pc_mapping *m = &v->mem->maps[i];
+	if (!m->readable)
+		return -1;
+	if (!v->bits[i]) {
+		/* Charged to the ceiling like the mirror (memlimit.h). */
+		size_t bytes = bitmap_bytes(m);
+		if (!pc_memlimit_charge(bytes)) {
+			v->oom = true;
+			return 0;
+		}
+		v->bits[i] = calloc(bytes / 8, 8);
+		if (!v->bits[i]) {
+			pc_memlimit_release(bytes);
+			v->oom = true;
+			return 0;
+		}
+		v->charged += bytes;
+	}
+	uint64_t bit = (addr - m->start) / 8;
+	uint64_t *word = &v->bits[i][bit / 64];
+	uint64_t mask = 1ULL << (bit % 64);
+	if (*word & mask)
+		return 0;
+	*word |= mask;
+	return 1;
+}
+
+bool pc_visited_oom(const struct pc_visited *v)
+{
+	return v->oom;
+}
+
+uint64_t pc_mem_writable_bytes(const struct pc_mem *mem)
+{
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < mem->nmaps; i++)
+		if (mem->maps[i].writable)
+			bytes += mem->maps[i].end - mem->maps[i].start;
+	return bytes;
+}
