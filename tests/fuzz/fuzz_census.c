@@ -634,7 +634,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			nwords += (img.maps[i].end - img.maps[i].start) / 8;
 	const char *off = getenv("PYCENSUS_FUZZ_NO_OUTPUT_CHECK");
 	check_output = !(off && *off && strcmp(off, "0"));
-	fields_init(&session->layout);
+	fields_init(session->layout);
 	objects_init();
 	atexit(print_stats);
 	return 0;
