@@ -259,6 +259,11 @@ struct pc_layout {
 		PC_FRAME_OBJECT,        /* PyFrameObject holds locals and stack (<= 3.10) */
 		PC_FRAME_INTERP,        /* _PyInterpreterFrame, owned by a frame or generator */
 	} frame_model;
+	enum pc_thread_frame {
+		PC_TF_FRAME,            /* PyThreadState.frame, a frame object (<= 3.10) */
+		PC_TF_CFRAME,           /* ->cframe->current_frame (3.11, 3.12) */
+		PC_TF_CURRENT,          /* ->current_frame (3.13) */
+	} thread_frame;
 	int zero_int_digits;        /* digits sys.getsizeof counts for 0: 0, or 1 (3.11+) */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
 	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */

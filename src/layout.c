@@ -608,6 +608,20 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	L->frame_cleared = -1;
 	if (L->frame_model == PC_FRAME_INTERP && !enumerator(c, "FRAME_CLEARED", &L->frame_cleared))
 		need(c, "enum(FRAME_CLEARED)", true);
+	/* Where a thread's running frame is. */
+	if (L->frame_model == PC_FRAME_OBJECT) {
+		L->thread_frame = PC_TF_FRAME;
+		if (L->ts_frame < 0)
+			need(c, "PyThreadState.frame", true);
+	} else if (L->ts_current_frame >= 0) {
+		L->thread_frame = PC_TF_CURRENT;
+	} else {
+		L->thread_frame = PC_TF_CFRAME;
+		if (L->ts_cframe < 0 || L->cframe_current_frame < 0)
+			need(c, "PyThreadState.current_frame|cframe", true);
+	}
+	if (L->frame_model == PC_FRAME_INTERP && L->iframe_previous < 0)
+		need(c, "_PyInterpreterFrame.previous", true);
 	/* What sizing and the frame and generator rules read in that model. */
 	if (L->frame_model == PC_FRAME_INTERP &&
 	    (L->f_frame < 0 || L->gi_iframe < 0 || L->iframe_localsplus < 0 || L->iframe_code < 0))
