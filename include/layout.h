@@ -9,8 +9,18 @@
  * that knows answers, and the table records which (provenance).  A fact
  * no source knows refuses the census with its name: it never makes a
  * walker take another version's path.  In the int64_t fields below -1
- * means only "absent in this build".  The tp_flags bits below are ABI
- * constants, which DWARF does not describe. */
+ * means only "absent in this build".
+ *
+ * Walkers branch on the named decisions at the end (dict family, instance
+ * dict model, frame model, thread frame, zero-digit rule), derived from the
+ * facts in layout.c; the only version-keyed data is layout.c's behaviour
+ * table (what sys.getsizeof counts, how many pre-header words), which no
+ * struct describes.  The tp_flags bits below are ABI constants, which DWARF
+ * does not describe either.
+ *
+ * The table is built once per build (build_cache.c shares it across the
+ * processes of one build; a session points to it): it holds offsets and
+ * sizes only, never addresses, which differ per process. */
 #ifndef PC_LAYOUT_H
 #define PC_LAYOUT_H
 
