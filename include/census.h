@@ -37,6 +37,7 @@ struct pc_census {
 	char time[40];            /* ISO 8601 UTC, milliseconds */
 	char version[32];
 	const char *binary, *debuginfo;
+	char offsets[48];        /* where the layout came from: pc_layout.offsets */
 	enum pc_scope scope;
 	bool complete;
 	uint64_t rss_bytes;

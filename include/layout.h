@@ -1,11 +1,26 @@
-/* The per-version layout table: the struct offsets and sizes that naming,
- * sizing and the GC walk use, read from the interpreter's DWARF once per
- * target.  Code asks this table; it does not branch on version numbers
- * except where behaviour (not layout) differs, and those decisions are made
- * here too.  Not every offset lives here: referents.c reads from the same
- * DWARF its own table of the members each traverse rule visits (frames,
- * generators, deques, code objects, ...), and the tp_flags bits below are
- * ABI constants, which DWARF does not describe. */
+/* The per-build layout table: the struct offsets and sizes that naming,
+ * sizing, the GC walk and the traverse rules use, and the behaviour
+ * decisions derived from them.  Code asks this table; it does not branch on
+ * version numbers.
+ *
+ * Every fact comes from offset sources, asked in order (today: DWARF; a
+ * table read back from `info`'s dump as a test hook).  A source says of
+ * each fact: a value, absent in this build, or unknown to it; the first
+ * that knows answers, and the table records which (provenance).  A fact
+ * no source knows refuses the census with its name: it never makes a
+ * walker take another version's path.  In the int64_t fields below -1
+ * means only "absent in this build".
+ *
+ * Walkers branch on the named decisions at the end (dict family, instance
+ * dict model, frame model, thread frame, zero-digit rule), derived from the
+ * facts in layout.c; the only version-keyed data is layout.c's behaviour
+ * table (what sys.getsizeof counts, how many pre-header words), which no
+ * struct describes.  The tp_flags bits below are ABI constants, which DWARF
+ * does not describe either.
+ *
+ * The table is built once per build (build_cache.c shares it across the
+ * processes of one build; a session points to it): it holds offsets and
+ * sizes only, never addresses, which differ per process. */
 #ifndef PC_LAYOUT_H
 #define PC_LAYOUT_H
 
@@ -36,8 +51,120 @@
 /* PyMemberDef.type of a __slots__ entry (structmember.h). */
 #define PC_T_OBJECT_EX 16
 
+/* What a source says of one fact. */
+enum pc_fact_state { PC_FACT_UNKNOWN, PC_FACT_ABSENT, PC_FACT_VALUE };
+
+/* One source of facts.  Keys name what is asked: "Type.member.path"
+ * (offset; "a|b" alternatives where a member was renamed),
+ * "sizeof(Type)", "len(Type.array)", "enum(NAME)",
+ * "bitfield(Type.path).byte|.bit|.bits". */
+struct pc_layout_source {
+	const char *name;      /* provenance: "dwarf", "table" */
+	enum pc_fact_state (*fact)(void *ctx, const char *key, int64_t *value);
+	void *ctx;
+};
+
+#define PC_FACT_KEY 80
+#define PC_LAYOUT_FACTS 400
+#define PC_LAYOUT_SOURCES 4
+
+struct pc_fact {
+	char key[PC_FACT_KEY];
+	int64_t value;
+	uint8_t state;         /* enum pc_fact_state */
+	uint8_t source;        /* index in pc_layout.sources */
+};
+
+/* The member lists traverse rules visit first (referents.c's specs name
+ * them): the members of one struct this build has, absent ones skipped
+ * (members come and go between versions). */
+enum pc_members {
+	PC_M_NONE,
+	PC_M_TYPE,
+	PC_M_FUNC,
+	PC_M_CM,
+	PC_M_SM,
+	PC_M_CELL,
+	PC_M_METHOD,
+	PC_M_INSTANCEMETHOD,
+	PC_M_METH,
+	PC_M_DESCR,
+	PC_M_PROPERTY,
+	PC_M_MAPPINGPROXY,
+	PC_M_WRAPPER,
+	PC_M_WEAKREF,
+	PC_M_BASEEXCEPTION,
+	PC_M_MODULE,
+	PC_M_NAMESPACE,
+	PC_M_ASYNC_GEN,
+	PC_M_ENUM,
+	PC_M_ITER,
+	PC_M_DICTVIEW,
+	PC_M_SUPER,
+	PC_M_MEMORY,
+	PC_M_MBUF,
+	PC_M_PARTIAL,
+	PC_M_LRU_CACHE,
+	PC_M_DEFDICT,
+	PC_M_ODICT,
+	PC_M_PATTERN,
+	PC_M_FILEIO,
+	PC_M_BUFFERED,
+	PC_M_GA,
+	PC_M_UNION,
+	PC_M_TB,
+	PC_M_LOCAL,
+	PC_M_ABC_DATA,
+	PC_M_SCANNER,
+	PC_M_TUPLEGETTER,
+	PC_M_COUNT,
+	PC_M_TEXTIOWRAPPER,
+	PC_NMEMBERS
+};
+
+#define PC_MEMBERS_MAX 24
+
+struct pc_member_list {
+	int n;
+	int64_t off[PC_MEMBERS_MAX];
+};
+
+/* What the structured traverse rules decode: frames, generators,
+ * lru_cache, deques, OrderedDict, modules and code objects. */
+struct pc_rule_offs {
+	/* frames <= 3.10 */
+	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth;
+	/* frames and generators 3.11+ */
+	int64_t iframe_owner, iframe_stacktop;
+	int64_t owned_by_frame_object, owned_by_cstack;
+	int64_t gi_frame_state;
+	struct pc_member_list frame_fields;    /* PyFrameObject members visited */
+	struct pc_member_list iframe_fields;   /* _PyInterpreterFrame members visited */
+	struct pc_member_list gen_fields;
+	/* lru_cache */
+	int64_t lru_root, lru_next, lru_key, lru_result;
+	/* deque */
+	int64_t dq_leftblock, dq_rightblock, dq_rightindex, blk_data, blk_rightlink;
+	/* OrderedDict */
+	int64_t odnode_key, odnode_next;
+	/* module */
+	int64_t md_state, m_traverse, md_name;
+	/* code: every PyObject * member, all hidden from gc.get_referents */
+	struct pc_member_list code_fields;
+	int64_t co_cached;
+	struct pc_member_list cached_fields;
+};
+
 struct pc_layout {
-	int major, minor;
+	int major, minor;      /* for messages only: never to choose a path */
+
+	/* Where the facts came from: "dwarf", "table" or, for more than one
+	 * source used, their names joined by "+". */
+	char offsets[48];
+	const char *sources[PC_LAYOUT_SOURCES];
+	int nsources;
+	int nfacts;
+	struct pc_fact facts[PC_LAYOUT_FACTS];
 
 	/* PyObject / PyVarObject */
 	int64_t ob_type, object_size, ob_size;
@@ -112,13 +239,64 @@ struct pc_layout {
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
 
-	/* decisions */
+	/* the traverse rules */
+	struct pc_rule_offs ro;
+	struct pc_member_list members[PC_NMEMBERS];
+
+	/* encodings */
+	int64_t entry_key, entry_value;             /* PyDictKeyEntry me_key, me_value */
+	int64_t uentry_key, uentry_value;           /* 3.11+ PyDictUnicodeEntry, else -1 */
+	int64_t lv_tag_shift;                       /* long_tagged: ndigits = lv_tag >> shift */
+	int64_t digit_bits;                         /* bits a digit holds: 30 (4 bytes) or 15 */
+	int64_t preheader_size;                     /* bytes before the GC header, 0 or 16 */
+	int64_t preheader_dict, preheader_values;   /* from the object, -24 / -32; 0: none */
+	uint64_t idict_values_tag;                  /* PC_IDICT_TAGGED: the bit set on values */
+	int64_t frame_cleared;                      /* 3.11+ FRAME_CLEARED, else -1 */
+	int64_t builtin_index_bias;                 /* static type i's state: tp_subclasses - bias */
+
+	/* named decisions */
+	enum pc_dict_family {
+		PC_DICT_SIZE_LOOKUP,    /* dk_size, dk_lookup, {hash, key, value} entries (<= 3.10) */
+		PC_DICT_LOG2_KIND,      /* dk_log2_size, dk_kind, unicode entries {key, value} */
+	} dict_family;
+	enum pc_idict_model {
+		PC_IDICT_OFFSET,        /* tp_dictoffset only */
+		PC_IDICT_VALUES_WORD,   /* pre-header words: values pointer, dict (3.11) */
+		PC_IDICT_TAGGED,        /* one word: dict, or values tagged (3.12) */
+		PC_IDICT_INLINE_VALUES, /* dict word; values inline after the object (3.13) */
+	} idict_model;
+	enum pc_frame_model {
+		PC_FRAME_OBJECT,        /* PyFrameObject holds locals and stack (<= 3.10) */
+		PC_FRAME_INTERP,        /* _PyInterpreterFrame, owned by a frame or generator */
+	} frame_model;
+	enum pc_thread_frame {
+		PC_TF_FRAME,            /* PyThreadState.frame, a frame object (<= 3.10) */
+		PC_TF_CFRAME,           /* ->cframe->current_frame (3.11, 3.12) */
+		PC_TF_CURRENT,          /* ->current_frame (3.13) */
+	} thread_frame;
+	int zero_int_digits;        /* digits sys.getsizeof counts for 0: 0, or 1 (3.11+) */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
 	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */
 	bool has_preheader;         /* 3.11+: managed dict/weakref words before GC head */
 	bool static_types_no_dict;  /* 3.12+: static builtin tp_dict in the interpreter */
 };
 
+/* Build L from SOURCES, asked in order.  Called once a build's target is
+ * found and its memory readable (a source may read it). */
+struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_source *sources, int nsources,
+				 int major, int minor);
+
+/* The DWARF source over IDX. */
+struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx);
+
+/* A table source: the "facts" of `info`'s JSON dump in the file PATH.  A
+ * fact not in the file is unknown to it.  The source owns what it read;
+ * free it with pc_layout_table_free. */
+struct pc_error *pc_layout_table_source(const char *path, struct pc_layout_source *out);
+void pc_layout_table_free(struct pc_layout_source *src);
+
+/* The layout as the sources gave it: DWARF, then (test hook) a table
+ * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it. */
 struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor);
 
 #endif

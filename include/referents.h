@@ -43,7 +43,7 @@ struct pc_rulebook;
 /* L is the build's layout table (offsets shared with sizing); MOD is the
  * interpreter module: its symbols and line tables name the
  * traverse function a type points to. */
-struct pc_error *pc_rulebook_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
+struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 				    struct pc_rulebook **out);
 void pc_rulebook_destroy(struct pc_rulebook *book);
 

@@ -21,7 +21,7 @@ struct pc_session {
 	 * bias; the addresses below are this process's. */
 	struct pc_target target;
 	struct pc_dwarf_index *dwarf;
-	struct pc_layout layout;
+	const struct pc_layout *layout;   /* the build's */
 	uint64_t kind_type[PK_NKINDS];
 	uint64_t set_dummy;
 	uint64_t lookdict;      /* <= 3.10: dk_lookup of general dicts */

@@ -230,7 +230,7 @@ static struct pc_error *learn(struct pc_build *b)
 	b->set_dummy = addrs[PK_NKINDS];
 	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
-	err = pc_rulebook_create(b->dwarf, &b->layout, t->mod, &b->rules);
+	err = pc_rulebook_create(&b->layout, t->mod, &b->rules);
 	if (err)
 		return err;
 	if (!b->kind_type[PK_TYPE] || !b->kind_type[PK_STR] || !b->kind_type[PK_DICT])

@@ -1,62 +1,197 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "layout.h"
 
 struct ctx {
-	struct pc_dwarf_index *idx;
-	const char *missing;   /* first required field not found */
-	char buf[160];
+	struct pc_layout *L;
+	const struct pc_layout_source *src;
+	int nsrc;
+	uint32_t used;         /* sources that answered some fact */
+	const char *feature;   /* what the facts asked now are for */
+	const char *missing;   /* first required fact absent in this build */
+	const char *unknown;   /* first fact no source knows */
+	const char *unknown_for;
+	char buf[160], ubuf[PC_FACT_KEY];
 };
 
-/* Offset of the first of several alternative member paths ("a|b") that
- * exists; alternatives cover members renamed between versions. */
-static int64_t find(struct ctx *c, const char *type, const char *paths, bool required)
+/* The first answer of the sources to KEY, recorded with its provenance.
+ * False unless a value. */
+static bool fact(struct ctx *c, const char *key, int64_t *value)
 {
-	char tmp[160];
-	const char *p = paths;
-	while (*p) {
-		size_t n = strcspn(p, "|");
-		if (n >= sizeof(tmp))
-			break;
-		memcpy(tmp, p, n);
-		tmp[n] = 0;
-		int64_t off = pc_dwarf_offsetof(c->idx, type, tmp, NULL);
-		if (off >= 0)
-			return off;
-		p += n;
-		if (*p == '|')
-			p++;
+	struct pc_layout *L = c->L;
+	*value = -1;
+	for (int i = 0; i < L->nfacts; i++)
+		if (!strcmp(L->facts[i].key, key)) {
+			*value = L->facts[i].value;
+			return L->facts[i].state == PC_FACT_VALUE;
+		}
+	struct pc_fact f = { .state = PC_FACT_UNKNOWN, .value = -1 };
+	snprintf(f.key, sizeof(f.key), "%s", key);
+	for (int i = 0; i < c->nsrc && f.state == PC_FACT_UNKNOWN; i++) {
+		int64_t v = -1;
+		f.state = (uint8_t)c->src[i].fact(c->src[i].ctx, key, &v);
+		f.source = (uint8_t)i;
+		if (f.state == PC_FACT_VALUE)
+			f.value = v;
 	}
+	if (f.state != PC_FACT_UNKNOWN)
+		c->used |= 1u << f.source;
+	else if (!c->unknown) {
+		snprintf(c->ubuf, sizeof(c->ubuf), "%s", key);
+		c->unknown = c->ubuf;
+		c->unknown_for = c->feature;
+	}
+	if (L->nfacts < PC_LAYOUT_FACTS)
+		L->facts[L->nfacts++] = f;
+	*value = f.value;
+	return f.state == PC_FACT_VALUE;
+}
+
+static void need(struct ctx *c, const char *key, bool required)
+{
 	if (required && !c->missing) {
-		snprintf(c->buf, sizeof(c->buf), "%s.%s", type, paths);
+		snprintf(c->buf, sizeof(c->buf), "%s", key);
 		c->missing = c->buf;
 	}
-	return -1;
+}
+
+/* Offset of TYPE.PATHS ("a|b": alternative names of one member). */
+static int64_t find(struct ctx *c, const char *type, const char *paths, bool required)
+{
+	char key[PC_FACT_KEY];
+	snprintf(key, sizeof(key), "%s.%s", type, paths);
+	int64_t v;
+	if (!fact(c, key, &v))
+		need(c, key, required);
+	return v;
 }
 
 static int64_t size_of(struct ctx *c, const char *types, bool required)
 {
-	char tmp[160];
-	const char *p = types;
+	char key[PC_FACT_KEY];
+	snprintf(key, sizeof(key), "sizeof(%s)", types);
+	int64_t v;
+	if (!fact(c, key, &v))
+		need(c, key, required);
+	return v;
+}
+
+static int64_t array_len(struct ctx *c, const char *type, const char *path)
+{
+	char key[PC_FACT_KEY];
+	snprintf(key, sizeof(key), "len(%s.%s)", type, path);
+	int64_t v;
+	fact(c, key, &v);
+	return v;
+}
+
+static bool enumerator(struct ctx *c, const char *name, int64_t *v)
+{
+	char key[PC_FACT_KEY];
+	snprintf(key, sizeof(key), "enum(%s)", name);
+	return fact(c, key, v);
+}
+
+static bool bitfield(struct ctx *c, const char *type, const char *path, int64_t *byte, int *bit, int *bits)
+{
+	char key[PC_FACT_KEY];
+	int64_t v[3];
+	static const char *const part[3] = { "byte", "bit", "bits" };
+	bool ok = true;
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "bitfield(%s.%s).%s", type, path, part[i]);
+		ok = fact(c, key, &v[i]) && ok;
+	}
+	*byte = v[0];
+	*bit = (int)v[1];
+	*bits = (int)v[2];
+	return ok;
+}
+
+/* --- the DWARF source --------------------------------------------------- */
+
+/* Split "Type.path" at the first dot into TYPE and PATH. */
+static bool split(const char *key, char *type, size_t cap, const char **path)
+{
+	const char *dot = strchr(key, '.');
+	if (!dot || (size_t)(dot - key) >= cap)
+		return false;
+	memcpy(type, key, (size_t)(dot - key));
+	type[dot - key] = 0;
+	*path = dot + 1;
+	return true;
+}
+
+/* Copy the N bytes at P into BUF (of PC_FACT_KEY bytes), NUL-terminated. */
+static const char *span(char *buf, const char *p, size_t n)
+{
+	if (n >= PC_FACT_KEY)
+		n = PC_FACT_KEY - 1;
+	memcpy(buf, p, n);
+	buf[n] = 0;
+	return buf;
+}
+
+/* DWARF describes every struct of the interpreter: what it does not hold is
+ * absent from this build, never unknown. */
+static enum pc_fact_state dwarf_fact(void *ctx, const char *key, int64_t *value)
+{
+	struct pc_dwarf_index *idx = ctx;
+	char type[PC_FACT_KEY], inner[PC_FACT_KEY], alt[PC_FACT_KEY];
+	const char *path;
+	size_t n = strlen(key);
+	*value = -1;
+	if (!strncmp(key, "enum(", 5) && key[n - 1] == ')') {
+		span(inner, key + 5, n - 6);
+		return pc_dwarf_enumerator(idx, inner, value) ? PC_FACT_VALUE : PC_FACT_ABSENT;
+	}
+	if (!strncmp(key, "len(", 4) && key[n - 1] == ')') {
+		span(inner, key + 4, n - 5);
+		if (!split(inner, type, sizeof(type), &path))
+			return PC_FACT_ABSENT;
+		*value = pc_dwarf_array_len(idx, type, path);
+		return *value >= 0 ? PC_FACT_VALUE : PC_FACT_ABSENT;
+	}
+	if (!strncmp(key, "bitfield(", 9)) {
+		const char *close = strrchr(key, ')');
+		if (!close)
+			return PC_FACT_ABSENT;
+		span(inner, key + 9, (size_t)(close - key - 9));
+		int64_t byte;
+		int bit, bits;
+		if (!split(inner, type, sizeof(type), &path) ||
+		    !pc_dwarf_bitfield(idx, type, path, &byte, &bit, &bits))
+			return PC_FACT_ABSENT;
+		*value = !strcmp(close, ").byte") ? byte : !strcmp(close, ").bit") ? bit : bits;
+		return PC_FACT_VALUE;
+	}
+	bool sizeof_ = !strncmp(key, "sizeof(", 7) && key[n - 1] == ')';
+	if (sizeof_)
+		span(inner, key + 7, n - 8);
+	else if (!split(key, type, sizeof(type), &path))
+		return PC_FACT_ABSENT;
+	/* The first alternative this build has. */
+	const char *p = sizeof_ ? inner : path;
 	while (*p) {
-		size_t n = strcspn(p, "|");
-		if (n >= sizeof(tmp))
-			break;
-		memcpy(tmp, p, n);
-		tmp[n] = 0;
-		int64_t s = pc_dwarf_sizeof(c->idx, tmp);
-		if (s >= 0)
-			return s;
-		p += n;
+		size_t len = strcspn(p, "|");
+		span(alt, p, len);
+		*value = sizeof_ ? pc_dwarf_sizeof(idx, alt) : pc_dwarf_offsetof(idx, type, alt, NULL);
+		if (*value >= 0)
+			return PC_FACT_VALUE;
+		p += len;
 		if (*p == '|')
 			p++;
 	}
-	if (required && !c->missing) {
-		snprintf(c->buf, sizeof(c->buf), "sizeof(%s)", types);
-		c->missing = c->buf;
-	}
-	return -1;
+	return PC_FACT_ABSENT;
+}
+
+struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx)
+{
+	return (struct pc_layout_source){ .name = "dwarf", .fact = dwarf_fact, .ctx = idx };
 }
 
 #define REQ true
@@ -116,7 +251,7 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 	const char *G = "_gc_runtime_state";
 	L->gc_generations = find(c, G, "generations", REQ);
 	L->gc_generation_size = size_of(c, "gc_generation", REQ);
-	L->gc_ngenerations = pc_dwarf_array_len(c->idx, G, "generations");
+	L->gc_ngenerations = array_len(c, G, "generations");
 	if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
 		L->gc_ngenerations = 3;
 	L->gc_permanent = find(c, G, "permanent_generation", REQ);
@@ -138,13 +273,13 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 	if (find(c, I, "types.builtins.initialized", OPT) >= 0)
 		arr = "types.builtins.initialized";
 	else if (find(c, I, "types.builtins", OPT) >= 0 &&
-		 pc_dwarf_array_len(c->idx, I, "types.builtins") > 0)
+		 array_len(c, I, "types.builtins") > 0)
 		arr = "types.builtins";
 	L->is_types_builtins = -1;
 	if (arr) {
 		char p1[96];
 		L->is_types_builtins = find(c, I, arr, REQ);
-		L->is_types_builtins_len = pc_dwarf_array_len(c->idx, I, arr);
+		L->is_types_builtins_len = array_len(c, I, arr);
 		snprintf(p1, sizeof(p1), "%s[1]", arr);
 		L->builtin_state_size = find(c, I, p1, REQ) - L->is_types_builtins;
 		L->builtin_state_tp_dict = find(c, "managed_static_type_state", "tp_dict", OPT);
@@ -173,11 +308,11 @@ static void init_str(struct pc_layout *L, struct ctx *c)
 	L->str_utf8 = find(c, "PyCompactUnicodeObject", "utf8", REQ);
 	L->str_wstr_length = find(c, "PyCompactUnicodeObject", "wstr_length", OPT);
 	L->str_data = find(c, "PyUnicodeObject", "data", REQ);
-	if (!pc_dwarf_bitfield(c->idx, "PyASCIIObject", "state.kind", &L->state_kind_byte,
+	if (!bitfield(c, "PyASCIIObject", "state.kind", &L->state_kind_byte,
 			       &L->state_kind_bit, &L->state_kind_bits) ||
-	    !pc_dwarf_bitfield(c->idx, "PyASCIIObject", "state.compact", &L->state_compact_byte,
+	    !bitfield(c, "PyASCIIObject", "state.compact", &L->state_compact_byte,
 			       &L->state_compact_bit, &(int){0}) ||
-	    !pc_dwarf_bitfield(c->idx, "PyASCIIObject", "state.ascii", &L->state_ascii_byte,
+	    !bitfield(c, "PyASCIIObject", "state.ascii", &L->state_ascii_byte,
 			       &L->state_ascii_bit, &(int){0})) {
 		if (!c->missing)
 			c->missing = "PyASCIIObject.state bitfields";
@@ -276,26 +411,330 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 		L->arraydescr_itemsize = 4;
 	}
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
-	L->dq_blocklen = pc_dwarf_array_len(c->idx, "BLOCK", "data");
+	L->dq_blocklen = array_len(c, "BLOCK", "data");
 }
 
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor)
+/* --- what the traverse rules read ------------------------------------------ */
+
+static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
+	[PC_M_TYPE] = { "PyHeapTypeObject", "ht_type.tp_dict ht_type.tp_cache ht_type.tp_mro ht_type.tp_bases ht_type.tp_base ht_module" },
+	[PC_M_FUNC] = { "PyFunctionObject", "func_code func_globals func_builtins func_module func_defaults func_kwdefaults func_doc func_name func_dict func_closure func_annotations func_typeparams func_qualname" },
+	[PC_M_CM] = { "classmethod", "cm_callable cm_dict" },
+	[PC_M_SM] = { "staticmethod", "sm_callable sm_dict" },
+	[PC_M_CELL] = { "PyCellObject", "ob_ref" },
+	[PC_M_METHOD] = { "PyMethodObject", "im_func im_self" },
+	[PC_M_INSTANCEMETHOD] = { "PyInstanceMethodObject", "func" },
+	[PC_M_METH] = { "PyCFunctionObject", "m_self m_module" },
+	[PC_M_DESCR] = { "PyDescrObject", "d_type" },
+	[PC_M_PROPERTY] = { "propertyobject", "prop_get prop_set prop_del prop_doc prop_name" },
+	[PC_M_MAPPINGPROXY] = { "mappingproxyobject", "mapping" },
+	[PC_M_WRAPPER] = { "wrapperobject", "descr self" },
+	[PC_M_WEAKREF] = { "PyWeakReference", "wr_callback" },
+	[PC_M_BASEEXCEPTION] = { "PyBaseExceptionObject", "dict args notes traceback context cause" },
+	[PC_M_MODULE] = { "PyModuleObject", "md_dict" },
+	[PC_M_NAMESPACE] = { "_PyNamespaceObject", "ns_dict" },
+	[PC_M_ASYNC_GEN] = { "PyAsyncGenObject", "ag_finalizer ag_origin_or_finalizer" },
+	[PC_M_ENUM] = { "enumobject", "en_sit en_result en_longindex" },
+	[PC_M_ITER] = { "seqiterobject", "it_seq" },
+	[PC_M_DICTVIEW] = { "_PyDictViewObject", "dv_dict" },
+	[PC_M_SUPER] = { "superobject", "obj type obj_type" },
+	[PC_M_MEMORY] = { "PyMemoryViewObject", "mbuf" },
+	[PC_M_MBUF] = { "_PyManagedBufferObject", "master.obj" },
+	[PC_M_PARTIAL] = { "partialobject", "fn args kw dict" },
+	[PC_M_LRU_CACHE] = { "lru_cache_object", "func cache cache_info_type dict kwd_mark" },
+	[PC_M_DEFDICT] = { "defdictobject", "default_factory" },
+	[PC_M_ODICT] = { "PyODictObject", "od_inst_dict" },
+	[PC_M_PATTERN] = { "PatternObject", "groupindex indexgroup pattern" },
+	[PC_M_FILEIO] = { "fileio", "dict" },
+	[PC_M_BUFFERED] = { "buffered", "raw dict" },
+	[PC_M_GA] = { "gaobject", "origin args parameters" },
+	[PC_M_UNION] = { "unionobject", "args parameters" },
+	[PC_M_TB] = { "PyTracebackObject", "tb_next tb_frame" },
+	[PC_M_LOCAL] = { "localobject", "args kw dummies" },
+	[PC_M_ABC_DATA] = { "_abc_data", "_abc_registry _abc_cache _abc_negative_cache" },
+	[PC_M_SCANNER] = { "PyScannerObject", "object_hook object_pairs_hook parse_float parse_int parse_constant memo" },
+	[PC_M_TUPLEGETTER] = { "_tuplegetterobject", "doc" },
+	[PC_M_COUNT] = { "countobject", "long_cnt long_step" },
+	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
+};
+
+/* The members of TYPE in LIST (space-separated paths) this build has. */
+static void members(struct ctx *c, const char *type, const char *list, struct pc_member_list *out)
+{
+	char path[128];
+	const char *p = list;
+	out->n = 0;
+	while (p && *p && out->n < PC_MEMBERS_MAX) {
+		size_t len = strcspn(p, " ");
+		if (len && len < sizeof(path)) {
+			memcpy(path, p, len);
+			path[len] = 0;
+			int64_t off = find(c, type, path, OPT);
+			if (off >= 0)
+				out->off[out->n++] = off;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static void init_rules(struct pc_layout *L, struct ctx *c)
+{
+	struct pc_rule_offs *o = &L->ro;
+	o->f_localsplus = find(c, "PyFrameObject", "f_localsplus", OPT);
+	o->f_valuestack = find(c, "PyFrameObject", "f_valuestack", OPT);
+	o->f_stacktop = find(c, "PyFrameObject", "f_stacktop", OPT);
+	o->f_stackdepth = find(c, "PyFrameObject", "f_stackdepth", OPT);
+	if (o->f_localsplus >= 0)
+		members(c, "PyFrameObject", "f_back f_code f_builtins f_globals f_locals f_trace", &o->frame_fields);
+	else
+		members(c, "PyFrameObject", "f_back f_trace", &o->frame_fields);
+	const char *IF = "_PyInterpreterFrame";
+	o->iframe_owner = find(c, IF, "owner", OPT);
+	o->iframe_stacktop = find(c, IF, "stacktop", OPT);
+	members(c, IF, "frame_obj f_locals f_func f_funcobj f_code f_executable", &o->iframe_fields);
+	if (!enumerator(c, "FRAME_OWNED_BY_FRAME_OBJECT", &o->owned_by_frame_object))
+		o->owned_by_frame_object = -1;
+	if (!enumerator(c, "FRAME_OWNED_BY_CSTACK", &o->owned_by_cstack))
+		o->owned_by_cstack = -1;
+	o->gi_frame_state = find(c, "PyGenObject", "gi_frame_state", OPT);
+	members(c, "PyGenObject",
+		"gi_frame gi_code gi_name gi_qualname gi_exc_state.exc_type gi_exc_state.exc_value "
+		"gi_exc_state.exc_traceback", &o->gen_fields);
+
+	o->lru_root = find(c, "lru_cache_object", "root", OPT);
+	o->lru_next = find(c, "lru_list_elem", "next", OPT);
+	o->lru_key = find(c, "lru_list_elem", "key", OPT);
+	o->lru_result = find(c, "lru_list_elem", "result", OPT);
+
+	o->dq_leftblock = find(c, "dequeobject", "leftblock", OPT);
+	o->dq_rightblock = find(c, "dequeobject", "rightblock", OPT);
+	o->dq_rightindex = find(c, "dequeobject", "rightindex", OPT);
+	/* By struct tag: obmalloc.c has a typedef named block too. */
+	o->blk_data = find(c, "BLOCK", "data", OPT);
+	o->blk_rightlink = find(c, "BLOCK", "rightlink", OPT);
+
+	o->odnode_key = find(c, "_odictnode", "key", OPT);
+	o->odnode_next = find(c, "_odictnode", "next", OPT);
+
+	o->md_state = find(c, "PyModuleObject", "md_state", OPT);
+	o->md_name = find(c, "PyModuleObject", "md_name", OPT);
+	o->m_traverse = find(c, "PyModuleDef", "m_traverse", OPT);
+
+	members(c, "PyCodeObject",
+		"co_code co_consts co_names co_varnames co_freevars co_cellvars co_filename co_name "
+		"co_qualname co_lnotab co_linetable co_exceptiontable co_localsplusnames "
+		"co_localspluskinds _co_code _co_varnames _co_cellvars _co_freevars co_endlinetable "
+		"co_columntable", &o->code_fields);
+	o->co_cached = find(c, "PyCodeObject", "_co_cached", OPT);
+	members(c, "_PyCoCached", "_co_code _co_varnames _co_cellvars _co_freevars", &o->cached_fields);
+
+	for (int i = 1; i < PC_NMEMBERS; i++)
+		members(c, member_specs[i].type, member_specs[i].fields, &L->members[i]);
+}
+
+/* Behaviour that no struct describes, per minor version: the one place a
+ * version number chooses, as data (measured against sys.getsizeof; see
+ * CPYTHON-NOTES.md sections 2 and 6). */
+static const struct behaviour {
+	int major, minor;
+	bool static_type_presize;   /* getsizeof(static type) adds a GC header */
+	int preheader_words;        /* managed dict/weakref words before the GC header */
+	int zero_int_digits;        /* digits counted for 0 */
+} behaviours[] = {
+	{ 3, 8, false, 0, 0 },
+	{ 3, 9, false, 0, 0 },
+	{ 3, 10, false, 0, 0 },
+	{ 3, 11, true, 2, 1 },
+	{ 3, 12, true, 2, 1 },
+	{ 3, 13, false, 2, 1 },
+};
+
+static void decide(struct pc_layout *L, struct ctx *c)
+{
+	const struct behaviour *b = NULL;
+	for (size_t i = 0; i < sizeof(behaviours) / sizeof(behaviours[0]); i++)
+		if (behaviours[i].major == L->major && behaviours[i].minor == L->minor)
+			b = &behaviours[i];
+	if (!b) {
+		if (!c->unknown) {
+			snprintf(c->ubuf, sizeof(c->ubuf), "the sizing behaviour of %d.%d", L->major, L->minor);
+			c->unknown = c->ubuf;
+			c->unknown_for = "sizing";
+		}
+		return;
+	}
+	L->static_type_presize = b->static_type_presize;
+	L->zero_int_digits = b->zero_int_digits;
+	L->has_preheader = b->preheader_words > 0;
+	/* Pre-header words sit just before the GC header: the dict (or the
+	 * 3.12 dict-or-values word) nearest it, weakrefs or 3.11's values
+	 * pointer below. */
+	L->preheader_size = b->preheader_words * 8;
+	L->preheader_dict = L->has_preheader ? -(L->gc_head_size + 8) : 0;
+	L->preheader_values = L->has_preheader ? -(L->gc_head_size + 16) : 0;
+
+	/* Dict family: which keys header this build has. */
+	int64_t v;
+	if (fact(c, "PyDictKeysObject.dk_log2_size", &v))
+		L->dict_family = PC_DICT_LOG2_KIND;
+	else if (fact(c, "PyDictKeysObject.dk_size", &v))
+		L->dict_family = PC_DICT_SIZE_LOOKUP;
+	else
+		need(c, "PyDictKeysObject.dk_size|dk_log2_size", true);
+	L->entry_key = find(c, "PyDictKeyEntry", "me_key", REQ);
+	L->entry_value = find(c, "PyDictKeyEntry", "me_value", REQ);
+	L->uentry_key = find(c, "PyDictUnicodeEntry", "me_key", OPT);
+	L->uentry_value = find(c, "PyDictUnicodeEntry", "me_value", OPT);
+	if (L->dict_family == PC_DICT_LOG2_KIND && (L->uentry_key < 0 || L->uentry_value < 0))
+		need(c, "PyDictUnicodeEntry.me_key", true);
+
+	/* Instance dicts: the 3.12 tagged word has its own union type; 3.13's
+	 * values know whether they are valid. */
+	bool tagged = size_of(c, "PyDictOrValues", OPT) > 0;
+	if (!L->has_preheader)
+		L->idict_model = PC_IDICT_OFFSET;
+	else if (tagged)
+		L->idict_model = PC_IDICT_TAGGED;
+	else if (L->dictvalues_valid >= 0)
+		L->idict_model = PC_IDICT_INLINE_VALUES;
+	else
+		L->idict_model = PC_IDICT_VALUES_WORD;
+	L->idict_values_tag = 1;
+
+	/* Frames: 3.11 moved locals and the stack into _PyInterpreterFrame. */
+	L->frame_model = size_of(c, "_PyInterpreterFrame", OPT) > 0 ? PC_FRAME_INTERP : PC_FRAME_OBJECT;
+	L->frame_cleared = -1;
+	if (L->frame_model == PC_FRAME_INTERP && !enumerator(c, "FRAME_CLEARED", &L->frame_cleared))
+		need(c, "enum(FRAME_CLEARED)", true);
+	/* Where a thread's running frame is. */
+	if (L->frame_model == PC_FRAME_OBJECT) {
+		L->thread_frame = PC_TF_FRAME;
+		if (L->ts_frame < 0)
+			need(c, "PyThreadState.frame", true);
+	} else if (L->ts_current_frame >= 0) {
+		L->thread_frame = PC_TF_CURRENT;
+	} else {
+		L->thread_frame = PC_TF_CFRAME;
+		if (L->ts_cframe < 0 || L->cframe_current_frame < 0)
+			need(c, "PyThreadState.current_frame|cframe", true);
+	}
+	if (L->frame_model == PC_FRAME_INTERP && L->iframe_previous < 0)
+		need(c, "_PyInterpreterFrame.previous", true);
+	/* What sizing and the frame and generator rules read in that model. */
+	if (L->frame_model == PC_FRAME_INTERP &&
+	    (L->f_frame < 0 || L->gi_iframe < 0 || L->iframe_localsplus < 0 || L->iframe_code < 0))
+		need(c, "PyFrameObject.f_frame, PyGenObject.gi_iframe, _PyInterpreterFrame.localsplus and f_code", true);
+
+	/* lv_tag: the sign in bits 0-1, bit 2 reserved, the digit count above. */
+	L->lv_tag_shift = 3;
+	/* PYLONG_BITS_IN_DIGIT, a macro: 30 in 4-byte digits, 15 in 2-byte. */
+	L->digit_bits = L->digit_size == 2 ? 15 : 30;
+	/* Static builtin type i (tp_subclasses = i + 1) has state i. */
+	L->builtin_index_bias = 1;
+	L->static_types_no_dict = L->is_types_builtins >= 0;
+}
+
+/* --- the table source --------------------------------------------------- */
+
+struct table {
+	json_object *root;
+	json_object *facts;    /* [{"fact", "value"}]: null value = absent */
+};
+
+static enum pc_fact_state table_fact(void *ctx, const char *key, int64_t *value)
+{
+	struct table *t = ctx;
+	*value = -1;
+	size_t n = json_object_array_length(t->facts);
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(t->facts, i), *k, *v;
+		if (!json_object_object_get_ex(f, "fact", &k) || strcmp(json_object_get_string(k), key))
+			continue;
+		if (!json_object_object_get_ex(f, "value", &v) || json_object_is_type(v, json_type_null))
+			return PC_FACT_ABSENT;
+		if (!json_object_is_type(v, json_type_int))
+			return PC_FACT_UNKNOWN;
+		*value = json_object_get_int64(v);
+		return PC_FACT_VALUE;
+	}
+	return PC_FACT_UNKNOWN;
+}
+
+struct pc_error *pc_layout_table_source(const char *path, struct pc_layout_source *out)
+{
+	struct table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return pc_error_nomem();
+	t->root = json_object_from_file(path);
+	json_object *lay = NULL;
+	if (!t->root || !json_object_object_get_ex(t->root, "layout", &lay) ||
+	    !json_object_object_get_ex(lay, "facts", &t->facts) ||
+	    !json_object_is_type(t->facts, json_type_array)) {
+		json_object_put(t->root);
+		free(t);
+		return pc_error_new(PC_EXIT_INPUT, "%s: not a layout table (the JSON of pycensus info, with layout.facts)",
+				    path);
+	}
+	*out = (struct pc_layout_source){ .name = "table", .fact = table_fact, .ctx = t };
+	return NULL;
+}
+
+void pc_layout_table_free(struct pc_layout_source *src)
+{
+	struct table *t = src->ctx;
+	if (t)
+		json_object_put(t->root);
+	free(t);
+	src->ctx = NULL;
+}
+
+/* --- building ------------------------------------------------------------ */
+
+struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_source *sources, int nsources,
+				 int major, int minor)
 {
 	memset(L, 0, sizeof(*L));
 	L->major = major;
 	L->minor = minor;
-	struct ctx c = { .idx = idx };
+	if (nsources > PC_LAYOUT_SOURCES)
+		nsources = PC_LAYOUT_SOURCES;
+	for (int i = 0; i < nsources; i++)
+		L->sources[i] = sources[i].name;
+	L->nsources = nsources;
+	struct ctx c = { .L = L, .src = sources, .nsrc = nsources };
+	c.feature = "naming objects and types";
 	init_objects(L, &c);
+	c.feature = "the GC walk";
 	init_gc(L, &c);
+	c.feature = "finding interpreters, threads and frames";
 	init_runtime(L, &c);
+	c.feature = "reading str";
 	init_str(L, &c);
+	c.feature = "reading int, list, tuple, dict and set";
 	init_containers(L, &c);
+	c.feature = "sizing";
 	init_sizing(L, &c);
-	/* sys.getsizeof added the type's GC header to static types only in
-	 * 3.11 and 3.12 (measured: getsizeof(int) - sizeof(PyTypeObject)). */
-	L->static_type_presize = major == 3 && (minor == 11 || minor == 12);
-	L->has_preheader = major > 3 || (major == 3 && minor >= 11);
-	L->static_types_no_dict = L->is_types_builtins >= 0;
+	c.feature = "the traverse rules";
+	init_rules(L, &c);
+	c.feature = "its layout decisions";
+	decide(L, &c);
+	for (int i = 0; i < nsources; i++)
+		if (c.used & (1u << i))
+			snprintf(L->offsets + strlen(L->offsets), sizeof(L->offsets) - strlen(L->offsets), "%s%s",
+				 L->offsets[0] ? "+" : "", sources[i].name);
+	if (L->nfacts >= PC_LAYOUT_FACTS)
+		return pc_error_new(PC_EXIT_FAILED, "the layout table is full (%d facts)", PC_LAYOUT_FACTS);
+	if (c.unknown) {
+		char names[64] = "";
+		for (int i = 0; i < nsources; i++)
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+				 sources[i].name);
+		return pc_error_new(PC_EXIT_NOTPY,
+			"no offset source (%s) knows %s, needed for %s of this Python %d.%d; pycensus refuses rather than guess",
+			names, c.unknown, c.unknown_for, major, minor);
+	}
 	if (c.missing)
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the debug information of this Python %d.%d lacks %s; pycensus cannot read it",
@@ -306,4 +745,20 @@ struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
 			"unexpected object layout (ob_type at %lld, PyObject %lld bytes, PyGC_Head %lld bytes): a debug (Py_TRACE_REFS) or free-threaded build?",
 			(long long)L->ob_type, (long long)L->object_size, (long long)L->gc_head_size);
 	return NULL;
+}
+
+struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor)
+{
+	const char *path = getenv("PYCENSUS_TEST_LAYOUT_TABLE");
+	if (!path || !*path) {
+		struct pc_layout_source dwarf = pc_layout_dwarf_source(idx);
+		return pc_layout_build(L, &dwarf, 1, major, minor);
+	}
+	struct pc_layout_source table;
+	struct pc_error *err = pc_layout_table_source(path, &table);
+	if (err)
+		return err;
+	err = pc_layout_build(L, &table, 1, major, minor);
+	pc_layout_table_free(&table);
+	return err;
 }

@@ -142,7 +142,7 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	json_object *py = json_object_new_object();
 	json_object_object_add(py, "version", jstr(c->version));
 	json_object_object_add(py, "binary", jstr(c->binary ? c->binary : ""));
-	json_object_object_add(py, "offsets", jstr("dwarf"));
+	json_object_object_add(py, "offsets", jstr(c->offsets));
 	json_object_object_add(py, "debuginfo", jstr(c->debuginfo ? c->debuginfo : ""));
 	json_object_object_add(root, "python", py);
 	if (o->session) {
@@ -489,7 +489,7 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(py, "version", jstr(info->version));
 	json_object_object_add(py, "binary", jstr(t->module_path ? t->module_path : ""));
 	json_object_object_add(py, "build_id", jstr(t->build_id));
-	json_object_object_add(py, "offsets", jstr("dwarf"));
+	json_object_object_add(py, "offsets", jstr(s->layout->offsets));
 	json_object_object_add(py, "debuginfo", jstr(t->debug_path ? t->debug_path : ""));
 	json_object_object_add(root, "python", py);
 	json_object_object_add(root, "runtime", hex(t->runtime));
@@ -500,7 +500,7 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(root, "interpreters", in);
 	json_object_object_add(root, "threads", json_object_new_int(info->threads));
 
-	const struct pc_layout *L = &s->layout;
+	const struct pc_layout *L = s->layout;
 	json_object *lay = json_object_new_object();
 	json_object_object_add(lay, "gc_state", jstr(L->gc_in_runtime ? "runtime" : "interpreter"));
 	json_object_object_add(lay, "gc_state_offset", json_object_new_int64(L->gc_state));
@@ -509,6 +509,19 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(lay, "sizeof_PyTypeObject", json_object_new_int64(L->type_size));
 	json_object_object_add(lay, "sizeof_PyHeapTypeObject", json_object_new_int64(L->heaptype_size));
 	json_object_object_add(lay, "preheader", json_object_new_boolean(L->has_preheader));
+	/* Every fact with its provenance: read back, this is a table source. */
+	json_object *facts = json_object_new_array();
+	for (int i = 0; i < L->nfacts; i++) {
+		const struct pc_fact *x = &L->facts[i];
+		if (x->state == PC_FACT_UNKNOWN)
+			continue;
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "fact", jstr(x->key));
+		json_object_object_add(e, "value", x->state == PC_FACT_VALUE ? json_object_new_int64(x->value) : NULL);
+		json_object_object_add(e, "from", jstr(L->sources[x->source]));
+		json_object_array_add(facts, e);
+	}
+	json_object_object_add(lay, "facts", facts);
 	json_object_object_add(root, "layout", lay);
 	return print_json(f, root, true);
 }

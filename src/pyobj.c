@@ -157,7 +157,7 @@ bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k)
 	memcpy(&k->refcnt, raw + L->dk_refcnt, 8);
 	memcpy(&k->nentries, raw + L->dk_nentries, 8);
 	memcpy(&k->usable, raw + L->dk_usable, 8);
-	if (L->dk_log2_size >= 0) {
+	if (L->dict_family == PC_DICT_LOG2_KIND) {
 		uint8_t log2_size = raw[L->dk_log2_size], log2_ixb = raw[L->dk_log2_index_bytes];
 		/* An index is 1, 2, 4 or 8 bytes a slot. */
 		if (log2_size > 40 || log2_ixb < log2_size || log2_ixb > log2_size + 3)
@@ -181,7 +181,7 @@ bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k)
 	if (k->nentries < 0 || k->nentries > k->slots || k->usable < 0 || k->usable > k->slots)
 		return false;
 	/* Only 3.11+ gives all-str tables their own, shorter entries. */
-	k->entry_size = (uint64_t)(L->dk_log2_size >= 0 && k->unicode ? L->dict_unicode_entry_size
+	k->entry_size = (uint64_t)(L->dict_family == PC_DICT_LOG2_KIND && k->unicode ? L->dict_unicode_entry_size
 								    : L->dict_entry_size);
 	return true;
 }
@@ -198,7 +198,7 @@ bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 	memcpy(&values, d + L->ma_values, 8);
 	struct pc_dict_keys k;
 	if (!pc_dict_keys(py, keys, &k) || k.nentries > k.slots ||
-	    (L->dk_log2_size < 0 && k.slots > MAX_DICT_ENTRIES))
+	    (L->dict_family == PC_DICT_SIZE_LOOKUP && k.slots > MAX_DICT_ENTRIES))
 		return false;
 	v->keys = keys;
 	int64_t nentries = k.nentries;
@@ -206,12 +206,12 @@ bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 	v->esize = (int64_t)k.entry_size;
 	v->general = !k.unicode;
 	/* 3.11+ unicode entries are {key, value}; others {hash, key, value}. */
-	bool unicode = L->dk_log2_size >= 0 && k.unicode;
+	bool unicode = L->dict_family == PC_DICT_LOG2_KIND && k.unicode;
 	if (nentries < 0)
 		return false;
 	v->nentries = nentries;
-	v->key_off = unicode ? 0 : 8;
-	v->value_off = v->key_off + 8;
+	v->key_off = unicode ? L->uentry_key : L->entry_key;
+	v->value_off = unicode ? L->uentry_value : L->entry_value;
 	if (nentries) {
 		v->entries = pc_mem_ptr(py->mem, entries, (size_t)(nentries * v->esize));
 		if (!v->entries)
@@ -286,7 +286,7 @@ bool pc_int_value(struct pc_py *py, uint64_t addr, int64_t *out)
 		uint64_t tag;
 		if (!pc_u64(py, addr + (uint64_t)L->long_lv_tag, &tag))
 			return false;
-		ndigits = tag >> 3;
+		ndigits = tag >> L->lv_tag_shift;
 		sign = 1 - (int)(tag & 3);
 	} else {
 		int64_t size;
@@ -299,11 +299,19 @@ bool pc_int_value(struct pc_py *py, uint64_t addr, int64_t *out)
 	}
 	if (ndigits > 2)
 		return false;
-	uint32_t d[2] = { 0, 0 };
-	if (ndigits && !pc_mem_read(py->mem, addr + (uint64_t)L->long_digits, d, ndigits * 4))
+	/* Digits of DIGIT_SIZE bytes hold DIGIT_BITS bits each. */
+	if (L->digit_size != 4 && L->digit_size != 2)
 		return false;
-	/* CPython's digits hold 30 bits. */
-	int64_t v = (int64_t)d[0] | ((int64_t)d[1] << 30);
+	uint8_t raw[8] = { 0 };
+	if (ndigits && !pc_mem_read(py->mem, addr + (uint64_t)L->long_digits, raw, ndigits * (uint64_t)L->digit_size))
+		return false;
+	int64_t d[2] = { 0, 0 };
+	for (uint64_t i = 0; i < ndigits; i++) {
+		uint32_t x = 0;
+		memcpy(&x, raw + i * (uint64_t)L->digit_size, (size_t)L->digit_size);
+		d[i] = x;
+	}
+	int64_t v = d[0] | (d[1] << L->digit_bits);
 	*out = sign * v;
 	return true;
 }

@@ -9,107 +9,67 @@
 #include "referents.h"
 #include "types.h"
 
-/* A traverse function of CPython, the rule that mirrors it, and the struct
- * and members it visits (space-separated paths; absent ones are skipped:
- * members come and go between versions). */
+/* A traverse function of CPython, the rule that mirrors it, and the member
+ * list of the layout it visits first (PC_M_NONE: none). */
 struct spec {
 	const char *file, *fn;
 	enum pc_rule_kind kind;
-	const char *type, *fields;
+	enum pc_members members;
 };
 
 static const struct spec specs[] = {
-	{ "tupleobject.c", "tupletraverse", RULE_TUPLE, NULL, NULL },
-	{ "listobject.c", "list_traverse", RULE_LIST, NULL, NULL },
-	{ "dictobject.c", "dict_traverse", RULE_DICT, NULL, NULL },
-	{ "setobject.c", "set_traverse", RULE_SET, NULL, NULL },
-	{ "typeobject.c", "subtype_traverse", RULE_SUBTYPE, NULL, NULL },
-	{ "typeobject.c", "type_traverse", RULE_TYPE, "PyHeapTypeObject",
-	  "ht_type.tp_dict ht_type.tp_cache ht_type.tp_mro ht_type.tp_bases ht_type.tp_base ht_module" },
-	{ "funcobject.c", "func_traverse", RULE_FIELDS, "PyFunctionObject",
-	  "func_code func_globals func_builtins func_module func_defaults func_kwdefaults func_doc "
-	  "func_name func_dict func_closure func_annotations func_typeparams func_qualname" },
-	{ "funcobject.c", "cm_traverse", RULE_FIELDS, "classmethod", "cm_callable cm_dict" },
-	{ "funcobject.c", "sm_traverse", RULE_FIELDS, "staticmethod", "sm_callable sm_dict" },
-	{ "cellobject.c", "cell_traverse", RULE_FIELDS, "PyCellObject", "ob_ref" },
-	{ "classobject.c", "method_traverse", RULE_FIELDS, "PyMethodObject", "im_func im_self" },
-	{ "classobject.c", "instancemethod_traverse", RULE_FIELDS, "PyInstanceMethodObject", "func" },
-	{ "methodobject.c", "meth_traverse", RULE_FIELDS, "PyCFunctionObject", "m_self m_module" },
-	{ "descrobject.c", "descr_traverse", RULE_FIELDS, "PyDescrObject", "d_type" },
-	{ "descrobject.c", "property_traverse", RULE_FIELDS, "propertyobject",
-	  "prop_get prop_set prop_del prop_doc prop_name" },
-	{ "descrobject.c", "mappingproxy_traverse", RULE_FIELDS, "mappingproxyobject", "mapping" },
-	{ "descrobject.c", "wrapper_traverse", RULE_FIELDS, "wrapperobject", "descr self" },
-	{ "weakrefobject.c", "gc_traverse", RULE_FIELDS, "PyWeakReference", "wr_callback" },
-	{ "exceptions.c", "BaseException_traverse", RULE_FIELDS, "PyBaseExceptionObject",
-	  "dict args notes traceback context cause" },
-	{ "moduleobject.c", "module_traverse", RULE_MODULE, "PyModuleObject", "md_dict" },
-	{ "namespaceobject.c", "namespace_traverse", RULE_FIELDS, "_PyNamespaceObject", "ns_dict" },
-	{ "frameobject.c", "frame_traverse", RULE_FRAME, NULL, NULL },
-	{ "genobject.c", "gen_traverse", RULE_GEN, NULL, NULL },
-	{ "genobject.c", "async_gen_traverse", RULE_GEN, "PyAsyncGenObject", "ag_finalizer ag_origin_or_finalizer" },
-	{ "enumobject.c", "enum_traverse", RULE_FIELDS, "enumobject", "en_sit en_result en_longindex" },
-	{ "iterobject.c", "iter_traverse", RULE_FIELDS, "seqiterobject", "it_seq" },
-	{ "dictobject.c", "dictview_traverse", RULE_FIELDS, "_PyDictViewObject", "dv_dict" },
-	{ "typeobject.c", "super_traverse", RULE_FIELDS, "superobject", "obj type obj_type" },
-	{ "memoryobject.c", "memory_traverse", RULE_FIELDS, "PyMemoryViewObject", "mbuf" },
-	{ "memoryobject.c", "mbuf_traverse", RULE_FIELDS, "_PyManagedBufferObject", "master.obj" },
-	{ "_functoolsmodule.c", "partial_traverse", RULE_FIELDS, "partialobject", "fn args kw dict" },
-	{ "_functoolsmodule.c", "lru_cache_tp_traverse", RULE_LRU, "lru_cache_object",
-	  "func cache cache_info_type dict kwd_mark" },
-	{ "_collectionsmodule.c", "deque_traverse", RULE_DEQUE, NULL, NULL },
-	{ "_collectionsmodule.c", "defdict_traverse", RULE_DICT, "defdictobject", "default_factory" },
-	{ "odictobject.c", "odict_traverse", RULE_ODICT, "PyODictObject", "od_inst_dict" },
-	{ "structseq.c", "structseq_traverse", RULE_STRUCTSEQ, NULL, NULL },
-	{ "_sre.c", "pattern_traverse", RULE_FIELDS, "PatternObject", "groupindex indexgroup pattern" },
-	{ "sre.c", "pattern_traverse", RULE_FIELDS, "PatternObject", "groupindex indexgroup pattern" },
-	{ "fileio.c", "fileio_traverse", RULE_FIELDS, "fileio", "dict" },
-	{ "bufferedio.c", "buffered_traverse", RULE_FIELDS, "buffered", "raw dict" },
-	{ "genericaliasobject.c", "ga_traverse", RULE_FIELDS, "gaobject", "origin args parameters" },
-	{ "unionobject.c", "union_traverse", RULE_FIELDS, "unionobject", "args parameters" },
-	{ "traceback.c", "tb_traverse", RULE_FIELDS, "PyTracebackObject", "tb_next tb_frame" },
-	{ "_threadmodule.c", "local_traverse", RULE_FIELDS, "localobject", "args kw dummies" },
-	{ "_abc.c", "abc_data_traverse", RULE_FIELDS, "_abc_data",
-	  "_abc_registry _abc_cache _abc_negative_cache" },
-	{ "_json.c", "scanner_traverse", RULE_FIELDS, "PyScannerObject",
-	  "object_hook object_pairs_hook parse_float parse_int parse_constant memo" },
-	{ "_collectionsmodule.c", "tuplegetter_traverse", RULE_FIELDS, "_tuplegetterobject", "doc" },
-	{ "itertoolsmodule.c", "count_traverse", RULE_FIELDS, "countobject", "long_cnt long_step" },
-	{ "textio.c", "textiowrapper_traverse", RULE_FIELDS, "textio",
-	  "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
+	{ "tupleobject.c", "tupletraverse", RULE_TUPLE, PC_M_NONE },
+	{ "listobject.c", "list_traverse", RULE_LIST, PC_M_NONE },
+	{ "dictobject.c", "dict_traverse", RULE_DICT, PC_M_NONE },
+	{ "setobject.c", "set_traverse", RULE_SET, PC_M_NONE },
+	{ "typeobject.c", "subtype_traverse", RULE_SUBTYPE, PC_M_NONE },
+	{ "typeobject.c", "type_traverse", RULE_TYPE, PC_M_TYPE },
+	{ "funcobject.c", "func_traverse", RULE_FIELDS, PC_M_FUNC },
+	{ "funcobject.c", "cm_traverse", RULE_FIELDS, PC_M_CM },
+	{ "funcobject.c", "sm_traverse", RULE_FIELDS, PC_M_SM },
+	{ "cellobject.c", "cell_traverse", RULE_FIELDS, PC_M_CELL },
+	{ "classobject.c", "method_traverse", RULE_FIELDS, PC_M_METHOD },
+	{ "classobject.c", "instancemethod_traverse", RULE_FIELDS, PC_M_INSTANCEMETHOD },
+	{ "methodobject.c", "meth_traverse", RULE_FIELDS, PC_M_METH },
+	{ "descrobject.c", "descr_traverse", RULE_FIELDS, PC_M_DESCR },
+	{ "descrobject.c", "property_traverse", RULE_FIELDS, PC_M_PROPERTY },
+	{ "descrobject.c", "mappingproxy_traverse", RULE_FIELDS, PC_M_MAPPINGPROXY },
+	{ "descrobject.c", "wrapper_traverse", RULE_FIELDS, PC_M_WRAPPER },
+	{ "weakrefobject.c", "gc_traverse", RULE_FIELDS, PC_M_WEAKREF },
+	{ "exceptions.c", "BaseException_traverse", RULE_FIELDS, PC_M_BASEEXCEPTION },
+	{ "moduleobject.c", "module_traverse", RULE_MODULE, PC_M_MODULE },
+	{ "namespaceobject.c", "namespace_traverse", RULE_FIELDS, PC_M_NAMESPACE },
+	{ "frameobject.c", "frame_traverse", RULE_FRAME, PC_M_NONE },
+	{ "genobject.c", "gen_traverse", RULE_GEN, PC_M_NONE },
+	{ "genobject.c", "async_gen_traverse", RULE_GEN, PC_M_ASYNC_GEN },
+	{ "enumobject.c", "enum_traverse", RULE_FIELDS, PC_M_ENUM },
+	{ "iterobject.c", "iter_traverse", RULE_FIELDS, PC_M_ITER },
+	{ "dictobject.c", "dictview_traverse", RULE_FIELDS, PC_M_DICTVIEW },
+	{ "typeobject.c", "super_traverse", RULE_FIELDS, PC_M_SUPER },
+	{ "memoryobject.c", "memory_traverse", RULE_FIELDS, PC_M_MEMORY },
+	{ "memoryobject.c", "mbuf_traverse", RULE_FIELDS, PC_M_MBUF },
+	{ "_functoolsmodule.c", "partial_traverse", RULE_FIELDS, PC_M_PARTIAL },
+	{ "_functoolsmodule.c", "lru_cache_tp_traverse", RULE_LRU, PC_M_LRU_CACHE },
+	{ "_collectionsmodule.c", "deque_traverse", RULE_DEQUE, PC_M_NONE },
+	{ "_collectionsmodule.c", "defdict_traverse", RULE_DICT, PC_M_DEFDICT },
+	{ "odictobject.c", "odict_traverse", RULE_ODICT, PC_M_ODICT },
+	{ "structseq.c", "structseq_traverse", RULE_STRUCTSEQ, PC_M_NONE },
+	{ "_sre.c", "pattern_traverse", RULE_FIELDS, PC_M_PATTERN },
+	{ "sre.c", "pattern_traverse", RULE_FIELDS, PC_M_PATTERN },
+	{ "fileio.c", "fileio_traverse", RULE_FIELDS, PC_M_FILEIO },
+	{ "bufferedio.c", "buffered_traverse", RULE_FIELDS, PC_M_BUFFERED },
+	{ "genericaliasobject.c", "ga_traverse", RULE_FIELDS, PC_M_GA },
+	{ "unionobject.c", "union_traverse", RULE_FIELDS, PC_M_UNION },
+	{ "traceback.c", "tb_traverse", RULE_FIELDS, PC_M_TB },
+	{ "_threadmodule.c", "local_traverse", RULE_FIELDS, PC_M_LOCAL },
+	{ "_abc.c", "abc_data_traverse", RULE_FIELDS, PC_M_ABC_DATA },
+	{ "_json.c", "scanner_traverse", RULE_FIELDS, PC_M_SCANNER },
+	{ "_collectionsmodule.c", "tuplegetter_traverse", RULE_FIELDS, PC_M_TUPLEGETTER },
+	{ "itertoolsmodule.c", "count_traverse", RULE_FIELDS, PC_M_COUNT },
+	{ "textio.c", "textiowrapper_traverse", RULE_FIELDS, PC_M_TEXTIOWRAPPER },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
-
-/* Offsets of the structured parts the non-field rules decode. */
-struct offs {
-	/* frames <= 3.10 */
-	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth;
-	/* frames and generators 3.11+; what sizing also reads is in the layout */
-	int64_t iframe_owner, iframe_stacktop;
-	int64_t owned_by_frame_object, owned_by_cstack;
-	int64_t gi_frame_state, frame_cleared;
-	int nframe_fields;
-	int64_t frame_fields[8];     /* PyFrameObject members visited */
-	int niframe_fields;
-	int64_t iframe_fields[8];    /* _PyInterpreterFrame members visited */
-	int ngen_fields;
-	int64_t gen_fields[8];
-	/* lru_cache */
-	int64_t lru_root, lru_next, lru_key, lru_result;
-	/* deque */
-	int64_t dq_leftblock, dq_rightblock, dq_rightindex, blk_data, blk_rightlink;
-	/* OrderedDict */
-	int64_t odnode_key, odnode_next;
-	/* module */
-	int64_t md_state, m_traverse, md_name;
-	/* code: every PyObject * member, all hidden from gc.get_referents */
-	int ncode_fields;
-	int64_t code_fields[24];
-	int64_t co_cached;
-	int ncached_fields;
-	int64_t cached_fields[4];
-};
 
 /* Traverse functions met so far and their rules: many types share one. */
 #define FN_CACHE 256
@@ -121,7 +81,6 @@ struct pc_rulebook {
 	Dwfl_Module *mod;      /* the interpreter: symbols and line tables */
 	struct pc_rule rules[NSPECS];
 	struct pc_rule leaf, opaque;
-	struct offs o;
 	uint64_t cache_fn[FN_CACHE];
 	const struct pc_rule *cache_rule[FN_CACHE];
 };
@@ -131,96 +90,14 @@ struct pc_referents {
 	uint64_t delta;        /* this process's load bias minus the book's */
 };
 
-static int add_fields(struct pc_dwarf_index *idx, const char *type, const char *list, int64_t *out, int max)
-{
-	int n = 0;
-	char path[128];
-	const char *p = list;
-	while (p && *p && n < max) {
-		size_t len = strcspn(p, " ");
-		if (len && len < sizeof(path)) {
-			memcpy(path, p, len);
-			path[len] = 0;
-			int64_t off = pc_dwarf_offsetof(idx, type, path, NULL);
-			if (off >= 0)
-				out[n++] = off;
-		}
-		p += len;
-		while (*p == ' ')
-			p++;
-	}
-	return n;
-}
-
-static int64_t off(struct pc_dwarf_index *idx, const char *type, const char *path)
-{
-	return pc_dwarf_offsetof(idx, type, path, NULL);
-}
-
-static void init_offsets(struct pc_dwarf_index *idx, struct offs *o)
-{
-	o->f_localsplus = off(idx, "PyFrameObject", "f_localsplus");
-	o->f_valuestack = off(idx, "PyFrameObject", "f_valuestack");
-	o->f_stacktop = off(idx, "PyFrameObject", "f_stacktop");
-	o->f_stackdepth = off(idx, "PyFrameObject", "f_stackdepth");
-	if (o->f_localsplus >= 0)
-		o->nframe_fields = add_fields(idx, "PyFrameObject",
-			"f_back f_code f_builtins f_globals f_locals f_trace", o->frame_fields, 8);
-	else
-		o->nframe_fields = add_fields(idx, "PyFrameObject", "f_back f_trace", o->frame_fields, 8);
-	const char *IF = "_PyInterpreterFrame";
-	o->iframe_owner = off(idx, IF, "owner");
-	o->iframe_stacktop = off(idx, IF, "stacktop");
-	o->niframe_fields = add_fields(idx, IF, "frame_obj f_locals f_func f_funcobj f_code f_executable",
-				       o->iframe_fields, 8);
-	if (!pc_dwarf_enumerator(idx, "FRAME_OWNED_BY_FRAME_OBJECT", &o->owned_by_frame_object))
-		o->owned_by_frame_object = -1;
-	if (!pc_dwarf_enumerator(idx, "FRAME_OWNED_BY_CSTACK", &o->owned_by_cstack))
-		o->owned_by_cstack = -1;
-	if (!pc_dwarf_enumerator(idx, "FRAME_CLEARED", &o->frame_cleared))
-		o->frame_cleared = 4;
-	o->gi_frame_state = off(idx, "PyGenObject", "gi_frame_state");
-	o->ngen_fields = add_fields(idx, "PyGenObject",
-		"gi_frame gi_code gi_name gi_qualname gi_exc_state.exc_type gi_exc_state.exc_value "
-		"gi_exc_state.exc_traceback", o->gen_fields, 8);
-
-	o->lru_root = off(idx, "lru_cache_object", "root");
-	o->lru_next = off(idx, "lru_list_elem", "next");
-	o->lru_key = off(idx, "lru_list_elem", "key");
-	o->lru_result = off(idx, "lru_list_elem", "result");
-
-	o->dq_leftblock = off(idx, "dequeobject", "leftblock");
-	o->dq_rightblock = off(idx, "dequeobject", "rightblock");
-	o->dq_rightindex = off(idx, "dequeobject", "rightindex");
-	/* By struct tag: obmalloc.c has a typedef named block too. */
-	o->blk_data = off(idx, "BLOCK", "data");
-	o->blk_rightlink = off(idx, "BLOCK", "rightlink");
-
-	o->odnode_key = off(idx, "_odictnode", "key");
-	o->odnode_next = off(idx, "_odictnode", "next");
-
-	o->md_state = off(idx, "PyModuleObject", "md_state");
-	o->md_name = off(idx, "PyModuleObject", "md_name");
-	o->m_traverse = off(idx, "PyModuleDef", "m_traverse");
-
-	o->ncode_fields = add_fields(idx, "PyCodeObject",
-		"co_code co_consts co_names co_varnames co_freevars co_cellvars co_filename co_name "
-		"co_qualname co_lnotab co_linetable co_exceptiontable co_localsplusnames "
-		"co_localspluskinds _co_code _co_varnames _co_cellvars _co_freevars co_endlinetable "
-		"co_columntable", o->code_fields, 24);
-	o->co_cached = off(idx, "PyCodeObject", "_co_cached");
-	o->ncached_fields = add_fields(idx, "_PyCoCached", "_co_code _co_varnames _co_cellvars _co_freevars",
-				       o->cached_fields, 4);
-}
-
-static bool structured_ok(const struct pc_layout *L, const struct offs *o, enum pc_rule_kind k)
+static bool structured_ok(const struct pc_layout *L, const struct pc_rule_offs *o, enum pc_rule_kind k)
 {
 	switch (k) {
 	case RULE_FRAME:
-		return o->f_localsplus >= 0 ? L->co_nlocals >= 0 && L->f_code >= 0
+		return L->frame_model == PC_FRAME_OBJECT ? o->f_localsplus >= 0 && L->co_nlocals >= 0 && L->f_code >= 0
 					    : L->f_frame >= 0 && o->iframe_owner >= 0 && L->iframe_localsplus >= 0;
 	case RULE_GEN:
-		return L->gi_iframe < 0 || (o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
+		return L->frame_model == PC_FRAME_OBJECT || (L->gi_iframe >= 0 && o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
 	case RULE_LRU:
 		return o->lru_root >= 0 && o->lru_next >= 0 && o->lru_key >= 0 && o->lru_result >= 0;
 	case RULE_DEQUE:
@@ -232,14 +109,13 @@ static bool structured_ok(const struct pc_layout *L, const struct offs *o, enum 
 	}
 }
 
-struct pc_error *pc_rulebook_create(struct pc_dwarf_index *idx, const struct pc_layout *L, Dwfl_Module *mod,
+struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 				    struct pc_rulebook **out)
 {
 	struct pc_rulebook *R = calloc(1, sizeof(*R));
 	if (!R)
 		return pc_error_nomem();
 	R->mod = mod;
-	init_offsets(idx, &R->o);
 	R->leaf.kind = RULE_LEAF;
 	R->leaf.name = "(none)";
 	R->opaque.kind = RULE_OPAQUE;
@@ -249,11 +125,13 @@ struct pc_error *pc_rulebook_create(struct pc_dwarf_index *idx, const struct pc_
 		struct pc_rule *r = &R->rules[i];
 		r->name = s->fn;
 		r->kind = s->kind;
-		r->nfields = s->fields ? add_fields(idx, s->type, s->fields, r->fields, PC_RULE_MAX_FIELDS) : 0;
+		const struct pc_member_list *m = &L->members[s->members];
+		r->nfields = m->n < PC_RULE_MAX_FIELDS ? m->n : PC_RULE_MAX_FIELDS;
+		memcpy(r->fields, m->off, (size_t)r->nfields * sizeof(r->fields[0]));
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
-		r->usable = structured_ok(L, &R->o, s->kind) &&
-			    !(s->fields && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE));
+		r->usable = structured_ok(L, &L->ro, s->kind) &&
+			    !(s->members && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE));
 	}
 	*out = R;
 	return NULL;
@@ -474,8 +352,8 @@ static void do_set(struct ctx *c, uint64_t obj)
 static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->book->o;
-	ref_fields(c, frame, o->iframe_fields, o->niframe_fields, hidden);
+	const struct pc_rule_offs *o = &c->py->L->ro;
+	ref_fields(c, frame, o->iframe_fields.off, o->iframe_fields.n, hidden);
 	int32_t top = 0;
 	if (!pc_mem_read(c->py->mem, frame + (uint64_t)o->iframe_stacktop, &top, 4)) {
 		c->damaged = true;
@@ -497,9 +375,9 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 static void do_frame(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->book->o;
-	ref_fields(c, obj, o->frame_fields, o->nframe_fields, false);
-	if (o->f_localsplus < 0) {
+	const struct pc_rule_offs *o = &c->py->L->ro;
+	ref_fields(c, obj, o->frame_fields.off, o->frame_fields.n, false);
+	if (L->frame_model == PC_FRAME_INTERP) {
 		uint64_t f;
 		uint8_t owner;
 		if (!pc_u64(c->py, obj + (uint64_t)L->f_frame, &f) ||
@@ -553,22 +431,22 @@ static void do_frame(struct ctx *c, uint64_t obj)
 static void do_gen(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->book->o;
-	ref_fields(c, obj, o->gen_fields, o->ngen_fields, false);
-	if (L->gi_iframe < 0)
+	const struct pc_rule_offs *o = &c->py->L->ro;
+	ref_fields(c, obj, o->gen_fields.off, o->gen_fields.n, false);
+	if (L->frame_model == PC_FRAME_OBJECT)
 		return;
 	int8_t state = 0;
 	if (!pc_mem_read(c->py->mem, obj + (uint64_t)o->gi_frame_state, &state, 1)) {
 		c->damaged = true;
 		return;
 	}
-	if (state < o->frame_cleared)
+	if (state < c->py->L->frame_cleared)
 		do_iframe(c, obj + (uint64_t)L->gi_iframe, false, false);
 }
 
 static void do_lru(struct ctx *c, uint64_t obj)
 {
-	const struct offs *o = &c->R->book->o;
+	const struct pc_rule_offs *o = &c->py->L->ro;
 	uint64_t root = obj + (uint64_t)o->lru_root, link;
 	if (!pc_u64(c->py, root + (uint64_t)o->lru_next, &link)) {
 		c->damaged = true;
@@ -593,7 +471,7 @@ static void do_lru(struct ctx *c, uint64_t obj)
 static void do_deque(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->book->o;
+	const struct pc_rule_offs *o = &c->py->L->ro;
 	uint64_t b, right;
 	int64_t lo = read_i64(c, obj + (uint64_t)L->dq_leftindex);
 	int64_t hi = read_i64(c, obj + (uint64_t)o->dq_rightindex);
@@ -627,7 +505,7 @@ static void do_deque(struct ctx *c, uint64_t obj)
 static void do_odict(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->book->o;
+	const struct pc_rule_offs *o = &c->py->L->ro;
 	uint64_t node;
 	if (!pc_u64(c->py, obj + (uint64_t)L->od_first, &node)) {
 		c->damaged = true;
@@ -667,7 +545,7 @@ static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
 static void do_module(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
-	const struct offs *o = &c->R->book->o;
+	const struct pc_rule_offs *o = &c->py->L->ro;
 	if (o->md_name >= 0)
 		ref_at(c, obj + (uint64_t)o->md_name, true);
 	uint64_t def, trav, state;
@@ -682,11 +560,11 @@ static void do_module(struct ctx *c, uint64_t obj)
 
 static void do_code(struct ctx *c, uint64_t obj)
 {
-	const struct offs *o = &c->R->book->o;
-	ref_fields(c, obj, o->code_fields, o->ncode_fields, true);
+	const struct pc_rule_offs *o = &c->py->L->ro;
+	ref_fields(c, obj, o->code_fields.off, o->code_fields.n, true);
 	uint64_t cached;
 	if (o->co_cached >= 0 && pc_u64(c->py, obj + (uint64_t)o->co_cached, &cached) && cached)
-		ref_fields(c, cached, o->cached_fields, o->ncached_fields, true);
+		ref_fields(c, cached, o->cached_fields.off, o->cached_fields.n, true);
 }
 
 /* Static types are not GC objects (tp_is_gc says so): nothing they hold is
@@ -737,12 +615,13 @@ static void managed_values(struct ctx *c, uint64_t values, struct pc_type *t, in
 static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct pc_type *base)
 {
 	const struct pc_layout *L = c->py->L;
-	if (L->has_preheader && (t->flags & PC_TPFLAGS_MANAGED_DICT)) {
-		uint64_t dictw = obj - 24;
-		if (L->dictvalues_valid >= 0) {
-			/* 3.13: inline values after the object, valid unless a
-			 * dict took them over. */
-			uint64_t dict = 0;
+	if (L->idict_model != PC_IDICT_OFFSET && (t->flags & PC_TPFLAGS_MANAGED_DICT)) {
+		uint64_t dictw = obj + (uint64_t)L->preheader_dict;
+		uint64_t dict = 0, values = 0, dorv;
+		switch (L->idict_model) {
+		case PC_IDICT_INLINE_VALUES:
+			/* Inline values after the object, valid unless a dict
+			 * took them over. */
 			pc_u64(c->py, dictw, &dict);
 			if (t->flags & PC_TPFLAGS_INLINE_VALUES) {
 				uint64_t vals = obj + (uint64_t)t->basicsize;
@@ -756,27 +635,28 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 			}
 			ref(c, dict, false);
 			return;
-		}
-		if (L->minor == 11 && L->major == 3) {
-			uint64_t values = 0, dict = 0;
-			pc_u64(c->py, obj - 32, &values);
+		case PC_IDICT_VALUES_WORD:
+			pc_u64(c->py, obj + (uint64_t)L->preheader_values, &values);
 			pc_u64(c->py, dictw, &dict);
 			if (values)
 				managed_values(c, values, t, -1);
 			ref(c, dict, false);
 			return;
-		}
-		/* 3.12: one word, tagged: bit 0 set means values, stored less one. */
-		uint64_t dorv;
-		if (!pc_u64(c->py, dictw, &dorv)) {
-			c->damaged = true;
+		case PC_IDICT_TAGGED:
+			/* One word: the tag bit set means values, stored less
+			 * the tag. */
+			if (!pc_u64(c->py, dictw, &dorv)) {
+				c->damaged = true;
+				return;
+			}
+			if (dorv & L->idict_values_tag)
+				managed_values(c, dorv + L->idict_values_tag, t, -1);
+			else
+				ref(c, dorv, false);
 			return;
+		case PC_IDICT_OFFSET:
+			break;
 		}
-		if (dorv & 1)
-			managed_values(c, dorv + 1, t, -1);
-		else
-			ref(c, dorv, false);
-		return;
 	}
 	if (t->dictoffset == base->dictoffset || t->dictoffset == 0)
 		return;

@@ -79,8 +79,8 @@ static bool presize(struct pc_py *py, uint64_t addr, const struct pc_type *t, ui
 			return true;
 	}
 	*n = gc ? (uint64_t)L->gc_head_size : 0;
-	if (L->has_preheader && (t->flags & PC_TPFLAGS_PREHEADER))
-		*n += 16;
+	if (t->flags & PC_TPFLAGS_PREHEADER)
+		*n += (uint64_t)L->preheader_size;
 	return true;
 }
 
@@ -103,7 +103,7 @@ static bool int_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 		uint64_t tag;
 		if (!pc_u64(py, addr + (uint64_t)L->long_lv_tag, &tag))
 			return false;
-		ndigits = tag >> 3;
+		ndigits = tag >> L->lv_tag_shift;
 	} else {
 		/* The sign of ob_size is the number's; INT64_MIN has no
 		 * magnitude, and is damage anyway. */
@@ -115,8 +115,8 @@ static bool int_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 	if (ndigits > (uint64_t)MAX_COUNT)
 		return false;
 	/* 3.11 started to count a zero as one digit. */
-	if (ndigits == 0 && (L->major > 3 || L->minor >= 11))
-		ndigits = 1;
+	if (ndigits == 0)
+		ndigits = (uint64_t)L->zero_int_digits;
 	*n = (uint64_t)L->long_digits;
 	return add_items(n, ndigits, (uint64_t)L->digit_size) && fits(py, addr, *n);
 }
@@ -193,7 +193,7 @@ static bool dict_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, 
 	*n = (uint64_t)t->basicsize;
 	/* pc_dict_keys bounds nentries and usable by slots (2^40). */
 	if (values) {
-		if (L->dk_log2_size >= 0)
+		if (L->dict_family == PC_DICT_LOG2_KIND)
 			*n += (uint64_t)(k->nentries + k->usable) * 8;
 		else
 			*n += (uint64_t)(2 * k->slots / 3) * 8;
@@ -277,7 +277,7 @@ static bool frame_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 {
 	const struct pc_layout *L = py->L;
 	uint64_t code;
-	if (L->f_frame >= 0) {
+	if (L->frame_model == PC_FRAME_INTERP) {
 		/* The frame data (and its SLOTS) are allocated with the object. */
 		uint64_t f;
 		int64_t slots;
@@ -307,7 +307,7 @@ static bool frame_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 static bool gen_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
 	const struct pc_layout *L = py->L;
-	if (L->gi_iframe < 0)
+	if (L->frame_model == PC_FRAME_OBJECT)
 		return default_size(py, addr, t, n);
 	uint64_t code;
 	int64_t slots;

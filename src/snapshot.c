@@ -48,7 +48,7 @@ static struct pc_error *session_init(struct pc_session *s, struct pc_build *b, u
 	if (s->target.py_version_addr)
 		s->target.py_version_addr += delta;
 	s->dwarf = b->dwarf;
-	s->layout = b->layout;
+	s->layout = &b->layout;  /* the build's: one per build, not per process */
 	for (int k = 0; k < PK_NKINDS; k++)
 		s->kind_type[k] = b->kind_type[k] ? b->kind_type[k] + delta : 0;
 	s->set_dummy = b->set_dummy ? b->set_dummy + delta : 0;
@@ -136,7 +136,7 @@ static void py_init(struct pc_py *py, struct pc_session *s, struct pc_mem *mem)
 {
 	memset(py, 0, sizeof(*py));
 	py->mem = mem;
-	py->L = &s->layout;
+	py->L = s->layout;
 	memcpy(py->kind_type, s->kind_type, sizeof(py->kind_type));
 	py->set_dummy = s->set_dummy;
 	py->lookdict = s->lookdict;
@@ -151,7 +151,7 @@ static void read_interp(struct pc_session *s, struct pc_py *py)
 	if (n < 1)
 		return;
 	py->interp_main = all[0];
-	pc_u64(py, py->interp_main + (uint64_t)s->layout.is_sysdict, &py->sysdict);
+	pc_u64(py, py->interp_main + (uint64_t)s->layout->is_sysdict, &py->sysdict);
 	char buf[128];
 	uint64_t v = pc_dict_get_str(py, py->sysdict, "version");
 	if (v && pc_str_read(py, v, buf, sizeof(buf)) > 0) {
@@ -581,6 +581,7 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	c->scope = opts->scope;
 	c->binary = s->target.module_path;
 	c->debuginfo = s->target.debug_path;
+	snprintf(c->offsets, sizeof(c->offsets), "%s", s->layout->offsets);
 	c->complete = true;
 	pc_iso_time(c->time, sizeof(c->time));
 	uint64_t t0 = pc_now_us();

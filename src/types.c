@@ -268,13 +268,14 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		return NULL;
 	if (L->static_types_no_dict && !t->dict && (t->flags & PC_TPFLAGS_STATIC_BUILTIN)) {
 		/* 3.12+: static builtin types keep tp_dict in the interpreter,
-		 * indexed by tp_subclasses - 1.  Only needed for naming heap
+		 * indexed by tp_subclasses less the layout's bias.  Only needed for naming heap
 		 * types, but kept for the walkers. */
 		uint64_t index;
 		memcpy(&index, raw + L->tp_subclasses, 8);
-		if (index >= 1 && (int64_t)index <= L->is_types_builtins_len && py->interp_main)
+		uint64_t bias = (uint64_t)L->builtin_index_bias;
+		if (index >= bias && (int64_t)(index - bias) < L->is_types_builtins_len && py->interp_main)
 			pc_u64(py, py->interp_main + (uint64_t)L->is_types_builtins +
-				       (index - 1) * (uint64_t)L->builtin_state_size +
+				       (index - bias) * (uint64_t)L->builtin_state_size +
 				       (uint64_t)L->builtin_state_tp_dict, &t->dict);
 	}
 	t->kind = kind_of(py, addr);

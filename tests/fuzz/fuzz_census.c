@@ -191,7 +191,7 @@ static void add_obj(struct objs *o, uint64_t addr)
 /* What the object at ADDR is, from its type's flags (or address). */
 static enum cls classify(uint64_t addr)
 {
-	const struct pc_layout *L = &session->layout;
+	const struct pc_layout *L = session->layout;
 	uint64_t type, flags;
 	if (!pc_mem_u64(mem, addr + (uint64_t)L->ob_type, &type) ||
 	    !pc_mem_u64(mem, type + (uint64_t)L->tp_flags, &flags))
@@ -238,7 +238,7 @@ static void objects_init(void)
 			continue;
 		add_obj(&by_cls[classify(addr)], addr);
 		nobjs++;
-		if (!pc_mem_u64(mem, addr + (uint64_t)session->layout.ob_type, &type))
+		if (!pc_mem_u64(mem, addr + (uint64_t)session->layout->ob_type, &type))
 			continue;
 		size_t i;
 		for (i = 0; i < used_types.n && used_types.addr[i] != type; i++)
@@ -356,7 +356,7 @@ static uint64_t any_obj(uint64_t v)
 /* A pointer value for the field at ADDR of object OBJ. */
 static uint64_t pointer(uint64_t v, uint64_t obj, uint64_t addr, bool gc_head)
 {
-	uint64_t other = any_obj(v >> 8), head = gc_head ? (uint64_t)session->layout.gc_head_size : 0;
+	uint64_t other = any_obj(v >> 8), head = gc_head ? (uint64_t)session->layout->gc_head_size : 0;
 	const struct objs *types = &by_cls[C_TYPE];
 	switch (v % 9) {
 	case 0:
@@ -397,7 +397,7 @@ static bool field_addr(const struct field *f, uint64_t obj, uint64_t *addr)
 {
 	uint64_t base = obj;
 	if (f->cls == C_GC)
-		base = obj - (uint64_t)session->layout.gc_head_size;
+		base = obj - (uint64_t)session->layout->gc_head_size;
 	if (f->via >= 0 && (!pc_mem_u64(mem, obj + (uint64_t)f->via, &base) || !base))
 		return false;
 	*addr = base + (uint64_t)f->off;
@@ -407,8 +407,8 @@ static bool field_addr(const struct field *f, uint64_t obj, uint64_t *addr)
 static bool is_gc(uint64_t obj)
 {
 	uint64_t type, flags;
-	return pc_mem_u64(mem, obj + (uint64_t)session->layout.ob_type, &type) &&
-	       pc_mem_u64(mem, type + (uint64_t)session->layout.tp_flags, &flags) && (flags & PC_TPFLAGS_HAVE_GC);
+	return pc_mem_u64(mem, obj + (uint64_t)session->layout->ob_type, &type) &&
+	       pc_mem_u64(mem, type + (uint64_t)session->layout->tp_flags, &flags) && (flags & PC_TPFLAGS_HAVE_GC);
 }
 
 /* The name of a type that owns objects (tp_name of a static type, the
@@ -416,7 +416,7 @@ static bool is_gc(uint64_t obj)
  * middle, unaligned: names of raw bytes, as a damaged heap gives them. */
 static bool mutate_name(struct writes *w, uint32_t k, uint64_t v)
 {
-	const struct pc_layout *L = &session->layout;
+	const struct pc_layout *L = session->layout;
 	if (!used_types.n)
 		return false;
 	uint64_t type = used_types.addr[k % used_types.n], flags, addr;
@@ -440,7 +440,7 @@ static bool mutate_object(struct writes *w, int kind, uint32_t k, uint64_t v)
 	if (kind == K_TYPE) {
 		static const struct field ob_type = { C_ANY, true, 8, -1, 0 };
 		f = &ob_type;
-		addr = obj + (uint64_t)session->layout.ob_type;
+		addr = obj + (uint64_t)session->layout->ob_type;
 	} else {
 		f = pick_field(c, gc, kind != K_LEN, v & 0xff);
 		if (!f || !field_addr(f, obj, &addr))
@@ -461,7 +461,7 @@ static bool mutate_object(struct writes *w, int kind, uint32_t k, uint64_t v)
 		uint64_t other = by_cls[c].addr[(v >> 1) % by_cls[c].n], other_addr;
 		if (v & 1)
 			other = obj;
-		uint64_t head = f->cls == C_GC ? (uint64_t)session->layout.gc_head_size : 0;
+		uint64_t head = f->cls == C_GC ? (uint64_t)session->layout->gc_head_size : 0;
 		if (f->via >= 0 || !field_addr(f, other, &other_addr))
 			return put(w, addr, obj - head, f->width);
 		return put(w, addr, other - head, f->width) && put(w, other_addr, obj - head, f->width);
@@ -634,7 +634,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			nwords += (img.maps[i].end - img.maps[i].start) / 8;
 	const char *off = getenv("PYCENSUS_FUZZ_NO_OUTPUT_CHECK");
 	check_output = !(off && *off && strcmp(off, "0"));
-	fields_init(&session->layout);
+	fields_init(session->layout);
 	objects_init();
 	atexit(print_stats);
 	return 0;
