@@ -6,8 +6,12 @@ WARN = -std=c11 -Wall -Wextra -Werror -Wno-missing-field-initializers
 CPPFLAGS += -D_GNU_SOURCE -Iinclude
 LIBS = -ldw -lelf -ljson-c
 
-SRCS = $(wildcard src/*.c)
+# src/ is grouped by layer (README, "Layout"); dependencies point from
+# cmd/ down to core/.
+LAYERS = core target layout walk census report cmd
+SRCS = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
 OBJS = $(SRCS:src/%.c=build/%.o)
+$(if $(wildcard src/*.c),$(error $(wildcard src/*.c): move it into its layer's folder under src/))
 SAN_OBJS = $(SRCS:src/%.c=build/san/%.o)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -23,38 +27,38 @@ deps-ok:
 pycensus: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-build/%.o: src/%.c $(wildcard include/*.h) | build
+build/%.o: src/%.c $(wildcard include/*.h)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
-build/san/%.o: src/%.c $(wildcard include/*.h) | build/san
+build/san/%.o: src/%.c $(wildcard include/*.h)
+	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) -c -o $@ $<
 
 pycensus-san: $(SAN_OBJS)
 	$(CC) -O1 -g $(SAN) -o $@ $(SAN_OBJS) $(LIBS)
 
-build build/san build/fuzz:
-	mkdir -p $@
-
 # The fuzzer (libFuzzer, clang): the walkers over corrupted memory images
 # that tests/fuzz/dump_image takes from real processes.
 CLANG ?= clang
-LIB_SRCS = $(filter-out src/main.c,$(SRCS))
+LIB_SRCS = $(filter-out src/cmd/main.c,$(SRCS))
 FUZZ_OBJS = $(LIB_SRCS:src/%.c=build/fuzz/%.o)
 FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # No comparison tracing: it took half the time of a run (3 inputs/s instead
 # of 18), and the harness makes its extreme values itself.
 FUZZ_COV ?= -fno-sanitize-coverage=trace-cmp
 
-build/fuzz/%.o: src/%.c $(wildcard include/*.h) | build/fuzz
+build/fuzz/%.o: src/%.c $(wildcard include/*.h)
+	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(WARN) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_COV) $(FUZZ_SAN) -c -o $@ $<
 
 build/fuzz_census: $(FUZZ_OBJS) tests/fuzz/fuzz_census.c tests/fuzz/image.c tests/fuzz/image.h
 	$(CLANG) $(CPPFLAGS) -Itests/fuzz $(WARN) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) -o $@ \
 		tests/fuzz/fuzz_census.c tests/fuzz/image.c $(FUZZ_OBJS) $(LIBS)
 
-build/dump_image: $(filter-out build/main.o,$(OBJS)) tests/fuzz/dump_image.c tests/fuzz/image.h
+build/dump_image: $(filter-out build/cmd/main.o,$(OBJS)) tests/fuzz/dump_image.c tests/fuzz/image.h
 	$(CC) $(CPPFLAGS) -Itests/fuzz $(WARN) $(CFLAGS) -o $@ tests/fuzz/dump_image.c \
-		$(filter-out build/main.o,$(OBJS)) $(LIBS)
+		$(filter-out build/cmd/main.o,$(OBJS)) $(LIBS)
 
 fuzz: deps-ok build/fuzz_census build/dump_image
 

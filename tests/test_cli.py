@@ -319,7 +319,7 @@ def check_code_documented(rep, man, hcodes):
     """What the C code defines must be documented: exit codes, JSON fields,
     environment variables."""
     error_h = os.path.join(TOP, "include", "error.h")
-    srcs = sorted(glob.glob(os.path.join(TOP, "src", "*.c")))
+    srcs = sorted(glob.glob(os.path.join(TOP, "src", "*", "*.c")))
     if not os.path.exists(error_h) or not srcs:
         rep.skip("code vs docs", "no include/error.h or src/*.c next to the tests")
         return
@@ -514,9 +514,9 @@ def code_options():
         for m in re.finditer(r"#define (\w+) \\\n((?:.*\\\n)*.*)", read(h)):
             macros[m.group(1)] = m.group(2)
     funcs = {}
-    for path in sorted(glob.glob(os.path.join(TOP, "src", "*.c"))):
+    for path in sorted(glob.glob(os.path.join(TOP, "src", "*", "*.c"))):
         funcs.update(c_functions(read(path)))
-    main_c = read(os.path.join(TOP, "src", "main.c"))
+    main_c = read(os.path.join(TOP, "src", "cmd", "main.c"))
     dispatch = dict(re.findall(r'strcmp\(cmd, "(\w+)"\)\)\s*return (\w+)\(', main_c))
 
     def table(body):
@@ -731,7 +731,7 @@ def man_json_fields(man, code_cmds, scopes_too=False):
 
 def emitted_fields():
     code = ""
-    for path in sorted(glob.glob(os.path.join(TOP, "src", "*.c"))):
+    for path in sorted(glob.glob(os.path.join(TOP, "src", "*", "*.c"))):
         code += read(path)
     return set(re.findall(r'json_object_object_add\s*\([^,]+,\s*"([^"]+)"', code))
 

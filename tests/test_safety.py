@@ -74,6 +74,7 @@ every process group started for a forking target) is killed on the way out.
 
 import argparse
 import json
+import glob
 import os
 import random
 import re
@@ -239,8 +240,7 @@ def call_text(src, start):
 
 
 def check_static(rep):
-    files = sorted([os.path.join("src", f) for f in os.listdir(os.path.join(TOP, "src"))
-                    if f.endswith(".c")] +
+    files = sorted([os.path.relpath(f, TOP) for f in glob.glob(os.path.join(TOP, "src", "*", "*.c"))] +
                    [os.path.join("include", f) for f in os.listdir(os.path.join(TOP, "include"))
                     if f.endswith(".h")])
     bad, mem_opens = [], []
