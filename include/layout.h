@@ -238,6 +238,7 @@ struct pc_layout {
 	int64_t od_fast_nodes_size, od_first, odnode_size;
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
+	int64_t struct_codes, formatcode_size;   /* _struct.Struct */
 
 	/* the traverse rules */
 	struct pc_rule_offs ro;

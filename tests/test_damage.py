@@ -96,10 +96,7 @@ def check_exact(label, snap, truth, damaged):
     diffs = []
     for name in sorted(set(want) | set(got)):
         w, g = want.get(name, {"count": 0, "bytes": 0}), got.get(name, {"count": 0, "bytes": 0})
-        # Types of C modules with a __sizeof__ of their own (_struct.Struct)
-        # get tp_basicsize + items (BRIEF): their bytes are not compared.
-        own_sizeof = "." in name and not name.startswith("__main__.")
-        if w["count"] != g["count"] or (w["bytes"] != g["bytes"] and not own_sizeof):
+        if w["count"] != g["count"] or w["bytes"] != g["bytes"]:
             diffs.append("%s: want %d/%d, got %d/%d" % (name, w["count"], w["bytes"], g["count"], g["bytes"]))
     ntracked = sum(d["tracked"] for d in damaged)
     rep.check(not diffs, label, "gc exact", "%d types exact, damaged types less their damaged objects' sizes"

@@ -48,11 +48,11 @@ CENSUS_TIMEOUT = 120
 AFTER_COUNT = {}
 # Types with a __sizeof__ of their own outside builtins (the truth's
 # "own_sizeof") whose extra bytes pycensus does not model, so their bytes
-# are the formula's, not sys.getsizeof()'s, as the BRIEF allows:
-# _struct.Struct adds its format codes (seen on 3.11, where one is alive in
-# the target).  Every other type's bytes must be exact, including the
-# own_sizeof types pycensus models (deque, buffered files).
-SIZEOF_NOT_MODELLED = {"_struct.Struct"}
+# would be the formula's, not sys.getsizeof()'s, as the BRIEF allows.  None
+# is left among those the target holds: every type's bytes must be exact,
+# including the own_sizeof types pycensus models (deque, OrderedDict,
+# buffered files, array.array, _struct.Struct with its format codes).
+SIZEOF_NOT_MODELLED = set()
 
 
 # --- processes -----------------------------------------------------------------

@@ -410,6 +410,14 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 		L->array_descr = 40;
 		L->arraydescr_itemsize = 4;
 	}
+	/* _struct.Struct, likewise (PyStructObject: PyObject_HEAD, s_size,
+	 * s_len, s_codes; formatcode: fmtdef, offset, size, repeat). */
+	L->struct_codes = find(c, "PyStructObject", "s_codes", OPT);
+	L->formatcode_size = size_of(c, "formatcode", OPT);
+	if (L->struct_codes < 0 || L->formatcode_size <= 0) {
+		L->struct_codes = 32;
+		L->formatcode_size = 32;
+	}
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
 }

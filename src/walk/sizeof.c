@@ -389,6 +389,28 @@ static bool array_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	       add_items(n, (uint64_t)allocated, (uint64_t)itemsize);
 }
 
+/* _struct.Struct.__sizeof__: the object and its format codes, one more
+ * than those before the terminating code whose fmtdef is NULL. */
+static bool struct_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t codes, fmtdef;
+	*n = (uint64_t)t->basicsize;
+	if (!pc_u64(py, addr + (uint64_t)L->struct_codes, &codes))
+		return false;
+	uint64_t each = (uint64_t)L->formatcode_size;
+	/* A format has at most as many codes as characters; 4M codes is
+	 * damage, and bounds the read of a garbage array. */
+	for (uint64_t i = 0;; i++) {
+		if (i >= (1u << 22) || !fits(py, codes, (i + 1) * each))
+			return false;
+		if (!pc_u64(py, codes + i * each, &fmtdef))
+			return false;
+		if (!fmtdef)
+			return add_items(n, i + 1, each);
+	}
+}
+
 static bool list_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
 	const struct pc_layout *L = py->L;
@@ -490,6 +512,8 @@ static bool size_by_kind(struct pc_py *py, uint64_t addr, const struct pc_type *
 		return buffered_size(py, addr, t, n);
 	case SZ_ARRAY:
 		return array_size(py, addr, t, n);
+	case SZ_STRUCT:
+		return struct_size(py, addr, t, n);
 	default:
 		return default_size(py, addr, t, n);
 	}

@@ -303,6 +303,7 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		{ "_io.BufferedWriter", SZ_BUFFERED },
 		{ "_io.BufferedRandom", SZ_BUFFERED },
 		{ "array.array", SZ_ARRAY },
+		{ "_struct.Struct", SZ_STRUCT },
 	};
 	for (size_t i = 0; i < sizeof(sizers) / sizeof(sizers[0]); i++)
 		if (!strcmp(t->name, sizers[i].name))
