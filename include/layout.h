@@ -166,8 +166,8 @@ struct pc_layout {
 	int nfacts;
 	struct pc_fact facts[PC_LAYOUT_FACTS];
 
-	/* PyObject / PyVarObject */
-	int64_t ob_type, object_size, ob_size;
+	/* PyObject / PyVarObject; ob_refcnt is at 0, refcnt_size bytes */
+	int64_t ob_type, object_size, ob_size, refcnt_size;
 
 	/* PyTypeObject / PyHeapTypeObject */
 	int64_t tp_name, tp_basicsize, tp_itemsize, tp_flags, tp_dict, tp_base,
@@ -223,8 +223,8 @@ struct pc_layout {
 	/* set */
 	int64_t set_mask, set_table, set_smalltable, set_entry_size;
 
-	/* bytearray */
-	int64_t bytearray_alloc;
+	/* bytearray; 3.15+ keeps its buffer in a bytes object (else -1) */
+	int64_t bytearray_alloc, bytearray_bytes_object, bytes_sval;
 
 	/* what the __sizeof__ of code, frames, generators, modules and
 	 * deques read */

@@ -200,6 +200,9 @@ struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx)
 static void init_objects(struct pc_layout *L, struct ctx *c)
 {
 	L->ob_type = find(c, "PyObject", "ob_type", REQ);
+	/* 3.14+ splits the refcount word: a 32-bit count (negative as int32:
+	 * immortal), ob_overflow and ob_flags, which a dead object may keep. */
+	L->refcnt_size = find(c, "PyObject", "ob_flags", OPT) >= 0 ? 4 : 8;
 	L->object_size = size_of(c, "PyObject", REQ);
 	L->ob_size = find(c, "PyVarObject", "ob_size", REQ);
 
@@ -249,11 +252,24 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 		L->gc_state = find(c, "PyInterpreterState", "gc", REQ);
 	}
 	const char *G = "_gc_runtime_state";
-	L->gc_generations = find(c, G, "generations", REQ);
 	L->gc_generation_size = size_of(c, "gc_generation", REQ);
-	L->gc_ngenerations = array_len(c, G, "generations");
-	if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
-		L->gc_ngenerations = 3;
+	/* The lists the struct has decide the model, never the version:
+	 * generations[N] (3.8-3.13, 3.14.5+, 3.15), or the incremental
+	 * collector's young and old[2] (3.14.0-3.14.4), walked as one array
+	 * when old directly follows young. */
+	if (find(c, G, "generations", OPT) >= 0) {
+		L->gc_generations = find(c, G, "generations", REQ);
+		L->gc_ngenerations = array_len(c, G, "generations");
+		if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
+			L->gc_ngenerations = 3;
+	} else {
+		L->gc_generations = find(c, G, "young", REQ);
+		int64_t old = find(c, G, "old", REQ), nold = array_len(c, G, "old");
+		if (L->gc_generations >= 0 && old >= 0 &&
+		    (old != L->gc_generations + L->gc_generation_size || nold <= 0 || nold > 7))
+			need(c, "_gc_runtime_state.old right after young", true);
+		L->gc_ngenerations = 1 + nold;
+	}
 	L->gc_permanent = find(c, G, "permanent_generation", REQ);
 	L->gc_collecting = find(c, G, "collecting", REQ);
 }
@@ -363,6 +379,9 @@ static void init_containers(struct pc_layout *L, struct ctx *c)
 	L->set_entry_size = size_of(c, "setentry", REQ);
 
 	L->bytearray_alloc = find(c, "PyByteArrayObject", "ob_alloc", REQ);
+	/* 3.15+: the buffer is a bytes object, its header counted too. */
+	L->bytearray_bytes_object = find(c, "PyByteArrayObject", "ob_bytes_object", OPT);
+	L->bytes_sval = L->bytearray_bytes_object >= 0 ? find(c, "PyBytesObject", "ob_sval", REQ) : -1;
 }
 
 static void init_sizing(struct pc_layout *L, struct ctx *c)
@@ -549,6 +568,8 @@ static const struct behaviour {
 	{ 3, 11, true, 2, 1 },
 	{ 3, 12, true, 2, 1 },
 	{ 3, 13, false, 2, 1 },
+	{ 3, 14, false, 2, 1 },
+	{ 3, 15, false, 2, 1 },
 };
 
 static void decide(struct pc_layout *L, struct ctx *c)

@@ -14,7 +14,7 @@ directory are bind-mounted inside under /mnt.
 sid's interpreters are not in tests/pythons.py's discovery: they run only
 inside the root, so the other files could not start them directly.
 
-Checks, for python3.13 (supported): from the host, the gc census exact
+Checks, for python3.13, 3.14 and 3.15 (all supported): from the host, the gc census exact
 against the target's gc.get_objects() (test_snapshot's checks) and the
 reachable census (test_reachable's zoo); from inside the namespace (nsenter
 --mount --pid, pycensus run from the bind mount); from a sidecar (the
@@ -25,8 +25,8 @@ host and inside; exact from a sidecar bringing the debug files; exact with a
 (through /proc/PID/map_files); exit 5 naming SYS_PTRACE without that
 capability; --children over a master and workers inside the container, from
 the host and from inside.
-python3.14/3.15: exit 4 "unsupported version" (not a crash, not exit 6);
-their census checks SKIP until pycensus supports them.
+A version listed in UNSUPPORTED (none today) must exit 4 "unsupported
+version" (not a crash, not exit 6).
 
 Needs root (namespaces, debootstrap); without it every check SKIPs (exit 77).
 """
@@ -55,8 +55,9 @@ SHARE_TARGET = os.path.join(HERE, "targets", "share_target.py")
 SID_ROOT = os.path.join(TOP, "scripts", "sid-root")
 READY_TIMEOUT = 60
 CENSUS_TIMEOUT = 120
-SUPPORTED = ("3.13",)
-UNSUPPORTED = ("3.14", "3.15")
+SUPPORTED = ("3.13", "3.14", "3.15")
+# Versions the root ships that pycensus refuses (exit 4); none today.
+UNSUPPORTED = ()
 # A target that only answers harness.Target's ready/ping/quit protocol.
 PINGER = ("import sys\nprint('ready', flush=True)\nfor l in sys.stdin:\n"
           "    if l.strip() == 'quit': break\n    print('pong', flush=True)\n")
@@ -302,7 +303,7 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
                 if how == "deleted":
                     os.unlink(path)
                 else:
-                    other = "/usr/bin/python%s" % UNSUPPORTED[0]
+                    other = "/usr/bin/python%s" % next(v for v in SUPPORTED + UNSUPPORTED if v != version)
                     subprocess.run(["nsenter", "-t", str(pid), "--mount", "--", "sh", "-ec",
                                     'mount -t tmpfs tmpfs /mnt; cp "$1" /mnt/', "sh", other], check=True)
                     os.rename("/proc/%d/root/mnt/%s" % (pid, os.path.basename(other)), path)
