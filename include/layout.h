@@ -134,8 +134,9 @@ struct pc_member_list {
 struct pc_rule_offs {
 	/* frames <= 3.10 */
 	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth;
-	/* frames and generators 3.11+ */
-	int64_t iframe_owner, iframe_stacktop;
+	/* frames and generators 3.11+: the stack's top as a count of slots
+	 * (stacktop, 3.11-3.13) or a pointer past the last (stackpointer, 3.14+) */
+	int64_t iframe_owner, iframe_stacktop, iframe_stackpointer;
 	int64_t owned_by_frame_object, owned_by_cstack;
 	int64_t gi_frame_state;
 	struct pc_member_list frame_fields;    /* PyFrameObject members visited */
@@ -149,6 +150,7 @@ struct pc_rule_offs {
 	int64_t odnode_key, odnode_next;
 	/* module */
 	int64_t md_state, m_traverse, md_name;
+	int64_t md_state_traverse, md_state_size;   /* 3.15+: in the module, not its def */
 	/* code: every PyObject * member, all hidden from gc.get_referents */
 	struct pc_member_list code_fields;
 	int64_t co_cached;
@@ -253,6 +255,10 @@ struct pc_layout {
 	uint64_t idict_values_tag;                  /* PC_IDICT_TAGGED: the bit set on values */
 	int64_t frame_cleared;                      /* 3.11+ FRAME_CLEARED, else -1 */
 	int64_t builtin_index_bias;                 /* static type i's state: tp_subclasses - bias */
+	/* _PyStackRef (frames' slots, f_executable, f_funcobj; 3.14+): the
+	 * low tag bits to clear, and the tag value of an int stored in the
+	 * reference itself (not an object).  0, 0: plain PyObject *. */
+	uint64_t stackref_tag_mask, stackref_int_tag;
 
 	/* named decisions */
 	enum pc_dict_family {

@@ -512,6 +512,7 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 	const char *IF = "_PyInterpreterFrame";
 	o->iframe_owner = find(c, IF, "owner", OPT);
 	o->iframe_stacktop = find(c, IF, "stacktop", OPT);
+	o->iframe_stackpointer = find(c, IF, "stackpointer", OPT);
 	members(c, IF, "frame_obj f_locals f_func f_funcobj f_code f_executable", &o->iframe_fields);
 	if (!enumerator(c, "FRAME_OWNED_BY_FRAME_OBJECT", &o->owned_by_frame_object))
 		o->owned_by_frame_object = -1;
@@ -540,6 +541,8 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 	o->md_state = find(c, "PyModuleObject", "md_state", OPT);
 	o->md_name = find(c, "PyModuleObject", "md_name", OPT);
 	o->m_traverse = find(c, "PyModuleDef", "m_traverse", OPT);
+	o->md_state_traverse = find(c, "PyModuleObject", "md_state_traverse", OPT);
+	o->md_state_size = o->md_state_traverse >= 0 ? find(c, "PyModuleObject", "md_state_size", REQ) : -1;
 
 	members(c, "PyCodeObject",
 		"co_code co_consts co_names co_varnames co_freevars co_cellvars co_filename co_name "
@@ -561,15 +564,19 @@ static const struct behaviour {
 	bool static_type_presize;   /* getsizeof(static type) adds a GC header */
 	int preheader_words;        /* managed dict/weakref words before the GC header */
 	int zero_int_digits;        /* digits counted for 0 */
+	/* _PyStackRef tags (macros of pycore_stackref.h, default build): bits
+	 * 0-1 are tags (1: borrowed or immortal, 2: 3.15's error marker, 3: a
+	 * tagged int); NULL is 1, so clearing them leaves 0. */
+	unsigned stackref_tag_mask, stackref_int_tag;
 } behaviours[] = {
-	{ 3, 8, false, 0, 0 },
-	{ 3, 9, false, 0, 0 },
-	{ 3, 10, false, 0, 0 },
-	{ 3, 11, true, 2, 1 },
-	{ 3, 12, true, 2, 1 },
-	{ 3, 13, false, 2, 1 },
-	{ 3, 14, false, 2, 1 },
-	{ 3, 15, false, 2, 1 },
+	{ 3, 8, false, 0, 0, 0, 0 },
+	{ 3, 9, false, 0, 0, 0, 0 },
+	{ 3, 10, false, 0, 0, 0, 0 },
+	{ 3, 11, true, 2, 1, 0, 0 },
+	{ 3, 12, true, 2, 1, 0, 0 },
+	{ 3, 13, false, 2, 1, 0, 0 },
+	{ 3, 14, false, 2, 1, 3, 3 },
+	{ 3, 15, false, 2, 1, 3, 3 },
 };
 
 static void decide(struct pc_layout *L, struct ctx *c)
@@ -588,6 +595,8 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	}
 	L->static_type_presize = b->static_type_presize;
 	L->zero_int_digits = b->zero_int_digits;
+	L->stackref_tag_mask = b->stackref_tag_mask;
+	L->stackref_int_tag = b->stackref_int_tag;
 	L->has_preheader = b->preheader_words > 0;
 	/* Pre-header words sit just before the GC header: the dict (or the
 	 * 3.12 dict-or-values word) nearest it, weakrefs or 3.11's values

@@ -450,12 +450,12 @@ static bool bytearray_size(struct pc_py *py, uint64_t addr, const struct pc_type
 	/* Where the buffer is is not in the layout table: mapped() bounds it. */
 	if (!pc_i64(py, addr + (uint64_t)L->bytearray_alloc, &alloc) || !count_ok(alloc) || !add(n, (uint64_t)alloc))
 		return false;
-	/* 3.15+: a non-empty buffer is a bytes object; its header and
-	 * trailing NUL count too. */
+	/* 3.15+: a buffer is a bytes object; unless empty (b"" is shared)
+	 * its header and trailing NUL count too. */
 	if (L->bytearray_bytes_object >= 0) {
 		if (!pc_u64(py, addr + (uint64_t)L->bytearray_bytes_object, &bytes))
 			return false;
-		if (bytes && !add(n, (uint64_t)L->bytes_sval + 1))
+		if (bytes && alloc && !add(n, (uint64_t)L->bytes_sval + 1))
 			return false;
 	}
 	return true;
