@@ -474,6 +474,9 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_SCANNER] = { "PyScannerObject", "object_hook object_pairs_hook parse_float parse_int parse_constant memo" },
 	[PC_M_TUPLEGETTER] = { "_tuplegetterobject", "doc" },
 	[PC_M_COUNT] = { "countobject", "long_cnt long_step" },
+	[PC_M_CONTEXTVAR] = { "PyContextVar", "var_name var_default var_cached" },
+	[PC_M_CONTEXT] = { "PyContext", "ctx_prev ctx_vars" },
+	[PC_M_HAMT] = { "PyHamtObject", "h_root" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 

@@ -68,6 +68,9 @@ static const struct spec specs[] = {
 	{ "_collectionsmodule.c", "tuplegetter_traverse", RULE_FIELDS, PC_M_TUPLEGETTER },
 	{ "itertoolsmodule.c", "count_traverse", RULE_FIELDS, PC_M_COUNT },
 	{ "textio.c", "textiowrapper_traverse", RULE_FIELDS, PC_M_TEXTIOWRAPPER },
+	{ "context.c", "contextvar_tp_traverse", RULE_FIELDS, PC_M_CONTEXTVAR },
+	{ "context.c", "context_tp_traverse", RULE_FIELDS, PC_M_CONTEXT },
+	{ "hamt.c", "hamt_tp_traverse", RULE_FIELDS, PC_M_HAMT },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
