@@ -122,6 +122,7 @@ enum pc_members {
 	PC_M_CONTEXTVAR,
 	PC_M_CONTEXT,
 	PC_M_HAMT,
+	PC_M_LAZY_IMPORT,
 	PC_NMEMBERS
 };
 

@@ -467,7 +467,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_FILEIO] = { "fileio", "dict" },
 	[PC_M_BUFFERED] = { "buffered", "raw dict" },
 	[PC_M_GA] = { "gaobject", "origin args parameters" },
-	[PC_M_UNION] = { "unionobject", "args parameters" },
+	[PC_M_UNION] = { "unionobject", "args hashable_args unhashable_args parameters" },
 	[PC_M_TB] = { "PyTracebackObject", "tb_next tb_frame" },
 	[PC_M_LOCAL] = { "localobject", "args kw dummies" },
 	[PC_M_ABC_DATA] = { "_abc_data", "_abc_registry _abc_cache _abc_negative_cache" },
@@ -477,6 +477,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_CONTEXTVAR] = { "PyContextVar", "var_name var_default var_cached" },
 	[PC_M_CONTEXT] = { "PyContext", "ctx_prev ctx_vars" },
 	[PC_M_HAMT] = { "PyHamtObject", "h_root" },
+	[PC_M_LAZY_IMPORT] = { "PyLazyImportObject", "lz_builtins lz_from lz_attr lz_code" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 

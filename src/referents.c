@@ -71,6 +71,7 @@ static const struct spec specs[] = {
 	{ "context.c", "contextvar_tp_traverse", RULE_FIELDS, PC_M_CONTEXTVAR },
 	{ "context.c", "context_tp_traverse", RULE_FIELDS, PC_M_CONTEXT },
 	{ "hamt.c", "hamt_tp_traverse", RULE_FIELDS, PC_M_HAMT },
+	{ "lazyimportobject.c", "lazy_import_traverse", RULE_FIELDS, PC_M_LAZY_IMPORT },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
