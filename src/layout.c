@@ -418,7 +418,7 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->buffered_buffer_size = find(c, "buffered", "buffer_size", OPT);
 	/* array.array: where the module is built into the interpreter its
 	 * DWARF is here; built as a shared module (lib-dynload) it is not, and
-	 * then the layout every version 3.8-3.13 shares is used (arrayobject:
+	 * then the layout every version 3.8-3.15 shares is used (arrayobject:
 	 * PyObject_VAR_HEAD, ob_item, allocated, ob_descr; arraydescr:
 	 * typecode, itemsize). */
 	L->array_allocated = find(c, "arrayobject", "allocated", OPT);
