@@ -14,12 +14,12 @@ directory are bind-mounted inside under /mnt.
 sid's interpreters are not in tests/pythons.py's discovery: they run only
 inside the root, so the other files could not start them directly.
 
-Checks, for python3.13, 3.14 and 3.15 (all supported): from the host, the gc census exact
-against the target's gc.get_objects() (test_snapshot's checks), the
-reachable census (test_reachable's zoo) and the layout table's round trip
-(test_layout's checks); the incremental-GC layout decision (young, old[2],
-as 3.14.0-3.14.4 have it) fed the build's own facts as a synthetic table; from inside the namespace (nsenter
---mount --pid, pycensus run from the bind mount); from a sidecar (the
+Checks, for python3.13, 3.14 and 3.15 (all supported): from the host, the
+gc census exact against the target's gc.get_objects() (test_snapshot's
+checks), the reachable census (test_reachable's zoo) and the layout table's
+round trip (test_layout's checks); the incremental-GC layout decision
+(young, old[2], as 3.14.0-3.14.4 have it) fed the build's own facts as a
+synthetic table; from inside the namespace (nsenter --mount --pid, pycensus run from the bind mount); from a sidecar (the
 target's PID namespace, pycensus's own root: kubectl debug --target); with
 the root's /usr/lib/debug hidden (exit 6 naming the build-id file, from the
 host and inside; exact from a sidecar bringing the debug files; exact with a
