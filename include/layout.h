@@ -174,6 +174,7 @@ struct pc_layout {
 
 	/* PyObject / PyVarObject; ob_refcnt is at 0, refcnt_size bytes */
 	int64_t ob_type, object_size, ob_size, refcnt_size;
+	int64_t ob_tid;            /* free-threaded builds only: refused */
 
 	/* PyTypeObject / PyHeapTypeObject */
 	int64_t tp_name, tp_basicsize, tp_itemsize, tp_flags, tp_dict, tp_base,

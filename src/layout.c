@@ -203,6 +203,9 @@ static void init_objects(struct pc_layout *L, struct ctx *c)
 	/* 3.14+ splits the refcount word: a 32-bit count (negative as int32:
 	 * immortal), ob_overflow and ob_flags, which a dead object may keep. */
 	L->refcnt_size = find(c, "PyObject", "ob_flags", OPT) >= 0 ? 4 : 8;
+	/* Free-threaded builds (3.13t+) own objects per thread (ob_tid): no
+	 * GC lists to walk, another header. */
+	L->ob_tid = find(c, "PyObject", "ob_tid", OPT);
 	L->object_size = size_of(c, "PyObject", REQ);
 	L->ob_size = find(c, "PyVarObject", "ob_size", REQ);
 
@@ -773,6 +776,10 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the debug information of this Python %d.%d lacks %s; pycensus cannot read it",
 			major, minor, c.missing);
+	if (L->ob_tid >= 0)
+		return pc_error_new(PC_EXIT_NOTPY,
+			"this Python %d.%d is a free-threaded build (PyObject.ob_tid): it has no GC lists; pycensus reads GIL builds only",
+			major, minor);
 	/* Sanity: the fields we rely on must sit where any CPython has them. */
 	if (L->ob_type != 8 || L->object_size != 16 || L->gc_head_size != 16)
 		return pc_error_new(PC_EXIT_NOTPY,

@@ -222,6 +222,17 @@ def check_incremental_layout(rep, pc, py, workdir):
                       t["totals"]["objects"], t["gc"]["generations"]),
                   "gc %r vs %r; types differing %r" % (
                       d["gc"], t["gc"], sorted(n for n in set(kd[0]) | set(kt[0]) if kd[0].get(n) != kt[0].get(n))[:6]))
+        # A free-threaded build's header (ob_tid): refused, never misread.
+        ft = json.loads(json.dumps(info))
+        ft["layout"]["facts"] = [f for f in fs if f["fact"] != "PyObject.ob_tid"] + [
+            {"fact": "PyObject.ob_tid", "value": 0}]
+        ftpath = os.path.join(workdir, label + "-ft.json")
+        with open(ftpath, "w") as f:
+            json.dump(ft, f)
+        rc, out, err, _ = pc.run(["snapshot", str(target.pid)], env=test_layout.env_with(ftpath))
+        rep.check(rc == EXIT_NOTPY and "free-threaded" in err and not out.strip(), label,
+                  "free-threaded header (PyObject.ob_tid; synthetic table)",
+                  "exit 4: %s" % one(err), "exit %r: %s" % (rc, short(err)))
         # old not right after young: refused, never misread.
         for f in fs:
             if f["fact"] == "_gc_runtime_state.old":
