@@ -19,7 +19,8 @@ gc census exact against the target's gc.get_objects() (test_snapshot's
 checks), the reachable census (test_reachable's zoo) and the layout table's
 round trip (test_layout's checks); the incremental-GC layout decision
 (young, old[2], as 3.14.0-3.14.4 have it) fed the build's own facts as a
-synthetic table; from inside the namespace (nsenter --mount --pid, pycensus run from the bind mount); from a sidecar (the
+synthetic table, and a free-threaded header refused; watch with
+--prometheus on a growing target; from inside the namespace (nsenter --mount --pid, pycensus run from the bind mount); from a sidecar (the
 target's PID namespace, pycensus's own root: kubectl debug --target); with
 the root's /usr/lib/debug hidden (exit 6 naming the build-id file, from the
 host and inside; exact from a sidecar bringing the debug files; exact with a
@@ -64,6 +65,14 @@ UNSUPPORTED = ()
 # A target that only answers harness.Target's ready/ping/quit protocol.
 PINGER = ("import sys\nprint('ready', flush=True)\nfor l in sys.stdin:\n"
           "    if l.strip() == 'quit': break\n    print('pong', flush=True)\n")
+
+
+# A target whose __main__.Leaky objects grow (a thread adds 200 every 50 ms)
+# and that answers ping.
+LEAKER = ("import sys, threading, time\nclass Leaky: pass\nkept = []\n"
+          "def grow():\n    while True:\n        kept.extend(Leaky() for _ in range(200)); time.sleep(0.05)\n"
+          "threading.Thread(target=grow, daemon=True).start()\nprint('ready', flush=True)\n"
+          "for l in sys.stdin:\n    if l.strip() == 'quit': break\n    print('pong', flush=True)\n")
 
 
 # --- PIDs across namespaces ------------------------------------------------------
@@ -248,6 +257,38 @@ def check_incremental_layout(rep, pc, py, workdir):
         target.kill()
 
 
+def check_watch(rep, pc, py, workdir):
+    """watch and its Prometheus file on a growing target: the leaking type
+    grows census after census and is in the file."""
+    label = py["label"]
+    target = harness.Target(py["path"], ["-c", LEAKER], workdir, label + "-watch")
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        prom = os.path.join(workdir, label + ".prom")
+        rc, out, err = run(pc.path, ["watch", "--scope", "gc", "--interval", "500ms", "--count", "3",
+                                     "--prometheus", prom, target.pid])
+        counts = []
+        for line in out.splitlines():
+            try:
+                c = json.loads(line)
+            except ValueError:
+                continue
+            counts.append(sum(t["count"] for t in c.get("types", []) if t["type"] == "__main__.Leaky"))
+        rep.check(rc == 0 and len(counts) == 3 and counts[0] > 0 and counts[0] < counts[1] < counts[2], label,
+                  "watch: the leaking type grows", "__main__.Leaky %s" % counts,
+                  "exit %r, __main__.Leaky %s: %s" % (rc, counts, short(err)))
+        text = open(prom).read() if os.path.exists(prom) else ""
+        rep.check('pycensus_objects{pid="%d",type="__main__.Leaky"}' % target.pid in text, label,
+                  "watch --prometheus: the leaking type's series", "%d lines" % len(text.splitlines()),
+                  "no __main__.Leaky series in %d lines" % len(text.splitlines()))
+        why = harness.target_running(target)
+        rep.check(why is None, label, "target runs after watch", "pong", why)
+    except TargetError as e:
+        rep.fail(label, "watch target", str(e))
+    finally:
+        target.kill()
+
+
 def check_supported(rep, pc, root, version, workdir, quick, san):
     label = "sid-" + version
     program = "/usr/bin/python" + version
@@ -262,6 +303,7 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
             test_layout.rep = rep
             test_layout.run_one(pc, py, workdir)
         check_incremental_layout(rep, pc, py, workdir)
+        check_watch(rep, pc, py, workdir)
 
         # From inside and from a sidecar, against one target.
         target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-ns")
