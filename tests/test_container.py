@@ -20,7 +20,8 @@ checks), the reachable census (test_reachable's zoo) and the layout table's
 round trip (test_layout's checks); the incremental-GC layout decision
 (young, old[2], as 3.14.0-3.14.4 have it) fed the build's own facts as a
 synthetic table, and a free-threaded header refused; watch with
---prometheus on a growing target; from inside the namespace (nsenter --mount --pid, pycensus run from the bind mount); from a sidecar (the
+--prometheus on a growing target; from inside the namespace (nsenter
+--mount --pid, pycensus run from the bind mount); from a sidecar (the
 target's PID namespace, pycensus's own root: kubectl debug --target); with
 the root's /usr/lib/debug hidden (exit 6 naming the build-id file, from the
 host and inside; exact from a sidecar bringing the debug files; exact with a
