@@ -119,6 +119,10 @@ enum pc_members {
 	PC_M_TUPLEGETTER,
 	PC_M_COUNT,
 	PC_M_TEXTIOWRAPPER,
+	PC_M_CONTEXTVAR,
+	PC_M_CONTEXT,
+	PC_M_HAMT,
+	PC_M_LAZY_IMPORT,
 	PC_NMEMBERS
 };
 
@@ -134,8 +138,9 @@ struct pc_member_list {
 struct pc_rule_offs {
 	/* frames <= 3.10 */
 	int64_t f_localsplus, f_valuestack, f_stacktop, f_stackdepth;
-	/* frames and generators 3.11+ */
-	int64_t iframe_owner, iframe_stacktop;
+	/* frames and generators 3.11+: the stack's top as a count of slots
+	 * (stacktop, 3.11-3.13) or a pointer past the last (stackpointer, 3.14+) */
+	int64_t iframe_owner, iframe_stacktop, iframe_stackpointer;
 	int64_t owned_by_frame_object, owned_by_cstack;
 	int64_t gi_frame_state;
 	struct pc_member_list frame_fields;    /* PyFrameObject members visited */
@@ -149,6 +154,7 @@ struct pc_rule_offs {
 	int64_t odnode_key, odnode_next;
 	/* module */
 	int64_t md_state, m_traverse, md_name;
+	int64_t md_state_traverse, md_state_size;   /* 3.15+: in the module, not its def */
 	/* code: every PyObject * member, all hidden from gc.get_referents */
 	struct pc_member_list code_fields;
 	int64_t co_cached;
@@ -166,8 +172,9 @@ struct pc_layout {
 	int nfacts;
 	struct pc_fact facts[PC_LAYOUT_FACTS];
 
-	/* PyObject / PyVarObject */
-	int64_t ob_type, object_size, ob_size;
+	/* PyObject / PyVarObject; ob_refcnt is at 0, refcnt_size bytes */
+	int64_t ob_type, object_size, ob_size, refcnt_size;
+	int64_t ob_tid;            /* free-threaded builds only: refused */
 
 	/* PyTypeObject / PyHeapTypeObject */
 	int64_t tp_name, tp_basicsize, tp_itemsize, tp_flags, tp_dict, tp_base,
@@ -223,8 +230,8 @@ struct pc_layout {
 	/* set */
 	int64_t set_mask, set_table, set_smalltable, set_entry_size;
 
-	/* bytearray */
-	int64_t bytearray_alloc;
+	/* bytearray; 3.15+ keeps its buffer in a bytes object (else -1) */
+	int64_t bytearray_alloc, bytearray_bytes_object, bytes_sval;
 
 	/* what the __sizeof__ of code, frames, generators, modules and
 	 * deques read */
@@ -254,6 +261,10 @@ struct pc_layout {
 	uint64_t idict_values_tag;                  /* PC_IDICT_TAGGED: the bit set on values */
 	int64_t frame_cleared;                      /* 3.11+ FRAME_CLEARED, else -1 */
 	int64_t builtin_index_bias;                 /* static type i's state: tp_subclasses - bias */
+	/* _PyStackRef (frames' slots, f_executable, f_funcobj; 3.14+): the
+	 * low tag bits to clear, and the tag value of an int stored in the
+	 * reference itself (not an object).  0, 0: plain PyObject *. */
+	uint64_t stackref_tag_mask, stackref_int_tag;
 
 	/* named decisions */
 	enum pc_dict_family {

@@ -14,9 +14,13 @@ directory are bind-mounted inside under /mnt.
 sid's interpreters are not in tests/pythons.py's discovery: they run only
 inside the root, so the other files could not start them directly.
 
-Checks, for python3.13 (supported): from the host, the gc census exact
-against the target's gc.get_objects() (test_snapshot's checks) and the
-reachable census (test_reachable's zoo); from inside the namespace (nsenter
+Checks, for python3.13, 3.14 and 3.15 (all supported): from the host, the
+gc census exact against the target's gc.get_objects() (test_snapshot's
+checks), the reachable census (test_reachable's zoo) and the layout table's
+round trip (test_layout's checks); the incremental-GC layout decision
+(young, old[2], as 3.14.0-3.14.4 have it) fed the build's own facts as a
+synthetic table, and a free-threaded header refused; watch with
+--prometheus on a growing target; from inside the namespace (nsenter
 --mount --pid, pycensus run from the bind mount); from a sidecar (the
 target's PID namespace, pycensus's own root: kubectl debug --target); with
 the root's /usr/lib/debug hidden (exit 6 naming the build-id file, from the
@@ -25,8 +29,8 @@ host and inside; exact from a sidecar bringing the debug files; exact with a
 (through /proc/PID/map_files); exit 5 naming SYS_PTRACE without that
 capability; --children over a master and workers inside the container, from
 the host and from inside.
-python3.14/3.15: exit 4 "unsupported version" (not a crash, not exit 6);
-their census checks SKIP until pycensus supports them.
+A version listed in UNSUPPORTED (none today) must exit 4 "unsupported
+version" (not a crash, not exit 6).
 
 Needs root (namespaces, debootstrap); without it every check SKIPs (exit 77).
 """
@@ -48,6 +52,7 @@ import harness  # noqa: E402
 from harness import EXIT_NOTPY, EXIT_NODEBUG, TargetError, short  # noqa: E402
 import test_snapshot  # noqa: E402
 import test_reachable  # noqa: E402
+import test_layout  # noqa: E402
 
 IN_CONTAINER = os.path.join(HERE, "targets", "in_container.sh")
 CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
@@ -55,11 +60,20 @@ SHARE_TARGET = os.path.join(HERE, "targets", "share_target.py")
 SID_ROOT = os.path.join(TOP, "scripts", "sid-root")
 READY_TIMEOUT = 60
 CENSUS_TIMEOUT = 120
-SUPPORTED = ("3.13",)
-UNSUPPORTED = ("3.14", "3.15")
+SUPPORTED = ("3.13", "3.14", "3.15")
+# Versions the root ships that pycensus refuses (exit 4); none today.
+UNSUPPORTED = ()
 # A target that only answers harness.Target's ready/ping/quit protocol.
 PINGER = ("import sys\nprint('ready', flush=True)\nfor l in sys.stdin:\n"
           "    if l.strip() == 'quit': break\n    print('pong', flush=True)\n")
+
+
+# A target whose __main__.Leaky objects grow (a thread adds 200 every 50 ms)
+# and that answers ping.
+LEAKER = ("import sys, threading, time\nclass Leaky: pass\nkept = []\n"
+          "def grow():\n    while True:\n        kept.extend(Leaky() for _ in range(200)); time.sleep(0.05)\n"
+          "threading.Thread(target=grow, daemon=True).start()\nprint('ready', flush=True)\n"
+          "for l in sys.stdin:\n    if l.strip() == 'quit': break\n    print('pong', flush=True)\n")
 
 
 # --- PIDs across namespaces ------------------------------------------------------
@@ -173,6 +187,109 @@ def census_from(rep, label, where, pc_path, prefix, pid, want_pid, truth, binary
     return snap
 
 
+def check_incremental_layout(rep, pc, py, workdir):
+    """3.14.0-3.14.4's incremental collector has young and old[2] where
+    the generational one has generations[3]; no such build is at hand, so
+    this feeds the build's own facts back as a table that describes its GC
+    state that way (young at generations[0], old right after it) and wants
+    the same census: the layout must take the lists from the members the
+    struct has.  It tests that decision, not an incremental target's memory
+    (whose _gc_next bit 0 marks the old space: masked like the other tag
+    bits)."""
+    label = py["label"]
+    target = test_snapshot.Target(py["path"], workdir, label + "-incr")
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        info, rc, err = test_layout.run_json(pc, ["info", str(target.pid)])
+        if info is None:
+            rep.fail(label, "incremental GC layout", "info exit %r: %s" % (rc, short(err)))
+            return
+        fs = info["layout"]["facts"]
+        known = {f["fact"]: f["value"] for f in fs}
+        gen, size = known.get("_gc_runtime_state.generations"), known.get("sizeof(gc_generation)")
+        if gen is None or size is None or known.get("len(_gc_runtime_state.generations)") != 3:
+            rep.fail(label, "incremental GC layout", "premise: generations[3] in the facts, got %r, %r" % (gen, size))
+            return
+        fs = [f for f in fs if not f["fact"].startswith(("_gc_runtime_state.generations",
+                                                          "len(_gc_runtime_state.generations"))]
+        fs += [{"fact": "_gc_runtime_state.generations", "value": None},
+               {"fact": "_gc_runtime_state.young", "value": gen},
+               {"fact": "_gc_runtime_state.old", "value": gen + size},
+               {"fact": "len(_gc_runtime_state.old)", "value": 2}]
+        info["layout"]["facts"] = fs
+        path = os.path.join(workdir, label + "-incremental.json")
+        with open(path, "w") as f:
+            json.dump(info, f)
+        d, rc1, err1 = test_layout.run_json(pc, ["snapshot", str(target.pid)])
+        t, rc2, err2 = test_layout.run_json(pc, ["snapshot", str(target.pid)], table=path)
+        if d is None or t is None:
+            rep.fail(label, "incremental GC layout", "dwarf exit %r %s; table exit %r %s" % (
+                rc1, short(err1), rc2, short(err2)))
+            return
+        kd, kt = test_layout.census_key(d), test_layout.census_key(t)
+        rep.check(kd == kt and d["gc"] == t["gc"], label, "incremental GC layout (young, old[2]; synthetic table)",
+                  "%d objects, lists %s: equal to the generations[3] census" % (
+                      t["totals"]["objects"], t["gc"]["generations"]),
+                  "gc %r vs %r; types differing %r" % (
+                      d["gc"], t["gc"], sorted(n for n in set(kd[0]) | set(kt[0]) if kd[0].get(n) != kt[0].get(n))[:6]))
+        # A free-threaded build's header (ob_tid): refused, never misread.
+        ft = json.loads(json.dumps(info))
+        ft["layout"]["facts"] = [f for f in fs if f["fact"] != "PyObject.ob_tid"] + [
+            {"fact": "PyObject.ob_tid", "value": 0}]
+        ftpath = os.path.join(workdir, label + "-ft.json")
+        with open(ftpath, "w") as f:
+            json.dump(ft, f)
+        rc, out, err, _ = pc.run(["snapshot", str(target.pid)], env=test_layout.env_with(ftpath))
+        rep.check(rc == EXIT_NOTPY and "free-threaded" in err and not out.strip(), label,
+                  "free-threaded header (PyObject.ob_tid; synthetic table)",
+                  "exit 4: %s" % one(err), "exit %r: %s" % (rc, short(err)))
+        # old not right after young: refused, never misread.
+        for f in fs:
+            if f["fact"] == "_gc_runtime_state.old":
+                f["value"] = gen + 2 * size
+        with open(path, "w") as f:
+            json.dump(info, f)
+        rc, out, err, _ = pc.run(["snapshot", str(target.pid)], env=test_layout.env_with(path))
+        rep.check(rc == EXIT_NOTPY and "old" in err, label, "incremental GC layout, old apart from young",
+                  "exit 4: %s" % one(err), "exit %r: %s" % (rc, short(err)))
+    except TargetError as e:
+        rep.fail(label, "incremental target", str(e))
+    finally:
+        target.kill()
+
+
+def check_watch(rep, pc, py, workdir):
+    """watch and its Prometheus file on a growing target: the leaking type
+    grows census after census and is in the file."""
+    label = py["label"]
+    target = harness.Target(py["path"], ["-c", LEAKER], workdir, label + "-watch")
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        prom = os.path.join(workdir, label + ".prom")
+        rc, out, err = run(pc.path, ["watch", "--scope", "gc", "--interval", "500ms", "--count", "3",
+                                     "--prometheus", prom, target.pid])
+        counts = []
+        for line in out.splitlines():
+            try:
+                c = json.loads(line)
+            except ValueError:
+                continue
+            counts.append(sum(t["count"] for t in c.get("types", []) if t["type"] == "__main__.Leaky"))
+        rep.check(rc == 0 and len(counts) == 3 and counts[0] > 0 and counts[0] < counts[1] < counts[2], label,
+                  "watch: the leaking type grows", "__main__.Leaky %s" % counts,
+                  "exit %r, __main__.Leaky %s: %s" % (rc, counts, short(err)))
+        text = open(prom).read() if os.path.exists(prom) else ""
+        rep.check('pycensus_objects{pid="%d",type="__main__.Leaky"}' % target.pid in text, label,
+                  "watch --prometheus: the leaking type's series", "%d lines" % len(text.splitlines()),
+                  "no __main__.Leaky series in %d lines" % len(text.splitlines()))
+        why = harness.target_running(target)
+        rep.check(why is None, label, "target runs after watch", "pong", why)
+    except TargetError as e:
+        rep.fail(label, "watch target", str(e))
+    finally:
+        target.kill()
+
+
 def check_supported(rep, pc, root, version, workdir, quick, san):
     label = "sid-" + version
     program = "/usr/bin/python" + version
@@ -184,6 +301,10 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
         test_snapshot.check_supported(rep, pc, py, workdir)
         if not quick:
             test_reachable.check_zoo(rep, pc, py, workdir, False)
+            test_layout.rep = rep
+            test_layout.run_one(pc, py, workdir)
+        check_incremental_layout(rep, pc, py, workdir)
+        check_watch(rep, pc, py, workdir)
 
         # From inside and from a sidecar, against one target.
         target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-ns")
@@ -302,7 +423,7 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
                 if how == "deleted":
                     os.unlink(path)
                 else:
-                    other = "/usr/bin/python%s" % UNSUPPORTED[0]
+                    other = "/usr/bin/python%s" % next(v for v in SUPPORTED + UNSUPPORTED if v != version)
                     subprocess.run(["nsenter", "-t", str(pid), "--mount", "--", "sh", "-ec",
                                     'mount -t tmpfs tmpfs /mnt; cp "$1" /mnt/', "sh", other], check=True)
                     os.rename("/proc/%d/root/mnt/%s" % (pid, os.path.basename(other)), path)

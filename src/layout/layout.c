@@ -200,6 +200,12 @@ struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx)
 static void init_objects(struct pc_layout *L, struct ctx *c)
 {
 	L->ob_type = find(c, "PyObject", "ob_type", REQ);
+	/* 3.14+ splits the refcount word: a 32-bit count (negative as int32:
+	 * immortal), ob_overflow and ob_flags, which a dead object may keep. */
+	L->refcnt_size = find(c, "PyObject", "ob_flags", OPT) >= 0 ? 4 : 8;
+	/* Free-threaded builds (3.13t+) own objects per thread (ob_tid): no
+	 * GC lists to walk, another header. */
+	L->ob_tid = find(c, "PyObject", "ob_tid", OPT);
 	L->object_size = size_of(c, "PyObject", REQ);
 	L->ob_size = find(c, "PyVarObject", "ob_size", REQ);
 
@@ -249,11 +255,24 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 		L->gc_state = find(c, "PyInterpreterState", "gc", REQ);
 	}
 	const char *G = "_gc_runtime_state";
-	L->gc_generations = find(c, G, "generations", REQ);
 	L->gc_generation_size = size_of(c, "gc_generation", REQ);
-	L->gc_ngenerations = array_len(c, G, "generations");
-	if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
-		L->gc_ngenerations = 3;
+	/* The lists the struct has decide the model, never the version:
+	 * generations[N] (3.8-3.13, 3.14.5+, 3.15), or the incremental
+	 * collector's young and old[2] (3.14.0-3.14.4), walked as one array
+	 * when old directly follows young. */
+	if (find(c, G, "generations", OPT) >= 0) {
+		L->gc_generations = find(c, G, "generations", REQ);
+		L->gc_ngenerations = array_len(c, G, "generations");
+		if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
+			L->gc_ngenerations = 3;
+	} else {
+		L->gc_generations = find(c, G, "young", REQ);
+		int64_t old = find(c, G, "old", REQ), nold = array_len(c, G, "old");
+		if (L->gc_generations >= 0 && old >= 0 &&
+		    (old != L->gc_generations + L->gc_generation_size || nold <= 0 || nold > 7))
+			need(c, "_gc_runtime_state.old right after young", true);
+		L->gc_ngenerations = 1 + nold;
+	}
 	L->gc_permanent = find(c, G, "permanent_generation", REQ);
 	L->gc_collecting = find(c, G, "collecting", REQ);
 }
@@ -363,6 +382,9 @@ static void init_containers(struct pc_layout *L, struct ctx *c)
 	L->set_entry_size = size_of(c, "setentry", REQ);
 
 	L->bytearray_alloc = find(c, "PyByteArrayObject", "ob_alloc", REQ);
+	/* 3.15+: the buffer is a bytes object, its header counted too. */
+	L->bytearray_bytes_object = find(c, "PyByteArrayObject", "ob_bytes_object", OPT);
+	L->bytes_sval = L->bytearray_bytes_object >= 0 ? find(c, "PyBytesObject", "ob_sval", REQ) : -1;
 }
 
 static void init_sizing(struct pc_layout *L, struct ctx *c)
@@ -399,7 +421,7 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->buffered_buffer_size = find(c, "buffered", "buffer_size", OPT);
 	/* array.array: where the module is built into the interpreter its
 	 * DWARF is here; built as a shared module (lib-dynload) it is not, and
-	 * then the layout every version 3.8-3.13 shares is used (arrayobject:
+	 * then the layout every version 3.8-3.15 shares is used (arrayobject:
 	 * PyObject_VAR_HEAD, ob_item, allocated, ob_descr; arraydescr:
 	 * typecode, itemsize). */
 	L->array_allocated = find(c, "arrayobject", "allocated", OPT);
@@ -456,13 +478,17 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_FILEIO] = { "fileio", "dict" },
 	[PC_M_BUFFERED] = { "buffered", "raw dict" },
 	[PC_M_GA] = { "gaobject", "origin args parameters" },
-	[PC_M_UNION] = { "unionobject", "args parameters" },
+	[PC_M_UNION] = { "unionobject", "args hashable_args unhashable_args parameters" },
 	[PC_M_TB] = { "PyTracebackObject", "tb_next tb_frame" },
 	[PC_M_LOCAL] = { "localobject", "args kw dummies" },
 	[PC_M_ABC_DATA] = { "_abc_data", "_abc_registry _abc_cache _abc_negative_cache" },
 	[PC_M_SCANNER] = { "PyScannerObject", "object_hook object_pairs_hook parse_float parse_int parse_constant memo" },
 	[PC_M_TUPLEGETTER] = { "_tuplegetterobject", "doc" },
 	[PC_M_COUNT] = { "countobject", "long_cnt long_step" },
+	[PC_M_CONTEXTVAR] = { "PyContextVar", "var_name var_default var_cached" },
+	[PC_M_CONTEXT] = { "PyContext", "ctx_prev ctx_vars" },
+	[PC_M_HAMT] = { "PyHamtObject", "h_root" },
+	[PC_M_LAZY_IMPORT] = { "PyLazyImportObject", "lz_builtins lz_from lz_attr lz_code" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 
@@ -501,6 +527,7 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 	const char *IF = "_PyInterpreterFrame";
 	o->iframe_owner = find(c, IF, "owner", OPT);
 	o->iframe_stacktop = find(c, IF, "stacktop", OPT);
+	o->iframe_stackpointer = find(c, IF, "stackpointer", OPT);
 	members(c, IF, "frame_obj f_locals f_func f_funcobj f_code f_executable", &o->iframe_fields);
 	if (!enumerator(c, "FRAME_OWNED_BY_FRAME_OBJECT", &o->owned_by_frame_object))
 		o->owned_by_frame_object = -1;
@@ -529,6 +556,8 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 	o->md_state = find(c, "PyModuleObject", "md_state", OPT);
 	o->md_name = find(c, "PyModuleObject", "md_name", OPT);
 	o->m_traverse = find(c, "PyModuleDef", "m_traverse", OPT);
+	o->md_state_traverse = find(c, "PyModuleObject", "md_state_traverse", OPT);
+	o->md_state_size = o->md_state_traverse >= 0 ? find(c, "PyModuleObject", "md_state_size", REQ) : -1;
 
 	members(c, "PyCodeObject",
 		"co_code co_consts co_names co_varnames co_freevars co_cellvars co_filename co_name "
@@ -550,13 +579,19 @@ static const struct behaviour {
 	bool static_type_presize;   /* getsizeof(static type) adds a GC header */
 	int preheader_words;        /* managed dict/weakref words before the GC header */
 	int zero_int_digits;        /* digits counted for 0 */
+	/* _PyStackRef tags (macros of pycore_stackref.h, default build): bits
+	 * 0-1 are tags (1: borrowed or immortal, 2: 3.15's error marker, 3: a
+	 * tagged int); NULL is 1, so clearing them leaves 0. */
+	unsigned stackref_tag_mask, stackref_int_tag;
 } behaviours[] = {
-	{ 3, 8, false, 0, 0 },
-	{ 3, 9, false, 0, 0 },
-	{ 3, 10, false, 0, 0 },
-	{ 3, 11, true, 2, 1 },
-	{ 3, 12, true, 2, 1 },
-	{ 3, 13, false, 2, 1 },
+	{ 3, 8, false, 0, 0, 0, 0 },
+	{ 3, 9, false, 0, 0, 0, 0 },
+	{ 3, 10, false, 0, 0, 0, 0 },
+	{ 3, 11, true, 2, 1, 0, 0 },
+	{ 3, 12, true, 2, 1, 0, 0 },
+	{ 3, 13, false, 2, 1, 0, 0 },
+	{ 3, 14, false, 2, 1, 3, 3 },
+	{ 3, 15, false, 2, 1, 3, 3 },
 };
 
 static void decide(struct pc_layout *L, struct ctx *c)
@@ -575,6 +610,8 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	}
 	L->static_type_presize = b->static_type_presize;
 	L->zero_int_digits = b->zero_int_digits;
+	L->stackref_tag_mask = b->stackref_tag_mask;
+	L->stackref_int_tag = b->stackref_int_tag;
 	L->has_preheader = b->preheader_words > 0;
 	/* Pre-header words sit just before the GC header: the dict (or the
 	 * 3.12 dict-or-values word) nearest it, weakrefs or 3.11's values
@@ -747,6 +784,10 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the debug information of this Python %d.%d lacks %s; pycensus cannot read it",
 			major, minor, c.missing);
+	if (L->ob_tid >= 0)
+		return pc_error_new(PC_EXIT_NOTPY,
+			"this Python %d.%d is a free-threaded build (PyObject.ob_tid): it has no GC lists; pycensus reads GIL builds only",
+			major, minor);
 	/* Sanity: the fields we rely on must sit where any CPython has them. */
 	if (L->ob_type != 8 || L->object_size != 16 || L->gc_head_size != 16)
 		return pc_error_new(PC_EXIT_NOTPY,

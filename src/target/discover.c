@@ -277,7 +277,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		}
 		if (ctx.old_python)
 			return pc_error_new(PC_EXIT_NOTPY,
-				"process %d runs Python 2.7 or 3.6: unsupported version (pycensus reads 3.8-3.13)",
+				"process %d runs Python 2.7 or 3.6: unsupported version (pycensus reads 3.8-3.15)",
 				(int)pid);
 		return pc_error_new(PC_EXIT_NOTPY,
 			"process %d is not a CPython process (no module defines _PyRuntime)", (int)pid);
@@ -296,11 +296,11 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		version_from_name(t->module_path, &t->major, &t->minor);
 	if (t->major == 3 && t->minor < 8 && t->minor > 0)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.13)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.15)",
 			(int)pid, t->major, t->minor);
-	if (t->major == 3 && t->minor > 13)
+	if (t->major == 3 && t->minor > 15)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.13)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.15)",
 			(int)pid, t->major, t->minor);
 
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);

@@ -19,6 +19,7 @@ struct spec {
 
 static const struct spec specs[] = {
 	{ "tupleobject.c", "tupletraverse", RULE_TUPLE, PC_M_NONE },
+	{ "tupleobject.c", "tuple_traverse", RULE_TUPLE, PC_M_NONE },   /* 3.14+ */
 	{ "listobject.c", "list_traverse", RULE_LIST, PC_M_NONE },
 	{ "dictobject.c", "dict_traverse", RULE_DICT, PC_M_NONE },
 	{ "setobject.c", "set_traverse", RULE_SET, PC_M_NONE },
@@ -67,6 +68,10 @@ static const struct spec specs[] = {
 	{ "_collectionsmodule.c", "tuplegetter_traverse", RULE_FIELDS, PC_M_TUPLEGETTER },
 	{ "itertoolsmodule.c", "count_traverse", RULE_FIELDS, PC_M_COUNT },
 	{ "textio.c", "textiowrapper_traverse", RULE_FIELDS, PC_M_TEXTIOWRAPPER },
+	{ "context.c", "contextvar_tp_traverse", RULE_FIELDS, PC_M_CONTEXTVAR },
+	{ "context.c", "context_tp_traverse", RULE_FIELDS, PC_M_CONTEXT },
+	{ "hamt.c", "hamt_tp_traverse", RULE_FIELDS, PC_M_HAMT },
+	{ "lazyimportobject.c", "lazy_import_traverse", RULE_FIELDS, PC_M_LAZY_IMPORT },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -95,9 +100,12 @@ static bool structured_ok(const struct pc_layout *L, const struct pc_rule_offs *
 	switch (k) {
 	case RULE_FRAME:
 		return L->frame_model == PC_FRAME_OBJECT ? o->f_localsplus >= 0 && L->co_nlocals >= 0 && L->f_code >= 0
-					    : L->f_frame >= 0 && o->iframe_owner >= 0 && L->iframe_localsplus >= 0;
+					    : L->f_frame >= 0 && o->iframe_owner >= 0 && L->iframe_localsplus >= 0 &&
+						      (o->iframe_stacktop >= 0 || o->iframe_stackpointer >= 0);
 	case RULE_GEN:
-		return L->frame_model == PC_FRAME_OBJECT || (L->gi_iframe >= 0 && o->iframe_stacktop >= 0 && o->gi_frame_state >= 0);
+		return L->frame_model == PC_FRAME_OBJECT ||
+		       (L->gi_iframe >= 0 && (o->iframe_stacktop >= 0 || o->iframe_stackpointer >= 0) &&
+			o->gi_frame_state >= 0);
 	case RULE_LRU:
 		return o->lru_root >= 0 && o->lru_next >= 0 && o->lru_key >= 0 && o->lru_result >= 0;
 	case RULE_DEQUE:
@@ -347,15 +355,59 @@ static void do_set(struct ctx *c, uint64_t obj)
 	}
 }
 
+/* The object a frame slot or field refers to (3.14+: a tagged
+ * _PyStackRef), 0 for none or a tagged int. */
+static uint64_t untag(const struct pc_layout *L, uint64_t v)
+{
+	if (L->stackref_int_tag && (v & L->stackref_tag_mask) == L->stackref_int_tag)
+		return 0;
+	return v & ~L->stackref_tag_mask;
+}
+
+/* N stack references stored from ADDR on. */
+static void ref_stack(struct ctx *c, uint64_t addr, uint64_t n, bool hidden)
+{
+	const struct pc_layout *L = c->py->L;
+	const uint64_t *p = n ? pc_mem_ptr(c->py->mem, addr, n * 8) : NULL;
+	if (n && !p) {
+		c->damaged = true;
+		return;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		ref(c, untag(L, v), hidden);
+	}
+}
+
 /* What _PyFrame_Traverse visits in a 3.11+ interpreter frame: its code,
- * function, locals dict, frame object and LOCALSPLUS[0..stacktop). */
+ * function, locals dict, frame object and LOCALSPLUS[0..stacktop).  Every
+ * member is read as a stack reference: the plain pointers among them are
+ * aligned, so untagging leaves them as they are. */
 static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, frame, o->iframe_fields.off, o->iframe_fields.n, hidden);
+	for (int i = 0; i < o->iframe_fields.n; i++) {
+		uint64_t v;
+		if (pc_u64(c->py, frame + (uint64_t)o->iframe_fields.off[i], &v))
+			ref(c, untag(L, v), hidden);
+		else
+			c->damaged = true;
+	}
 	int32_t top = 0;
-	if (!pc_mem_read(c->py->mem, frame + (uint64_t)o->iframe_stacktop, &top, 4)) {
+	if (o->iframe_stackpointer >= 0) {
+		/* NULL while the frame executes (the pointer is in a register). */
+		uint64_t sp, base = frame + (uint64_t)L->iframe_localsplus;
+		if (!pc_u64(c->py, frame + (uint64_t)o->iframe_stackpointer, &sp)) {
+			c->damaged = true;
+			return;
+		}
+		top = !sp ? -1 : sp < base || (sp - base) % 8 || (sp - base) / 8 >= (1 << 24) ? 0
+			: (int32_t)((sp - base) / 8);
+		if (sp && !top && sp != base)
+			c->damaged = true;
+	} else if (!pc_mem_read(c->py->mem, frame + (uint64_t)o->iframe_stacktop, &top, 4)) {
 		c->damaged = true;
 		return;
 	}
@@ -369,7 +421,7 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 			top = nlocals;
 	}
 	if (top > 0 && top < (1 << 24))
-		ref_array(c, frame + (uint64_t)L->iframe_localsplus, (uint64_t)top, hidden);
+		ref_stack(c, frame + (uint64_t)L->iframe_localsplus, (uint64_t)top, hidden);
 }
 
 static void do_frame(struct ctx *c, uint64_t obj)
@@ -550,6 +602,14 @@ static void do_module(struct ctx *c, uint64_t obj)
 		ref_at(c, obj + (uint64_t)o->md_name, true);
 	uint64_t def, trav, state;
 	int64_t size;
+	if (o->md_state_traverse >= 0) {
+		/* 3.15+: the module holds its state's traverse and size itself. */
+		if (pc_u64(c->py, obj + (uint64_t)o->md_state_traverse, &trav) && trav &&
+		    pc_i64(c->py, obj + (uint64_t)o->md_state_size, &size) &&
+		    (size <= 0 || (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
+			c->opaque = true;
+		return;
+	}
 	if (L->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def)
 		return;
 	if (pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) && trav &&

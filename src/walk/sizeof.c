@@ -465,11 +465,22 @@ static bool type_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 
 static bool bytearray_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
+	const struct pc_layout *L = py->L;
 	int64_t alloc;
+	uint64_t bytes;
 	*n = (uint64_t)t->basicsize;
 	/* Where the buffer is is not in the layout table: mapped() bounds it. */
-	return pc_i64(py, addr + (uint64_t)py->L->bytearray_alloc, &alloc) && count_ok(alloc) &&
-	       add(n, (uint64_t)alloc);
+	if (!pc_i64(py, addr + (uint64_t)L->bytearray_alloc, &alloc) || !count_ok(alloc) || !add(n, (uint64_t)alloc))
+		return false;
+	/* 3.15+: a buffer is a bytes object; unless empty (b"" is shared)
+	 * its header and trailing NUL count too. */
+	if (L->bytearray_bytes_object >= 0) {
+		if (!pc_u64(py, addr + (uint64_t)L->bytearray_bytes_object, &bytes))
+			return false;
+		if (bytes && alloc && !add(n, (uint64_t)L->bytes_sval + 1))
+			return false;
+	}
+	return true;
 }
 
 static bool size_by_kind(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
@@ -508,6 +519,8 @@ static bool size_by_kind(struct pc_py *py, uint64_t addr, const struct pc_type *
 		return deque_size(py, addr, t, n);
 	case SZ_ODICT:
 		return odict_size(py, addr, t, n);
+	case SZ_DICT:
+		return dict_size(py, addr, t, n, &(struct pc_dict_keys){ 0 });
 	case SZ_BUFFERED:
 		return buffered_size(py, addr, t, n);
 	case SZ_ARRAY:

@@ -229,11 +229,11 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	const unsigned char *raw = (addr & 7) ? NULL : pc_mem_ptr(py->mem, addr, (size_t)L->type_size);
 	if (!raw)
 		return NULL;
-	uint64_t meta, refcnt;
+	uint64_t meta, refcnt = 0;
 	memcpy(&meta, raw + L->ob_type, 8);
 	/* ob_refcnt is at 0 (layout.c checks ob_type at 8): a freed type,
 	 * still intact in memory but for its GC header, reads 0 */
-	memcpy(&refcnt, raw, 8);
+	memcpy(&refcnt, raw, (size_t)L->refcnt_size);
 	if (!refcnt)
 		return NULL;
 	memcpy(&t->flags, raw + L->tp_flags, 8);
@@ -304,6 +304,7 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		{ "_io.BufferedRandom", SZ_BUFFERED },
 		{ "array.array", SZ_ARRAY },
 		{ "_struct.Struct", SZ_STRUCT },
+		{ "frozendict", SZ_DICT },
 	};
 	for (size_t i = 0; i < sizeof(sizers) / sizeof(sizers[0]); i++)
 		if (!strcmp(t->name, sizers[i].name))
@@ -324,6 +325,6 @@ struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
 
 bool pc_alive(struct pc_py *py, uint64_t addr)
 {
-	uint64_t refcnt = 0;
-	return pc_u64(py, addr, &refcnt) && refcnt;  /* ob_refcnt is at 0 */
+	uint64_t refcnt = 0;  /* ob_refcnt is at 0, 4 or 8 bytes (little-endian) */
+	return pc_mem_read(py->mem, addr, &refcnt, (size_t)py->L->refcnt_size) && refcnt;
 }
