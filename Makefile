@@ -7,8 +7,11 @@ CPPFLAGS += -D_GNU_SOURCE -Iinclude
 LIBS = -ldw -lelf -ljson-c
 
 SRCS = $(wildcard src/*.c)
-OBJS = $(SRCS:src/%.c=build/%.o)
-SAN_OBJS = $(SRCS:src/%.c=build/san/%.o)
+# The layout tables (layout/X.Y.json, scripts/gen-layout-table) are
+# compiled in: a generated source, one per build flavour below.
+TABLES = $(wildcard layout/*.json)
+OBJS = $(SRCS:src/%.c=build/%.o) build/layout_tables.o
+SAN_OBJS = $(SRCS:src/%.c=build/san/%.o) build/san/layout_tables.o
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: all deps check check-plain check-san install clean demo fuzz
@@ -26,6 +29,18 @@ pycensus: $(OBJS)
 build/%.o: src/%.c $(wildcard include/*.h) | build
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
+build/layout_tables.c: $(TABLES) scripts/embed-layout-tables | build
+	scripts/embed-layout-tables $(TABLES) > $@
+
+build/layout_tables.o: build/layout_tables.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/san/layout_tables.o: build/layout_tables.c | build/san
+	$(CC) -O1 -g -c -o $@ $<
+
+build/fuzz/layout_tables.o: build/layout_tables.c | build/fuzz
+	$(CLANG) -O1 -g -c -o $@ $<
+
 build/san/%.o: src/%.c $(wildcard include/*.h) | build/san
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) -c -o $@ $<
 
@@ -39,7 +54,7 @@ build build/san build/fuzz:
 # that tests/fuzz/dump_image takes from real processes.
 CLANG ?= clang
 LIB_SRCS = $(filter-out src/main.c,$(SRCS))
-FUZZ_OBJS = $(LIB_SRCS:src/%.c=build/fuzz/%.o)
+FUZZ_OBJS = $(LIB_SRCS:src/%.c=build/fuzz/%.o) build/fuzz/layout_tables.o
 FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # No comparison tracing: it took half the time of a run (3 inputs/s instead
 # of 18), and the harness makes its extreme values itself.

@@ -15,7 +15,7 @@ struct pc_target {
 	Dwfl_Module *mod;        /* the module holding _PyRuntime */
 	const char *module_path; /* its file */
 	const char *debug_path;  /* where its DWARF came from */
-	Dwarf *dwarf;
+	Dwarf *dwarf;            /* NULL: none found (other offset sources then) */
 	Dwarf_Addr bias;
 	char build_id[81];
 	int major, minor;        /* from Py_Version or the file name */
@@ -26,6 +26,10 @@ struct pc_target {
 /* Everything here works on a running target: nothing is stopped. */
 struct pc_error *pc_discover(pid_t pid, struct pc_target *t);
 void pc_target_fini(struct pc_target *t);
+
+/* Exit 6 for T, which has no DWARF (t->dwarf NULL): WHY says why no other
+ * offset source could stand in; the message says what to install. */
+struct pc_error *pc_discover_nodebug(struct pc_target *t, const char *why);
 
 /* The interpreter described by DEBUGFILE (an ELF with DWARF and symbols),
  * as if loaded at BIAS: for memory images. */

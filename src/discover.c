@@ -131,6 +131,29 @@ static uint64_t module_symbol(Dwfl_Module *mod, const char *name)
 	return 0;
 }
 
+/* &_PyRuntime: its symbol (.symtab, or .dynsym in a stripped file), else
+ * the start of the .PyRuntime section 3.13+ puts it in (a binary that
+ * exports nothing keeps its section headers even after strip --strip-all). */
+static uint64_t runtime_of(Dwfl_Module *mod)
+{
+	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	if (rt)
+		return rt;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return 0;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		const char *name;
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    !strcmp(name, ".PyRuntime") && sh.sh_addr)
+			return sh.sh_addr + bias;
+	}
+	return 0;
+}
+
 static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
 {
 	(void)ud;
@@ -147,7 +170,7 @@ static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Add
 		rank = 1;
 	else
 		return DWARF_CB_OK;
-	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	uint64_t rt = runtime_of(mod);
 	if (!rt) {
 		if (module_symbol(mod, "_PyGC_generation0"))
 			ctx->old_python = true;
@@ -171,7 +194,7 @@ static int find_runtime_any(Dwfl_Module *mod, void **ud, const char *name, Dwarf
 	struct find_ctx *ctx = arg;
 	if (ctx->best)
 		return DWARF_CB_ABORT;
-	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	uint64_t rt = runtime_of(mod);
 	if (rt) {
 		ctx->best = mod;
 		ctx->runtime = rt;
@@ -303,11 +326,14 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.13)",
 			(int)pid, t->major, t->minor);
 
+	/* Without DWARF the other offset sources get their say (build_cache.c);
+	 * pc_discover_nodebug says what to install if none can. */
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
 	if (!t->dwarf) {
-		char hint[512];
-		return pc_error_new(PC_EXIT_NODEBUG, "no debug information for %s: %s",
-				    t->module_path, debug_hint(t, hint, sizeof(hint)));
+		GElf_Addr bias = 0;
+		dwfl_module_getelf(t->mod, &bias);
+		t->bias = bias;
+		return NULL;
 	}
 	const char *mainfile = NULL, *debugfile = NULL;
 	dwfl_module_info(t->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
@@ -315,6 +341,13 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	if (mainfile)
 		t->module_path = mainfile;
 	return NULL;
+}
+
+struct pc_error *pc_discover_nodebug(struct pc_target *t, const char *why)
+{
+	char hint[512];
+	return pc_error_new(PC_EXIT_NODEBUG, "no debug information for %s%s: %s", t->module_path, why,
+			    debug_hint(t, hint, sizeof(hint)));
 }
 
 void pc_target_fini(struct pc_target *t)

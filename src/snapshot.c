@@ -582,6 +582,8 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	c->binary = s->target.module_path;
 	c->debuginfo = s->target.debug_path;
 	snprintf(c->offsets, sizeof(c->offsets), "%s", s->layout->offsets);
+	snprintf(c->offsets_table, sizeof(c->offsets_table), "%s",
+		 s->layout->table_from ? s->layout->table_from : "");
 	c->complete = true;
 	pc_iso_time(c->time, sizeof(c->time));
 	uint64_t t0 = pc_now_us();
