@@ -49,6 +49,7 @@ struct pc_build {
 	struct pc_rulebook *rules;
 	char table_from[400];   /* the layout table used and its build, "" for none */
 	bool check;             /* a table: cross-check it against the target */
+	bool named;             /* a symbol table names its functions (traverse rules) */
 
 	struct pc_build_file files[PC_BUILD_FILES];  /* files seen holding it */
 	int nfiles;

@@ -1,3 +1,4 @@
+#include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +267,23 @@ static struct pc_error *crosscheck(struct pc_build *b)
 	return err;
 }
 
+/* Whether the traverse rules can name the build's functions: its static
+ * ones (list_traverse...) are only in .symtab (or the debug file's), never
+ * in .dynsym, so a --strip-all build leaves every GC type unnamed. */
+static bool has_symtab(struct pc_target *t)
+{
+	if (t->dwarf)
+		return true;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(t->mod, &bias);
+	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			return true;
+	}
+	return false;
+}
+
 static struct pc_error *learn(struct pc_build *b)
 {
 	struct pc_target *t = &b->target;
@@ -283,6 +301,7 @@ static struct pc_error *learn(struct pc_build *b)
 		b->layout.table_from = b->table_from;
 		b->check = true;
 	}
+	b->named = has_symtab(t);
 	const char *names[PK_NKINDS + 3];
 	uint64_t addrs[PK_NKINDS + 3];
 	for (int k = 0; k < PK_NKINDS; k++)
