@@ -116,6 +116,22 @@ struct find_ctx {
 	bool old_python;  /* _PyGC_generation0 without _PyRuntime: 2.7/3.6 */
 };
 
+/* A defined symbol's address in the process: its value plus the load
+ * bias.  libdwfl adjusts by the section the symbol names, and objcopy
+ * --remove-section renumbers sections without rewriting .dynsym's indices
+ * (a copy stripped of its build-id note), so that section can be the wrong
+ * one; the value itself is a link-time address in an executable or a
+ * shared object alike. */
+static uint64_t symbol_address(Dwfl_Module *mod, const GElf_Sym *sym, GElf_Addr dwfl_addr)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	GElf_Ehdr eh;
+	if (!elf || !gelf_getehdr(elf, &eh) || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
+		return dwfl_addr;
+	return sym->st_value + bias;
+}
+
 static uint64_t module_symbol(Dwfl_Module *mod, const char *name)
 {
 	int n = dwfl_module_getsymtab(mod);
@@ -126,7 +142,7 @@ static uint64_t module_symbol(Dwfl_Module *mod, const char *name)
 		if (s && sym.st_shndx != SHN_UNDEF && !strcmp(s, name) &&
 		    (GELF_ST_TYPE(sym.st_info) == STT_OBJECT || GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
 		     GELF_ST_TYPE(sym.st_info) == STT_NOTYPE))
-			return addr;
+			return symbol_address(mod, &sym, addr);
 	}
 	return 0;
 }
@@ -366,6 +382,7 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
+		addr = symbol_address(t->mod, &sym, addr);
 		if (!s || sym.st_shndx == SHN_UNDEF ||
 		    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_FUNC))
 			continue;
