@@ -233,6 +233,14 @@ struct pc_error *pc_layout_crosscheck(const struct pc_layout *L, struct pc_mem *
 				"the layout from %s does not fit this process: tp_basicsize of %s is %llu, the layout says %lld",
 				build, want[i].name, (unsigned long long)basic, (long long)want[i].basicsize);
 	}
+	/* A libpython mapped twice (ctypes loading a second copy) has a
+	 * _PyRuntime with the record but no interpreter: not this process's. */
+	uint64_t interp = 0;
+	if (!L->gc_in_runtime &&
+	    (!pc_mem_u64(mem, runtime + (uint64_t)L->rt_interp_head, &interp) || !interp))
+		return pc_error_new(PC_EXIT_NOTPY,
+			"the runtime at %#llx has no interpreter: an uninitialised copy of libpython (loaded by ctypes?), or the layout from %s does not fit",
+			(unsigned long long)runtime, build);
 	if (!gc_links_back(L, mem, runtime))
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the layout from %s does not fit this process: generation 0's first object does not link back to it",
