@@ -14,7 +14,7 @@ OBJS = $(SRCS:src/%.c=build/%.o) build/layout_tables.o
 SAN_OBJS = $(SRCS:src/%.c=build/san/%.o) build/san/layout_tables.o
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps check check-plain check-san install clean demo fuzz
+.PHONY: all deps check check-plain check-san install clean demo fuzz tables
 
 all: deps-ok pycensus
 
@@ -28,6 +28,11 @@ pycensus: $(OBJS)
 
 build/%.o: src/%.c $(wildcard include/*.h) | build
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+# Regenerate layout/X.Y.json from the DWARF of these builds (one per minor).
+TABLE_PYTHONS ?= $(foreach v,3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0,/root/.pyenv/versions/$(v)/bin/python)
+tables: pycensus
+	scripts/gen-layout-table ./pycensus $(TABLE_PYTHONS)
 
 build/layout_tables.c: $(TABLES) scripts/embed-layout-tables | build
 	scripts/embed-layout-tables $(TABLES) > $@
