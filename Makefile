@@ -30,7 +30,8 @@ build/%.o: src/%.c $(wildcard include/*.h) | build
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # Regenerate layout/X.Y.json from the DWARF of these builds (one per minor).
-TABLE_PYTHONS ?= $(foreach v,3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0,/root/.pyenv/versions/$(v)/bin/python)
+TABLE_PYTHONS ?= $(foreach v,3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0,/root/.pyenv/versions/$(v)/bin/python) \
+	scripts/sid-python3.13
 tables: pycensus
 	scripts/gen-layout-table ./pycensus $(TABLE_PYTHONS)
 

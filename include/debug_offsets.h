@@ -32,9 +32,11 @@ bool pc_debug_offsets_known(int major, int minor);
 /* The source over a validated record; D must outlive it. */
 struct pc_layout_source pc_debug_offsets_source(struct pc_debug_offsets *d);
 
-/* The table compiled in for MAJOR.MINOR, as a source named "table";
- * *BUILD says which build it was generated from.  False if none. */
-bool pc_builtin_table_source(int major, int minor, struct pc_layout_source *out, const char **build);
+/* The table compiled in for MAJOR.MINOR (of the patch releases tables
+ * exist for, the newest not after MICRO, else the oldest; MICRO -1:
+ * unknown), as a source named "table"; *BUILD says which table and the
+ * build it was generated from.  False if none. */
+bool pc_builtin_table_source(int major, int minor, int micro, struct pc_layout_source *out, const char **build);
 void pc_builtin_table_free(struct pc_layout_source *src);
 
 /* The types the cross-check reads, by their addresses in the target. */

@@ -19,6 +19,7 @@ struct pc_target {
 	Dwarf_Addr bias;
 	char build_id[81];
 	int major, minor;        /* from Py_Version or the file name */
+	int micro;               /* from Py_Version, -1 if unknown (< 3.11) */
 	uint64_t runtime;        /* &_PyRuntime */
 	uint64_t py_version_addr; /* &Py_Version, 0 if absent (< 3.11) */
 };

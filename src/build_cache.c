@@ -221,7 +221,7 @@ static struct pc_error *layout_without_dwarf(struct pc_build *b)
 	struct pc_target *t = &b->target;
 	struct pc_layout_source src[2];
 	const char *from = NULL;
-	if (!pc_builtin_table_source(t->major, t->minor, &src[1], &from)) {
+	if (!pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from)) {
 		char why[96];
 		snprintf(why, sizeof(why), ", and pycensus has no layout table for Python %d.%d", t->major, t->minor);
 		return pc_discover_nodebug(t, why);

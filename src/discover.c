@@ -250,6 +250,7 @@ static int version_from_symbol(struct pc_target *t)
 			memcpy(&v, (char *)d->d_buf + (vaddr - sh.sh_addr), 4);
 			t->major = (int)(v >> 24);
 			t->minor = (int)((v >> 16) & 0xff);
+			t->micro = (int)((v >> 8) & 0xff);
 			return 0;
 		}
 	}
@@ -331,6 +332,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		sprintf(t->build_id + 2 * i, "%02x", bits[i]);
 
 	t->py_version_addr = module_symbol(t->mod, "Py_Version");
+	t->micro = -1;
 	if (version_from_symbol(t) < 0)
 		version_from_name(t->module_path, &t->major, &t->minor);
 	if (t->major == 3 && t->minor < 8 && t->minor > 0)
@@ -422,6 +424,7 @@ struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int m
 	t->debug_path = debugfile;
 	t->major = major;
 	t->minor = minor;
+	t->micro = -1;
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
 	if (!t->dwarf)
 		return pc_error_new(PC_EXIT_NODEBUG, "no debug information in %s", debugfile);

@@ -11,7 +11,7 @@ found for them.  The interpreter runs on the copy (LD_LIBRARY_PATH, or the
 copied executable with PYTHONHOME) and:
 
   * where pycensus has offsets without DWARF (3.13: _Py_DebugOffsets plus the
-    table compiled in from layout/3.13.json): the gc census must be exact
+    table compiled in from layout/3.13.*.json): the gc census must be exact
     against gc.get_objects() (test_snapshot's check_census) and the
     reachable census must match the in-process gc.get_referents() closure
     (test_reachable's zoo; --strip-debug only, see below), the same checks
@@ -32,6 +32,7 @@ failed, K skipped".  Every process started here is killed on the way out.
 """
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -55,8 +56,13 @@ CENSUS_TIMEOUT = 120
 TABLES = os.path.join(os.path.dirname(HERE), "layout")
 
 
+def tables(version):
+    """The layout tables for VERSION's minor: layout/X.Y.Z.json."""
+    return sorted(glob.glob(os.path.join(TABLES, "%d.%d.*.json" % version[:2])))
+
+
 def has_table(version):
-    return os.path.exists(os.path.join(TABLES, "%d.%d.json" % version[:2]))
+    return bool(tables(version))
 
 
 def sections(path):
@@ -132,7 +138,7 @@ def check_gc(rep, pc, py, label, copy, workdir):
         p = snap.get("python") or {}
         want = "debug_offsets+table" if py["version"][:2] >= (3, 13) else "table"
         ok = p.get("offsets") == want and \
-            "table %d.%d" % py["version"][:2] in (p.get("offsets_table") or "")
+            "table %d.%d." % py["version"][:2] in (p.get("offsets_table") or "")
         rep.check(ok, label, "offsets provenance", "%s, %s" % (p.get("offsets"),
                                                                short(p.get("offsets_table"), 120)),
                   "offsets=%r offsets_table=%r" % (p.get("offsets"), p.get("offsets_table")))
@@ -200,7 +206,8 @@ def check_no_table(rep, pc, py, label, copy, workdir):
 def check_wrong_table(rep, pc, py, workdir):
     """A doctored table is refused by the cross-check; the right one is not."""
     label = py["label"] + "-table"
-    good = os.path.join(TABLES, "%d.%d.json" % py["version"][:2])
+    exact = os.path.join(TABLES, "%s.json" % py["full_version"])
+    good = exact if os.path.exists(exact) else tables(py["version"])[0]
     with open(good) as f:
         table = json.load(f)
     bad = json.loads(json.dumps(table))
