@@ -348,9 +348,8 @@ static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_o
 	 * every GC type would be opaque and the census a fraction of the
 	 * heap.  Refuse rather than print that. */
 	if (opts->scope == PC_SCOPE_REACHABLE && s->build && !s->build->named)
-		return pc_error_new(PC_EXIT_NODEBUG,
-			"%s has no symbol table (strip --strip-all): the reachable scope needs it to recognise tp_traverse functions; use --scope gc, or install its debug info",
-			s->binary);
+		return pc_discover_nodebug(&s->target,
+			" nor a symbol table (strip --strip-all), which the reachable scope needs to recognise tp_traverse functions (--scope gc works without)");
 	struct pc_error *err = pc_mem_open(s->pid, mem);
 	if (err)
 		return err;

@@ -23,7 +23,7 @@ copied executable with PYTHONHOME) and:
   * elsewhere (no table yet for that version): exit 6 naming what to
     install, and the census checks SKIP saying so.
 
-Then, once, on a 3.13 with DWARF: a deliberately wrong table given through
+Then, once, on the first interpreter with DWARF and a table: a deliberately wrong table given through
 PYCENSUS_TEST_LAYOUT_TABLE is refused by the cross-check (exit 4, one line
 naming the table and what did not fit), and the right one is accepted.
 
