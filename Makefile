@@ -10,12 +10,15 @@ LIBS = -ldw -lelf -ljson-c
 # cmd/ down to core/.
 LAYERS = core target layout walk census report cmd
 SRCS = $(foreach d,$(LAYERS),$(wildcard src/$(d)/*.c))
-OBJS = $(SRCS:src/%.c=build/%.o)
 $(if $(wildcard src/*.c),$(error $(wildcard src/*.c): move it into its layer's folder under src/))
-SAN_OBJS = $(SRCS:src/%.c=build/san/%.o)
+# The layout tables (layout/X.Y.Z.json, scripts/gen-layout-table) are
+# compiled in: a generated source, one per build flavour below.
+TABLES = $(wildcard layout/*.json)
+OBJS = $(SRCS:src/%.c=build/%.o) build/layout_tables.o
+SAN_OBJS = $(SRCS:src/%.c=build/san/%.o) build/san/layout_tables.o
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps check check-plain check-san install clean demo fuzz
+.PHONY: all deps check check-plain check-san install clean demo fuzz tables
 
 all: deps-ok pycensus
 
@@ -31,6 +34,27 @@ build/%.o: src/%.c $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
+# Regenerate layout/X.Y.Z.json from the DWARF of these builds.
+TABLE_PYTHONS ?= $(foreach v,3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0,/root/.pyenv/versions/$(v)/bin/python) \
+	scripts/sid-python3.13
+tables: pycensus
+	scripts/gen-layout-table ./pycensus $(TABLE_PYTHONS)
+
+build/layout_tables.c: $(TABLES) scripts/embed-layout-tables
+	@mkdir -p $(@D)
+	scripts/embed-layout-tables $(TABLES) > $@
+
+build/layout_tables.o: build/layout_tables.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/san/layout_tables.o: build/layout_tables.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -c -o $@ $<
+
+build/fuzz/layout_tables.o: build/layout_tables.c
+	@mkdir -p $(@D)
+	$(CLANG) -O1 -g -c -o $@ $<
+
 build/san/%.o: src/%.c $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) -c -o $@ $<
@@ -42,7 +66,7 @@ pycensus-san: $(SAN_OBJS)
 # that tests/fuzz/dump_image takes from real processes.
 CLANG ?= clang
 LIB_SRCS = $(filter-out src/cmd/main.c,$(SRCS))
-FUZZ_OBJS = $(LIB_SRCS:src/%.c=build/fuzz/%.o)
+FUZZ_OBJS = $(LIB_SRCS:src/%.c=build/fuzz/%.o) build/fuzz/layout_tables.o
 FUZZ_SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # No comparison tracing: it took half the time of a run (3 inputs/s instead
 # of 18), and the harness makes its extreme values itself.

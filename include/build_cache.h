@@ -47,6 +47,9 @@ struct pc_build {
 	uint64_t lookdict;      /* <= 3.10: dk_lookup of general dicts */
 	uint64_t interned;      /* <= 3.11: &interned (static dict pointer) */
 	struct pc_rulebook *rules;
+	char table_from[400];   /* the layout table used and its build, "" for none */
+	bool check;             /* a table: cross-check it against the target */
+	bool named;             /* a symbol table names its functions (traverse rules) */
 
 	struct pc_build_file files[PC_BUILD_FILES];  /* files seen holding it */
 	int nfiles;

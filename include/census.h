@@ -38,6 +38,7 @@ struct pc_census {
 	char version[32];
 	const char *binary, *debuginfo;
 	char offsets[48];        /* where the layout came from: pc_layout.offsets */
+	char offsets_table[400]; /* which table, and its build; "" for none */
 	enum pc_scope scope;
 	bool complete;
 	uint64_t rss_bytes;

@@ -15,10 +15,11 @@ struct pc_target {
 	Dwfl_Module *mod;        /* the module holding _PyRuntime */
 	const char *module_path; /* its file */
 	const char *debug_path;  /* where its DWARF came from */
-	Dwarf *dwarf;
+	Dwarf *dwarf;            /* NULL: none found (other offset sources then) */
 	Dwarf_Addr bias;
 	char build_id[81];
 	int major, minor;        /* from Py_Version or the file name */
+	int micro;               /* from Py_Version, -1 if unknown (< 3.11) */
 	uint64_t runtime;        /* &_PyRuntime */
 	uint64_t py_version_addr; /* &Py_Version, 0 if absent (< 3.11) */
 };
@@ -26,6 +27,10 @@ struct pc_target {
 /* Everything here works on a running target: nothing is stopped. */
 struct pc_error *pc_discover(pid_t pid, struct pc_target *t);
 void pc_target_fini(struct pc_target *t);
+
+/* Exit 6 for T, which has no DWARF (t->dwarf NULL): WHY says why no other
+ * offset source could stand in; the message says what to install. */
+struct pc_error *pc_discover_nodebug(struct pc_target *t, const char *why);
 
 /* The interpreter described by DEBUGFILE (an ELF with DWARF and symbols),
  * as if loaded at BIAS: for memory images. */

@@ -167,6 +167,7 @@ struct pc_layout {
 	/* Where the facts came from: "dwarf", "table" or, for more than one
 	 * source used, their names joined by "+". */
 	char offsets[48];
+	const char *table_from;   /* a table's version and build, else NULL */
 	const char *sources[PC_LAYOUT_SOURCES];
 	int nsources;
 	int nfacts;

@@ -1,3 +1,4 @@
+#include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,8 @@
 #include <sys/sysmacros.h>
 
 #include "build_cache.h"
+#include "debug_offsets.h"
+#include "mem.h"
 
 /* The builds later sessions may share: few (one per interpreter binary
  * watched), so a list. */
@@ -209,14 +212,96 @@ struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path)
 /* --- learning a build --------------------------------------------------- */
 
 /* Everything a build's sessions learn from its DWARF and symbols. */
+/* Without DWARF: _Py_DebugOffsets from the target's memory, then the
+ * table compiled in for this version for the rest; the layout is trusted
+ * only once the cross-check says it fits the target.  Exit 6 when neither
+ * source exists for this version. */
+static struct pc_error *layout_without_dwarf(struct pc_build *b)
+{
+	struct pc_target *t = &b->target;
+	struct pc_layout_source src[2];
+	const char *from = NULL;
+	if (!pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from)) {
+		char why[96];
+		snprintf(why, sizeof(why), ", and pycensus has no layout table for Python %d.%d", t->major, t->minor);
+		return pc_discover_nodebug(t, why);
+	}
+	snprintf(b->table_from, sizeof(b->table_from), "%s", from);
+	struct pc_mem *mem = NULL;
+	struct pc_debug_offsets *rec = calloc(1, sizeof(*rec));
+	struct pc_error *err = rec ? pc_mem_open(t->pid, &mem) : pc_error_nomem();
+	int n = 0;
+	if (!err && pc_debug_offsets_known(t->major, t->minor)) {
+		err = pc_debug_offsets_read(mem, t->runtime, t->major, t->minor, rec);
+		src[n++] = pc_debug_offsets_source(rec);
+	}
+	if (!err) {
+		src[n++] = src[1];
+		err = pc_layout_build(&b->layout, src, n, t->major, t->minor);
+	}
+	if (!err) {
+		b->layout.table_from = b->table_from;
+		b->check = true;
+	}
+	pc_builtin_table_free(&src[1]);
+	free(rec);
+	pc_mem_close(mem);
+	return err;
+}
+
+/* The table's cross-check against the target (item 2 of issue 10). */
+static struct pc_error *crosscheck(struct pc_build *b)
+{
+	struct pc_mem *mem = NULL;
+	struct pc_error *err = pc_mem_open(b->target.pid, &mem);
+	if (err)
+		return err;
+	struct pc_check_types ty = {
+		.type = b->kind_type[PK_TYPE], .integer = b->kind_type[PK_INT], .str = b->kind_type[PK_STR],
+		.dict = b->kind_type[PK_DICT], .tuple = b->kind_type[PK_TUPLE],
+	};
+	char build[520];
+	snprintf(build, sizeof(build), "%s (%s) for %s", b->layout.offsets, b->table_from, b->target.module_path);
+	err = pc_layout_crosscheck(&b->layout, mem, b->target.runtime, &ty, build);
+	pc_mem_close(mem);
+	return err;
+}
+
+/* Whether the traverse rules can name the build's functions: its static
+ * ones (list_traverse...) are only in .symtab (or the debug file's), never
+ * in .dynsym, so a --strip-all build leaves every GC type unnamed. */
+static bool has_symtab(struct pc_target *t)
+{
+	if (t->dwarf)
+		return true;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(t->mod, &bias);
+	for (Elf_Scn *scn = NULL; elf && (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+			return true;
+	}
+	return false;
+}
+
 static struct pc_error *learn(struct pc_build *b)
 {
 	struct pc_target *t = &b->target;
-	struct pc_error *err = pc_dwarf_index_create(t->dwarf, &b->dwarf);
-	if (!err)
+	struct pc_error *err = NULL;
+	if (!t->dwarf)
+		err = t->pid > 0 ? layout_without_dwarf(b) : pc_discover_nodebug(t, "");
+	else if (!(err = pc_dwarf_index_create(t->dwarf, &b->dwarf)))
 		err = pc_layout_init(&b->layout, b->dwarf, t->major, t->minor);
 	if (err)
 		return err;
+	/* A table read back through the test hook is checked like one compiled in. */
+	const char *hook = getenv("PYCENSUS_TEST_LAYOUT_TABLE");
+	if (hook && *hook && t->pid > 0) {
+		snprintf(b->table_from, sizeof(b->table_from), "table %s", hook);
+		b->layout.table_from = b->table_from;
+		b->check = true;
+	}
+	b->named = has_symtab(t);
 	const char *names[PK_NKINDS + 3];
 	uint64_t addrs[PK_NKINDS + 3];
 	for (int k = 0; k < PK_NKINDS; k++)
@@ -236,7 +321,7 @@ static struct pc_error *learn(struct pc_build *b)
 	if (!b->kind_type[PK_TYPE] || !b->kind_type[PK_STR] || !b->kind_type[PK_DICT])
 		return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
 				    t->module_path);
-	return NULL;
+	return b->check ? crosscheck(b) : NULL;
 }
 
 static void destroy(struct pc_build *b)

@@ -344,6 +344,12 @@ enum read_mode { READ_HINTED, READ_COPY };
 static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_opts *opts, struct pc_mem **mem,
 				enum read_mode *mode)
 {
+	/* Without names the traverse rules cannot recognise one function:
+	 * every GC type would be opaque and the census a fraction of the
+	 * heap.  Refuse rather than print that. */
+	if (opts->scope == PC_SCOPE_REACHABLE && s->build && !s->build->named)
+		return pc_discover_nodebug(&s->target,
+			" nor a symbol table (strip --strip-all), which the reachable scope needs to recognise tp_traverse functions (--scope gc works without)");
 	struct pc_error *err = pc_mem_open(s->pid, mem);
 	if (err)
 		return err;
@@ -582,6 +588,8 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	c->binary = s->target.module_path;
 	c->debuginfo = s->target.debug_path;
 	snprintf(c->offsets, sizeof(c->offsets), "%s", s->layout->offsets);
+	snprintf(c->offsets_table, sizeof(c->offsets_table), "%s",
+		 s->layout->table_from ? s->layout->table_from : "");
 	c->complete = true;
 	pc_iso_time(c->time, sizeof(c->time));
 	uint64_t t0 = pc_now_us();

@@ -143,6 +143,8 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 	json_object_object_add(py, "version", jstr(c->version));
 	json_object_object_add(py, "binary", jstr(c->binary ? c->binary : ""));
 	json_object_object_add(py, "offsets", jstr(c->offsets));
+	if (c->offsets_table[0])
+		json_object_object_add(py, "offsets_table", jstr(c->offsets_table));
 	json_object_object_add(py, "debuginfo", jstr(c->debuginfo ? c->debuginfo : ""));
 	json_object_object_add(root, "python", py);
 	if (o->session) {
@@ -490,6 +492,8 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 	json_object_object_add(py, "binary", jstr(t->module_path ? t->module_path : ""));
 	json_object_object_add(py, "build_id", jstr(t->build_id));
 	json_object_object_add(py, "offsets", jstr(s->layout->offsets));
+	if (s->layout->table_from)
+		json_object_object_add(py, "offsets_table", jstr(s->layout->table_from));
 	json_object_object_add(py, "debuginfo", jstr(t->debug_path ? t->debug_path : ""));
 	json_object_object_add(root, "python", py);
 	json_object_object_add(root, "runtime", hex(t->runtime));

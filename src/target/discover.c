@@ -116,6 +116,22 @@ struct find_ctx {
 	bool old_python;  /* _PyGC_generation0 without _PyRuntime: 2.7/3.6 */
 };
 
+/* A defined symbol's address in the process: its value plus the load
+ * bias.  libdwfl adjusts by the section the symbol names, and objcopy
+ * --remove-section renumbers sections without rewriting .dynsym's indices
+ * (a copy stripped of its build-id note), so that section can be the wrong
+ * one; the value itself is a link-time address in an executable or a
+ * shared object alike. */
+static uint64_t symbol_address(Dwfl_Module *mod, const GElf_Sym *sym, GElf_Addr dwfl_addr)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	GElf_Ehdr eh;
+	if (!elf || !gelf_getehdr(elf, &eh) || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
+		return dwfl_addr;
+	return sym->st_value + bias;
+}
+
 static uint64_t module_symbol(Dwfl_Module *mod, const char *name)
 {
 	int n = dwfl_module_getsymtab(mod);
@@ -126,7 +142,30 @@ static uint64_t module_symbol(Dwfl_Module *mod, const char *name)
 		if (s && sym.st_shndx != SHN_UNDEF && !strcmp(s, name) &&
 		    (GELF_ST_TYPE(sym.st_info) == STT_OBJECT || GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
 		     GELF_ST_TYPE(sym.st_info) == STT_NOTYPE))
-			return addr;
+			return symbol_address(mod, &sym, addr);
+	}
+	return 0;
+}
+
+/* &_PyRuntime: its symbol (.symtab, or .dynsym in a stripped file), else
+ * the start of the .PyRuntime section 3.13+ puts it in (a binary that
+ * exports nothing keeps its section headers even after strip --strip-all). */
+static uint64_t runtime_of(Dwfl_Module *mod)
+{
+	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	if (rt)
+		return rt;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return 0;
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr sh;
+		const char *name;
+		if (gelf_getshdr(scn, &sh) && (name = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    !strcmp(name, ".PyRuntime") && sh.sh_addr)
+			return sh.sh_addr + bias;
 	}
 	return 0;
 }
@@ -147,7 +186,7 @@ static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Add
 		rank = 1;
 	else
 		return DWARF_CB_OK;
-	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	uint64_t rt = runtime_of(mod);
 	if (!rt) {
 		if (module_symbol(mod, "_PyGC_generation0"))
 			ctx->old_python = true;
@@ -171,7 +210,7 @@ static int find_runtime_any(Dwfl_Module *mod, void **ud, const char *name, Dwarf
 	struct find_ctx *ctx = arg;
 	if (ctx->best)
 		return DWARF_CB_ABORT;
-	uint64_t rt = module_symbol(mod, "_PyRuntime");
+	uint64_t rt = runtime_of(mod);
 	if (rt) {
 		ctx->best = mod;
 		ctx->runtime = rt;
@@ -211,6 +250,7 @@ static int version_from_symbol(struct pc_target *t)
 			memcpy(&v, (char *)d->d_buf + (vaddr - sh.sh_addr), 4);
 			t->major = (int)(v >> 24);
 			t->minor = (int)((v >> 16) & 0xff);
+			t->micro = (int)((v >> 8) & 0xff);
 			return 0;
 		}
 	}
@@ -292,6 +332,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		sprintf(t->build_id + 2 * i, "%02x", bits[i]);
 
 	t->py_version_addr = module_symbol(t->mod, "Py_Version");
+	t->micro = -1;
 	if (version_from_symbol(t) < 0)
 		version_from_name(t->module_path, &t->major, &t->minor);
 	if (t->major == 3 && t->minor < 8 && t->minor > 0)
@@ -303,11 +344,14 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.15)",
 			(int)pid, t->major, t->minor);
 
+	/* Without DWARF the other offset sources get their say (build_cache.c);
+	 * pc_discover_nodebug says what to install if none can. */
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
 	if (!t->dwarf) {
-		char hint[512];
-		return pc_error_new(PC_EXIT_NODEBUG, "no debug information for %s: %s",
-				    t->module_path, debug_hint(t, hint, sizeof(hint)));
+		GElf_Addr bias = 0;
+		dwfl_module_getelf(t->mod, &bias);
+		t->bias = bias;
+		return NULL;
 	}
 	const char *mainfile = NULL, *debugfile = NULL;
 	dwfl_module_info(t->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
@@ -315,6 +359,13 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	if (mainfile)
 		t->module_path = mainfile;
 	return NULL;
+}
+
+struct pc_error *pc_discover_nodebug(struct pc_target *t, const char *why)
+{
+	char hint[512];
+	return pc_error_new(PC_EXIT_NODEBUG, "no debug information for %s%s: %s", t->module_path, why,
+			    debug_hint(t, hint, sizeof(hint)));
 }
 
 void pc_target_fini(struct pc_target *t)
@@ -333,6 +384,7 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
+		addr = symbol_address(t->mod, &sym, addr);
 		if (!s || sym.st_shndx == SHN_UNDEF ||
 		    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_FUNC))
 			continue;
@@ -372,6 +424,7 @@ struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int m
 	t->debug_path = debugfile;
 	t->major = major;
 	t->minor = minor;
+	t->micro = -1;
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
 	if (!t->dwarf)
 		return pc_error_new(PC_EXIT_NODEBUG, "no debug information in %s", debugfile);

@@ -1,0 +1,249 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "debug_offsets.h"
+
+/* One fact the record gives: the layout key, where its value lies in the
+ * record, and where the size of the struct it belongs to lies (0: the
+ * value is itself a size).  The record is all uint64_t after the cookie. */
+struct pc_dbgoff_field {
+	const char *key;
+	uint16_t at, section;
+};
+
+struct pc_dbgoff_format {
+	int major, minor;
+	size_t size;
+	const struct pc_dbgoff_field *fields;
+	size_t nfields;
+	const uint16_t *sections;  /* every section's size field */
+	size_t nsections;
+};
+
+/* 3.13: Include/internal/pycore_runtime.h (struct _Py_DebugOffsets),
+ * offsets as the DWARF of CPython 3.13.0 lays the struct out. */
+static const struct pc_dbgoff_field fields_3_13[] = {
+	{ "_PyRuntimeState.interpreters.head", 40, 24 },
+	{ "PyInterpreterState.next", 64, 48 },
+	{ "PyInterpreterState.threads.head|tstate_head", 72, 48 },
+	{ "PyInterpreterState.gc", 80, 48 },
+	{ "PyInterpreterState.modules|imports.modules", 88, 48 },
+	{ "PyInterpreterState.sysdict", 96, 48 },
+	{ "PyInterpreterState.builtins", 104, 48 },
+	{ "PyThreadState.next", 168, 152 },
+	{ "PyThreadState.current_frame", 184, 152 },
+	{ "sizeof(_PyInterpreterFrame)", 224, 0 },
+	{ "_PyInterpreterFrame.previous", 232, 224 },
+	{ "_PyInterpreterFrame.f_code|f_executable", 240, 224 },
+	{ "_PyInterpreterFrame.f_executable", 240, 224 },
+	{ "_PyInterpreterFrame.localsplus", 256, 224 },
+	{ "_PyInterpreterFrame.owner", 264, 224 },
+	{ "PyCodeObject.co_filename", 280, 272 },
+	{ "PyCodeObject.co_name", 288, 272 },
+	{ "PyCodeObject.co_qualname", 296, 272 },
+	{ "PyCodeObject.co_linetable", 304, 272 },
+	{ "PyCodeObject.co_localsplusnames", 328, 272 },
+	{ "PyCodeObject.co_localspluskinds", 336, 272 },
+	{ "sizeof(PyObject)", 352, 0 },
+	{ "PyObject.ob_type", 360, 352 },
+	{ "sizeof(PyTypeObject)", 368, 0 },
+	{ "PyTypeObject.tp_name", 376, 368 },
+	{ "PyTypeObject.tp_flags", 392, 368 },
+	{ "PyTupleObject.ob_item", 408, 400 },
+	{ "PyVarObject.ob_size", 416, 400 },
+	{ "PyListObject.ob_item", 432, 424 },
+	{ "sizeof(PyDictObject)", 448, 0 },
+	{ "PyDictObject.ma_keys", 456, 448 },
+	{ "PyDictObject.ma_values", 464, 448 },
+	{ "PyLongObject.long_value.lv_tag", 496, 488 },
+	{ "PyLongObject.long_value.ob_digit|ob_digit", 504, 488 },
+	{ "sizeof(PyUnicodeObject)", 536, 0 },
+	{ "PyASCIIObject.length", 552, 536 },
+	{ "sizeof(PyASCIIObject)", 560, 0 },
+	{ "_gc_runtime_state.collecting", 576, 568 },
+};
+
+static const uint16_t sections_3_13[] = {
+	24, 48, 152, 224, 272, 352, 368, 400, 424, 448, 472, 488, 512, 536, 568,
+};
+
+static const struct pc_dbgoff_format formats[] = {
+	{ 3, 13, 584, fields_3_13, sizeof(fields_3_13) / sizeof(fields_3_13[0]),
+	  sections_3_13, sizeof(sections_3_13) / sizeof(sections_3_13[0]) },
+};
+
+static const struct pc_dbgoff_format *format_of(int major, int minor)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (formats[i].major == major && formats[i].minor == minor)
+			return &formats[i];
+	return NULL;
+}
+
+bool pc_debug_offsets_known(int major, int minor)
+{
+	return format_of(major, minor) != NULL;
+}
+
+static uint64_t u64_at(const struct pc_debug_offsets *d, size_t at)
+{
+	uint64_t v;
+	memcpy(&v, d->raw + at, 8);
+	return v;
+}
+
+/* A section larger than this is not a CPython struct: a wrong record. */
+#define SECTION_MAX (1u << 20)
+
+struct pc_error *pc_debug_offsets_read(struct pc_mem *mem, uint64_t runtime, int major, int minor,
+				       struct pc_debug_offsets *out)
+{
+	memset(out, 0, sizeof(*out));
+	const struct pc_dbgoff_format *f = format_of(major, minor);
+	if (!f)
+		return pc_error_new(PC_EXIT_NODEBUG, "pycensus does not know _Py_DebugOffsets of Python %d.%d",
+				    major, minor);
+	if (!pc_mem_read(mem, runtime, out->raw, f->size))
+		return pc_error_new(PC_EXIT_NOTPY, "cannot read _Py_DebugOffsets at %#llx",
+				    (unsigned long long)runtime);
+	/* A libpython mapped but never initialised (ctypes loading a second
+	 * copy) has the section's file bytes too; the cookie and version are
+	 * static data, so they are checked against the version found
+	 * elsewhere (Py_Version, the file name) and the runtime's own
+	 * interpreter list is checked by the cross-check later. */
+	if (memcmp(out->raw, "xdebugpy", 8))
+		return pc_error_new(PC_EXIT_NOTPY, "_PyRuntime at %#llx does not start with the _Py_DebugOffsets cookie",
+				    (unsigned long long)runtime);
+	out->version = u64_at(out, 8);
+	int vmaj = (int)(out->version >> 24), vmin = (int)((out->version >> 16) & 0xff);
+	if (vmaj != major || vmin != minor)
+		return pc_error_new(PC_EXIT_NOTPY,
+			"_Py_DebugOffsets says Python %d.%d (%#llx) but the binary says %d.%d; refusing", vmaj, vmin,
+			(unsigned long long)out->version, major, minor);
+	if (u64_at(out, 16))
+		return pc_error_new(PC_EXIT_NOTPY,
+			"Python %d.%d is a free-threaded build (_Py_DebugOffsets.free_threaded); pycensus reads the default build only",
+			major, minor);
+	for (size_t i = 0; i < f->nsections; i++) {
+		uint64_t size = u64_at(out, f->sections[i]);
+		if (!size || size > SECTION_MAX)
+			return pc_error_new(PC_EXIT_NOTPY,
+				"_Py_DebugOffsets of Python %d.%d: a struct size (record offset %u) is %llu; refusing",
+				major, minor, f->sections[i], (unsigned long long)size);
+	}
+	for (size_t i = 0; i < f->nfields; i++) {
+		const struct pc_dbgoff_field *x = &f->fields[i];
+		if (x->section && u64_at(out, x->at) >= u64_at(out, x->section))
+			return pc_error_new(PC_EXIT_NOTPY,
+				"_Py_DebugOffsets of Python %d.%d: %s = %llu lies outside its struct (%llu bytes); refusing",
+				major, minor, x->key, (unsigned long long)u64_at(out, x->at),
+				(unsigned long long)u64_at(out, x->section));
+	}
+	out->format = f;
+	return NULL;
+}
+
+static enum pc_fact_state record_fact(void *ctx, const char *key, int64_t *value)
+{
+	const struct pc_debug_offsets *d = ctx;
+	*value = -1;
+	for (size_t i = 0; i < d->format->nfields; i++)
+		if (!strcmp(d->format->fields[i].key, key)) {
+			*value = (int64_t)u64_at(d, d->format->fields[i].at);
+			return PC_FACT_VALUE;
+		}
+	return PC_FACT_UNKNOWN;
+}
+
+struct pc_layout_source pc_debug_offsets_source(struct pc_debug_offsets *d)
+{
+	return (struct pc_layout_source){ .name = "debug_offsets", .fact = record_fact, .ctx = d };
+}
+
+/* --- the cross-check ----------------------------------------------------- */
+
+static bool read_cstr(struct pc_mem *mem, uint64_t addr, char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (!pc_mem_read(mem, addr + i, buf + i, 1))
+			return false;
+		if (!buf[i])
+			return true;
+	}
+	buf[len - 1] = 0;
+	return true;
+}
+
+/* Generation 0's head, and whether its first object links back to it.
+ * The target runs while this is read, so a link may be in flux: a few
+ * tries before calling it a mismatch. */
+static bool gc_links_back(const struct pc_layout *L, struct pc_mem *mem, uint64_t runtime)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		uint64_t base = runtime, head, next, prev;
+		if (!L->gc_in_runtime && !pc_mem_u64(mem, runtime + (uint64_t)L->rt_interp_head, &base))
+			continue;
+		head = base + (uint64_t)L->gc_state + (uint64_t)L->gc_generations;
+		if (!pc_mem_u64(mem, head + (uint64_t)L->gc_next, &next))
+			continue;
+		next &= L->gc_ptr_mask;
+		if (next == head)
+			return true;
+		if (pc_mem_u64(mem, next + (uint64_t)L->gc_prev, &prev) && (prev & L->gc_ptr_mask) == head)
+			return true;
+		pc_mem_reset(mem);
+	}
+	return false;
+}
+
+struct pc_error *pc_layout_crosscheck(const struct pc_layout *L, struct pc_mem *mem, uint64_t runtime,
+				      const struct pc_check_types *types, const char *build)
+{
+	uint64_t meta;
+	if (!pc_mem_u64(mem, types->type + (uint64_t)L->ob_type, &meta) || meta != types->type)
+		return pc_error_new(PC_EXIT_NOTPY,
+			"the layout from %s does not fit this process: PyType_Type is not its own type (ob_type at %lld)",
+			build, (long long)L->ob_type);
+	struct {
+		uint64_t addr;
+		const char *name;
+		int64_t basicsize;
+	} want[] = {
+		{ types->integer, "int", L->long_digits },
+		{ types->str, "str", L->unicode_size },
+		{ types->dict, "dict", L->dict_size },
+		{ types->tuple, "tuple", L->tuple_item },
+		{ types->type, "type", L->heaptype_size },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		uint64_t basic = 0, name = 0;
+		char got[32] = "";
+		if (!want[i].addr || !pc_mem_u64(mem, want[i].addr + (uint64_t)L->tp_basicsize, &basic) ||
+		    !pc_mem_u64(mem, want[i].addr + (uint64_t)L->tp_name, &name) ||
+		    !read_cstr(mem, name, got, sizeof(got)))
+			return pc_error_new(PC_EXIT_NOTPY,
+				"the layout from %s does not fit this process: cannot read the %s type object",
+				build, want[i].name);
+		if (strcmp(got, want[i].name))
+			return pc_error_new(PC_EXIT_NOTPY,
+				"the layout from %s does not fit this process: tp_name of %s reads \"%s\"", build,
+				want[i].name, got);
+		if ((int64_t)basic != want[i].basicsize)
+			return pc_error_new(PC_EXIT_NOTPY,
+				"the layout from %s does not fit this process: tp_basicsize of %s is %llu, the layout says %lld",
+				build, want[i].name, (unsigned long long)basic, (long long)want[i].basicsize);
+	}
+	/* A libpython mapped twice (ctypes loading a second copy) has a
+	 * _PyRuntime with the record but no interpreter: not this process's. */
+	uint64_t interp = 0;
+	if (!L->gc_in_runtime &&
+	    (!pc_mem_u64(mem, runtime + (uint64_t)L->rt_interp_head, &interp) || !interp))
+		return pc_error_new(PC_EXIT_NOTPY,
+			"the runtime at %#llx has no interpreter: an uninitialised copy of libpython (loaded by ctypes?), or the layout from %s does not fit",
+			(unsigned long long)runtime, build);
+	if (!gc_links_back(L, mem, runtime))
+		return pc_error_new(PC_EXIT_NOTPY,
+			"the layout from %s does not fit this process: generation 0's first object does not link back to it",
+			build);
+	return NULL;
+}

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""pycensus on interpreters without debug information (issue 10).
+
+    python3 tests/test_stripped.py [--pycensus ./pycensus] [--only SUBSTR]
+
+For every interpreter tests/pythons.py discovers, the ELF file that holds
+_PyRuntime (libpython, or the executable of a static build) is copied twice:
+`strip --strip-all` (no DWARF, no .symtab) and `strip --strip-debug`
+(.symtab kept), both without build-id and debuglink, so no debug file can be
+found for them.  The interpreter runs on the copy (LD_LIBRARY_PATH, or the
+copied executable with PYTHONHOME) and:
+
+  * where pycensus has offsets without DWARF (3.13: _Py_DebugOffsets plus the
+    table compiled in from layout/3.13.*.json): the gc census must be exact
+    against gc.get_objects() (test_snapshot's check_census) and the
+    reachable census must match the in-process gc.get_referents() closure
+    (test_reachable's zoo; --strip-debug only, see below), the same checks
+    the DWARF runs pass; `info` says
+    "offsets": "debug_offsets+table" and which table;
+  * the reachable census of a --strip-all copy is refused (exit 6): the
+    traverse rules recognise tp_traverse functions by their names, which
+    only .symtab has; the check SKIPs saying so;
+  * elsewhere (no table yet for that version): exit 6 naming what to
+    install, and the census checks SKIP saying so.
+
+Then, once, on the first interpreter with DWARF and a table: a deliberately wrong table given through
+PYCENSUS_TEST_LAYOUT_TABLE is refused by the cross-check (exit 4, one line
+naming the table and what did not fit), and the right one is accepted.
+
+One line per check: PASS / FAIL / SKIP; the last line is "N passed, M
+failed, K skipped".  Every process started here is killed on the way out.
+"""
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
+import pythons  # noqa: E402
+import harness  # noqa: E402
+import test_snapshot  # noqa: E402
+import test_reachable  # noqa: E402
+from harness import EXIT_NOTPY, EXIT_NODEBUG, TargetError, short, target_running  # noqa: E402
+
+READY_TIMEOUT = 60
+CENSUS_TIMEOUT = 120
+# Versions pycensus reads without DWARF (a layout table in layout/).
+TABLES = os.path.join(os.path.dirname(HERE), "layout")
+
+
+def tables(version):
+    """The layout tables for VERSION's minor: layout/X.Y.Z.json."""
+    return sorted(glob.glob(os.path.join(TABLES, "%d.%d.*.json" % version[:2])))
+
+
+def has_table(version):
+    return bool(tables(version))
+
+
+def sections(path):
+    out = subprocess.run(["readelf", "-SW", path], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    return set(w for line in out.splitlines() for w in line.split() if w.startswith("."))
+
+
+def ask_prefix(python):
+    return subprocess.run([python, "-c", "import sys; print(sys.prefix)"], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True, timeout=60).stdout.strip()
+
+
+def stripped_copy(py, how, workdir):
+    """(wrapper that runs PY on a copy of its _PyRuntime ELF stripped HOW,
+    the copy's path) or raises."""
+    d = tempfile.mkdtemp(prefix="%s-%s-" % (py["label"], how), dir=workdir)
+    elf = os.path.realpath(py["elf"])
+    static = os.path.realpath(py["path"]) == elf
+    copy = os.path.join(d, os.path.basename(py["elf"] if not static else py["path"]))
+    subprocess.run(["objcopy", "--strip-" + how, "--remove-section", ".note.gnu.build-id",
+                    "--remove-section", ".gnu_debuglink", elf, copy], check=True)
+    os.chmod(copy, 0o755)
+    wrapper = os.path.join(d, "run-python")
+    with open(wrapper, "w") as f:
+        if static:
+            f.write('#!/bin/sh\nPYTHONHOME=%s exec %s "$@"\n' % (ask_prefix(py["path"]), copy))
+        else:
+            f.write('#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' % (d, py["path"]))
+    os.chmod(wrapper, 0o755)
+    return wrapper, copy
+
+
+def premise(rep, label, how, copy, original):
+    """The copy has what `how` leaves and nothing a debug file is found by
+    (a distribution build has no .symtab to keep)."""
+    s = sections(copy)
+    bad = [x for x in (".debug_info", ".note.gnu.build-id", ".gnu_debuglink") if x in s]
+    if how == "all" and ".symtab" in s:
+        bad.append(".symtab")
+    if how == "debug" and ".symtab" not in s and ".symtab" in sections(original):
+        bad.append("no .symtab")
+    rep.check(not bad, label, "stripped copy", "%s: no DWARF, build-id or debuglink%s" % (
+        os.path.basename(copy), ", .symtab kept" if how == "debug" else ", no .symtab"),
+        "%s still has %s" % (copy, ", ".join(bad)))
+    return not bad, ".symtab" in s
+
+
+def maps_copy(target, copy):
+    with open("/proc/%d/maps" % target.pid) as f:
+        return copy in f.read()
+
+
+def check_gc(rep, pc, py, label, copy, workdir):
+    target = test_snapshot.Target(py["path"], workdir, label)
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        if not maps_copy(target, copy):
+            rep.fail(label, "target", "did not load %s" % copy)
+            return
+        truth = target.truth
+        rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", target.pid])
+        if rc != 0:
+            rep.fail(label, "snapshot", "exit %r after %.1fs: %s" % (rc, secs, short(err)))
+            return
+        snap, why = harness.parse_json(out)
+        if why:
+            rep.fail(label, "snapshot", why)
+            return
+        errs = test_snapshot.schema_errors(snap, target.pid, truth["version"])
+        rep.check(not errs, label, "snapshot schema", "%.2fs, %d types" % (
+            secs, len(snap.get("types") or [])), "; ".join(errs))
+        p = snap.get("python") or {}
+        want = "debug_offsets+table" if py["version"][:2] >= (3, 13) else "table"
+        ok = p.get("offsets") == want and \
+            "table %d.%d." % py["version"][:2] in (p.get("offsets_table") or "")
+        rep.check(ok, label, "offsets provenance", "%s, %s" % (p.get("offsets"),
+                                                               short(p.get("offsets_table"), 120)),
+                  "offsets=%r offsets_table=%r" % (p.get("offsets"), p.get("offsets_table")))
+        test_snapshot.check_census(rep, label, snap, truth)
+        why = target_running(target)
+        rep.check(why is None, label, "target runs after census", "pong", why)
+        rc, out, err, _ = pc.run(["info", target.pid])
+        info, why = harness.parse_json(out) if rc == 0 else (None, "exit %r: %s" % (rc, short(err)))
+        if info is not None:
+            ip = info.get("python") or {}
+            why = None if ip.get("offsets") == p.get("offsets") and \
+                ip.get("offsets_table") == p.get("offsets_table") else \
+                "info says %r/%r" % (ip.get("offsets"), ip.get("offsets_table"))
+        rep.check(why is None, label, "info offsets", "same as snapshot", why)
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
+def check_reachable_refused(rep, pc, py, label, copy, workdir):
+    """Without .symtab no traverse function has a name: the reachable scope
+    refuses (exit 6, saying --scope gc) instead of a census of opaque types."""
+    target = test_snapshot.Target(py["path"], workdir, label)
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        if not maps_copy(target, copy):
+            rep.fail(label, "target", "did not load %s" % copy)
+            return
+        rc, out, err, _ = pc.run(["snapshot", "--scope", "reachable", target.pid], timeout=60)
+        lines = err.strip().splitlines()
+        ok = rc == EXIT_NODEBUG and len(lines) == 1 and "--scope gc" in err and not out.strip()
+        rep.check(ok, label, "reachable refused without .symtab", short(err, 200),
+                  "exit %r, stdout %d bytes, stderr %s" % (rc, len(out), short(err)))
+        why = target_running(target)
+        rep.check(why is None, label, "target runs after refusal", "pong", why)
+        rep.skip(label, "reachable census", "not yet without .symtab: tp_traverse functions are "
+                 "recognised by their symbol names (.dynsym has none of them)")
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
+def check_no_table(rep, pc, py, label, copy, workdir):
+    target = test_snapshot.Target(py["path"], workdir, label)
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        if not maps_copy(target, copy):
+            rep.fail(label, "target", "did not load %s" % copy)
+            return
+        rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], timeout=60)
+        lines = err.strip().splitlines()
+        ok = rc == EXIT_NODEBUG and len(lines) == 1 and "no layout table" in err
+        rep.check(ok, label, "exit 6 without a table", short(err, 200),
+                  "exit %r, stderr %s" % (rc, short(err)))
+        rep.skip(label, "census", "no layout table for %d.%d yet (layout/ has none): "
+                 "exit 6 is what it does" % py["version"][:2])
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
+def check_wrong_table(rep, pc, py, workdir):
+    """A doctored table is refused by the cross-check; the right one is not."""
+    label = py["label"] + "-table"
+    exact = os.path.join(TABLES, "%s.json" % py["full_version"])
+    good = exact if os.path.exists(exact) else tables(py["version"])[0]
+    with open(good) as f:
+        table = json.load(f)
+    bad = json.loads(json.dumps(table))
+    for fact in bad["layout"]["facts"]:
+        if fact["fact"] == "sizeof(PyDictObject)":
+            fact["value"] += 8       # a dict 8 bytes larger: every dict mis-sized
+    bad_path = os.path.join(workdir, "wrong-table.json")
+    with open(bad_path, "w") as f:
+        json.dump(bad, f)
+    target = test_snapshot.Target(py["path"], workdir, label)
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        for path, want in ((bad_path, EXIT_NOTPY), (good, 0)):
+            env = dict(os.environ, PYCENSUS_TEST_LAYOUT_TABLE=path)
+            rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], env=env)
+            lines = err.strip().splitlines()
+            if want:
+                ok = rc == want and len(lines) == 1 and "dict" in err and path in err
+                rep.check(ok, label, "wrong table refused", short(err, 200),
+                          "exit %r, stderr %s" % (rc, short(err)))
+            else:
+                rep.check(rc == 0, label, "right table accepted", "exit 0",
+                          "exit %r: %s" % (rc, short(err)))
+        why = target_running(target)
+        rep.check(why is None, label, "target runs after", "pong", why)
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
+    ap.add_argument("--only", help="only interpreters whose label contains this")
+    args = ap.parse_args()
+    harness.exit_on_signals()
+    rep = test_reachable.Report()
+    pc = harness.Pycensus(os.path.abspath(args.pycensus), timeout=CENSUS_TIMEOUT)
+    workdir = tempfile.mkdtemp(prefix="pycensus-stripped-")
+    t0 = time.monotonic()
+    try:
+        if not shutil.which("objcopy") or not shutil.which("readelf"):
+            rep.skip("setup", "binutils", "objcopy/readelf not installed")
+            return rep.summary()
+        wrong_done = False
+        for py in pythons.discover():
+            if args.only and args.only not in py["label"]:
+                continue
+            if not py["supported"] or not py["elf"]:
+                rep.skip(py["label"], "", py["skip_reason"] or "no ELF")
+                continue
+            try:
+                for how in ("all", "debug"):
+                    label = "%s-strip-%s" % (py["label"], how)
+                    wrapper, copy = stripped_copy(py, how, workdir)
+                    ok, named = premise(rep, label, how, copy, os.path.realpath(py["elf"]))
+                    if not ok:
+                        continue
+                    spy = dict(py, path=wrapper, label=label)
+                    if not has_table(py["version"]):
+                        check_no_table(rep, pc, spy, label, copy, workdir)
+                        continue
+                    check_gc(rep, pc, spy, label, copy, workdir)
+                    if named:
+                        test_reachable.check_zoo(rep, pc, spy, workdir, False)
+                    else:
+                        check_reachable_refused(rep, pc, spy, label, copy, workdir)
+                if has_table(py["version"]) and not py["skip_reason"] and not wrong_done:
+                    check_wrong_table(rep, pc, py, workdir)
+                    wrong_done = True
+            except Exception as e:
+                rep.fail(py["label"], "harness", "%s: %s" % (type(e).__name__, e))
+    finally:
+        harness.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("# %.1fs" % (time.monotonic() - t0), flush=True)
+    return rep.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
