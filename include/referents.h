@@ -34,6 +34,7 @@ struct pc_rule {
 	bool usable;           /* this build's DWARF has what the rule reads */
 	int nfields;
 	int64_t fields[PC_RULE_MAX_FIELDS];  /* PyObject * members visited first */
+	const char *field_names[PC_RULE_MAX_FIELDS];  /* their C names (layout's) */
 };
 
 /* The rules of one interpreter build, shared by every process running it;
@@ -81,7 +82,7 @@ enum pc_edge {
 	PC_EDGE_SLOT,        /* A: the PyMemberDef of the slot */
 	PC_EDGE_DICT,        /* an instance's __dict__ */
 	PC_EDGE_CLASS,       /* an instance's type */
-	PC_EDGE_FIELD,       /* I: offset of a C member */
+	PC_EDGE_FIELD,       /* I: offset of a C member, A: its C name (a char *) or 0 */
 	PC_EDGE_LRU_KEY, PC_EDGE_LRU_VALUE,
 };
 struct pc_edge_label {
@@ -100,5 +101,8 @@ int pc_referents_labelled(struct pc_py *py, const struct pc_referents *R, uint64
  * when the target stopped, whose stack pointer is not in memory. */
 void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
 			 pc_ref_fn fn, void *arg, bool running);
+
+void pc_referents_iframe_labelled(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
+				  pc_label_fn fn, void *arg, bool running);
 
 #endif

@@ -128,6 +128,8 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 		const struct pc_member_list *m = &L->members[s->members];
 		r->nfields = m->n < PC_RULE_MAX_FIELDS ? m->n : PC_RULE_MAX_FIELDS;
 		memcpy(r->fields, m->off, (size_t)r->nfields * sizeof(r->fields[0]));
+		for (int f = 0; f < r->nfields; f++)
+			r->field_names[f] = m->name[f];
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
 		r->usable = structured_ok(L, &L->ro, s->kind) &&
@@ -276,11 +278,20 @@ static void ref_array(struct ctx *c, uint64_t addr, uint64_t n, bool hidden)
 	}
 }
 
-static void ref_fields(struct ctx *c, uint64_t obj, const int64_t *fields, int n, bool hidden)
+static void ref_fields(struct ctx *c, uint64_t obj, const int64_t *fields, const char *const *names, int n,
+		       bool hidden)
 {
 	for (int i = 0; i < n; i++) {
-		label(c, PC_EDGE_FIELD, 0, fields[i]);
+		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)names[i], fields[i]);
 		ref_at(c, obj + (uint64_t)fields[i], hidden);
+	}
+}
+
+static void ref_members(struct ctx *c, uint64_t obj, const struct pc_member_list *m, bool hidden)
+{
+	for (int i = 0; i < m->n; i++) {
+		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)m->name[i], m->off[i]);
+		ref_at(c, obj + (uint64_t)m->off[i], hidden);
 	}
 }
 
@@ -372,7 +383,7 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, frame, o->iframe_fields.off, o->iframe_fields.n, hidden);
+	ref_members(c, frame, &o->iframe_fields, hidden);
 	int32_t top = 0;
 	if (!pc_mem_read(c->py->mem, frame + (uint64_t)o->iframe_stacktop, &top, 4)) {
 		c->damaged = true;
@@ -396,7 +407,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, obj, o->frame_fields.off, o->frame_fields.n, false);
+	ref_members(c, obj, &o->frame_fields, false);
 	if (L->frame_model == PC_FRAME_INTERP) {
 		uint64_t f;
 		uint8_t owner;
@@ -454,7 +465,7 @@ static void do_gen(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, obj, o->gen_fields.off, o->gen_fields.n, false);
+	ref_members(c, obj, &o->gen_fields, false);
 	if (L->frame_model == PC_FRAME_OBJECT)
 		return;
 	int8_t state = 0;
@@ -590,10 +601,10 @@ static void do_module(struct ctx *c, uint64_t obj)
 static void do_code(struct ctx *c, uint64_t obj)
 {
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, obj, o->code_fields.off, o->code_fields.n, true);
+	ref_members(c, obj, &o->code_fields, true);
 	uint64_t cached;
 	if (o->co_cached >= 0 && pc_u64(c->py, obj + (uint64_t)o->co_cached, &cached) && cached)
-		ref_fields(c, cached, o->cached_fields.off, o->cached_fields.n, true);
+		ref_members(c, cached, &o->cached_fields, true);
 }
 
 /* Static types are not GC objects (tp_is_gc says so): nothing they hold is
@@ -609,7 +620,7 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 	bool heap = flags & PC_TPFLAGS_HEAPTYPE;
 	if (heap) {
 		if (r)
-			ref_fields(c, obj, r->fields, r->nfields, false);
+			ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, obj + (uint64_t)L->ht_name, true);
 		ref_at(c, obj + (uint64_t)L->ht_qualname, true);
@@ -764,7 +775,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		return;
 	}
 	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE)
-		ref_fields(c, obj, r->fields, r->nfields, false);
+		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 	switch (r->kind) {
 	case RULE_LEAF:
 	case RULE_FIELDS:
@@ -864,5 +875,12 @@ void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_
 			 pc_ref_fn fn, void *arg, bool running)
 {
 	struct ctx c = { py, R, fn, arg, false, false, NULL, { 0 } };
+	do_iframe(&c, frame, true, running);
+}
+
+void pc_referents_iframe_labelled(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
+				  pc_label_fn fn, void *arg, bool running)
+{
+	struct ctx c = { py, R, NULL, arg, false, false, fn, { 0 } };
 	do_iframe(&c, frame, true, running);
 }

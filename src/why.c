@@ -1,0 +1,764 @@
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gcwalk.h"
+#include "memlimit.h"
+#include "referents.h"
+#include "sizeof.h"
+#include "text.h"
+#include "types.h"
+#include "why.h"
+
+/* parent[] holds a node index, or ROOT + the index of a root label. */
+#define ROOT 0x80000000u
+#define MAX_HOPS 64
+
+struct shape {
+	char *key;          /* root, labels and types joined: the grouping */
+	char *chain;        /* the same, readable */
+	json_object *hops;  /* [{label, type}] */
+	char *root;
+	uint64_t count, sample;
+	bool unrooted;
+};
+
+struct want {
+	const char *name;
+	uint64_t count, bytes, unrooted;
+	struct shape *shapes;
+	size_t nshapes, cap;
+};
+
+struct pc_why {
+	struct want *want;
+	int nwant;
+	size_t max_shapes;
+	/* the graph walk */
+	struct pc_py *py;
+	const struct pc_referents *R;
+	uint64_t *addr;
+	uint32_t *parent;
+	size_t n, cap;
+	uint32_t *slot;      /* open addressing: node index + 1, 0 empty */
+	size_t nslot;
+	char **roots;
+	size_t nroots, rootcap;
+	uint32_t cur;        /* the node whose references are being added */
+	bool oom;
+	char **label;        /* at output: the hop into each node, lazily */
+	uint64_t nodes, rooted;
+	uint32_t unrooted;   /* the root label of objects no root reaches */
+};
+
+struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes)
+{
+	struct pc_why *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->want = calloc((size_t)nnames, sizeof(*w->want));
+	if (!w->want) {
+		free(w);
+		return NULL;
+	}
+	for (int i = 0; i < nnames; i++)
+		w->want[i].name = names[i];
+	w->nwant = nnames;
+	w->max_shapes = max_shapes;
+	return w;
+}
+
+static void graph_free(struct pc_why *w)
+{
+	if (w->label)
+		for (size_t i = 0; i < w->n; i++)
+			free(w->label[i]);
+	free(w->label);
+	free(w->addr);
+	free(w->parent);
+	free(w->slot);
+	for (size_t i = 0; i < w->nroots; i++)
+		free(w->roots[i]);
+	free(w->roots);
+	w->label = NULL;
+	w->addr = NULL;
+	w->parent = NULL;
+	w->slot = NULL;
+	w->roots = NULL;
+	w->n = w->cap = w->nslot = w->nroots = w->rootcap = 0;
+}
+
+void pc_why_destroy(struct pc_why *w)
+{
+	if (!w)
+		return;
+	graph_free(w);
+	for (int i = 0; i < w->nwant; i++) {
+		for (size_t j = 0; j < w->want[i].nshapes; j++) {
+			struct shape *s = &w->want[i].shapes[j];
+			free(s->key);
+			free(s->chain);
+			free(s->root);
+			json_object_put(s->hops);
+		}
+		free(w->want[i].shapes);
+	}
+	free(w->want);
+	free(w);
+}
+
+static size_t hash(uint64_t a, size_t mask)
+{
+	return (size_t)((a >> 3) * 0x9E3779B97F4A7C15ull >> 20) & mask;
+}
+
+static uint32_t find(const struct pc_why *w, uint64_t a)
+{
+	if (!w->nslot)
+		return UINT32_MAX;
+	size_t mask = w->nslot - 1;
+	for (size_t h = hash(a, mask);; h = (h + 1) & mask) {
+		uint32_t s = w->slot[h];
+		if (!s)
+			return UINT32_MAX;
+		if (w->addr[s - 1] == a)
+			return s - 1;
+	}
+}
+
+static bool grow(struct pc_why *w)
+{
+	if (w->n + 1 >= w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 65536;
+		uint64_t *a = realloc(w->addr, cap * sizeof(*a));
+		if (!a)
+			return false;
+		w->addr = a;
+		uint32_t *p = realloc(w->parent, cap * sizeof(*p));
+		if (!p)
+			return false;
+		w->parent = p;
+		w->cap = cap;
+	}
+	if ((w->n + 1) * 2 > w->nslot) {
+		size_t ns = w->nslot ? w->nslot * 2 : 131072;
+		uint32_t *s = calloc(ns, sizeof(*s));
+		if (!s)
+			return false;
+		free(w->slot);
+		w->slot = s;
+		w->nslot = ns;
+		for (size_t i = 0; i < w->n; i++) {
+			size_t h = hash(w->addr[i], ns - 1);
+			while (s[h])
+				h = (h + 1) & (ns - 1);
+			s[h] = (uint32_t)i + 1;
+		}
+	}
+	return true;
+}
+
+/* Add ADDR reached from PARENT unless known or not an object. */
+static void add(struct pc_why *w, uint64_t a, uint32_t parent)
+{
+	if (!a || (a & 7) || w->oom || find(w, a) != UINT32_MAX)
+		return;
+	if (!pc_type_of(w->py, a))
+		return;
+	if (w->n >= ROOT - 1 || !grow(w)) {
+		w->oom = true;
+		return;
+	}
+	size_t h = hash(a, w->nslot - 1);
+	while (w->slot[h])
+		h = (h + 1) & (w->nslot - 1);
+	w->slot[h] = (uint32_t)w->n + 1;
+	w->addr[w->n] = a;
+	w->parent[w->n] = parent;
+	w->n++;
+}
+
+static uint32_t root(struct pc_why *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static uint32_t root(struct pc_why *w, const char *fmt, ...)
+{
+	if (w->nroots == w->rootcap) {
+		size_t cap = w->rootcap ? w->rootcap * 2 : 256;
+		char **r = realloc(w->roots, cap * sizeof(*r));
+		if (!r) {
+			w->oom = true;
+			return ROOT;
+		}
+		w->roots = r;
+		w->rootcap = cap;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	w->roots[w->nroots] = s;
+	return ROOT + (uint32_t)w->nroots++;
+}
+
+static void on_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
+{
+	(void)hidden;
+	(void)l;
+	struct pc_why *w = arg;
+	add(w, ref, w->cur);
+}
+
+/* An object pycensus cannot follow: any word of its fixed part that is a
+ * GC object's address is taken as a reference (labelled opaque), so what
+ * only it holds is said to be held by it, not unrooted. */
+static void scan_opaque(struct pc_why *w, uint64_t obj, struct pc_type *t)
+{
+	int64_t size = t->basicsize < 4096 ? t->basicsize : 4096;
+	const uint64_t *p = pc_mem_ptr(w->py->mem, obj, (size_t)size);
+	if (!p)
+		return;
+	for (int64_t i = 2; i < size / 8; i++) {
+		uint64_t v = p[i];
+		if (!v || (v & 7) || v == t->addr)
+			continue;
+		struct pc_type *vt = pc_type_of(w->py, v);
+		if (vt && (vt->flags & PC_TPFLAGS_HAVE_GC) && vt->kind != PK_TYPE)
+			add(w, v, w->cur);
+	}
+}
+
+/* References of nodes FROM.. (to TO; 0: on, breadth first, to the end). */
+static void expand(struct pc_why *w, size_t from, size_t to)
+{
+	for (size_t i = from; i < (to ? to : w->n) && !w->oom; i++) {
+		struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+		if (!t)
+			continue;
+		w->cur = (uint32_t)i;
+		if (pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w) & PC_REF_OPAQUE)
+			scan_opaque(w, w->addr[i], t);
+	}
+}
+
+static bool str_of(struct pc_py *py, uint64_t a, char *buf, size_t cap)
+{
+	return pc_str_read(py, a, buf, cap) >= 0;
+}
+
+struct modroot {
+	struct pc_why *w;
+};
+
+static bool module_root(void *arg, uint64_t key, uint64_t value)
+{
+	struct pc_why *w = arg;
+	char name[256];
+	if (!str_of(w->py, key, name, sizeof(name)) || find(w, value) != UINT32_MAX)
+		return true;
+	char *esc = pc_text_escape(name, strlen(name));
+	add(w, value, root(w, "module %s", esc ? esc : "?"));
+	free(esc);
+	return !w->oom;
+}
+
+struct frame_root {
+	struct pc_why *w;
+	int thread, depth;
+};
+
+static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
+{
+	(void)hidden;
+	struct frame_root *f = arg;
+	struct pc_why *w = f->w;
+	if (!ref || (ref & 7) || find(w, ref) != UINT32_MAX || !pc_type_of(w->py, ref))
+		return;
+	if (l->kind == PC_EDGE_INDEX)
+		add(w, ref, root(w, "thread %d frame %d local %lld", f->thread, f->depth, (long long)l->i));
+	else
+		add(w, ref, root(w, "thread %d frame %d", f->thread, f->depth));
+}
+
+static void thread_roots(struct pc_why *w, uint64_t interp)
+{
+	struct pc_py *py = w->py;
+	const struct pc_layout *L = py->L;
+	uint64_t ts;
+	if (!pc_u64(py, interp + (uint64_t)L->is_threads_head, &ts))
+		return;
+	for (int nt = 0; ts && nt < 10000; nt++) {
+		uint64_t frame = 0;
+		struct frame_root f = { w, nt, 0 };
+		if (L->thread_frame == PC_TF_FRAME) {
+			pc_u64(py, ts + (uint64_t)L->ts_frame, &frame);
+			if (frame && find(w, frame) == UINT32_MAX)
+				add(w, frame, root(w, "thread %d frame 0", nt));
+		} else {
+			if (L->thread_frame == PC_TF_CURRENT) {
+				pc_u64(py, ts + (uint64_t)L->ts_current_frame, &frame);
+			} else {
+				uint64_t cf;
+				if (pc_u64(py, ts + (uint64_t)L->ts_cframe, &cf) && cf)
+					pc_u64(py, cf + (uint64_t)L->cframe_current_frame, &frame);
+			}
+			for (int nf = 0; frame && nf < 100000; nf++) {
+				f.depth = nf;
+				/* the walk loops only on damage: bounded by NF */
+				pc_referents_iframe_labelled(py, w->R, frame, frame_ref, &f, nf == 0);
+				if (!pc_u64(py, frame + (uint64_t)L->iframe_previous, &frame))
+					break;
+			}
+		}
+		if (!pc_u64(py, ts + (uint64_t)L->ts_next, &ts))
+			break;
+	}
+}
+
+static bool gc_obj(void *arg, uint64_t obj)
+{
+	struct pc_why *w = arg;
+	if (find(w, obj) == UINT32_MAX) {
+		struct pc_type *t = pc_type_of(w->py, obj);
+		if (!t)
+			return true;
+		size_t from = w->n;
+		if (w->unrooted == 0)
+			w->unrooted = root(w, "unrooted");
+		add(w, obj, w->unrooted);
+		expand(w, from, 0);
+	}
+	return !w->oom;
+}
+
+/* ---- paths ---- */
+
+/* C members as Python shows them (attributes of the same objects); a
+ * member not listed keeps its C name. */
+static const char *python_name(const char *c)
+{
+	static const char *const map[][2] = {
+		{ "func_closure", "__closure__" }, { "func_defaults", "__defaults__" },
+		{ "func_kwdefaults", "__kwdefaults__" }, { "func_globals", "__globals__" },
+		{ "func_code", "__code__" }, { "func_dict", "__dict__" }, { "func_module", "__module__" },
+		{ "func_name", "__name__" }, { "func_qualname", "__qualname__" }, { "func_doc", "__doc__" },
+		{ "func_annotations", "__annotations__" }, { "func_builtins", "__builtins__" },
+		{ "cell_ref", "cell_contents" }, { "ob_ref", "cell_contents" }, { "im_func", "__func__" }, { "im_self", "__self__" },
+		{ "m_self", "__self__" }, { "m_module", "__module__" }, { "md_dict", "__dict__" },
+		{ "cm_callable", "__func__" }, { "sm_callable", "__func__" }, { "cm_dict", "__dict__" },
+		{ "sm_dict", "__dict__" }, { "func", "__wrapped__" }, { "wr_callback", "__callback__" },
+		{ "ns_dict", "__dict__" }, { "dict", "__dict__" }, { "args", "args" },
+		{ "f_back", "f_back" }, { "f_locals", "f_locals" }, { "tb_next", "tb_next" },
+		{ "tb_frame", "tb_frame" }, { "prop_get", "fget" }, { "prop_set", "fset" },
+		{ "prop_del", "fdel" }, { "prop_doc", "__doc__" }, { "context", "__context__" },
+		{ "cause", "__cause__" }, { "traceback", "__traceback__" },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(c, map[i][0]))
+			return map[i][1];
+	return c;
+}
+
+static char *fmt_label(struct pc_why *w, const struct pc_edge_label *l)
+{
+	struct pc_py *py = w->py;
+	char buf[256], *out = NULL, *esc = NULL;
+	switch (l->kind) {
+	case PC_EDGE_INDEX:
+		return asprintf(&out, "[%lld]", (long long)l->i) < 0 ? NULL : out;
+	case PC_EDGE_DICT_VALUE:
+		if (str_of(py, l->a, buf, sizeof(buf))) {
+			esc = pc_text_escape(buf, strlen(buf));
+			if (asprintf(&out, "['%s']", esc ? esc : "?") < 0)
+				out = NULL;
+		} else {
+			struct pc_type *kt = pc_type_of(py, l->a);
+			if (asprintf(&out, "[<%s>]", kt ? kt->name : "?") < 0)
+				out = NULL;
+		}
+		free(esc);
+		return out;
+	case PC_EDGE_DICT_KEY:
+		return strdup("(key)");
+	case PC_EDGE_SET:
+		return strdup("{…}");
+	case PC_EDGE_ATTR: {
+		struct pc_dict_keys k;
+		const struct pc_layout *L = py->L;
+		uint64_t key;
+		if (pc_dict_keys(py, l->a, &k) && l->i >= 0 && l->i < k.nentries) {
+			bool uni = L->dict_family == PC_DICT_LOG2_KIND && k.unicode;
+			uint64_t e = l->a + (uint64_t)L->dk_indices + k.index_bytes + (uint64_t)l->i * k.entry_size;
+			if (pc_u64(py, e + (uint64_t)(uni ? L->uentry_key : L->entry_key), &key) &&
+			    str_of(py, key, buf, sizeof(buf))) {
+				esc = pc_text_escape(buf, strlen(buf));
+				if (asprintf(&out, ".%s", esc ? esc : "?") < 0)
+					out = NULL;
+				free(esc);
+				return out;
+			}
+		}
+		return strdup(".?");
+	}
+	case PC_EDGE_SLOT: {
+		uint64_t name;
+		const char *p;
+		if (pc_u64(py, l->a, &name) && (p = pc_mem_ptr(py->mem, name, 1))) {
+			size_t n = 0;
+			while (n < 128 && pc_mem_ptr(py->mem, name + n, 1) && p[n])
+				n++;
+			esc = pc_text_escape(p, n);
+			if (asprintf(&out, ".%s", esc ? esc : "?") < 0)
+				out = NULL;
+			free(esc);
+			return out;
+		}
+		return strdup(".?");
+	}
+	case PC_EDGE_DICT:
+		return strdup(".__dict__");
+	case PC_EDGE_CLASS:
+		return strdup(".__class__");
+	case PC_EDGE_FIELD:
+		if (l->a) {
+			const char *c = (const char *)(uintptr_t)l->a;
+			if (asprintf(&out, ".%s", python_name(c)) < 0)
+				out = NULL;
+			return out;
+		}
+		return asprintf(&out, "<+%lld>", (long long)l->i) < 0 ? NULL : out;
+	case PC_EDGE_LRU_KEY:
+		return strdup("(cache key)");
+	case PC_EDGE_LRU_VALUE:
+		return strdup("(cache value)");
+	case PC_EDGE_OTHER:
+		break;
+	}
+	return strdup("<ref>");
+}
+
+static void label_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
+{
+	(void)hidden;
+	struct pc_why *w = arg;
+	uint32_t i = find(w, ref);
+	if (i != UINT32_MAX && w->parent[i] == w->cur && !w->label[i])
+		w->label[i] = fmt_label(w, l);
+}
+
+/* The hop into node I: its parent's references, labelled once for all
+ * of that parent's children. */
+static const char *hop(struct pc_why *w, uint32_t i)
+{
+	uint32_t p = w->parent[i];
+	if (!w->label[i] && p < ROOT) {
+		struct pc_type *t = pc_type_of(w->py, w->addr[p]);
+		w->cur = p;
+		if (t)
+			pc_referents_labelled(w->py, w->R, w->addr[p], t, label_ref, w);
+		if (!w->label[i]) {
+			char *s = NULL;
+			w->label[i] = asprintf(&s, "<opaque %s>", t ? t->name : "?") < 0 ? NULL : s;
+		}
+	}
+	return w->label[i] ? w->label[i] : "?";
+}
+
+static const char *type_name(struct pc_why *w, uint32_t i)
+{
+	struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+	return t ? t->name : "?";
+}
+
+static void append(char **s, size_t *len, const char *add)
+{
+	size_t n = strlen(add);
+	char *r = realloc(*s, *len + n + 1);
+	if (!r)
+		return;
+	memcpy(r + *len, add, n + 1);
+	*s = r;
+	*len += n;
+}
+
+static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
+{
+	uint32_t chain[MAX_HOPS];
+	int n = 0;
+	for (uint32_t j = i; n < MAX_HOPS; j = w->parent[j]) {
+		chain[n++] = j;
+		if (w->parent[j] >= ROOT)
+			break;
+	}
+	const char *rootname = w->roots[w->parent[chain[n - 1]] - ROOT];
+	if (!rootname)
+		rootname = "?";
+	bool unrooted = w->unrooted && w->parent[chain[n - 1]] == w->unrooted;
+	char *key = NULL, *text = NULL;
+	size_t klen = 0, tlen = 0;
+	/* the root's own name matters only for modules and sys: per-frame
+	 * and per-local labels would split shapes by address-like detail */
+	append(&key, &klen, rootname);
+	append(&text, &tlen, rootname);
+	json_object *hops = json_object_new_array();
+	/* Hops as a Python programmer writes them: an attribute held in a
+	 * __dict__ (an instance's or a module's) is .name, the dict not shown;
+	 * a module root is not followed by "(module)". */
+	bool modroot = !strncmp(rootname, "module ", 7);
+	for (int k = n - 1; k >= 0; k--) {
+		char merged[300];
+		const char *lab = k == n - 1 ? "" : hop(w, chain[k]);
+		const char *tn = type_name(w, chain[k]);
+		struct pc_type *t = pc_type_of(w->py, w->addr[chain[k]]);
+		struct pc_type *pt = k < n - 1 ? pc_type_of(w->py, w->addr[chain[k + 1]]) : NULL;
+		bool via_dict = t && t->kind == PK_DICT && (!strcmp(lab, ".__dict__") || (pt && pt->kind == PK_MODULE));
+		if (via_dict && k > 0) {
+			const char *next = hop(w, chain[k - 1]);
+			size_t nl = strlen(next);
+			if (nl > 4 && !strncmp(next, "['", 2) && nl < sizeof(merged)) {
+				snprintf(merged, sizeof(merged), ".%.*s", (int)(nl - 4), next + 2);
+				k--;
+				lab = merged;
+				tn = type_name(w, chain[k]);
+			}
+		}
+		char *esc = pc_text_escape(tn, strlen(tn));
+		if (*lab) {
+			append(&key, &klen, " ");
+			append(&key, &klen, lab);
+			append(&text, &tlen, " ");
+			append(&text, &tlen, lab);
+		}
+		if (!(modroot && k == n - 1)) {
+			append(&key, &klen, " (");
+			append(&key, &klen, esc ? esc : "?");
+			append(&key, &klen, ")");
+			append(&text, &tlen, " (");
+			append(&text, &tlen, esc ? esc : "?");
+			append(&text, &tlen, ")");
+		}
+		json_object *h = json_object_new_object();
+		json_object_object_add(h, "label", json_object_new_string(lab));
+		json_object_object_add(h, "type", json_object_new_string(esc ? esc : "?"));
+		char addr[24];
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)w->addr[chain[k]]);
+		json_object_object_add(h, "address", json_object_new_string(addr));
+		json_object_array_add(hops, h);
+		free(esc);
+	}
+	if (!key || !text) {
+		free(key);
+		free(text);
+		json_object_put(hops);
+		return;
+	}
+	for (size_t s = 0; s < wt->nshapes; s++)
+		if (!strcmp(wt->shapes[s].key, key)) {
+			wt->shapes[s].count++;
+			free(key);
+			free(text);
+			json_object_put(hops);
+			return;
+		}
+	if (wt->nshapes == wt->cap) {
+		size_t cap = wt->cap ? wt->cap * 2 : 16;
+		struct shape *sh = realloc(wt->shapes, cap * sizeof(*sh));
+		if (!sh) {
+			free(key);
+			free(text);
+			json_object_put(hops);
+			return;
+		}
+		wt->shapes = sh;
+		wt->cap = cap;
+	}
+	struct shape *s = &wt->shapes[wt->nshapes++];
+	s->key = key;
+	s->chain = text;
+	s->hops = hops;
+	s->root = strdup(rootname);
+	s->count = 1;
+	s->sample = w->addr[i];
+	s->unrooted = unrooted;
+}
+
+static int by_count(const void *a, const void *b)
+{
+	const struct shape *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->key, y->key);
+}
+
+struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *py)
+{
+	struct pc_why *w = arg;
+	w->py = py;
+	w->R = s->referents;
+	/* Roots first, in the order a reader looks for a holder: modules by
+	 * name, sys and builtins, the threads' frames. */
+	uint64_t interps[PC_MAX_INTERPS];
+	int ni = pc_interpreters(py, s->target.runtime, interps, PC_MAX_INTERPS);
+	const struct pc_layout *L = py->L;
+	for (int i = 0; i < ni && !w->oom; i++) {
+		uint64_t d;
+		size_t from = w->n;
+		if (pc_u64(py, interps[i] + (uint64_t)L->is_modules, &d) && d)
+			pc_dict_foreach(py, d, module_root, w);
+		/* a module's dict is also a frame's globals (and the locals
+		 * of its module-level code): name it by the module */
+		expand(w, from, w->n);
+		if (pc_u64(py, interps[i] + (uint64_t)L->is_sysdict, &d) && d)
+			add(w, d, root(w, "sys.__dict__"));
+		if (pc_u64(py, interps[i] + (uint64_t)L->is_builtins, &d) && d)
+			add(w, d, root(w, "builtins"));
+		if (pc_u64(py, interps[i] + (uint64_t)L->is_modules, &d) && d)
+			add(w, d, root(w, "sys.modules"));
+		thread_roots(w, interps[i]);
+	}
+	expand(w, 0, 0);
+	w->rooted = w->n;
+	struct pc_gc_stats gs;
+	memset(&gs, 0, sizeof(gs));
+	pc_gc_walk(py, s->target.runtime, gc_obj, w, &gs, false);
+	w->nodes = w->n;
+	if (w->oom)
+		return pc_error_nomem();
+	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
+	if (!w->label)
+		return pc_error_nomem();
+	for (uint32_t i = 0; i < w->n; i++) {
+		struct pc_type *t = pc_type_of(py, w->addr[i]);
+		if (!t)
+			continue;
+		for (int k = 0; k < w->nwant; k++) {
+			struct want *wt = &w->want[k];
+			if (strcmp(t->name, wt->name))
+				continue;
+			uint64_t size = 0;
+			pc_sizeof(py, w->addr[i], t, &size);
+			wt->count++;
+			wt->bytes += size;
+			if (i >= w->rooted)
+				wt->unrooted++;
+			path_of(w, wt, i);
+		}
+	}
+	for (int k = 0; k < w->nwant; k++)
+		qsort(w->want[k].shapes, w->want[k].nshapes, sizeof(struct shape), by_count);
+	graph_free(w);
+	return NULL;
+}
+
+/* ---- output ---- */
+
+static int print_json(FILE *f, const struct pc_why *w, const struct pc_census *c)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "pid", json_object_new_int(c->pid));
+	json_object_object_add(o, "time", json_object_new_string(c->time));
+	json_object_object_add(o, "pause_us", json_object_new_int64((int64_t)c->pause_us));
+	json_object_object_add(o, "objects", json_object_new_int64((int64_t)w->nodes));
+	json_object_object_add(o, "rooted_objects", json_object_new_int64((int64_t)w->rooted));
+	json_object *types = json_object_new_array();
+	for (int k = 0; k < w->nwant; k++) {
+		const struct want *wt = &w->want[k];
+		json_object *t = json_object_new_object();
+		char *esc = pc_text_escape(wt->name, strlen(wt->name));
+		json_object_object_add(t, "type", json_object_new_string(esc ? esc : "?"));
+		free(esc);
+		json_object_object_add(t, "count", json_object_new_int64((int64_t)wt->count));
+		json_object_object_add(t, "bytes", json_object_new_int64((int64_t)wt->bytes));
+		json_object_object_add(t, "unrooted", json_object_new_int64((int64_t)wt->unrooted));
+		json_object *shapes = json_object_new_array();
+		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++) {
+			const struct shape *s = &wt->shapes[i];
+			json_object *js = json_object_new_object();
+			char addr[24];
+			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)s->sample);
+			json_object_object_add(js, "count", json_object_new_int64((int64_t)s->count));
+			json_object_object_add(js, "root", json_object_new_string(s->root));
+			json_object_object_add(js, "unrooted", json_object_new_boolean(s->unrooted));
+			json_object_object_add(js, "sample", json_object_new_string(addr));
+			json_object_object_add(js, "chain", json_object_new_string(s->chain));
+			json_object_object_add(js, "path", json_object_get(s->hops));
+			json_object_array_add(shapes, js);
+		}
+		json_object_object_add(t, "shapes", shapes);
+		json_object_array_add(types, t);
+	}
+	json_object_object_add(o, "types", types);
+	int rc = fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								       JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ? -1 : 0;
+	json_object_put(o);
+	return rc;
+}
+
+static void dot_quote(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* One node per (shape, hop): shapes share no nodes, each is a chain. */
+static int print_dot(FILE *f, const struct pc_why *w)
+{
+	fprintf(f, "digraph why {\n  rankdir=LR;\n  node [shape=box];\n");
+	for (int k = 0; k < w->nwant; k++) {
+		const struct want *wt = &w->want[k];
+		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++) {
+			const struct shape *s = &wt->shapes[i];
+			size_t n = json_object_array_length(s->hops);
+			fprintf(f, "  r%d_%zu [shape=ellipse, label=", k, i);
+			dot_quote(f, s->root);
+			fprintf(f, "];\n");
+			for (size_t h = 0; h < n; h++) {
+				json_object *hop = json_object_array_get_idx(s->hops, h);
+				json_object *lab, *ty;
+				json_object_object_get_ex(hop, "label", &lab);
+				json_object_object_get_ex(hop, "type", &ty);
+				fprintf(f, "  n%d_%zu_%zu [label=", k, i, h);
+				if (h == n - 1) {
+					char *l = NULL;
+					if (asprintf(&l, "%s\\n%llu instances", json_object_get_string(ty),
+						     (unsigned long long)s->count) >= 0)
+						dot_quote(f, l);
+					free(l);
+				} else {
+					dot_quote(f, json_object_get_string(ty));
+				}
+				fprintf(f, "];\n");
+				if (h == 0)
+					fprintf(f, "  r%d_%zu -> n%d_%zu_0;\n", k, i, k, i);
+				else {
+					fprintf(f, "  n%d_%zu_%zu -> n%d_%zu_%zu [label=", k, i, h - 1, k, i, h);
+					dot_quote(f, json_object_get_string(lab));
+					fprintf(f, "];\n");
+				}
+			}
+		}
+	}
+	return fprintf(f, "}\n") < 0 ? -1 : 0;
+}
+
+int pc_why_print(FILE *f, const struct pc_why *w, const struct pc_census *c, enum pc_why_format format)
+{
+	if (format == PC_WHY_JSON)
+		return print_json(f, w, c);
+	if (format == PC_WHY_DOT)
+		return print_dot(f, w);
+	for (int k = 0; k < w->nwant; k++) {
+		const struct want *wt = &w->want[k];
+		char *esc = pc_text_escape(wt->name, strlen(wt->name));
+		fprintf(f, "%s: %llu objects, %llu bytes, %llu unrooted\n", esc ? esc : "?",
+			(unsigned long long)wt->count, (unsigned long long)wt->bytes,
+			(unsigned long long)wt->unrooted);
+		free(esc);
+		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++)
+			fprintf(f, "  %6llu  %s\n", (unsigned long long)wt->shapes[i].count, wt->shapes[i].chain);
+	}
+	return ferror(f) ? -1 : 0;
+}
