@@ -456,7 +456,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 		if (pc_u64(c->py, obj + (uint64_t)o->f_stacktop, &top) && top && top >= stack)
 			depth = (int64_t)((top - stack) / 8);
 	}
-	label(c, PC_EDGE_INDEX, 0, 0);
+	label(c, PC_EDGE_STACK, 0, 0);
 	if (depth > 0 && depth < (1 << 24))
 		ref_array(c, stack, (uint64_t)depth, false);
 }

@@ -262,9 +262,54 @@ static bool module_root(void *arg, uint64_t key, uint64_t value)
 	return !w->oom;
 }
 
+/* The code object's member NAME (the layout's list of code members). */
+static uint64_t code_member(struct pc_py *py, uint64_t code, const char *name)
+{
+	const struct pc_member_list *m = &py->L->ro.code_fields;
+	uint64_t v;
+	for (int i = 0; i < m->n; i++)
+		if (!strcmp(m->name[i], name))
+			return pc_u64(py, code + (uint64_t)m->off[i], &v) ? v : 0;
+	return 0;
+}
+
+static uint64_t tuple_item(struct pc_py *py, uint64_t tuple, int64_t i, int64_t *len)
+{
+	int64_t n;
+	uint64_t v;
+	*len = 0;
+	if (!tuple || !pc_i64(py, tuple + (uint64_t)py->L->ob_size, &n) || n < 0)
+		return 0;
+	*len = n;
+	if (i < 0 || i >= n || !pc_u64(py, tuple + (uint64_t)py->L->tuple_item + (uint64_t)i * 8, &v))
+		return 0;
+	return v;
+}
+
+/* The name of local slot I of CODE: co_localsplusnames (3.11+), else
+ * co_varnames, co_cellvars, co_freevars one after the other. */
+static bool local_name(struct pc_py *py, uint64_t code, int64_t i, char *buf, size_t cap)
+{
+	int64_t n;
+	uint64_t names = code_member(py, code, "co_localsplusnames");
+	if (names)
+		return str_of(py, tuple_item(py, names, i, &n), buf, cap);
+	const char *parts[] = { "co_varnames", "co_cellvars", "co_freevars" };
+	for (int p = 0; p < 3; p++) {
+		uint64_t t = code_member(py, code, parts[p]);
+		uint64_t s = tuple_item(py, t, i, &n);
+		if (s)
+			return str_of(py, s, buf, cap);
+		i -= n;
+	}
+	return false;
+}
+
 struct frame_root {
 	struct pc_why *w;
 	int thread, depth;
+	uint64_t code;
+	char func[128];
 };
 
 static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
@@ -274,12 +319,33 @@ static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 	struct pc_why *w = f->w;
 	if (!ref || (ref & 7) || find(w, ref) != UINT32_MAX || !pc_type_of(w->py, ref))
 		return;
-	if (l->kind == PC_EDGE_INDEX)
-		add(w, ref, root(w, "thread %d frame %d local %lld", f->thread, f->depth, (long long)l->i));
-	else
-		add(w, ref, root(w, "thread %d frame %d", f->thread, f->depth));
+	char name[128];
+	if (l->kind == PC_EDGE_INDEX) {
+		if (!local_name(w->py, f->code, l->i, name, sizeof(name)))
+			snprintf(name, sizeof(name), "#%lld", (long long)l->i);
+		char *esc = pc_text_escape(name, strlen(name));
+		add(w, ref, root(w, "thread %d frame %d %s local %s", f->thread, f->depth, f->func, esc ? esc : "?"));
+		free(esc);
+	} else if (l->kind == PC_EDGE_FIELD && l->a && !strcmp((const char *)(uintptr_t)l->a, "f_locals")) {
+		add(w, ref, root(w, "thread %d frame %d %s f_locals", f->thread, f->depth, f->func));
+	}
 }
 
+static void frame_start(struct pc_why *w, struct frame_root *f, uint64_t code)
+{
+	f->code = code;
+	char name[100];
+	uint64_t n = code ? code_member(w->py, code, "co_name") : 0;
+	if (!n || !str_of(w->py, n, name, sizeof(name)))
+		snprintf(name, sizeof(name), "?");
+	char *esc = pc_text_escape(name, strlen(name));
+	snprintf(f->func, sizeof(f->func), "%s", esc ? esc : "?");
+	free(esc);
+}
+
+/* Each thread's frames, innermost first: their locals are roots named by
+ * thread (its place in the interpreter's list, newest first), frame depth,
+ * function and local name. */
 static void thread_roots(struct pc_why *w, uint64_t interp)
 {
 	struct pc_py *py = w->py;
@@ -287,13 +353,27 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 	uint64_t ts;
 	if (!pc_u64(py, interp + (uint64_t)L->is_threads_head, &ts))
 		return;
-	for (int nt = 0; ts && nt < 10000; nt++) {
-		uint64_t frame = 0;
-		struct frame_root f = { w, nt, 0 };
+	int64_t f_back = -1;
+	for (int i = 0; i < L->ro.frame_fields.n; i++)
+		if (!strcmp(L->ro.frame_fields.name[i], "f_back"))
+			f_back = L->ro.frame_fields.off[i];
+	for (int nt = 0; ts && nt < 10000 && !w->oom; nt++) {
+		uint64_t frame = 0, code = 0;
+		struct frame_root f = { w, nt, 0, 0, "" };
 		if (L->thread_frame == PC_TF_FRAME) {
 			pc_u64(py, ts + (uint64_t)L->ts_frame, &frame);
-			if (frame && find(w, frame) == UINT32_MAX)
-				add(w, frame, root(w, "thread %d frame 0", nt));
+			for (int nf = 0; frame && nf < 100000 && f_back >= 0; nf++) {
+				struct pc_type *t = pc_type_of(py, frame);
+				if (!t || !pc_u64(py, frame + (uint64_t)L->f_code, &code))
+					break;
+				f.depth = nf;
+				frame_start(w, &f, code);
+				pc_referents_labelled(py, w->R, frame, t, frame_ref, &f);
+				if (find(w, frame) == UINT32_MAX)
+					add(w, frame, root(w, "thread %d frame %d %s", nt, nf, f.func));
+				if (!pc_u64(py, frame + (uint64_t)f_back, &frame))
+					break;
+			}
 		} else {
 			if (L->thread_frame == PC_TF_CURRENT) {
 				pc_u64(py, ts + (uint64_t)L->ts_current_frame, &frame);
@@ -302,9 +382,12 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 				if (pc_u64(py, ts + (uint64_t)L->ts_cframe, &cf) && cf)
 					pc_u64(py, cf + (uint64_t)L->cframe_current_frame, &frame);
 			}
+			/* the chain loops only on damage: bounded by NF */
 			for (int nf = 0; frame && nf < 100000; nf++) {
 				f.depth = nf;
-				/* the walk loops only on damage: bounded by NF */
+				if (!pc_u64(py, frame + (uint64_t)L->iframe_code, &code))
+					break;
+				frame_start(w, &f, code);
 				pc_referents_iframe_labelled(py, w->R, frame, frame_ref, &f, nf == 0);
 				if (!pc_u64(py, frame + (uint64_t)L->iframe_previous, &frame))
 					break;
@@ -431,6 +514,8 @@ static char *fmt_label(struct pc_why *w, const struct pc_edge_label *l)
 		return strdup("(cache key)");
 	case PC_EDGE_LRU_VALUE:
 		return strdup("(cache value)");
+	case PC_EDGE_STACK:
+		return strdup("(stack)");
 	case PC_EDGE_OTHER:
 		break;
 	}
