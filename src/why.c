@@ -430,7 +430,7 @@ static const char *python_name(const char *c)
 		{ "m_self", "__self__" }, { "m_module", "__module__" }, { "md_dict", "__dict__" },
 		{ "cm_callable", "__func__" }, { "sm_callable", "__func__" }, { "cm_dict", "__dict__" },
 		{ "sm_dict", "__dict__" }, { "func", "__wrapped__" }, { "wr_callback", "__callback__" },
-		{ "ns_dict", "__dict__" }, { "dict", "__dict__" }, { "args", "args" },
+		{ "ns_dict", "__dict__" }, { "ht_type.tp_dict", "__dict__" }, { "tp_dict", "__dict__" }, { "dict", "__dict__" }, { "args", "args" },
 		{ "f_back", "f_back" }, { "f_locals", "f_locals" }, { "tb_next", "tb_next" },
 		{ "tb_frame", "tb_frame" }, { "prop_get", "fget" }, { "prop_set", "fset" },
 		{ "prop_del", "fdel" }, { "prop_doc", "__doc__" }, { "context", "__context__" },

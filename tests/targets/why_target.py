@@ -57,5 +57,13 @@ t = threading.Thread(target=worker, daemon=True)
 t.start()
 started.wait()
 gc.collect()
-print("ready %d %d" % (os.getpid(), leaked_id), flush=True)
+import json
+ids = {}
+for obj, name in ((holder.attr, "ByAttr"), (items[2], "ByIndex"), (table['the key'], "ByKey"),
+                  (next(iter(keyed)), "AsKey"), (closure.__closure__[0].cell_contents, "ByClosure"),
+                  (cyc_b[1], "InCycle"), (slotted.member, "BySlot")):
+    ids["__main__." + name] = [id(obj), sys.getsizeof(obj)]
+del obj, name   # module globals otherwise: the last would be held twice
+ids["__main__.Leaked"] = [leaked_id, None]
+print("ready " + json.dumps(ids), flush=True)
 os.read(0, 1)
