@@ -16,7 +16,8 @@ enum pc_why_format { PC_WHY_JSON, PC_WHY_TABLE, PC_WHY_DOT };
 struct pc_why;
 
 /* A query for the type names in NAMES (borrowed, NNAMES of them). */
-struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes);
+/* TOP: how many dominating objects to report (0: no dominators). */
+struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t top);
 void pc_why_destroy(struct pc_why *w);
 
 /* The snapshot hook (pc_snapshot_opts.on_copy): ARG is the pc_why. */

@@ -66,6 +66,7 @@ CENSUS_OPTIONS_HELP
 "Why options (also --timeout, --max-memory):\n"
 "  --format json|table|dot  JSON (default), one chain per line, or Graphviz\n"
 "  --shapes N             at most N path shapes per type (default 10)\n"
+"  --top N                the N objects retaining the most (default 10; 0: none)\n"
 "\n"
 "Exit codes:\n"
 "  0  success\n"

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dominators.h"
 #include "gcwalk.h"
 #include "memlimit.h"
 #include "referents.h"
@@ -23,9 +24,26 @@ struct shape {
 	bool unrooted;
 };
 
+struct retains {
+	const char *name;    /* the census's type name (lives as long as the type map) */
+	char *own;
+	uint64_t count, bytes;
+};
+
+/* An object dominating much: what freeing it alone frees. */
+struct suspect {
+	uint64_t addr;
+	char *type, *chain, *root;
+	json_object *hops;
+	uint64_t bytes, objects;
+	struct retains by[5];
+	int nby;
+};
+
 struct want {
 	const char *name;
 	uint64_t count, bytes, unrooted;
+	uint64_t freed_bytes, freed_objects;  /* freeing all its instances frees */
 	struct shape *shapes;
 	size_t nshapes, cap;
 };
@@ -49,9 +67,19 @@ struct pc_why {
 	char **label;        /* at output: the hop into each node, lazily */
 	uint64_t nodes, rooted;
 	uint32_t unrooted;   /* the root label of objects no root reaches */
+	/* edges, for the dominators: node I's successors are
+	 * edges[eoff[I]..eoff[I+1]) (nodes are expanded in order, once) */
+	uint32_t *eoff, *edges;
+	size_t nedges, ecap, expanded;
+	/* results */
+	size_t top;
+	struct suspect *suspects;
+	size_t nsuspects;
+	uint64_t total_bytes;
+	bool dominated;      /* the dominator tree was built */
 };
 
-struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes)
+struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t top)
 {
 	struct pc_why *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -65,6 +93,7 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes)
 		w->want[i].name = names[i];
 	w->nwant = nnames;
 	w->max_shapes = max_shapes;
+	w->top = top;
 	return w;
 }
 
@@ -74,6 +103,10 @@ static void graph_free(struct pc_why *w)
 		for (size_t i = 0; i < w->n; i++)
 			free(w->label[i]);
 	free(w->label);
+	free(w->eoff);
+	free(w->edges);
+	w->eoff = w->edges = NULL;
+	w->nedges = w->ecap = w->expanded = 0;
 	free(w->addr);
 	free(w->parent);
 	free(w->slot);
@@ -104,6 +137,16 @@ void pc_why_destroy(struct pc_why *w)
 		free(w->want[i].shapes);
 	}
 	free(w->want);
+	for (size_t i = 0; i < w->nsuspects; i++) {
+		struct suspect *t = &w->suspects[i];
+		free(t->type);
+		free(t->chain);
+		free(t->root);
+		json_object_put(t->hops);
+		for (int k = 0; k < t->nby; k++)
+			free(t->by[k].own);
+	}
+	free(w->suspects);
 	free(w);
 }
 
@@ -138,6 +181,10 @@ static bool grow(struct pc_why *w)
 		if (!p)
 			return false;
 		w->parent = p;
+		p = realloc(w->eoff, (cap + 1) * sizeof(*p));
+		if (!p)
+			return false;
+		w->eoff = p;
 		w->cap = cap;
 	}
 	if ((w->n + 1) * 2 > w->nslot) {
@@ -158,16 +205,20 @@ static bool grow(struct pc_why *w)
 	return true;
 }
 
-/* Add ADDR reached from PARENT unless known or not an object. */
-static void add(struct pc_why *w, uint64_t a, uint32_t parent)
+/* Add ADDR reached from PARENT unless known or not an object; its node
+ * (UINT32_MAX: none). */
+static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 {
-	if (!a || (a & 7) || w->oom || find(w, a) != UINT32_MAX)
-		return;
+	if (!a || (a & 7) || w->oom)
+		return UINT32_MAX;
+	uint32_t known = find(w, a);
+	if (known != UINT32_MAX)
+		return known;
 	if (!pc_type_of(w->py, a))
-		return;
+		return UINT32_MAX;
 	if (w->n >= ROOT - 1 || !grow(w)) {
 		w->oom = true;
-		return;
+		return UINT32_MAX;
 	}
 	size_t h = hash(a, w->nslot - 1);
 	while (w->slot[h])
@@ -175,7 +226,26 @@ static void add(struct pc_why *w, uint64_t a, uint32_t parent)
 	w->slot[h] = (uint32_t)w->n + 1;
 	w->addr[w->n] = a;
 	w->parent[w->n] = parent;
-	w->n++;
+	return (uint32_t)w->n++;
+}
+
+/* An edge from the node being expanded to ADDR. */
+static void edge_to(struct pc_why *w, uint64_t a)
+{
+	uint32_t to = add(w, a, w->cur);
+	if (to == UINT32_MAX || w->oom)
+		return;
+	if (w->nedges == w->ecap) {
+		size_t cap = w->ecap ? w->ecap * 2 : 262144;
+		uint32_t *e = realloc(w->edges, cap * sizeof(*e));
+		if (!e) {
+			w->oom = true;
+			return;
+		}
+		w->edges = e;
+		w->ecap = cap;
+	}
+	w->edges[w->nedges++] = to;
 }
 
 static uint32_t root(struct pc_why *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -206,7 +276,7 @@ static void on_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_la
 	(void)hidden;
 	(void)l;
 	struct pc_why *w = arg;
-	add(w, ref, w->cur);
+	edge_to(w, ref);
 }
 
 /* An object pycensus cannot follow: any word of its fixed part that is a
@@ -224,14 +294,17 @@ static void scan_opaque(struct pc_why *w, uint64_t obj, struct pc_type *t)
 			continue;
 		struct pc_type *vt = pc_type_of(w->py, v);
 		if (vt && (vt->flags & PC_TPFLAGS_HAVE_GC) && vt->kind != PK_TYPE)
-			add(w, v, w->cur);
+			edge_to(w, v);
 	}
 }
 
-/* References of nodes FROM.. (to TO; 0: on, breadth first, to the end). */
-static void expand(struct pc_why *w, size_t from, size_t to)
+/* References of the nodes not yet expanded, in order (breadth first):
+ * those before TO, or (TO 0) all, those found meanwhile included. */
+static void expand(struct pc_why *w, size_t to)
 {
-	for (size_t i = from; i < (to ? to : w->n) && !w->oom; i++) {
+	size_t i;
+	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++) {
+		w->eoff[i] = (uint32_t)w->nedges;
 		struct pc_type *t = pc_type_of(w->py, w->addr[i]);
 		if (!t)
 			continue;
@@ -239,6 +312,8 @@ static void expand(struct pc_why *w, size_t from, size_t to)
 		if (pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w) & PC_REF_OPAQUE)
 			scan_opaque(w, w->addr[i], t);
 	}
+	w->expanded = i;
+	w->eoff[i] = (uint32_t)w->nedges;
 }
 
 static bool str_of(struct pc_py *py, uint64_t a, char *buf, size_t cap)
@@ -405,11 +480,10 @@ static bool gc_obj(void *arg, uint64_t obj)
 		struct pc_type *t = pc_type_of(w->py, obj);
 		if (!t)
 			return true;
-		size_t from = w->n;
 		if (w->unrooted == 0)
 			w->unrooted = root(w, "unrooted");
 		add(w, obj, w->unrooted);
-		expand(w, from, 0);
+		expand(w, 0);
 	}
 	return !w->oom;
 }
@@ -566,7 +640,10 @@ static void append(char **s, size_t *len, const char *add)
 	*len += n;
 }
 
-static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
+/* The shortest path to node I: its chain (as the table prints it), its
+ * hops (JSON), its root's name and whether that is "unrooted". */
+static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object **hopsp, const char **rootp,
+			bool *unrootedp)
 {
 	uint32_t chain[MAX_HOPS];
 	int n = 0;
@@ -631,8 +708,28 @@ static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
 		json_object_array_add(hops, h);
 		free(esc);
 	}
-	if (!key || !text) {
-		free(key);
+	free(key);
+	if (!text) {
+		json_object_put(hops);
+		return false;
+	}
+	*textp = text;
+	*hopsp = hops;
+	*rootp = rootname;
+	*unrootedp = unrooted;
+	return true;
+}
+
+static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
+{
+	char *text;
+	json_object *hops;
+	const char *rootname;
+	bool unrooted;
+	if (!build_chain(w, i, &text, &hops, &rootname, &unrooted))
+		return;
+	char *key = strdup(text);
+	if (!key) {
 		free(text);
 		json_object_put(hops);
 		return;
@@ -673,6 +770,213 @@ static int by_count(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->key, y->key);
 }
 
+/* ---- dominators ---- */
+
+/* What freeing every node of type T would free: the nodes the virtual
+ * root no longer reaches when those are removed. */
+static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *size, struct want *wt,
+			  uint8_t *seen, uint32_t *queue)
+{
+	memset(seen, 0, g->n);
+	uint32_t head = 0, tail = 0;
+	uint64_t bytes = 0, objects = 0;
+	seen[0] = 1;
+	queue[tail++] = 0;
+	while (head < tail) {
+		uint32_t v = queue[head++];
+		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
+			uint32_t s = g->succ[e];
+			if (seen[s])
+				continue;
+			seen[s] = 1;
+			struct pc_type *t = pc_type_of(w->py, w->addr[s - 1]);
+			if (t && !strcmp(t->name, wt->name))
+				continue;
+			bytes += size[s];
+			objects++;
+			queue[tail++] = s;
+		}
+	}
+	uint64_t all = 0;
+	for (uint32_t v = 1; v < g->n; v++)
+		all += size[v];
+	wt->freed_bytes = all - bytes;
+	wt->freed_objects = (g->n - 1) - objects;
+}
+
+/* What node V's dominator subtree holds, by type: the largest few. */
+static void retains_of(struct pc_why *w, struct suspect *t, uint32_t v, const uint32_t *coff, const uint32_t *kids,
+		       const uint64_t *size, uint32_t *stack)
+{
+	struct acc { struct pc_type *t; uint64_t count, bytes; } *acc = NULL;
+	size_t nacc = 0, cap = 0;
+	uint32_t sp = 0;
+	stack[sp++] = v;
+	while (sp) {
+		uint32_t x = stack[--sp];
+		struct pc_type *ty = pc_type_of(w->py, w->addr[x - 1]);
+		size_t k;
+		for (k = 0; k < nacc && acc[k].t != ty; k++)
+			;
+		if (k == nacc) {
+			if (nacc == cap) {
+				cap = cap ? cap * 2 : 32;
+				struct acc *a = realloc(acc, cap * sizeof(*a));
+				if (!a)
+					break;
+				acc = a;
+			}
+			acc[nacc++] = (struct acc){ ty, 0, 0 };
+		}
+		acc[k].count++;
+		acc[k].bytes += size[x];
+		for (uint32_t e = coff[x]; e < coff[x + 1]; e++)
+			stack[sp++] = kids[e];
+	}
+	for (int r = 0; r < 5; r++) {
+		size_t best = nacc;
+		for (size_t k = 0; k < nacc; k++)
+			if (acc[k].t && (best == nacc || acc[k].bytes > acc[best].bytes))
+				best = k;
+		if (best == nacc)
+			break;
+		const char *name = acc[best].t ? acc[best].t->name : "?";
+		t->by[t->nby].own = pc_text_escape(name, strlen(name));
+		t->by[t->nby].count = acc[best].count;
+		t->by[t->nby].bytes = acc[best].bytes;
+		t->nby++;
+		acc[best].t = NULL;
+	}
+	free(acc);
+}
+
+/* The dominator tree under a virtual root (node 0) whose successors are
+ * every root object; why node I is node I + 1. */
+static bool dominate(struct pc_why *w)
+{
+	uint32_t n = (uint32_t)w->n + 1;
+	uint32_t nroot = 0;
+	for (size_t i = 0; i < w->n; i++)
+		nroot += w->parent[i] >= ROOT;
+	uint64_t m = (uint64_t)nroot + w->nedges;
+	if (m >= UINT32_MAX)
+		return false;
+	uint32_t *off = malloc(((size_t)n + 1) * sizeof(*off));
+	uint32_t *succ = malloc((m ? m : 1) * sizeof(*succ));
+	uint32_t *idom = malloc((size_t)n * sizeof(*idom));
+	uint32_t *order = malloc((size_t)n * sizeof(*order));
+	uint64_t *size = calloc(n, sizeof(*size));
+	uint64_t *rb = calloc(n, sizeof(*rb));
+	uint32_t *ro = calloc(n, sizeof(*ro));
+	bool ok = off && succ && idom && order && size && rb && ro;
+	uint32_t norder = 0;
+	struct pc_domgraph g = { n, off, succ };
+	if (ok) {
+		uint32_t k = 0;
+		off[0] = 0;
+		for (size_t i = 0; i < w->n; i++)
+			if (w->parent[i] >= ROOT)
+				succ[k++] = (uint32_t)i + 1;
+		for (size_t i = 0; i < w->n; i++) {
+			off[i + 1] = k;
+			/* a node never expanded (out of memory) has no edges */
+			uint32_t e0 = i < w->expanded ? w->eoff[i] : 0, e1 = i < w->expanded ? w->eoff[i + 1] : 0;
+			for (uint32_t e = e0; e < e1; e++)
+				succ[k++] = w->edges[e] + 1;
+		}
+		off[n] = k;
+		for (size_t i = 0; i < w->n; i++) {
+			struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+			if (t)
+				pc_sizeof(w->py, w->addr[i], t, &size[i + 1]);
+		}
+		ok = pc_dominators(&g, idom, order, &norder);
+	}
+	if (ok) {
+		for (uint32_t v = 0; v < n; v++) {
+			rb[v] = size[v];
+			ro[v] = 1;
+		}
+		/* a node's dominator comes before it in reverse postorder */
+		for (uint32_t i = norder; i-- > 1;) {
+			uint32_t v = order[i];
+			rb[idom[v]] += rb[v];
+			ro[idom[v]] += ro[v];
+		}
+		w->total_bytes = rb[0];
+		uint8_t *seen = malloc(n);
+		uint32_t *queue = malloc((size_t)n * sizeof(*queue));
+		if (seen && queue)
+			for (int k = 0; k < w->nwant; k++)
+				if (w->want[k].count)
+					freed_by_type(w, &g, size, &w->want[k], seen, queue);
+		free(seen);
+		/* the TOP largest dominated subtrees (the virtual root aside) */
+		uint32_t *best = calloc(w->top + 1, sizeof(*best));
+		size_t nbest = 0;
+		for (uint32_t i = 1; best && i < norder; i++) {
+			uint32_t v = order[i];
+			size_t j = nbest < w->top ? nbest++ : w->top;
+			if (j == w->top && rb[v] <= rb[best[w->top - 1]])
+				continue;
+			if (j == w->top)
+				j = w->top - 1;
+			while (j > 0 && rb[best[j - 1]] < rb[v]) {
+				best[j] = best[j - 1];
+				j--;
+			}
+			best[j] = v;
+		}
+		/* children lists of the dominator tree, for what each retains */
+		uint32_t *coff = calloc((size_t)n + 1, sizeof(*coff));
+		uint32_t *kids = malloc((size_t)n * sizeof(*kids));
+		w->suspects = calloc(nbest ? nbest : 1, sizeof(*w->suspects));
+		if (best && coff && kids && queue && w->suspects) {
+			for (uint32_t i = 1; i < norder; i++)
+				coff[idom[order[i]] + 1]++;
+			for (uint32_t v = 0; v < n; v++)
+				coff[v + 1] += coff[v];
+			uint32_t *at = order;  /* reused: the order is no longer needed below */
+			uint32_t *fill = malloc((size_t)n * sizeof(*fill));
+			if (fill) {
+				memcpy(fill, coff, (size_t)n * sizeof(*fill));
+				for (uint32_t i = 1; i < norder; i++)
+					kids[fill[idom[at[i]]]++] = at[i];
+				free(fill);
+				for (size_t j = 0; j < nbest; j++) {
+					struct suspect *t = &w->suspects[w->nsuspects];
+					uint32_t v = best[j];
+					const char *rootname;
+					bool unrooted;
+					if (!build_chain(w, v - 1, &t->chain, &t->hops, &rootname, &unrooted))
+						continue;
+					t->root = strdup(rootname);
+					t->addr = w->addr[v - 1];
+					const char *tn = type_name(w, v - 1);
+					t->type = pc_text_escape(tn, strlen(tn));
+					t->bytes = rb[v];
+					t->objects = ro[v];
+					retains_of(w, t, v, coff, kids, size, queue);
+					w->nsuspects++;
+				}
+			}
+		}
+		free(best);
+		free(coff);
+		free(kids);
+		free(queue);
+		w->dominated = true;
+	}
+	free(off);
+	free(succ);
+	free(idom);
+	free(order);
+	free(size);
+	free(rb);
+	free(ro);
+	return ok;
+}
+
 struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *py)
 {
 	struct pc_why *w = arg;
@@ -685,12 +989,11 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	const struct pc_layout *L = py->L;
 	for (int i = 0; i < ni && !w->oom; i++) {
 		uint64_t d;
-		size_t from = w->n;
 		if (pc_u64(py, interps[i] + (uint64_t)L->is_modules, &d) && d)
 			pc_dict_foreach(py, d, module_root, w);
 		/* a module's dict is also a frame's globals (and the locals
 		 * of its module-level code): name it by the module */
-		expand(w, from, w->n);
+		expand(w, w->n);
 		if (pc_u64(py, interps[i] + (uint64_t)L->is_sysdict, &d) && d)
 			add(w, d, root(w, "sys.__dict__"));
 		if (pc_u64(py, interps[i] + (uint64_t)L->is_builtins, &d) && d)
@@ -699,7 +1002,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			add(w, d, root(w, "sys.modules"));
 		thread_roots(w, interps[i]);
 	}
-	expand(w, 0, 0);
+	expand(w, 0);
 	w->rooted = w->n;
 	struct pc_gc_stats gs;
 	memset(&gs, 0, sizeof(gs));
@@ -727,6 +1030,8 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			path_of(w, wt, i);
 		}
 	}
+	if (w->top && !dominate(w))
+		return pc_error_nomem();
 	for (int k = 0; k < w->nwant; k++)
 		qsort(w->want[k].shapes, w->want[k].nshapes, sizeof(struct shape), by_count);
 	graph_free(w);
@@ -753,6 +1058,10 @@ static int print_json(FILE *f, const struct pc_why *w, const struct pc_census *c
 		json_object_object_add(t, "count", json_object_new_int64((int64_t)wt->count));
 		json_object_object_add(t, "bytes", json_object_new_int64((int64_t)wt->bytes));
 		json_object_object_add(t, "unrooted", json_object_new_int64((int64_t)wt->unrooted));
+		if (w->dominated) {
+			json_object_object_add(t, "freed_bytes", json_object_new_int64((int64_t)wt->freed_bytes));
+			json_object_object_add(t, "freed_objects", json_object_new_int64((int64_t)wt->freed_objects));
+		}
 		json_object *shapes = json_object_new_array();
 		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++) {
 			const struct shape *s = &wt->shapes[i];
@@ -771,6 +1080,34 @@ static int print_json(FILE *f, const struct pc_why *w, const struct pc_census *c
 		json_object_array_add(types, t);
 	}
 	json_object_object_add(o, "types", types);
+	if (w->dominated) {
+		json_object *top = json_object_new_array();
+		for (size_t i = 0; i < w->nsuspects; i++) {
+			const struct suspect *t = &w->suspects[i];
+			json_object *js = json_object_new_object();
+			char addr[24];
+			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)t->addr);
+			json_object_object_add(js, "address", json_object_new_string(addr));
+			json_object_object_add(js, "type", json_object_new_string(t->type ? t->type : "?"));
+			json_object_object_add(js, "retained_bytes", json_object_new_int64((int64_t)t->bytes));
+			json_object_object_add(js, "retained_objects", json_object_new_int64((int64_t)t->objects));
+			json_object_object_add(js, "root", json_object_new_string(t->root ? t->root : "?"));
+			json_object_object_add(js, "chain", json_object_new_string(t->chain));
+			json_object_object_add(js, "path", json_object_get(t->hops));
+			json_object *by = json_object_new_array();
+			for (int k = 0; k < t->nby; k++) {
+				json_object *b = json_object_new_object();
+				json_object_object_add(b, "type", json_object_new_string(t->by[k].own ? t->by[k].own : "?"));
+				json_object_object_add(b, "count", json_object_new_int64((int64_t)t->by[k].count));
+				json_object_object_add(b, "bytes", json_object_new_int64((int64_t)t->by[k].bytes));
+				json_object_array_add(by, b);
+			}
+			json_object_object_add(js, "retains", by);
+			json_object_array_add(top, js);
+		}
+		json_object_object_add(o, "reachable_bytes", json_object_new_int64((int64_t)w->total_bytes));
+		json_object_object_add(o, "dominators", top);
+	}
 	int rc = fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
 								       JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ? -1 : 0;
 	json_object_put(o);
@@ -842,8 +1179,22 @@ int pc_why_print(FILE *f, const struct pc_why *w, const struct pc_census *c, enu
 			(unsigned long long)wt->count, (unsigned long long)wt->bytes,
 			(unsigned long long)wt->unrooted);
 		free(esc);
+		if (w->dominated)
+			fprintf(f, "  freeing them all frees %llu bytes in %llu objects\n",
+				(unsigned long long)wt->freed_bytes, (unsigned long long)wt->freed_objects);
 		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++)
 			fprintf(f, "  %6llu  %s\n", (unsigned long long)wt->shapes[i].count, wt->shapes[i].chain);
+	}
+	if (w->dominated && w->nsuspects) {
+		fprintf(f, "largest retained (bytes, objects, path):\n");
+		for (size_t i = 0; i < w->nsuspects; i++) {
+			const struct suspect *t = &w->suspects[i];
+			fprintf(f, "  %12llu %9llu  %s\n", (unsigned long long)t->bytes, (unsigned long long)t->objects,
+				t->chain);
+			for (int k = 0; k < t->nby; k++)
+				fprintf(f, "  %12llu %9llu    %s\n", (unsigned long long)t->by[k].bytes,
+					(unsigned long long)t->by[k].count, t->by[k].own ? t->by[k].own : "?");
+		}
 	}
 	return ferror(f) ? -1 : 0;
 }

@@ -22,6 +22,8 @@ static const char why_help[] =
 "\n"
 "  --format json|table|dot  JSON (default), one chain per line, or Graphviz\n"
 "  --shapes N             print at most N shapes per type (default 10)\n"
+"  --top N                the N objects that retain the most bytes (default 10;\n"
+"                         0: no dominator tree)\n"
 "  --timeout SECONDS      longest the target may stay stopped\n"
 "  --max-memory SIZE      most memory pycensus may hold for the census\n"
 "\n"
@@ -32,6 +34,7 @@ int pc_cmd_why(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "shapes", required_argument, NULL, OPT_WHY_SHAPES },
+		{ "top", required_argument, NULL, OPT_TOP },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "help", no_argument, NULL, 'h' },
@@ -39,7 +42,7 @@ int pc_cmd_why(int argc, char **argv)
 	};
 	struct pc_census_cli cli = { .snap = { .scope = PC_SCOPE_REACHABLE } };
 	enum pc_why_format format = PC_WHY_JSON;
-	unsigned long shapes = 10;
+	unsigned long shapes = 10, top = 10;
 	int opt;
 	char *end;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -65,6 +68,12 @@ int pc_cmd_why(int argc, char **argv)
 			if (errno || *end || end == optarg || shapes == 0 || optarg[0] == '-')
 				return pc_usage_error("--shapes takes a positive number, not '%s'", optarg);
 			break;
+		case OPT_TOP:
+			errno = 0;
+			top = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-')
+				return pc_usage_error("--top takes a number, not '%s'", optarg);
+			break;
 		default:
 			if (!pc_parse_census_option(opt, optarg, &cli))
 				return PC_EXIT_USAGE;
@@ -77,7 +86,7 @@ int pc_cmd_why(int argc, char **argv)
 		return pc_usage_error("'%s' is not a process ID", argv[optind]);
 	if (optind + 1 >= argc)
 		return pc_usage_error("why needs at least one TYPE after the PID");
-	struct pc_why *w = pc_why_create(argv + optind + 1, argc - optind - 1, shapes);
+	struct pc_why *w = pc_why_create(argv + optind + 1, argc - optind - 1, shapes, top);
 	if (!w)
 		return pc_report(pc_error_nomem());
 	pc_attach_install_signal_handlers(NULL);

@@ -97,6 +97,23 @@ def check_paths(rep, pc, py):
                           "sample+bytes " + name[len(M):], "%s, %d bytes" % (hex(tid), size),
                           "sample %s bytes %s; the target says %s, %d" % (shapes[0]["sample"], t["bytes"],
                                                                           hex(tid), size))
+        # retained sizes against the target's own dominator sets
+        truth_dom = truth["dominators"]
+        rc, out, err = run([pc, "why", "--top", "3", str(p.pid)] + sorted(truth_dom))
+        doc2 = json.loads(out) if rc == 0 else {"types": []}
+        for t in doc2["types"]:
+            want = truth_dom.get(t["type"])
+            rep.check([t.get("freed_bytes"), t.get("freed_objects")] == want, label,
+                      "retained " + t["type"][len(M):], "%s bytes in %s objects, as the target's "
+                      "dominators say" % tuple(want), "got %s/%s, the target says %s" % (
+                          t.get("freed_bytes"), t.get("freed_objects"), want))
+        tops = doc2.get("dominators", [])
+        sizes = [d["retained_bytes"] for d in tops]
+        rep.check(len(tops) == 3 and sizes == sorted(sizes, reverse=True) and
+                  all(d["retains"] and d["retained_objects"] >= 1 for d in tops) and
+                  sizes[0] <= doc2.get("reachable_bytes", 0), label, "--top 3",
+                  "largest first: %s" % ["%s %d" % (d["chain"], d["retained_bytes"]) for d in tops],
+                  "got %r" % (tops,))
         t = by.get(M + "ByOpaque", {})
         got = [s["chain"] for s in t.get("shapes", [])]
         ok = (len(got) == 1 and got[0].startswith("module __main__ .chained (itertools.chain) "
