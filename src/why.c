@@ -16,8 +16,8 @@
 #define MAX_HOPS 64
 
 struct shape {
-	char *key;          /* root, labels and types joined: the grouping */
-	char *chain;        /* the same, readable */
+	char *key;          /* the chain, item indices and str keys as '*': the grouping */
+	char *chain;        /* the first sample's chain; the key once samples differ */
 	json_object *hops;  /* [{label, type}] */
 	char *root;
 	uint64_t count, sample;
@@ -46,6 +46,8 @@ struct want {
 	uint64_t freed_bytes, freed_objects;  /* freeing all its instances frees */
 	struct shape *shapes;
 	size_t nshapes, cap;
+	uint32_t *index;     /* open addressing over shapes by key: shape + 1 */
+	size_t nindex;
 };
 
 struct pc_why {
@@ -135,6 +137,7 @@ void pc_why_destroy(struct pc_why *w)
 			json_object_put(s->hops);
 		}
 		free(w->want[i].shapes);
+		free(w->want[i].index);
 	}
 	free(w->want);
 	for (size_t i = 0; i < w->nsuspects; i++) {
@@ -662,7 +665,7 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 	 * and per-local labels would split shapes by address-like detail */
 	append(&key, &klen, rootname);
 	append(&text, &tlen, rootname);
-	json_object *hops = json_object_new_array();
+	json_object *hops = hopsp ? json_object_new_array() : NULL;
 	/* Hops as a Python programmer writes them: an attribute held in a
 	 * __dict__ (an instance's or a module's) is .name, the dict not shown;
 	 * a module root is not followed by "(module)". */
@@ -699,13 +702,15 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 			append(&text, &tlen, esc ? esc : "?");
 			append(&text, &tlen, ")");
 		}
-		json_object *h = json_object_new_object();
-		json_object_object_add(h, "label", json_object_new_string(lab));
-		json_object_object_add(h, "type", json_object_new_string(esc ? esc : "?"));
-		char addr[24];
-		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)w->addr[chain[k]]);
-		json_object_object_add(h, "address", json_object_new_string(addr));
-		json_object_array_add(hops, h);
+		if (hops) {
+			json_object *h = json_object_new_object();
+			json_object_object_add(h, "label", json_object_new_string(lab));
+			json_object_object_add(h, "type", json_object_new_string(esc ? esc : "?"));
+			char addr[24];
+			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)w->addr[chain[k]]);
+			json_object_object_add(h, "address", json_object_new_string(addr));
+			json_object_array_add(hops, h);
+		}
 		free(esc);
 	}
 	free(key);
@@ -714,10 +719,96 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 		return false;
 	}
 	*textp = text;
-	*hopsp = hops;
+	if (hopsp)
+		*hopsp = hops;
 	*rootp = rootname;
 	*unrootedp = unrooted;
 	return true;
+}
+
+/* TEXT with what differs between siblings made '*': list and tuple
+ * indices ([3] -> [*]) and str dict keys (['k'] -> ['*']), so that the
+ * items of one container share a shape. */
+static char *shape_key(const char *text)
+{
+	size_t n = strlen(text);
+	char *k = malloc(n + 1), *o = k;
+	if (!k)
+		return NULL;
+	for (const char *p = text; *p;) {
+		if (p[0] == '[' && p[1] >= '0' && p[1] <= '9') {
+			const char *q = p + 1;
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (*q == ']') {
+				memcpy(o, "[*]", 3);
+				o += 3;
+				p = q + 1;
+				continue;
+			}
+		}
+		if (p[0] == '[' && p[1] == '\'' ) {
+			const char *q = strstr(p + 2, "'] ");
+			if (!q && (q = strstr(p + 2, "']")) && q[2])
+				q = NULL;
+			if (q) {
+				memcpy(o, "['*']", 5);
+				o += 5;
+				p = q + 2;
+				continue;
+			}
+		}
+		*o++ = *p++;
+	}
+	*o = 0;
+	return k;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The shape of KEY in WT, or a new one (index grown at half load). */
+static struct shape *shape_for(struct want *wt, const char *key, bool *fresh)
+{
+	if ((wt->nshapes + 1) * 2 > wt->nindex) {
+		size_t ni = wt->nindex ? wt->nindex * 2 : 64;
+		uint32_t *ix = calloc(ni, sizeof(*ix));
+		if (!ix)
+			return NULL;
+		for (size_t s = 0; s < wt->nshapes; s++) {
+			size_t h = str_hash(wt->shapes[s].key) & (ni - 1);
+			while (ix[h])
+				h = (h + 1) & (ni - 1);
+			ix[h] = (uint32_t)s + 1;
+		}
+		free(wt->index);
+		wt->index = ix;
+		wt->nindex = ni;
+	}
+	size_t h = str_hash(key) & (wt->nindex - 1);
+	for (; wt->index[h]; h = (h + 1) & (wt->nindex - 1))
+		if (!strcmp(wt->shapes[wt->index[h] - 1].key, key)) {
+			*fresh = false;
+			return &wt->shapes[wt->index[h] - 1];
+		}
+	if (wt->nshapes == wt->cap) {
+		size_t cap = wt->cap ? wt->cap * 2 : 16;
+		struct shape *sh = realloc(wt->shapes, cap * sizeof(*sh));
+		if (!sh)
+			return NULL;
+		wt->shapes = sh;
+		wt->cap = cap;
+	}
+	wt->index[h] = (uint32_t)wt->nshapes + 1;
+	*fresh = true;
+	struct shape *s = &wt->shapes[wt->nshapes++];
+	memset(s, 0, sizeof(*s));
+	return s;
 }
 
 static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
@@ -725,36 +816,31 @@ static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
 	char *text;
 	json_object *hops;
 	const char *rootname;
-	bool unrooted;
-	if (!build_chain(w, i, &text, &hops, &rootname, &unrooted))
+	bool unrooted, fresh;
+	/* the JSON hops only for a new shape: most instances share one */
+	if (!build_chain(w, i, &text, NULL, &rootname, &unrooted))
 		return;
-	char *key = strdup(text);
-	if (!key) {
+	char *key = shape_key(text);
+	struct shape *s = key ? shape_for(wt, key, &fresh) : NULL;
+	if (!s || !fresh) {
+		if (s) {
+			s->count++;
+			if (strcmp(s->chain, text) && strcmp(s->chain, s->key)) {
+				/* samples differ: show what they share */
+				free(s->chain);
+				s->chain = strdup(s->key);
+			}
+		}
+		free(key);
 		free(text);
-		json_object_put(hops);
 		return;
 	}
-	for (size_t s = 0; s < wt->nshapes; s++)
-		if (!strcmp(wt->shapes[s].key, key)) {
-			wt->shapes[s].count++;
-			free(key);
-			free(text);
-			json_object_put(hops);
-			return;
-		}
-	if (wt->nshapes == wt->cap) {
-		size_t cap = wt->cap ? wt->cap * 2 : 16;
-		struct shape *sh = realloc(wt->shapes, cap * sizeof(*sh));
-		if (!sh) {
-			free(key);
-			free(text);
-			json_object_put(hops);
-			return;
-		}
-		wt->shapes = sh;
-		wt->cap = cap;
+	free(text);
+	if (!build_chain(w, i, &text, &hops, &rootname, &unrooted)) {
+		/* keep the shape, counted, its hops empty */
+		text = strdup(key);
+		hops = json_object_new_array();
 	}
-	struct shape *s = &wt->shapes[wt->nshapes++];
 	s->key = key;
 	s->chain = text;
 	s->hops = hops;
