@@ -79,6 +79,8 @@ struct pc_why {
 	size_t nsuspects;
 	uint64_t total_bytes;
 	bool dominated;      /* the dominator tree was built */
+	uint64_t *gc;        /* the objects on the GC lists, sorted */
+	size_t ngc, gccap;
 };
 
 struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t top)
@@ -105,6 +107,9 @@ static void graph_free(struct pc_why *w)
 		for (size_t i = 0; i < w->n; i++)
 			free(w->label[i]);
 	free(w->label);
+	free(w->gc);
+	w->gc = NULL;
+	w->ngc = w->gccap = 0;
 	free(w->eoff);
 	free(w->edges);
 	w->eoff = w->edges = NULL;
@@ -282,6 +287,42 @@ static void on_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_la
 	edge_to(w, ref);
 }
 
+static bool on_gc_lists(const struct pc_why *w, uint64_t a)
+{
+	size_t lo = 0, hi = w->ngc;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->gc[mid] < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->ngc && w->gc[lo] == a;
+}
+
+static bool collect_gc(void *arg, uint64_t obj)
+{
+	struct pc_why *w = arg;
+	if (w->ngc == w->gccap) {
+		size_t cap = w->gccap ? w->gccap * 2 : 65536;
+		uint64_t *g = realloc(w->gc, cap * sizeof(*g));
+		if (!g) {
+			w->oom = true;
+			return false;
+		}
+		w->gc = g;
+		w->gccap = cap;
+	}
+	w->gc[w->ngc++] = obj;
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* An object pycensus cannot follow: any word of its fixed part that is a
  * GC object's address is taken as a reference (labelled opaque), so what
  * only it holds is said to be held by it, not unrooted. */
@@ -295,8 +336,12 @@ static void scan_opaque(struct pc_why *w, uint64_t obj, struct pc_type *t)
 		uint64_t v = p[i];
 		if (!v || (v & 7) || v == t->addr)
 			continue;
+		/* only objects on the GC lists: a freed object keeps its type
+		 * word, and a stale pointer to one would be taken as a holder */
+		if (!on_gc_lists(w, v))
+			continue;
 		struct pc_type *vt = pc_type_of(w->py, v);
-		if (vt && (vt->flags & PC_TPFLAGS_HAVE_GC) && vt->kind != PK_TYPE)
+		if (vt && vt->kind != PK_TYPE)
 			edge_to(w, v);
 	}
 }
@@ -1070,6 +1115,11 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	w->R = s->referents;
 	/* Roots first, in the order a reader looks for a holder: modules by
 	 * name, sys and builtins, the threads' frames. */
+	struct pc_gc_stats gs;
+	memset(&gs, 0, sizeof(gs));
+	pc_gc_walk(py, s->target.runtime, collect_gc, w, &gs, false);
+	if (w->ngc)
+		qsort(w->gc, w->ngc, sizeof(*w->gc), cmp_u64);
 	uint64_t interps[PC_MAX_INTERPS];
 	int ni = pc_interpreters(py, s->target.runtime, interps, PC_MAX_INTERPS);
 	const struct pc_layout *L = py->L;
@@ -1090,9 +1140,9 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	}
 	expand(w, 0);
 	w->rooted = w->n;
-	struct pc_gc_stats gs;
-	memset(&gs, 0, sizeof(gs));
-	pc_gc_walk(py, s->target.runtime, gc_obj, w, &gs, false);
+	/* then what no root reaches, in address order */
+	for (size_t i = 0; i < w->ngc && !w->oom; i++)
+		gc_obj(w, w->gc[i]);
 	w->nodes = w->n;
 	if (w->oom)
 		return pc_error_nomem();
