@@ -131,6 +131,7 @@ enum pc_members {
 struct pc_member_list {
 	int n;
 	int64_t off[PC_MEMBERS_MAX];
+	char name[PC_MEMBERS_MAX][32];   /* each member's path, for why's labels */
 };
 
 /* What the structured traverse rules decode: frames, generators,

@@ -34,6 +34,7 @@ struct pc_rule {
 	bool usable;           /* this build's DWARF has what the rule reads */
 	int nfields;
 	int64_t fields[PC_RULE_MAX_FIELDS];  /* PyObject * members visited first */
+	const char *field_names[PC_RULE_MAX_FIELDS];  /* their C names (layout's) */
 };
 
 /* The rules of one interpreter build, shared by every process running it;
@@ -68,10 +69,41 @@ typedef void (*pc_ref_fn)(void *arg, uint64_t ref, bool hidden);
 int pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj,
 		 struct pc_type *t, pc_ref_fn fn, void *arg);
 
+/* What a reference is to its holder, for `why` paths: set by the rule
+ * that reports it.  A is an address (the dict key, the shared-keys
+ * table, the PyMemberDef), I an index or a field offset. */
+enum pc_edge {
+	PC_EDGE_OTHER = 0,
+	PC_EDGE_INDEX,       /* I: tuple/list/deque item, frame local slot */
+	PC_EDGE_DICT_VALUE,  /* A: its key */
+	PC_EDGE_DICT_KEY,
+	PC_EDGE_SET,
+	PC_EDGE_ATTR,        /* A: shared keys table, I: entry (inline values) */
+	PC_EDGE_SLOT,        /* A: the PyMemberDef of the slot */
+	PC_EDGE_DICT,        /* an instance's __dict__ */
+	PC_EDGE_CLASS,       /* an instance's type */
+	PC_EDGE_FIELD,       /* I: offset of a C member, A: its C name (a char *) or 0 */
+	PC_EDGE_LRU_KEY, PC_EDGE_LRU_VALUE,
+	PC_EDGE_STACK,       /* a <= 3.10 frame's value stack */
+};
+struct pc_edge_label {
+	enum pc_edge kind;
+	uint64_t a;
+	int64_t i;
+};
+typedef void (*pc_label_fn)(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l);
+
+/* pc_referents(), each reference with its label. */
+int pc_referents_labelled(struct pc_py *py, const struct pc_referents *R, uint64_t obj,
+			  struct pc_type *t, pc_label_fn fn, void *arg);
+
 /* The references of a 3.11+ interpreter frame (a thread's running frames
  * are not objects), all reported as hidden.  RUNNING: the frame executing
  * when the target stopped, whose stack pointer is not in memory. */
 void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
 			 pc_ref_fn fn, void *arg, bool running);
+
+void pc_referents_iframe_labelled(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
+				  pc_label_fn fn, void *arg, bool running);
 
 #endif

@@ -44,6 +44,10 @@ struct pc_snapshot_opts {
 				     * no_stop: the census may read); 0: no limit */
 	uint64_t max_memory;        /* --max-memory; 0: the default (memlimit.h) */
 	volatile sig_atomic_t *interrupted;  /* set by a signal: abandon the census */
+	/* Called on the stopped copy after a counted census (not --no-stop),
+	 * with the census's type map: `why` walks the copy once more. */
+	struct pc_error *(*on_copy)(void *arg, struct pc_session *s, struct pc_py *py);
+	void *on_copy_arg;
 };
 
 struct pc_error *pc_session_open(pid_t pid, struct pc_session **out);

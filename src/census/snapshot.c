@@ -680,7 +680,10 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	c->read = st.mem->stats;
 	c->read.mode = opts->no_stop ? "live" : mode == READ_COPY ? "copy" : "hinted";
 	c->read.max_memory = pc_memlimit_get();
-	err = pc_census_collect(c, &py);
+	if (opts->on_copy && !opts->no_stop)
+		err = opts->on_copy(opts->on_copy_arg, s, &py);
+	if (!err)
+		err = pc_census_collect(c, &py);
 	pc_typemap_destroy(py.types);
 out:
 	/* Also frees what a signal handler's detach left behind. */

@@ -504,8 +504,12 @@ static void members(struct ctx *c, const char *type, const char *list, struct pc
 			memcpy(path, p, len);
 			path[len] = 0;
 			int64_t off = find(c, type, path, OPT);
-			if (off >= 0)
+			if (off >= 0) {
+				size_t nl = strnlen(path, sizeof(out->name[0]) - 1);
+				memcpy(out->name[out->n], path, nl);
+				out->name[out->n][nl] = 0;
 				out->off[out->n++] = off;
+			}
 		}
 		p += len;
 		while (*p == ' ')

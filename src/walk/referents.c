@@ -136,6 +136,8 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 		const struct pc_member_list *m = &L->members[s->members];
 		r->nfields = m->n < PC_RULE_MAX_FIELDS ? m->n : PC_RULE_MAX_FIELDS;
 		memcpy(r->fields, m->off, (size_t)r->nfields * sizeof(r->fields[0]));
+		for (int f = 0; f < r->nfields; f++)
+			r->field_names[f] = m->name[f];
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
 		r->usable = structured_ok(L, &L->ro, s->kind) &&
@@ -234,11 +236,22 @@ struct ctx {
 	void *arg;
 	bool opaque;    /* part of the object is beyond pycensus: its type is opaque */
 	bool damaged;   /* the object's memory is inconsistent or unreadable */
+	pc_label_fn lfn;           /* instead of FN, with LAB (why.c) */
+	struct pc_edge_label lab;  /* what the next reference is */
 };
+
+static void label(struct ctx *c, enum pc_edge kind, uint64_t a, int64_t i)
+{
+	c->lab.kind = kind;
+	c->lab.a = a;
+	c->lab.i = i;
+}
 
 static void ref(struct ctx *c, uint64_t addr, bool hidden)
 {
-	if (addr)
+	if (addr && c->lfn)
+		c->lfn(c->arg, addr, hidden, &c->lab);
+	else if (addr)
 		c->fn(c->arg, addr, hidden);
 }
 
@@ -268,14 +281,26 @@ static void ref_array(struct ctx *c, uint64_t addr, uint64_t n, bool hidden)
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t v;
 		memcpy(&v, p + i, 8);
+		c->lab.i = (int64_t)i;
 		ref(c, v, hidden);
 	}
 }
 
-static void ref_fields(struct ctx *c, uint64_t obj, const int64_t *fields, int n, bool hidden)
+static void ref_fields(struct ctx *c, uint64_t obj, const int64_t *fields, const char *const *names, int n,
+		       bool hidden)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
+		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)names[i], fields[i]);
 		ref_at(c, obj + (uint64_t)fields[i], hidden);
+	}
+}
+
+static void ref_members(struct ctx *c, uint64_t obj, const struct pc_member_list *m, bool hidden)
+{
+	for (int i = 0; i < m->n; i++) {
+		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)m->name[i], m->off[i]);
+		ref_at(c, obj + (uint64_t)m->off[i], hidden);
+	}
 }
 
 static int64_t read_i64(struct ctx *c, uint64_t addr)
@@ -289,6 +314,7 @@ static int64_t read_i64(struct ctx *c, uint64_t addr)
 static void do_tuple(struct ctx *c, uint64_t obj)
 {
 	int64_t n = read_i64(c, obj + (uint64_t)c->py->L->ob_size);
+	label(c, PC_EDGE_INDEX, 0, 0);
 	if (n > 0)
 		ref_array(c, obj + (uint64_t)c->py->L->tuple_item, (uint64_t)n, false);
 }
@@ -305,6 +331,7 @@ static void do_list(struct ctx *c, uint64_t obj)
 		c->damaged = true;
 		return;
 	}
+	label(c, PC_EDGE_INDEX, 0, 0);
 	ref_array(c, items, (uint64_t)n, false);
 }
 
@@ -327,7 +354,9 @@ static void do_dict(struct ctx *c, uint64_t obj)
 			continue;
 		/* dict_traverse skips the keys of all-str tables and, in 3.13,
 		 * values embedded in their owner (the owner visits those). */
+		label(c, PC_EDGE_DICT_VALUE, key, 0);
 		ref(c, val, v.values && v.embedded);
+		label(c, PC_EDGE_DICT_KEY, 0, 0);
 		ref(c, key, !v.general);
 	}
 }
@@ -347,6 +376,7 @@ static void do_set(struct ctx *c, uint64_t obj)
 		c->damaged = true;
 		return;
 	}
+	label(c, PC_EDGE_SET, 0, 0);
 	for (uint64_t i = 0; i <= mask; i++) {
 		uint64_t key;
 		memcpy(&key, t + i * es + L->set_entry_key, 8);
@@ -388,9 +418,11 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	for (int i = 0; i < o->iframe_fields.n; i++) {
+	const struct pc_member_list *m = &o->iframe_fields;
+	for (int i = 0; i < m->n; i++) {
 		uint64_t v;
-		if (pc_u64(c->py, frame + (uint64_t)o->iframe_fields.off[i], &v))
+		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)m->name[i], m->off[i]);
+		if (pc_u64(c->py, frame + (uint64_t)m->off[i], &v))
 			ref(c, untag(L, v), hidden);
 		else
 			c->damaged = true;
@@ -420,6 +452,7 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 		    pc_mem_read(c->py->mem, code + (uint64_t)L->co_nlocalsplus, &nlocals, 4))
 			top = nlocals;
 	}
+	label(c, PC_EDGE_INDEX, 0, 0);
 	if (top > 0 && top < (1 << 24))
 		ref_stack(c, frame + (uint64_t)L->iframe_localsplus, (uint64_t)top, hidden);
 }
@@ -428,7 +461,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, obj, o->frame_fields.off, o->frame_fields.n, false);
+	ref_members(c, obj, &o->frame_fields, false);
 	if (L->frame_model == PC_FRAME_INTERP) {
 		uint64_t f;
 		uint8_t owner;
@@ -461,6 +494,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 		return;
 	}
 	int64_t slots = (int64_t)nlocals + ncells + nfrees;
+	label(c, PC_EDGE_INDEX, 0, 0);
 	if (slots > 0 && slots < (1 << 24))
 		ref_array(c, obj + (uint64_t)o->f_localsplus, (uint64_t)slots, false);
 	uint64_t stack;
@@ -476,6 +510,7 @@ static void do_frame(struct ctx *c, uint64_t obj)
 		if (pc_u64(c->py, obj + (uint64_t)o->f_stacktop, &top) && top && top >= stack)
 			depth = (int64_t)((top - stack) / 8);
 	}
+	label(c, PC_EDGE_STACK, 0, 0);
 	if (depth > 0 && depth < (1 << 24))
 		ref_array(c, stack, (uint64_t)depth, false);
 }
@@ -484,7 +519,7 @@ static void do_gen(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, obj, o->gen_fields.off, o->gen_fields.n, false);
+	ref_members(c, obj, &o->gen_fields, false);
 	if (L->frame_model == PC_FRAME_OBJECT)
 		return;
 	int8_t state = 0;
@@ -511,7 +546,9 @@ static void do_lru(struct ctx *c, uint64_t obj)
 			c->damaged = true;
 			return;
 		}
+		label(c, PC_EDGE_LRU_KEY, 0, 0);
 		ref_at(c, link + (uint64_t)o->lru_key, false);
+		label(c, PC_EDGE_LRU_VALUE, 0, 0);
 		ref_at(c, link + (uint64_t)o->lru_result, false);
 		if (!pc_u64(c->py, link + (uint64_t)o->lru_next, &link)) {
 			c->damaged = true;
@@ -543,6 +580,7 @@ static void do_deque(struct ctx *c, uint64_t obj)
 			c->damaged = true;
 			return;
 		}
+		label(c, PC_EDGE_INDEX, 0, 0);
 		ref_array(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, (uint64_t)(blen - lo), false);
 		lo = 0;
 		if (!pc_u64(c->py, b + (uint64_t)o->blk_rightlink, &b)) {
@@ -550,6 +588,7 @@ static void do_deque(struct ctx *c, uint64_t obj)
 			return;
 		}
 	}
+	label(c, PC_EDGE_INDEX, 0, 0);
 	if (hi >= lo)
 		ref_array(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, (uint64_t)(hi - lo + 1), false);
 }
@@ -570,6 +609,7 @@ static void do_odict(struct ctx *c, uint64_t obj)
 			c->damaged = true;
 			return;
 		}
+		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, node + (uint64_t)o->odnode_key, false);
 		if (!pc_u64(c->py, node + (uint64_t)o->odnode_next, &node)) {
 			c->damaged = true;
@@ -589,6 +629,7 @@ static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
 		c->opaque = true;
 		return;
 	}
+	label(c, PC_EDGE_INDEX, 0, 0);
 	ref_array(c, obj + (uint64_t)c->py->L->tuple_item, (uint64_t)n, false);
 }
 
@@ -598,6 +639,7 @@ static void do_module(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
 	const struct pc_rule_offs *o = &c->py->L->ro;
+	label(c, PC_EDGE_OTHER, 0, 0);
 	if (o->md_name >= 0)
 		ref_at(c, obj + (uint64_t)o->md_name, true);
 	uint64_t def, trav, state;
@@ -621,10 +663,10 @@ static void do_module(struct ctx *c, uint64_t obj)
 static void do_code(struct ctx *c, uint64_t obj)
 {
 	const struct pc_rule_offs *o = &c->py->L->ro;
-	ref_fields(c, obj, o->code_fields.off, o->code_fields.n, true);
+	ref_members(c, obj, &o->code_fields, true);
 	uint64_t cached;
 	if (o->co_cached >= 0 && pc_u64(c->py, obj + (uint64_t)o->co_cached, &cached) && cached)
-		ref_fields(c, cached, o->cached_fields.off, o->cached_fields.n, true);
+		ref_members(c, cached, &o->cached_fields, true);
 }
 
 /* Static types are not GC objects (tp_is_gc says so): nothing they hold is
@@ -640,13 +682,15 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 	bool heap = flags & PC_TPFLAGS_HEAPTYPE;
 	if (heap) {
 		if (r)
-			ref_fields(c, obj, r->fields, r->nfields, false);
+			ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
+		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, obj + (uint64_t)L->ht_name, true);
 		ref_at(c, obj + (uint64_t)L->ht_qualname, true);
 		ref_at(c, obj + (uint64_t)L->ht_slots, true);
 		return;
 	}
 	struct pc_type *t = pc_type_get(c->py, obj);
+	label(c, PC_EDGE_OTHER, 0, 0);
 	if (t && t->dict)
 		ref(c, t->dict, true);
 	ref_at(c, obj + (uint64_t)L->tp_mro, true);
@@ -668,6 +712,7 @@ static void managed_values(struct ctx *c, uint64_t values, struct pc_type *t, in
 		}
 		n = read_i64(c, t->cached_keys + (uint64_t)c->py->L->dk_nentries);
 	}
+	label(c, PC_EDGE_ATTR, t->cached_keys, 0);
 	if (n > 0 && n < (1 << 20))
 		ref_array(c, values, (uint64_t)n, false);
 }
@@ -689,10 +734,12 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 				if (pc_mem_read(c->py->mem, vals + (uint64_t)L->dictvalues_valid, &valid, 1) && valid &&
 				    pc_mem_read(c->py->mem, vals + (uint64_t)L->dictvalues_capacity, &capacity, 1)) {
 					managed_values(c, vals + (uint64_t)L->dictvalues_values, t, capacity);
+					label(c, PC_EDGE_DICT, 0, 0);
 					ref(c, dict, true);
 					return;
 				}
 			}
+			label(c, PC_EDGE_DICT, 0, 0);
 			ref(c, dict, false);
 			return;
 		case PC_IDICT_VALUES_WORD:
@@ -700,6 +747,7 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 			pc_u64(c->py, dictw, &dict);
 			if (values)
 				managed_values(c, values, t, -1);
+			label(c, PC_EDGE_DICT, 0, 0);
 			ref(c, dict, false);
 			return;
 		case PC_IDICT_TAGGED:
@@ -711,8 +759,10 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 			}
 			if (dorv & L->idict_values_tag)
 				managed_values(c, dorv + L->idict_values_tag, t, -1);
-			else
+			else {
+				label(c, PC_EDGE_DICT, 0, 0);
 				ref(c, dorv, false);
+			}
 			return;
 		case PC_IDICT_OFFSET:
 			break;
@@ -734,6 +784,7 @@ static void instance_dict(struct ctx *c, uint64_t obj, struct pc_type *t, struct
 		int64_t size = (t->basicsize + n * t->itemsize + 7) & ~7LL;
 		doff += size;
 	}
+	label(c, PC_EDGE_DICT, 0, 0);
 	ref_at(c, obj + (uint64_t)doff, false);
 }
 
@@ -758,6 +809,8 @@ static void do_subtype(struct ctx *c, uint64_t obj, struct pc_type *t, int depth
 					int64_t moff;
 					memcpy(&type, md + L->md_type, 4);
 					memcpy(&moff, md + L->md_offset, 8);
+					label(c, PC_EDGE_SLOT, base->addr + (uint64_t)mt->basicsize +
+						(uint64_t)(i * L->memberdef_size), 0);
 					if (type == PC_T_OBJECT_EX && moff > 0 && moff < t->basicsize)
 						ref_at(c, obj + (uint64_t)moff, false);
 				}
@@ -772,6 +825,7 @@ static void do_subtype(struct ctx *c, uint64_t obj, struct pc_type *t, int depth
 		br = pc_rule_for(c->py, c->R, base);
 	}
 	instance_dict(c, obj, t, base);
+	label(c, PC_EDGE_CLASS, 0, 0);
 	ref(c, t->addr, false);
 	apply(c, obj, base, br, depth + 1);
 }
@@ -783,7 +837,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		return;
 	}
 	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE)
-		ref_fields(c, obj, r->fields, r->nfields, false);
+		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 	switch (r->kind) {
 	case RULE_LEAF:
 	case RULE_FIELDS:
@@ -838,10 +892,27 @@ static int result(const struct ctx *c)
 	return (c->opaque ? PC_REF_OPAQUE : 0) | (c->damaged ? PC_REF_DAMAGED : 0);
 }
 
+static int referents(struct ctx *c0, uint64_t obj, struct pc_type *t);
+
 int pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj, struct pc_type *t,
 		 pc_ref_fn fn, void *arg)
 {
-	struct ctx c = { py, R, fn, arg, false, false };
+	struct ctx c = { py, R, fn, arg, false, false, NULL, { 0 } };
+	return referents(&c, obj, t);
+}
+
+int pc_referents_labelled(struct pc_py *py, const struct pc_referents *R, uint64_t obj,
+			  struct pc_type *t, pc_label_fn fn, void *arg)
+{
+	struct ctx c = { py, R, NULL, arg, false, false, fn, { 0 } };
+	return referents(&c, obj, t);
+}
+
+static int referents(struct ctx *c0, uint64_t obj, struct pc_type *t)
+{
+	struct ctx c = *c0;
+	struct pc_py *py = c.py;
+	const struct pc_referents *R = c.R;
 	const struct pc_rule *r = pc_rule_for(py, R, t);
 	/* Non-GC objects with references gc.get_referents() never reports. */
 	if (t->kind == PK_CODE) {
@@ -865,6 +936,13 @@ int pc_referents(struct pc_py *py, const struct pc_referents *R, uint64_t obj, s
 void pc_referents_iframe(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
 			 pc_ref_fn fn, void *arg, bool running)
 {
-	struct ctx c = { py, R, fn, arg, false, false };
+	struct ctx c = { py, R, fn, arg, false, false, NULL, { 0 } };
+	do_iframe(&c, frame, true, running);
+}
+
+void pc_referents_iframe_labelled(struct pc_py *py, const struct pc_referents *R, uint64_t frame,
+				  pc_label_fn fn, void *arg, bool running)
+{
+	struct ctx c = { py, R, NULL, arg, false, false, fn, { 0 } };
 	do_iframe(&c, frame, true, running);
 }
