@@ -307,6 +307,11 @@ struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx);
  * fact not in the file is unknown to it.  The source owns what it read;
  * free it with pc_layout_table_free. */
 struct pc_error *pc_layout_table_source(const char *path, struct pc_layout_source *out);
+
+/* What a table's facts (info's layout.facts[]: {"fact", "value"}, a null
+ * value meaning absent) say of KEY; shared by the table sources. */
+struct json_object;
+enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *key, int64_t *value);
 void pc_layout_table_free(struct pc_layout_source *src);
 
 /* The layout as the sources gave it: DWARF, then (test hook) a table

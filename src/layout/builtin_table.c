@@ -19,21 +19,7 @@ struct builtin {
 
 static enum pc_fact_state builtin_fact(void *ctx, const char *key, int64_t *value)
 {
-	struct builtin *b = ctx;
-	*value = -1;
-	size_t n = json_object_array_length(b->facts);
-	for (size_t i = 0; i < n; i++) {
-		json_object *f = json_object_array_get_idx(b->facts, i), *k, *v;
-		if (!json_object_object_get_ex(f, "fact", &k) || strcmp(json_object_get_string(k), key))
-			continue;
-		if (!json_object_object_get_ex(f, "value", &v) || json_object_is_type(v, json_type_null))
-			return PC_FACT_ABSENT;
-		if (!json_object_is_type(v, json_type_int))
-			return PC_FACT_UNKNOWN;
-		*value = json_object_get_int64(v);
-		return PC_FACT_VALUE;
-	}
-	return PC_FACT_UNKNOWN;
+	return pc_layout_facts_find(((struct builtin *)ctx)->facts, key, value);
 }
 
 static const char *get_str(json_object *o, const char *a, const char *b)

@@ -692,13 +692,12 @@ struct table {
 	json_object *facts;    /* [{"fact", "value"}]: null value = absent */
 };
 
-static enum pc_fact_state table_fact(void *ctx, const char *key, int64_t *value)
+enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *key, int64_t *value)
 {
-	struct table *t = ctx;
 	*value = -1;
-	size_t n = json_object_array_length(t->facts);
+	size_t n = json_object_array_length(facts);
 	for (size_t i = 0; i < n; i++) {
-		json_object *f = json_object_array_get_idx(t->facts, i), *k, *v;
+		json_object *f = json_object_array_get_idx(facts, i), *k, *v;
 		if (!json_object_object_get_ex(f, "fact", &k) || strcmp(json_object_get_string(k), key))
 			continue;
 		if (!json_object_object_get_ex(f, "value", &v) || json_object_is_type(v, json_type_null))
@@ -709,6 +708,11 @@ static enum pc_fact_state table_fact(void *ctx, const char *key, int64_t *value)
 		return PC_FACT_VALUE;
 	}
 	return PC_FACT_UNKNOWN;
+}
+
+static enum pc_fact_state table_fact(void *ctx, const char *key, int64_t *value)
+{
+	return pc_layout_facts_find(((struct table *)ctx)->facts, key, value);
 }
 
 struct pc_error *pc_layout_table_source(const char *path, struct pc_layout_source *out)
