@@ -3,8 +3,13 @@
  * decisions derived from them.  Code asks this table; it does not branch on
  * version numbers.
  *
- * Every fact comes from offset sources, asked in order (today: DWARF; a
- * table read back from `info`'s dump as a test hook).  A source says of
+ * Every fact comes from offset sources, asked in order: DWARF
+ * (layout/dwarf_offsets.c); else, without debug information, the target's
+ * own _Py_DebugOffsets (3.13+, layout/debug_offsets.c) and a table
+ * generated from the DWARF of a real build of that version
+ * (layout/builtin_table.c, data in the top-level layout/X.Y.Z.json), which
+ * is cross-checked against the target before use; and, as a test hook, a
+ * table read back from `info`'s dump.  A source says of
  * each fact: a value, absent in this build, or unknown to it; the first
  * that knows answers, and the table records which (provenance).  A fact
  * no source knows refuses the census with its name: it never makes a
