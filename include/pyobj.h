@@ -114,6 +114,11 @@ bool pc_dict_foreach(struct pc_py *py, uint64_t addr, pc_dict_fn fn, void *arg);
 /* Value for the str key NAME in the dict at ADDR, 0 if absent. */
 uint64_t pc_dict_get_str(struct pc_py *py, uint64_t dict, const char *name);
 
+/* The newest frame thread state TS runs: a frame object where the layout's
+ * thread_frame model is PC_TF_FRAME, else an interpreter frame; 0 if none
+ * or unreadable. */
+uint64_t pc_thread_frame(struct pc_py *py, uint64_t ts);
+
 /* Value of the int at ADDR if it fits in 62 bits. */
 bool pc_int_value(struct pc_py *py, uint64_t addr, int64_t *out);
 

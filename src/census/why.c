@@ -483,8 +483,8 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 	for (int nt = 0; ts && nt < 10000 && !w->oom; nt++) {
 		uint64_t frame = 0, code = 0;
 		struct frame_root f = { w, nt, 0, 0, "" };
+		frame = pc_thread_frame(py, ts);
 		if (L->thread_frame == PC_TF_FRAME) {
-			pc_u64(py, ts + (uint64_t)L->ts_frame, &frame);
 			for (int nf = 0; frame && nf < 100000 && f_back >= 0; nf++) {
 				struct pc_type *t = pc_type_of(py, frame);
 				if (!t || !pc_u64(py, frame + (uint64_t)L->f_code, &code))
@@ -498,13 +498,6 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 					break;
 			}
 		} else {
-			if (L->thread_frame == PC_TF_CURRENT) {
-				pc_u64(py, ts + (uint64_t)L->ts_current_frame, &frame);
-			} else {
-				uint64_t cf;
-				if (pc_u64(py, ts + (uint64_t)L->ts_cframe, &cf) && cf)
-					pc_u64(py, cf + (uint64_t)L->cframe_current_frame, &frame);
-			}
 			/* the chain loops only on damage: bounded by NF */
 			for (int nf = 0; frame && nf < 100000; nf++) {
 				f.depth = nf;

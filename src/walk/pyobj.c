@@ -315,3 +315,16 @@ bool pc_int_value(struct pc_py *py, uint64_t addr, int64_t *out)
 	*out = sign * v;
 	return true;
 }
+
+uint64_t pc_thread_frame(struct pc_py *py, uint64_t ts)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t frame = 0, cf;
+	if (L->thread_frame == PC_TF_FRAME)
+		pc_u64(py, ts + (uint64_t)L->ts_frame, &frame);
+	else if (L->thread_frame == PC_TF_CURRENT)
+		pc_u64(py, ts + (uint64_t)L->ts_current_frame, &frame);
+	else if (pc_u64(py, ts + (uint64_t)L->ts_cframe, &cf) && cf)
+		pc_u64(py, cf + (uint64_t)L->cframe_current_frame, &frame);
+	return frame;
+}

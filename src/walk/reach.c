@@ -180,18 +180,10 @@ static void thread_frames(struct walk *w, uint64_t interp)
 	struct pc_chain threads;
 	pc_chain_init(&threads);
 	for (int nt = 0; ts && nt < 100000 && !pc_chain_loops(&threads, ts); nt++) {
-		uint64_t frame = 0;
+		uint64_t frame = pc_thread_frame(py, ts);
 		if (L->thread_frame == PC_TF_FRAME) {
-			pc_u64(py, ts + (uint64_t)L->ts_frame, &frame);
 			on_ref(w, frame, true);  /* a GC object: already counted */
 		} else {
-			if (L->thread_frame == PC_TF_CURRENT) {
-				pc_u64(py, ts + (uint64_t)L->ts_current_frame, &frame);
-			} else {
-				uint64_t cf;
-				if (pc_u64(py, ts + (uint64_t)L->ts_cframe, &cf) && cf)
-					pc_u64(py, cf + (uint64_t)L->cframe_current_frame, &frame);
-			}
 			struct pc_chain frames;
 			pc_chain_init(&frames);
 			for (int nf = 0; frame && nf < 1000000 && !pc_chain_loops(&frames, frame); nf++) {
