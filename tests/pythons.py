@@ -5,7 +5,15 @@
 
 Sources, in order: $PYCENSUS_TEST_PYTHONS (colon-separated paths; replaces
 discovery), else every $PYENV_ROOT/versions/*/bin/python (PYENV_ROOT defaults
-to /root/.pyenv) and every /usr/bin/python3.N.
+to /root/.pyenv), every /usr/bin/python3.N, and Debian sid's python3.N from
+the root scripts/sid-root builds, run through scripts/sid-pythonN (a chroot
+in a mount namespace of its own: the same PID as on the host, the host's
+/tmp and this repository at their paths, so every test file starts it like
+any other interpreter).  Their "elf" and debug information are looked up
+inside the root ("root" names it).  The root is not built here (that takes
+minutes): tests/run.py and tests/test_container.py build it; without it,
+or without root privileges, sid's interpreters are listed with a
+skip_reason.
 
 "supported" means pycensus is expected to read the version (3.8-3.15).
 "skip_reason" is set when the census checks cannot run: an unsupported
@@ -23,6 +31,9 @@ import sys
 
 SUPPORTED_MIN = (3, 8)
 SUPPORTED_MAX = (3, 15)   # inclusive, by minor version
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SID_VERSIONS = ("3.13", "3.14", "3.15")    # the root's interpreters (scripts/sid-root)
+SID_WRAPPER = re.compile(r"/sid-python(3\.\d+)$")
 
 # Works on 2.7 as well as 3.x.
 _VERSION_SNIPPET = ("import sys; "
@@ -46,6 +57,8 @@ def _label(path, version):
         return "pyenv-" + m.group(1)
     if re.match(r"^/usr/bin/python\d\.\d+$", path):
         return "debian-%d.%d" % version[:2]
+    if SID_WRAPPER.search(real):
+        return "sid-%d.%d" % version[:2]
     return "python-%s" % ver
 
 
@@ -86,18 +99,31 @@ def has_debug_info(elf):
     return ".debug_info" in out
 
 
-def debuginfo_problem(elf):
+def sid_root():
+    return os.environ.get("PYCENSUS_SID_ROOT") or "/var/cache/pycensus/sid-root"
+
+
+def sid_problem():
+    """None if scripts/sid-pythonN can run here, else why not."""
+    if os.geteuid() != 0:
+        return "sid's interpreters need root (a mount namespace and chroot)"
+    if not os.path.exists(os.path.join(sid_root(), ".pycensus-sid-root")):
+        return "the sid root %s is not built (scripts/sid-root)" % sid_root()
+    return None
+
+
+def debuginfo_problem(elf, root=""):
     """None if DWARF for ELF can be found (in the file itself or under
-    /usr/lib/debug/.build-id), else a sentence saying what is missing."""
+    ROOT's /usr/lib/debug/.build-id), else a sentence saying what is missing."""
     if has_debug_info(elf):
         return None
     bid = build_id(elf)
     if bid is None:
         return "%s has no debug info and no build id" % elf
-    debug = "/usr/lib/debug/.build-id/%s/%s.debug" % (bid[:2], bid[2:])
+    debug = "%s/usr/lib/debug/.build-id/%s/%s.debug" % (root, bid[:2], bid[2:])
     if os.path.exists(debug):
         return None
-    m = re.match(r"^/usr/bin/(python\d\.\d+)$", elf)
+    m = re.match(r"^/usr/bin/(python\d\.\d+)$", elf[len(root):])
     package = m.group(1) + "-dbg" if m else "the -dbg package"
     return "no debug info: %s is stripped and %s is missing (install %s)" % (
         elf, debug, package)
@@ -106,7 +132,15 @@ def debuginfo_problem(elf):
 def describe(path):
     """One interpreter's dict (see module doc)."""
     entry = {"label": None, "path": path, "version": None, "full_version": None,
-             "elf": None, "supported": False, "skip_reason": None}
+             "elf": None, "supported": False, "skip_reason": None, "root": None}
+    sid = SID_WRAPPER.search(os.path.realpath(path))
+    if sid:
+        entry["root"] = sid_root()
+        why = sid_problem()
+        if why:
+            entry["label"] = "sid-" + sid.group(1)
+            entry["skip_reason"] = why
+            return entry
     try:
         version, full = _ask_version(path)
     except (OSError, subprocess.SubprocessError, ValueError) as e:
@@ -116,13 +150,17 @@ def describe(path):
     entry["version"] = version
     entry["full_version"] = full
     entry["label"] = _label(path, version)
-    entry["elf"] = libpython(path) or os.path.realpath(path)
+    if sid:
+        # Debian's python3.N is a static build (no libpython loaded).
+        entry["elf"] = os.path.join(entry["root"], "usr/bin/python" + sid.group(1))
+    else:
+        entry["elf"] = libpython(path) or os.path.realpath(path)
     entry["supported"] = SUPPORTED_MIN <= version[:2] <= SUPPORTED_MAX
     if not entry["supported"]:
         entry["skip_reason"] = "unsupported version %s (pycensus reads %d.%d-%d.%d)" % (
             full, SUPPORTED_MIN[0], SUPPORTED_MIN[1], SUPPORTED_MAX[0], SUPPORTED_MAX[1])
     else:
-        entry["skip_reason"] = debuginfo_problem(entry["elf"])
+        entry["skip_reason"] = debuginfo_problem(entry["elf"], entry["root"] or "")
     return entry
 
 
@@ -135,6 +173,7 @@ def _candidates():
     # Distribution builds: python3.11, not python3.11d / python3.11-dbg.
     paths += sorted(p for p in glob.glob("/usr/bin/python3.*")
                     if re.match(r"^/usr/bin/python3\.\d+$", p))
+    paths += [os.path.join(TOP, "scripts", "sid-python" + v) for v in SID_VERSIONS]
     return paths
 
 
