@@ -512,6 +512,15 @@ def by_preference(entries, pyenv_first=False):
     return sorted(entries, key=key)
 
 
+def preferred_and_sid(entries, pyenv_first=False):
+    """For the files that run on one interpreter: the preferred one
+    (by_preference), then every one only a chroot reaches (Debian sid's,
+    "root" set): 3.14 and 3.15 exist only there, and their object header
+    and GC state are their own."""
+    ordered = by_preference(entries, pyenv_first)
+    return ordered[:1] + [e for e in ordered[1:] if e.get("root")]
+
+
 def clock_seconds(census):
     """Seconds since midnight of a census's "time" stamp."""
     t = census["time"]

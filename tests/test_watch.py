@@ -4,8 +4,9 @@
     python3 tests/test_watch.py [--pycensus ./pycensus] [--python PATH]
                                 [--only SUBSTR] [--quick]
 
-Real CPython targets (one supported interpreter from tests/pythons.py, or
---python): a process leaking `Leak` objects at 200 per second from a thread
+Real CPython targets (the preferred supported interpreter from
+tests/pythons.py and Debian sid's 3.13-3.15, or --python; each line names
+it): a process leaking `Leak` objects at 200 per second from a thread
 while keeping its `Flat` objects constant, and a master that forks Python
 children.  Deltas, growing and diff are checked exactly against the counts
 the same run emitted: every type's count_delta and bytes_delta against the
@@ -676,71 +677,80 @@ def check_usage(rep, pc, pid):
               "exit %s, stderr %s" % (rc, short(err)))
 
 
-def pick_python(explicit):
+def pick_pythons(explicit):
+    """[(path, label)]: --python, else the preferred interpreter and sid's."""
     if explicit:
-        return explicit, explicit
-    entries = harness.by_preference(harness.usable_pythons())
-    return (entries[0]["path"], entries[0]["label"]) if entries else (None, None)
+        return [(explicit, explicit)]
+    return [(e["path"], e["label"]) for e in harness.preferred_and_sid(harness.usable_pythons())]
+
+
+def run_one(rep, pc, python, tmp):
+    leaker, log, pid = None, None, None
+    try:
+        log, pid, leaker = check_leak(rep, pc, python, tmp)
+    except Exception as e:  # a target that did not start
+        rep.fail("watch leak", "%s: %s" % (type(e).__name__, e))
+    if pid:
+        groups = [
+            ("diff", lambda: check_diff(rep, pc, pid, tmp)),
+            ("prometheus", lambda: check_prometheus(rep, pc, pid, tmp)),
+            ("plot", lambda: check_plot(rep, log, tmp)),
+            ("signals", lambda: check_signals(rep, pc, pid, tmp)),
+            ("overrun", lambda: check_overrun(rep, pc, pid)),
+            ("daemon", lambda: check_daemon(rep, pc, pid, tmp)),
+            ("usage", lambda: check_usage(rep, pc, pid)),
+        ]
+    else:
+        groups = []
+    groups += [
+        ("children", lambda: check_children(rep, pc, python, tmp)),
+        ("exit", lambda: check_exit_when_gone(rep, pc, python)),
+    ]
+    for name, fn in groups:
+        if not rep.wanted(name):
+            continue
+        try:
+            fn()
+        except Exception as e:
+            rep.fail(name, "%s: %s" % (type(e).__name__, e))
+    if leaker is not None:
+        st, tracer = harness.process_state(leaker.pid)
+        rep.check(leaker.poll() is None and st not in ("t", "T") and tracer == 0,
+                  "leaking target still running, not stopped", "state %s, tracer %s" % (st, tracer))
+    cleanup()
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pycensus", default=os.path.join(TOP, "pycensus"))
-    ap.add_argument("--python", help="interpreter for the targets (default: discovered)")
+    ap.add_argument("--python", help="interpreter for the targets (default: the preferred one "
+                    "discovered, and Debian sid's)")
     ap.add_argument("--only", help="run only the checks whose group name contains this")
     ap.add_argument("--quick", action="store_true", help="accepted for tests/run.py; no effect")
     args = ap.parse_args()
     rep = harness.Report(always_colon=("FAIL", "SKIP"), only=args.only)
     pc = harness.SanitizerPycensus(os.path.abspath(args.pycensus))
-    python, label = pick_python(args.python)
+    pys = pick_pythons(args.python)
     t0 = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="pycensus-watch-test-")
     try:
         if not os.access(pc.path, os.X_OK):
             rep.fail("pycensus", "%s is not executable (run make)" % pc.path)
-        elif not python:
+        elif not pys:
             rep.skip("watch", "no supported interpreter with debug info found (tests/pythons.py)")
-        else:
+        for python, label in pys if os.access(pc.path, os.X_OK) else []:
             print("# targets run under %s (%s)" % (label, python), flush=True)
-            leaker, log, pid = None, None, None
-            try:
-                log, pid, leaker = check_leak(rep, pc, python, tmp)
-            except Exception as e:  # a target that did not start
-                rep.fail("watch leak", "%s: %s" % (type(e).__name__, e))
-            if pid:
-                groups = [
-                    ("diff", lambda: check_diff(rep, pc, pid, tmp)),
-                    ("prometheus", lambda: check_prometheus(rep, pc, pid, tmp)),
-                    ("plot", lambda: check_plot(rep, log, tmp)),
-                    ("signals", lambda: check_signals(rep, pc, pid, tmp)),
-                    ("overrun", lambda: check_overrun(rep, pc, pid)),
-                    ("daemon", lambda: check_daemon(rep, pc, pid, tmp)),
-                    ("usage", lambda: check_usage(rep, pc, pid)),
-                ]
-            else:
-                groups = []
-            groups += [
-                ("children", lambda: check_children(rep, pc, python, tmp)),
-                ("exit", lambda: check_exit_when_gone(rep, pc, python)),
-            ]
-            for name, fn in groups:
-                if not rep.wanted(name):
-                    continue
-                try:
-                    fn()
-                except Exception as e:
-                    rep.fail(name, "%s: %s" % (type(e).__name__, e))
-            if leaker is not None:
-                st, tracer = harness.process_state(leaker.pid)
-                rep.check(leaker.poll() is None and st not in ("t", "T") and tracer == 0,
-                          "leaking target still running, not stopped", "state %s, tracer %s" % (st, tracer))
-            rep.check(not pc.sanitizer, "no sanitizer reports", "; ".join(pc.sanitizer[:3]))
+            rep.prefix = label + " "
+            # Each interpreter's files apart: the checks name fixed files.
+            sub = tempfile.mkdtemp(prefix=label + "-", dir=tmp)
+            run_one(rep, pc, python, sub)
+        rep.prefix = ""
+        rep.check(not pc.sanitizer, "no sanitizer reports", "; ".join(pc.sanitizer[:3]))
     finally:
         cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
     print("# %.1f s" % (time.monotonic() - t0))
     return rep.summary()
-
 
 if __name__ == "__main__":
     sys.exit(main())
