@@ -7,8 +7,9 @@
 Each story in tests/leaks/ is a small pure-Python reproduction of a real leak
 report (tornado handler + lru_cache, Celery trail=True, web.py thread-locals
 in a uWSGI timer, Django start-up burst, matplotlib figures under gunicorn).
-For each, this starts the story under one supported interpreter (pyenv 3.12
-preferred, or --python, or every supported one with --all-pythons), runs
+For each, this starts the story under the preferred supported interpreter
+(pyenv 3.12) and Debian sid's 3.13-3.15 (tests/pythons.py; 3.14 and 3.15 are
+only there), or --python, or every supported one with --all-pythons; runs
 
     pycensus watch --interval 1s --count 5 PID      (default reachable scope)
 
@@ -21,7 +22,8 @@ Each story also prints a one-line summary as a person would read it ("# ...").
 
 One line per check: PASS / FAIL / SKIP; the last line is "N passed, M failed,
 K skipped"; the exit status is 1 if anything failed.  --quick is accepted for
-tests/run.py and changes nothing (about 35 s per interpreter).  Every process
+tests/run.py and changes nothing (about 35 s per interpreter).  The stories
+need the standard library only: nothing is installed into the sid root.  Every process
 started here is killed on the way out, whatever happens.
 """
 
@@ -397,14 +399,13 @@ def pick_pythons(explicit, all_pythons):
     entries = harness.usable_pythons()
     if all_pythons:
         return [(e["path"], e["label"]) for e in entries]
-    entries = harness.by_preference(entries, pyenv_first=True)
-    return [(entries[0]["path"], entries[0]["label"])] if entries else []
+    return [(e["path"], e["label"]) for e in harness.preferred_and_sid(entries, pyenv_first=True)]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pycensus", default=os.path.join(TOP, "pycensus"))
-    ap.add_argument("--python", help="interpreter for the stories (default: discovered, 3.12 preferred)")
+    ap.add_argument("--python", help="interpreter for the stories (default: discovered, 3.12 preferred, and sid's)")
     ap.add_argument("--all-pythons", action="store_true", help="run every story under every supported interpreter")
     ap.add_argument("--only", help="run only the stories whose name contains this")
     ap.add_argument("--quick", action="store_true", help="accepted for tests/run.py; no effect")
