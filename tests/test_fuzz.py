@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fuzz the census walkers over corrupted memory images of real processes.
 
-For a few interpreters: start tests/targets/small_target.py, take a memory
+For a few interpreters (pyenv's 3.8, 3.11 and 3.13, Debian sid's 3.14 and
+3.15 through tests/pythons.py): start tests/targets/small_target.py, take a memory
 image of it with build/dump_image, and run the libFuzzer harness
 build/fuzz_census (make fuzz) on it for PYCENSUS_FUZZ_SECONDS seconds
 (default 20; --quick: 8).  Each fuzz input overwrites words of the image:
@@ -54,16 +55,21 @@ def main():
         else:
             report("FAIL", "fuzz build", " / ".join(tail))
         return
-    found = [p for p in pythons.discover() if p.get("supported") and p["label"].startswith("pyenv-")]
     # The harness reads the interpreter's debug file offline: pyenv builds
-    # carry their DWARF in libpython.  Three versions span the layouts.
-    wanted = ("3.8", "3.11", "3.13")
-    chosen = [p for p in found if ".".join(map(str, p["version"][:2])) in wanted]
+    # carry their DWARF in libpython, Debian sid's (3.14 and 3.15 exist only
+    # there) in the root's /usr/lib/debug.  Five versions span the layouts.
+    found = [p for p in pythons.discover() if p.get("supported") and not p["skip_reason"]
+             and (p["label"].startswith("pyenv-") or p.get("root"))]
+    wanted = ("3.8", "3.11", "3.13", "3.14", "3.15")
+    chosen = []
+    for v in wanted:
+        cands = [p for p in found if ".".join(map(str, p["version"][:2])) == v]
+        chosen += sorted(cands, key=lambda p: not p["label"].startswith("pyenv-"))[:1]
     for p in found:
         if p not in chosen:
             print("# fuzz: not fuzzing %s (only %s, to keep the suite short)" % (p["label"], ", ".join(wanted)))
     if not chosen:
-        report("SKIP", "fuzz", "no pyenv CPython 3.8/3.11/3.13 found")
+        report("SKIP", "fuzz", "no pyenv CPython 3.8/3.11/3.13 or sid 3.14/3.15 found")
     tmp = tempfile.mkdtemp(prefix="pycensus-fuzz-")
     for p in chosen:
         label = p["label"]
@@ -80,6 +86,8 @@ def main():
         if d.returncode != 0:
             report("FAIL", label + " image", d.stderr.strip())
             continue
+        if p.get("root"):
+            rehome(image, target.pid, p["root"])
         corpus = os.path.join(tmp, label + "-corpus")
         os.makedirs(corpus)
         write_seeds(corpus)
@@ -102,6 +110,23 @@ def main():
             report("FAIL", label + " fuzz", " / ".join(crash[:4]) or f.stderr.strip()[-400:])
         if f.returncode == 0:
             check_reach(label, f.stderr)     # a crash is failure enough
+
+
+def rehome(image, pid, root):
+    """A sid target's debug file is /proc/PID/root/... in the image: gone
+    with the target, the same file is under ROOT (image.h's header: magic,
+    major, minor, bias, pathlen, path)."""
+    with open(image, "rb") as f:
+        head = f.read(28)
+        n = struct.unpack_from("<I", head, 24)[0]
+        path = f.read(n).decode()
+        rest = f.read()
+    prefix = "/proc/%d/root/" % pid
+    if path.startswith(prefix):
+        path = os.path.join(root, path[len(prefix):])
+    print("# fuzz: %s's debug file %s" % (os.path.basename(image), path), flush=True)
+    with open(image, "wb") as f:
+        f.write(head[:24] + struct.pack("<I", len(path.encode())) + path.encode() + rest)
 
 
 def write_seeds(corpus):
