@@ -87,8 +87,8 @@ build/dump_image: $(filter-out build/cmd/main.o,$(OBJS)) tests/fuzz/dump_image.c
 fuzz: deps-ok build/fuzz_census build/dump_image
 
 # Test dependencies (interpreter debug info, setpriv, debootstrap...) too;
-# checked again when the list changes.  The Debian sid root of
-# tests/test_container.py is built (once, cached) by that test itself.
+# checked again when the list changes.  The Debian sid root (python3.13-3.15,
+# scripts/sid-root) is built (once, cached) by tests/run.py.
 test-deps-ok: scripts/install-deps
 	@scripts/install-deps --check || scripts/install-deps --test
 	@touch $@

@@ -29,6 +29,10 @@ with --quick, against PATH (the ASan/UBSan build), with ASAN_OPTIONS and
 UBSAN_OPTIONS set unless they already are; its results count in the total.
 FILE arguments run only those files instead of every tests/test_*.py.
 
+As root, Debian sid's root (scripts/sid-root, cached) is built first: its
+python3.13-3.15 are among the interpreters (tests/pythons.py).  The
+interpreters found are listed first, each skipped one with the reason.
+
 Relative paths are taken from the current directory; the files themselves run
 from the top of the repository.
 """
@@ -200,6 +204,27 @@ def check_interpreters(results):
     return res
 
 
+def prepare_sid_root():
+    """Build (once, cached: scripts/sid-root) the Debian sid root whose
+    interpreters tests/pythons.py finds, before any file looks for them;
+    say which interpreters are found and why any is skipped."""
+    sys.path.insert(0, HERE)
+    import pythons
+    wanted = os.environ.get("PYCENSUS_TEST_PYTHONS")
+    if os.geteuid() == 0 and (not wanted or "sid-python" in wanted):
+        t0 = time.monotonic()
+        r = subprocess.run([os.path.join(TOP, "scripts", "sid-root")], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True)
+        tail = " ".join(r.stderr.split())[-300:]
+        emit("# sid root: %s (%.1f s)%s" % (
+            r.stdout.strip() if r.returncode == 0 else "not built, exit %d" % r.returncode,
+            time.monotonic() - t0, ": " + tail if tail else ""))
+    for p in pythons.discover():
+        if p["supported"] or p.get("root"):
+            emit("# interpreter %s %s%s" % (p["label"], p["full_version"] or "",
+                                            ": SKIP " + p["skip_reason"] if p["skip_reason"] else ""))
+
+
 def on_signal(signum, frame):
     if _current is not None:
         kill_group(_current)
@@ -230,6 +255,7 @@ def main():
                        {"ASAN_OPTIONS": "detect_leaks=1",
                         "UBSAN_OPTIONS": "print_stacktrace=1"}))
 
+    prepare_sid_root()
     results = []
     for n, (binary, quick, tag, extra_env) in enumerate(passes):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
