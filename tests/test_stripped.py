@@ -88,7 +88,11 @@ def stripped_copy(py, how, workdir):
     os.chmod(copy, 0o755)
     wrapper = os.path.join(d, "run-python")
     with open(wrapper, "w") as f:
-        if static:
+        if py.get("root"):
+            # Debian sid's: the copy runs inside the root (it needs sid's
+            # libc), where /tmp is the host's.
+            f.write('#!/bin/sh\nPYCENSUS_SID_PROGRAM=%s exec %s "$@"\n' % (copy, py["path"]))
+        elif static:
             f.write('#!/bin/sh\nPYTHONHOME=%s exec %s "$@"\n' % (ask_prefix(py["path"]), copy))
         else:
             f.write('#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' % (d, py["path"]))
