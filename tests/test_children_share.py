@@ -284,9 +284,9 @@ def check_copy(rep, pc, pys, tmp):
     """A copy of the interpreter's file (same build-id, another inode) is
     matched by its build-id after discovery: no second index."""
     name = "copy"
-    static = [p for p in pys if not pythons.libpython(p["path"])]
+    static = [p for p in pys if not p.get("root") and not pythons.libpython(p["path"])]
     if not static:
-        rep.skip(name, "no usable interpreter with its runtime in the executable to copy")
+        rep.skip(name, "no usable interpreter outside the sid root with its runtime in the executable to copy")
         return
     py = static[0]
     copy = os.path.join(tmp, "python-copy")
@@ -585,10 +585,13 @@ def main():
             sanitized = is_sanitized(pc.path)
             groups = [("share", lambda py=py: check_share(rep, pc, py))
                       for py in (pys[:1] if args.quick else pys)]
-            if len(pys) > 1:
-                groups.append(("mix", lambda: check_mix(rep, pc, pys[0], pys[1])))
+            # A master starts the other interpreter by its path: sid's
+            # wrappers (scripts/sid-pythonN) do not run inside the sid root.
+            host = [p for p in pys if not p.get("root")]
+            if len(host) > 1:
+                groups.append(("mix", lambda: check_mix(rep, pc, host[0], host[1])))
             else:
-                rep.skip("mix", "one usable interpreter: a mix needs two")
+                rep.skip("mix", "fewer than two usable interpreters outside the sid root: a mix needs two")
             groups += [
                 ("copy", lambda: check_copy(rep, pc, pys, tmp)),
                 ("peak", lambda: check_peak(rep, pc, pys[0], sanitized)),
