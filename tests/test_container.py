@@ -11,8 +11,9 @@ Its files exist only in that root: pycensus must reach them through
 /proc/PID/root.  The tests directory, the work directory and pycensus's own
 directory are bind-mounted inside under /mnt.
 
-sid's interpreters are not in tests/pythons.py's discovery: they run only
-inside the root, so the other files could not start them directly.
+The other files run sid's interpreters too, as plain host processes in a
+chroot-like mount namespace (scripts/sid-pythonN, found by tests/pythons.py);
+this file is where they run as PID 1 of a namespace of their own.
 
 Checks, for python3.13, 3.14 and 3.15 (all supported): from the host, the
 gc census exact against the target's gc.get_objects() (test_snapshot's
@@ -100,9 +101,10 @@ def container_pid(self):
 
 
 def censused_note(python):
-    """harness.censused() would name in_container.sh: sid's interpreters are
-    not among tests/pythons.py's, which tests/run.py's check counts."""
-    print("# censused in the sid root (not one of tests/pythons.py's)", flush=True)
+    """harness.censused() would name in_container.sh, not one of
+    tests/pythons.py's interpreters (the other files census sid's through
+    scripts/sid-pythonN)."""
+    print("# censused in the sid root's container", flush=True)
 
 
 harness.censused = censused_note
@@ -563,7 +565,6 @@ def main():
     print("# sid root %s ready in %.1fs%s" % (root, time.monotonic() - t0,
                                               " (built: %s)" % one(r.stderr) if r.stderr.strip() else ""),
           flush=True)
-    print("# sid's interpreters run only in the root: they are not in tests/pythons.py", flush=True)
     san = is_sanitized(pc.path)
     workdir = tempfile.mkdtemp(prefix="pycensus-ct-")
     try:
