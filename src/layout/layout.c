@@ -237,44 +237,100 @@ static void init_objects(struct pc_layout *L, struct ctx *c)
 	L->md_offset = find(c, "PyMemberDef", "offset", REQ);
 }
 
+/* Append a GC list head at AT + OFF named NAME[I] ("name" alone for I < 0). */
+static void gc_list(struct ctx *c, struct pc_gc_anchor at, int64_t off, const char *name, int i, bool permanent)
+{
+	struct pc_gc_lists *g = &c->L->gc;
+	if (g->n >= PC_GC_LISTS) {
+		need(c, "at most 8 GC lists", true);
+		return;
+	}
+	struct pc_gc_list *l = &g->list[g->n++];
+	l->at = at;
+	l->at.off += off;
+	l->permanent = permanent;
+	if (i < 0)
+		snprintf(l->name, sizeof(l->name), "%s", name);
+	else
+		snprintf(l->name, sizeof(l->name), "%s[%d]", name, i);
+	if (!permanent)
+		g->ngenerations++;
+}
+
+static int gc_symbol(struct pc_gc_lists *g, const char *name, const char *ptr)
+{
+	int i = g->nsymbols++;
+	snprintf(g->symbols[i], sizeof(g->symbols[i]), "%s", name);
+	snprintf(g->symbol_ptrs[i], sizeof(g->symbol_ptrs[i]), "%s", ptr ? ptr : "");
+	return i;
+}
+
+/* NUM_GENERATIONS of gcmodule.c, a macro: the length of the static
+ * generations[] array of 2.7/3.6, which DWARF gives only for a struct member. */
+#define PC_STATIC_GENERATIONS 3
+
 static void init_gc(struct pc_layout *L, struct ctx *c)
 {
+	struct pc_gc_lists *g = &L->gc;
+	memset(g, 0, sizeof(*g));
 	L->gc_head_size = size_of(c, "PyGC_Head", REQ);
-	L->gc_next = find(c, "PyGC_Head", "_gc_next", REQ);
-	L->gc_prev = find(c, "PyGC_Head", "_gc_prev", REQ);
-	/* Both words carry flags in their low two bits from 3.8 on. */
-	L->gc_ptr_mask = ~(uint64_t)3;
+	/* 3.8+ names the links _gc_next/_gc_prev and keeps flags in their low
+	 * two bits; <= 3.7 has them under the union member gc, untagged, and
+	 * a gc_refs word beside them. */
+	L->gc_next = find(c, "PyGC_Head", "_gc_next", OPT);
+	if (L->gc_next >= 0) {
+		L->gc_prev = find(c, "PyGC_Head", "_gc_prev", REQ);
+		L->gc_next_mask = L->gc_prev_mask = ~(uint64_t)3;
+		L->gc_refs = -1;
+	} else {
+		L->gc_next = find(c, "PyGC_Head", "gc.gc_next", REQ);
+		L->gc_prev = find(c, "PyGC_Head", "gc.gc_prev", REQ);
+		L->gc_refs = find(c, "PyGC_Head", "gc.gc_refs", REQ);
+		L->gc_next_mask = L->gc_prev_mask = ~(uint64_t)0;
+	}
 
-	/* 3.8 keeps one GC state in the runtime; 3.9+ one per interpreter. */
-	int64_t off = find(c, "_PyRuntimeState", "gc", OPT);
-	if (off >= 0) {
-		L->gc_in_runtime = true;
-		L->gc_state = off;
-	} else {
-		L->gc_in_runtime = false;
-		L->gc_state = find(c, "PyInterpreterState", "gc", REQ);
-	}
+	/* Where the GC state lives: _PyRuntime (3.7, 3.8), each interpreter
+	 * (3.9+), or, with no runtime struct at all (2.7, 3.6), the statics of
+	 * gcmodule.c: generations[] (exported as _PyGC_generation0, a pointer
+	 * to it) and collecting. */
 	const char *G = "_gc_runtime_state";
-	L->gc_generation_size = size_of(c, "gc_generation", REQ);
-	/* The lists the struct has decide the model, never the version:
-	 * generations[N] (3.8-3.13, 3.14.5+, 3.15), or the incremental
-	 * collector's young and old[2] (3.14.0-3.14.4), walked as one array
-	 * when old directly follows young. */
-	if (find(c, G, "generations", OPT) >= 0) {
-		L->gc_generations = find(c, G, "generations", REQ);
-		L->gc_ngenerations = array_len(c, G, "generations");
-		if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
-			L->gc_ngenerations = 3;
+	struct pc_gc_anchor at = { .base = PC_GC_RUNTIME };
+	int64_t gen_size = size_of(c, "gc_generation", REQ);
+	if ((at.off = find(c, "_PyRuntimeState", "gc", OPT)) >= 0)
+		at.base = PC_GC_RUNTIME;
+	else if (size_of(c, "_PyRuntimeState", OPT) < 0 && find(c, "PyInterpreterState", "gc", OPT) < 0) {
+		at = (struct pc_gc_anchor){ .base = PC_GC_STATIC, .symbol = gc_symbol(g, "generations", "_PyGC_generation0") };
+		for (int i = 0; i < PC_STATIC_GENERATIONS; i++)
+			gc_list(c, at, i * gen_size, "generations", i, false);
+		g->collecting = (struct pc_gc_anchor){ .base = PC_GC_STATIC, .symbol = gc_symbol(g, "collecting", NULL) };
+		return;
 	} else {
-		L->gc_generations = find(c, G, "young", REQ);
-		int64_t old = find(c, G, "old", REQ), nold = array_len(c, G, "old");
-		if (L->gc_generations >= 0 && old >= 0 &&
-		    (old != L->gc_generations + L->gc_generation_size || nold <= 0 || nold > 7))
-			need(c, "_gc_runtime_state.old right after young", true);
-		L->gc_ngenerations = 1 + nold;
+		at.base = PC_GC_INTERP;
+		at.off = find(c, "PyInterpreterState", "gc", REQ);
 	}
-	L->gc_permanent = find(c, G, "permanent_generation", REQ);
-	L->gc_collecting = find(c, G, "collecting", REQ);
+	/* The lists the struct has decide the model, never the version:
+	 * generations[N] (3.7-3.13, 3.14.5+, 3.15), or the incremental
+	 * collector's young and old[2] (3.14.0-3.14.4). */
+	int64_t off;
+	if ((off = find(c, G, "generations", OPT)) >= 0) {
+		int64_t n = array_len(c, G, "generations");
+		if (n <= 0 || n > PC_GC_LISTS - 1)
+			need(c, "len(_gc_runtime_state.generations)", true);
+		for (int i = 0; i < n && i < PC_GC_LISTS - 1; i++)
+			gc_list(c, at, off + i * gen_size, "generations", i, false);
+	} else {
+		gc_list(c, at, find(c, G, "young", REQ), "young", -1, false);
+		int64_t old = find(c, G, "old", REQ), nold = array_len(c, G, "old");
+		if (old >= 0 && (nold <= 0 || nold > PC_GC_LISTS - 2))
+			need(c, "len(_gc_runtime_state.old)", true);
+		for (int i = 0; old >= 0 && i < nold && i < PC_GC_LISTS - 2; i++)
+			gc_list(c, at, old + i * gen_size, "old", i, false);
+	}
+	/* gc.freeze()'s list, 3.7+: walked too, counted apart. */
+	if ((off = find(c, G, "permanent_generation", OPT)) >= 0)
+		gc_list(c, at, off, "permanent_generation", -1, true);
+	g->collecting = at;
+	g->collecting.off += find(c, G, "collecting", REQ);
 }
 
 static void init_runtime(struct pc_layout *L, struct ctx *c)
@@ -797,7 +853,7 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 			"this Python %d.%d is a free-threaded build (PyObject.ob_tid): it has no GC lists; pycensus reads GIL builds only",
 			major, minor);
 	/* Sanity: the fields we rely on must sit where any CPython has them. */
-	if (L->ob_type != 8 || L->object_size != 16 || L->gc_head_size != 16)
+	if (L->ob_type != 8 || L->object_size != 16 || (L->gc_head_size != 16 && L->gc_head_size != 32))
 		return pc_error_new(PC_EXIT_NOTPY,
 			"unexpected object layout (ob_type at %lld, PyObject %lld bytes, PyGC_Head %lld bytes): a debug (Py_TRACE_REFS) or free-threaded build?",
 			(long long)L->ob_type, (long long)L->object_size, (long long)L->gc_head_size);
