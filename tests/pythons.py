@@ -7,7 +7,7 @@ Sources, in order: $PYCENSUS_TEST_PYTHONS (colon-separated paths; replaces
 discovery), else every $PYENV_ROOT/versions/*/bin/python (PYENV_ROOT defaults
 to /root/.pyenv) and every /usr/bin/python3.N.
 
-"supported" means pycensus is expected to read the version (3.8-3.15).
+"supported" means pycensus is expected to read the version (3.6-3.15).
 "skip_reason" is set when the census checks cannot run: an unsupported
 version, or no debug information for the ELF file holding the runtime (a
 stripped distribution build whose -dbg package is not installed).
@@ -21,7 +21,7 @@ import re
 import subprocess
 import sys
 
-SUPPORTED_MIN = (3, 8)
+SUPPORTED_MIN = (3, 6)
 SUPPORTED_MAX = (3, 15)   # inclusive, by minor version
 
 # Works on 2.7 as well as 3.x.

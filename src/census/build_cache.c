@@ -260,6 +260,7 @@ static struct pc_error *crosscheck(struct pc_build *b)
 		.type = b->kind_type[PK_TYPE], .integer = b->kind_type[PK_INT], .str = b->kind_type[PK_STR],
 		.dict = b->kind_type[PK_DICT], .tuple = b->kind_type[PK_TUPLE],
 	};
+	memcpy(ty.gc_symbol, b->gc_symbol, sizeof(ty.gc_symbol));
 	char build[520];
 	snprintf(build, sizeof(build), "%s (%s) for %s", b->layout.offsets, b->table_from, b->target.module_path);
 	err = pc_layout_crosscheck(&b->layout, mem, b->target.runtime, &ty, build);

@@ -335,7 +335,10 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 
 static void init_runtime(struct pc_layout *L, struct ctx *c)
 {
-	L->rt_interp_head = find(c, "_PyRuntimeState", "interpreters.head", REQ);
+	/* 2.7/3.6 have no _PyRuntimeState: discovery's "runtime" is then the
+	 * static interp_head itself. */
+	L->rt_interp_head = size_of(c, "_PyRuntimeState", OPT) < 0 && L->gc.nsymbols
+		? 0 : find(c, "_PyRuntimeState", "interpreters.head", REQ);
 	const char *I = "PyInterpreterState";
 	L->is_next = find(c, I, "next", REQ);
 	L->is_threads_head = find(c, I, "threads.head|tstate_head", REQ);
@@ -527,7 +530,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_MEMORY] = { "PyMemoryViewObject", "mbuf" },
 	[PC_M_MBUF] = { "_PyManagedBufferObject", "master.obj" },
 	[PC_M_PARTIAL] = { "partialobject", "fn args kw dict" },
-	[PC_M_LRU_CACHE] = { "lru_cache_object", "func cache cache_info_type dict kwd_mark" },
+	[PC_M_LRU_CACHE] = { "lru_cache_object", "maxsize_O func cache cache_info_type dict kwd_mark" },  /* maxsize_O: 3.6 */
 	[PC_M_DEFDICT] = { "defdictobject", "default_factory" },
 	[PC_M_ODICT] = { "PyODictObject", "od_inst_dict" },
 	[PC_M_PATTERN] = { "PatternObject", "groupindex indexgroup pattern" },
@@ -581,7 +584,8 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 	o->f_stacktop = find(c, "PyFrameObject", "f_stacktop", OPT);
 	o->f_stackdepth = find(c, "PyFrameObject", "f_stackdepth", OPT);
 	if (o->f_localsplus >= 0)
-		members(c, "PyFrameObject", "f_back f_code f_builtins f_globals f_locals f_trace", &o->frame_fields);
+		members(c, "PyFrameObject", "f_back f_code f_builtins f_globals f_locals f_trace "
+			"f_exc_type f_exc_value f_exc_traceback", &o->frame_fields);  /* f_exc_*: <= 3.6 */
 	else
 		members(c, "PyFrameObject", "f_back f_trace", &o->frame_fields);
 	const char *IF = "_PyInterpreterFrame";
@@ -643,7 +647,12 @@ static const struct behaviour {
 	 * 0-1 are tags (1: borrowed or immortal, 2: 3.15's error marker, 3: a
 	 * tagged int); NULL is 1, so clearing them leaves 0. */
 	unsigned stackref_tag_mask, stackref_int_tag;
+	/* <= 3.7: gc_refs of a tracked object is _PyGC_REFS_REACHABLE (-3)
+	 * shifted left by this (3.6/3.7 keep the finalized flag in bit 0) */
+	int gc_refs_shift;
 } behaviours[] = {
+	{ 3, 6, false, 0, 0, 0, 0, 1 },
+	{ 3, 7, false, 0, 0, 0, 0, 1 },
 	{ 3, 8, false, 0, 0, 0, 0 },
 	{ 3, 9, false, 0, 0, 0, 0 },
 	{ 3, 10, false, 0, 0, 0, 0 },
@@ -672,6 +681,7 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	L->zero_int_digits = b->zero_int_digits;
 	L->stackref_tag_mask = b->stackref_tag_mask;
 	L->stackref_int_tag = b->stackref_int_tag;
+	L->gc_refs_shift = b->gc_refs_shift;
 	L->has_preheader = b->preheader_words > 0;
 	/* Pre-header words sit just before the GC header: the dict (or the
 	 * 3.12 dict-or-values word) nearest it, weakrefs or 3.11's values

@@ -155,6 +155,11 @@ static uint64_t runtime_of(Dwfl_Module *mod)
 	uint64_t rt = module_symbol(mod, "_PyRuntime");
 	if (rt)
 		return rt;
+	/* 2.7 and 3.6 have no runtime struct: the static head of the
+	 * interpreters' list (pystate.c's interp_head, a local symbol) stands
+	 * for it, and the layout finds that head at offset 0. */
+	if (module_symbol(mod, "_PyGC_generation0"))
+		return module_symbol(mod, "interp_head");
 	GElf_Addr bias;
 	Elf *elf = dwfl_module_getelf(mod, &bias);
 	size_t shstrndx;
@@ -188,6 +193,7 @@ static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Add
 		return DWARF_CB_OK;
 	uint64_t rt = runtime_of(mod);
 	if (!rt) {
+		/* 2.7/3.6 stripped of .symtab: no interp_head */
 		if (module_symbol(mod, "_PyGC_generation0"))
 			ctx->old_python = true;
 		return DWARF_CB_OK;
@@ -316,8 +322,8 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 				(int)pid, (int)pid, hint ? hint : "run as its owner or as root (CAP_SYS_PTRACE)");
 		}
 		if (ctx.old_python)
-			return pc_error_new(PC_EXIT_NOTPY,
-				"process %d runs Python 2.7 or 3.6: unsupported version (pycensus reads 3.8-3.15)",
+			return pc_error_new(PC_EXIT_NODEBUG,
+				"process %d runs Python 2.7 or 3.6 stripped of its symbol table (no interp_head), and pycensus has no layout table for it: install its debug information",
 				(int)pid);
 		return pc_error_new(PC_EXIT_NOTPY,
 			"process %d is not a CPython process (no module defines _PyRuntime)", (int)pid);
@@ -335,13 +341,13 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	t->micro = -1;
 	if (version_from_symbol(t) < 0)
 		version_from_name(t->module_path, &t->major, &t->minor);
-	if (t->major == 3 && t->minor < 8 && t->minor > 0)
+	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || t->major == 2)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 	if (t->major == 3 && t->minor > 15)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 
 	/* Without DWARF the other offset sources get their say (build_cache.c);
@@ -428,6 +434,6 @@ struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int m
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
 	if (!t->dwarf)
 		return pc_error_new(PC_EXIT_NODEBUG, "no debug information in %s", debugfile);
-	t->runtime = module_symbol(t->mod, "_PyRuntime");
+	t->runtime = runtime_of(t->mod);
 	return NULL;
 }
