@@ -323,7 +323,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		}
 		if (ctx.old_python)
 			return pc_error_new(PC_EXIT_NODEBUG,
-				"process %d runs Python 2.7 or 3.6 stripped of its symbol table (no interp_head), and pycensus has no layout table for it: install its debug information",
+				"process %d runs Python 2.7 or 3.6 stripped of its symbol table: the statics its interpreters and GC state live in (interp_head, collecting) have no exported symbol; install its debug information",
 				(int)pid);
 		return pc_error_new(PC_EXIT_NOTPY,
 			"process %d is not a CPython process (no module defines _PyRuntime)", (int)pid);
