@@ -56,14 +56,15 @@ def main():
         return
     found = [p for p in pythons.discover() if p.get("supported") and p["label"].startswith("pyenv-")]
     # The harness reads the interpreter's debug file offline: pyenv builds
-    # carry their DWARF in libpython.  Three versions span the layouts.
-    wanted = ("3.8", "3.11", "3.13")
+    # carry their DWARF in libpython.  Four versions span the layouts (3.6:
+    # the static GC lists and the 32-byte GC header).
+    wanted = ("3.6", "3.8", "3.11", "3.13")
     chosen = [p for p in found if ".".join(map(str, p["version"][:2])) in wanted]
     for p in found:
         if p not in chosen:
             print("# fuzz: not fuzzing %s (only %s, to keep the suite short)" % (p["label"], ", ".join(wanted)))
     if not chosen:
-        report("SKIP", "fuzz", "no pyenv CPython 3.8/3.11/3.13 found")
+        report("SKIP", "fuzz", "no pyenv CPython 3.6/3.8/3.11/3.13 found")
     tmp = tempfile.mkdtemp(prefix="pycensus-fuzz-")
     for p in chosen:
         label = p["label"]

@@ -263,6 +263,39 @@ static int version_from_symbol(struct pc_target *t)
 	return -1;
 }
 
+/* Before 3.11 (no Py_Version): the interpreter's own version string,
+ * "3.6.15 (default, ...)", which Py_GetVersion() formats at start-up into
+ * its function-local static buffer (char version[250]; GCC names the
+ * symbol "version.N").  Read from the running process; needs .symtab. */
+static int version_from_buffer(struct pc_target *t)
+{
+	int n = dwfl_module_getsymtab(t->mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!s || strncmp(s, "version", 7) || (s[7] && s[7] != '.') || sym.st_size != 250 ||
+		    GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_shndx == SHN_UNDEF)
+			continue;
+		char buf[32] = "", path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		ssize_t got = pread(fd, buf, sizeof(buf) - 1, (off_t)symbol_address(t->mod, &sym, addr));
+		close(fd);
+		int major, minor, micro;
+		if (got > 0 && sscanf(buf, "%d.%d.%d", &major, &minor, &micro) == 3 && major >= 2 && major <= 3) {
+			t->major = major;
+			t->minor = minor;
+			t->micro = micro;
+			return 0;
+		}
+		return -1;
+	}
+	return -1;
+}
+
 static const char *debug_hint(struct pc_target *t, char *buf, size_t len)
 {
 	const char *path = t->module_path;
@@ -339,7 +372,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 
 	t->py_version_addr = module_symbol(t->mod, "Py_Version");
 	t->micro = -1;
-	if (version_from_symbol(t) < 0)
+	if (version_from_symbol(t) < 0 && version_from_buffer(t) < 0)
 		version_from_name(t->module_path, &t->major, &t->minor);
 	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || t->major == 2)
 		return pc_error_new(PC_EXIT_NOTPY,
