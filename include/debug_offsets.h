@@ -42,6 +42,7 @@ void pc_builtin_table_free(struct pc_layout_source *src);
 /* The types the cross-check reads, by their addresses in the target. */
 struct pc_check_types {
 	uint64_t type, integer, str, dict, tuple;
+	uint64_t gc_symbol[PC_GC_SYMBOLS];  /* the statics L->gc names (2.7, 3.6) */
 };
 
 /* Check L against the running target before trusting it: PyType_Type is

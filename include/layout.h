@@ -70,6 +70,8 @@ struct pc_layout_source {
 };
 
 #define PC_FACT_KEY 80
+#define PC_GC_LISTS 8
+#define PC_GC_SYMBOLS 2
 #define PC_LAYOUT_FACTS 400
 #define PC_LAYOUT_SOURCES 4
 
@@ -192,13 +194,43 @@ struct pc_layout {
 	/* PyMemberDef, for __slots__ */
 	int64_t memberdef_size, md_type, md_offset;
 
-	/* GC: PyGC_Head, generations, where the GC state lives */
+	/* GC: the PyGC_Head before every GC object (16 bytes of two tagged
+	 * links on 3.8+; a 32-byte union with its links and gc_refs under
+	 * `gc.` on <= 3.7); its links' offsets and the bits of each link word
+	 * that are the pointer (the rest are tags: 3.8+ flags in bits 0-1,
+	 * 3.14.0's old-space bit in _gc_next's bit 0; none on <= 3.7). */
 	int64_t gc_head_size, gc_next, gc_prev;
-	bool gc_in_runtime;        /* 3.8: _PyRuntime.gc; later: interp->gc */
-	int64_t gc_state;          /* offset of the GC state in runtime/interp */
-	int64_t gc_generations, gc_generation_size, gc_ngenerations;
-	int64_t gc_permanent, gc_collecting;
-	uint64_t gc_ptr_mask;      /* tag bits to clear from _gc_next/_gc_prev */
+	uint64_t gc_next_mask, gc_prev_mask;
+	/* <= 3.7: gc_refs, outside a collection -3 << gc_refs_shift for a
+	 * tracked object (2.7: shift 0; 3.6/3.7: 1, bit 0 the finalized
+	 * flag); -1 when the header has none (3.8+, the state in _gc_prev). */
+	int64_t gc_refs;
+	int gc_refs_shift;
+	/* The GC list heads, each found from its anchor (see pc_gc_anchor). */
+	struct pc_gc_lists {
+		int n;                 /* heads in list[] */
+		int ngenerations;      /* heads that count as generations (the first ones) */
+		struct pc_gc_list {
+			struct pc_gc_anchor {
+				enum pc_gc_base {
+					PC_GC_RUNTIME,  /* an offset inside _PyRuntime (3.7, 3.8) */
+					PC_GC_INTERP,   /* inside each PyInterpreterState (3.9+) */
+					PC_GC_STATIC,   /* from the address of gc_symbols[symbol] (2.7, 3.6) */
+				} base;
+				int symbol;         /* PC_GC_STATIC: index in gc_symbols */
+				int64_t off;
+			} at;
+			char name[24];          /* "generations[0]", "young", "old[1]", "permanent_generation" */
+			bool permanent;         /* the permanent generation: not a generation of gc.get_objects() */
+		} list[PC_GC_LISTS];
+		struct pc_gc_anchor collecting;   /* the int set while a collection runs */
+		/* Statics the anchors name, as their symbols (resolved per
+		 * process: the table holds no addresses), and for each an
+		 * exported pointer whose value is the static's address when
+		 * the symbol is local and a stripped build lacks it. */
+		int nsymbols;
+		char symbols[PC_GC_SYMBOLS][32], symbol_ptrs[PC_GC_SYMBOLS][32];
+	} gc;
 
 	/* Runtime, interpreters, threads */
 	int64_t rt_interp_head;

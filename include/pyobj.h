@@ -62,6 +62,7 @@ struct pc_py {
 	uint64_t invalid;                /* objects that could not be decoded */
 	uint64_t lookdict;               /* <= 3.10: dk_lookup of general dicts */
 	uint64_t mapped;                 /* readable bytes mapped, 0 until sizeof.c needs it */
+	uint64_t gc_symbol[PC_GC_SYMBOLS]; /* addresses of L->gc.symbols (2.7, 3.6: GC statics) */
 };
 
 /* Symbol names of the kinds, for discovery. */

@@ -245,15 +245,26 @@ def check_incremental_layout(rep, pc, py, workdir):
         rep.check(rc == EXIT_NOTPY and "free-threaded" in err and not out.strip(), label,
                   "free-threaded header (PyObject.ob_tid; synthetic table)",
                   "exit 4: %s" % one(err), "exit %r: %s" % (rc, short(err)))
-        # old not right after young: refused, never misread.
+        # Each list head is found where the layout says, not at a stride
+        # from the first: young where generations[2] is and old[0..1] at
+        # generations[0..1] take the same objects, the counts rotated.
         for f in fs:
-            if f["fact"] == "_gc_runtime_state.old":
+            if f["fact"] == "_gc_runtime_state.young":
                 f["value"] = gen + 2 * size
+            elif f["fact"] == "_gc_runtime_state.old":
+                f["value"] = gen
         with open(path, "w") as f:
             json.dump(info, f)
-        rc, out, err, _ = pc.run(["snapshot", str(target.pid)], env=test_layout.env_with(path))
-        rep.check(rc == EXIT_NOTPY and "old" in err, label, "incremental GC layout, old apart from young",
-                  "exit 4: %s" % one(err), "exit %r: %s" % (rc, short(err)))
+        d, rc1, err1 = test_layout.run_json(pc, ["snapshot", str(target.pid)])
+        t, rc2, err2 = test_layout.run_json(pc, ["snapshot", str(target.pid)], table=path)
+        if d is None or t is None:
+            rep.fail(label, "incremental GC layout, old before young", "dwarf exit %r %s; table exit %r %s" % (
+                rc1, short(err1), rc2, short(err2)))
+            return
+        g, h = d["gc"]["generations"], t["gc"]["generations"]
+        rep.check(test_layout.census_key(d) == test_layout.census_key(t) and h == [g[2], g[0], g[1]] and
+                  sum(g) > 0, label, "incremental GC layout, old before young (each head where the table puts it)",
+                  "lists %s from generations %s" % (h, g), "lists %s from generations %s" % (h, g))
     except TargetError as e:
         rep.fail(label, "incremental target", str(e))
     finally:

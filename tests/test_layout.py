@@ -86,6 +86,37 @@ def withheld(pc, label, pid, info, key, workdir, why):
                   "exit %r, stdout %d bytes, stderr: %s" % (rc, len(out), harness.short(err, 300)))
 
 
+def check_gc_lists(label, info, known):
+    """info's GC list heads are where the facts put them: in _PyRuntime
+    (3.7, 3.8), in each interpreter (3.9+) or from the static generations
+    (3.6); one generation each, the permanent one last where it exists."""
+    lists = info["layout"].get("gc_lists") or []
+    size = known.get("sizeof(gc_generation)")
+    G = "_gc_runtime_state."
+    if known.get("_PyRuntimeState.gc") is not None:
+        where, base = "runtime", known["_PyRuntimeState.gc"]
+    elif known.get("PyInterpreterState.gc") is not None:
+        where, base = "interpreter", known["PyInterpreterState.gc"]
+    else:
+        where, base = "generations", 0
+    want = []
+    if where == "generations":
+        want = [("generations[%d]" % i, i * size, False) for i in range(3)]
+    elif known.get(G + "generations") is not None:
+        want = [("generations[%d]" % i, base + known[G + "generations"] + i * size, False)
+                for i in range(known["len(%sgenerations)" % G])]
+    else:
+        want = [("young", base + known[G + "young"], False)] + [
+            ("old[%d]" % i, base + known[G + "old"] + i * size, False) for i in range(known["len(%sold)" % G])]
+    if known.get(G + "permanent_generation") is not None:
+        want.append(("permanent_generation", base + known[G + "permanent_generation"], True))
+    got = [(l["list"], l["offset"], l["permanent"]) for l in lists]
+    rep.check(got == want and all(l["in"] == where for l in lists) and
+              info["layout"]["generations"] == sum(not w[2] for w in want), label, "GC list heads",
+              "%d heads in %s: %s" % (len(got), where, ", ".join("%s@%d" % (n, o) for n, o, _ in got)),
+              "got %r in %r, want %r in %s" % (got, [l["in"] for l in lists], want, where))
+
+
 def run_one(pc, py, workdir):
     label = py["label"]
     target = harness.TruthTarget(py["path"], TARGET, workdir, label, ["--scope", "reachable", "--zoo"])
@@ -140,6 +171,9 @@ def run_one(pc, py, workdir):
         frame = "_PyInterpreterFrame.owner" if known.get("_PyInterpreterFrame.owner") is not None \
             else "PyFrameObject.f_localsplus"
         withheld(pc, label, pid, info, frame, workdir, "frames")
+
+        check_gc_lists(label, info, known)
+        withheld(pc, label, pid, info, "sizeof(gc_generation)", workdir, "the GC list heads")
 
         stopped = harness.still_stopped(target.pid)
         rep.check(stopped == [], label, "released", "target runs on", "target stopped threads: %r" % (stopped,))

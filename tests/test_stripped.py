@@ -207,6 +207,28 @@ def check_no_table(rep, pc, py, label, copy, workdir):
         target.kill()
 
 
+def check_old_no_symtab(rep, pc, py, label, copy, workdir):
+    """2.7/3.6 with no .symtab: refused, exit 6 (interp_head and collecting
+    are local symbols, and nothing exported leads to them)."""
+    target = test_snapshot.Target(py["path"], workdir, label)
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        if not maps_copy(target, copy):
+            rep.fail(label, "target", "did not load %s" % copy)
+            return
+        rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], timeout=60)
+        lines = err.strip().splitlines()
+        ok = rc == EXIT_NODEBUG and len(lines) == 1 and "symbol table" in err and not out.strip()
+        rep.check(ok, label, "exit 6 without .symtab", short(err, 200),
+                  "exit %r, stderr %s" % (rc, short(err)))
+        rep.skip(label, "census", "not yet for %d.%d without .symtab: interp_head and collecting "
+                 "are local symbols" % tuple(py["version"][:2]))
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
 def check_wrong_table(rep, pc, py, workdir):
     """A doctored table is refused by the cross-check; the right one is not."""
     label = py["label"] + "-table"
@@ -274,6 +296,9 @@ def main():
                     spy = dict(py, path=wrapper, label=label)
                     if not has_table(py["version"]):
                         check_no_table(rep, pc, spy, label, copy, workdir)
+                        continue
+                    if how == "all" and tuple(py["version"][:2]) <= (3, 6):
+                        check_old_no_symtab(rep, pc, spy, label, copy, workdir)
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
                     if named:

@@ -260,6 +260,7 @@ static struct pc_error *crosscheck(struct pc_build *b)
 		.type = b->kind_type[PK_TYPE], .integer = b->kind_type[PK_INT], .str = b->kind_type[PK_STR],
 		.dict = b->kind_type[PK_DICT], .tuple = b->kind_type[PK_TUPLE],
 	};
+	memcpy(ty.gc_symbol, b->gc_symbol, sizeof(ty.gc_symbol));
 	char build[520];
 	snprintf(build, sizeof(build), "%s (%s) for %s", b->layout.offsets, b->table_from, b->target.module_path);
 	err = pc_layout_crosscheck(&b->layout, mem, b->target.runtime, &ty, build);
@@ -282,6 +283,37 @@ static bool has_symtab(struct pc_target *t)
 			return true;
 	}
 	return false;
+}
+
+/* The statics the GC lists are anchored at (2.7, 3.6: gcmodule.c's
+ * generations and collecting): local symbols, in .symtab; without it, the
+ * exported pointer to the static, read from the process. */
+static struct pc_error *gc_symbols(struct pc_build *b)
+{
+	const struct pc_gc_lists *g = &b->layout.gc;
+	if (!g->nsymbols)
+		return NULL;
+	const char *names[2 * PC_GC_SYMBOLS];
+	uint64_t addrs[2 * PC_GC_SYMBOLS];
+	for (int i = 0; i < g->nsymbols; i++) {
+		names[2 * i] = g->symbols[i];
+		names[2 * i + 1] = g->symbol_ptrs[i];
+	}
+	pc_target_symbols(&b->target, names, addrs, (size_t)(2 * g->nsymbols));
+	for (int i = 0; i < g->nsymbols; i++) {
+		b->gc_symbol[i] = addrs[2 * i];
+		if (!b->gc_symbol[i] && addrs[2 * i + 1] && b->target.pid > 0) {
+			struct pc_mem *mem = NULL;
+			if (!pc_mem_open(b->target.pid, &mem))
+				pc_mem_u64(mem, addrs[2 * i + 1], &b->gc_symbol[i]);
+			pc_mem_close(mem);
+		}
+		if (!b->gc_symbol[i])
+			return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbol %s%s%s, where its GC lists are",
+					    b->target.module_path, g->symbols[i], g->symbol_ptrs[i][0] ? " or " : "",
+					    g->symbol_ptrs[i]);
+	}
+	return NULL;
 }
 
 static struct pc_error *learn(struct pc_build *b)
@@ -315,6 +347,8 @@ static struct pc_error *learn(struct pc_build *b)
 	b->set_dummy = addrs[PK_NKINDS];
 	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
+	if ((err = gc_symbols(b)))
+		return err;
 	err = pc_rulebook_create(&b->layout, t->mod, &b->rules);
 	if (err)
 		return err;

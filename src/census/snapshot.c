@@ -54,6 +54,8 @@ static struct pc_error *session_init(struct pc_session *s, struct pc_build *b, u
 	s->set_dummy = b->set_dummy ? b->set_dummy + delta : 0;
 	s->lookdict = b->lookdict ? b->lookdict + delta : 0;
 	s->interned = b->interned ? b->interned + delta : 0;
+	for (int i = 0; i < PC_GC_SYMBOLS; i++)
+		s->gc_symbol[i] = b->gc_symbol[i] ? b->gc_symbol[i] + delta : 0;
 	snprintf(s->version, sizeof(s->version), "%d.%d", s->target.major, s->target.minor);
 	return pc_referents_create(b->rules, delta, &s->referents);
 }
@@ -140,6 +142,7 @@ static void py_init(struct pc_py *py, struct pc_session *s, struct pc_mem *mem)
 	memcpy(py->kind_type, s->kind_type, sizeof(py->kind_type));
 	py->set_dummy = s->set_dummy;
 	py->lookdict = s->lookdict;
+	memcpy(py->gc_symbol, s->gc_symbol, sizeof(py->gc_symbol));
 }
 
 /* The main interpreter and its sys.version, read while stopped. */

@@ -177,19 +177,23 @@ static bool read_cstr(struct pc_mem *mem, uint64_t addr, char *buf, size_t len)
 /* Generation 0's head, and whether its first object links back to it.
  * The target runs while this is read, so a link may be in flux: a few
  * tries before calling it a mismatch. */
-static bool gc_links_back(const struct pc_layout *L, struct pc_mem *mem, uint64_t runtime)
+static bool gc_links_back(const struct pc_layout *L, struct pc_mem *mem, uint64_t runtime,
+			  const struct pc_check_types *types)
 {
 	for (int tries = 0; tries < 3; tries++) {
+		const struct pc_gc_anchor *at = &L->gc.list[0].at;
 		uint64_t base = runtime, head, next, prev;
-		if (!L->gc_in_runtime && !pc_mem_u64(mem, runtime + (uint64_t)L->rt_interp_head, &base))
+		if (at->base == PC_GC_STATIC)
+			base = at->symbol >= 0 && at->symbol < PC_GC_SYMBOLS ? types->gc_symbol[at->symbol] : 0;
+		if (at->base == PC_GC_INTERP && !pc_mem_u64(mem, runtime + (uint64_t)L->rt_interp_head, &base))
 			continue;
-		head = base + (uint64_t)L->gc_state + (uint64_t)L->gc_generations;
+		head = base + (uint64_t)at->off;
 		if (!pc_mem_u64(mem, head + (uint64_t)L->gc_next, &next))
 			continue;
-		next &= L->gc_ptr_mask;
+		next &= L->gc_next_mask;
 		if (next == head)
 			return true;
-		if (pc_mem_u64(mem, next + (uint64_t)L->gc_prev, &prev) && (prev & L->gc_ptr_mask) == head)
+		if (pc_mem_u64(mem, next + (uint64_t)L->gc_prev, &prev) && (prev & L->gc_prev_mask) == head)
 			return true;
 		pc_mem_reset(mem);
 	}
@@ -236,12 +240,12 @@ struct pc_error *pc_layout_crosscheck(const struct pc_layout *L, struct pc_mem *
 	/* A libpython mapped twice (ctypes loading a second copy) has a
 	 * _PyRuntime with the record but no interpreter: not this process's. */
 	uint64_t interp = 0;
-	if (!L->gc_in_runtime &&
+	if (L->gc.list[0].at.base == PC_GC_INTERP &&
 	    (!pc_mem_u64(mem, runtime + (uint64_t)L->rt_interp_head, &interp) || !interp))
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the runtime at %#llx has no interpreter: an uninitialised copy of libpython (loaded by ctypes?), or the layout from %s does not fit",
 			(unsigned long long)runtime, build);
-	if (!gc_links_back(L, mem, runtime))
+	if (!gc_links_back(L, mem, runtime, types))
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the layout from %s does not fit this process: generation 0's first object does not link back to it",
 			build);

@@ -237,49 +237,108 @@ static void init_objects(struct pc_layout *L, struct ctx *c)
 	L->md_offset = find(c, "PyMemberDef", "offset", REQ);
 }
 
+/* Append a GC list head at AT + OFF named NAME[I] ("name" alone for I < 0). */
+static void gc_list(struct ctx *c, struct pc_gc_anchor at, int64_t off, const char *name, int i, bool permanent)
+{
+	struct pc_gc_lists *g = &c->L->gc;
+	if (g->n >= PC_GC_LISTS) {
+		need(c, "at most 8 GC lists", true);
+		return;
+	}
+	struct pc_gc_list *l = &g->list[g->n++];
+	l->at = at;
+	l->at.off += off;
+	l->permanent = permanent;
+	if (i < 0)
+		snprintf(l->name, sizeof(l->name), "%s", name);
+	else
+		snprintf(l->name, sizeof(l->name), "%s[%d]", name, i);
+	if (!permanent)
+		g->ngenerations++;
+}
+
+static int gc_symbol(struct pc_gc_lists *g, const char *name, const char *ptr)
+{
+	int i = g->nsymbols++;
+	snprintf(g->symbols[i], sizeof(g->symbols[i]), "%s", name);
+	snprintf(g->symbol_ptrs[i], sizeof(g->symbol_ptrs[i]), "%s", ptr ? ptr : "");
+	return i;
+}
+
+/* NUM_GENERATIONS of gcmodule.c, a macro: the length of the static
+ * generations[] array of 2.7/3.6, which DWARF gives only for a struct member. */
+#define PC_STATIC_GENERATIONS 3
+
 static void init_gc(struct pc_layout *L, struct ctx *c)
 {
+	struct pc_gc_lists *g = &L->gc;
+	memset(g, 0, sizeof(*g));
 	L->gc_head_size = size_of(c, "PyGC_Head", REQ);
-	L->gc_next = find(c, "PyGC_Head", "_gc_next", REQ);
-	L->gc_prev = find(c, "PyGC_Head", "_gc_prev", REQ);
-	/* Both words carry flags in their low two bits from 3.8 on. */
-	L->gc_ptr_mask = ~(uint64_t)3;
+	/* 3.8+ names the links _gc_next/_gc_prev and keeps flags in their low
+	 * two bits; <= 3.7 has them under the union member gc, untagged, and
+	 * a gc_refs word beside them. */
+	L->gc_next = find(c, "PyGC_Head", "_gc_next", OPT);
+	if (L->gc_next >= 0) {
+		L->gc_prev = find(c, "PyGC_Head", "_gc_prev", REQ);
+		L->gc_next_mask = L->gc_prev_mask = ~(uint64_t)3;
+		L->gc_refs = -1;
+	} else {
+		L->gc_next = find(c, "PyGC_Head", "gc.gc_next", REQ);
+		L->gc_prev = find(c, "PyGC_Head", "gc.gc_prev", REQ);
+		L->gc_refs = find(c, "PyGC_Head", "gc.gc_refs", REQ);
+		L->gc_next_mask = L->gc_prev_mask = ~(uint64_t)0;
+	}
 
-	/* 3.8 keeps one GC state in the runtime; 3.9+ one per interpreter. */
-	int64_t off = find(c, "_PyRuntimeState", "gc", OPT);
-	if (off >= 0) {
-		L->gc_in_runtime = true;
-		L->gc_state = off;
-	} else {
-		L->gc_in_runtime = false;
-		L->gc_state = find(c, "PyInterpreterState", "gc", REQ);
-	}
+	/* Where the GC state lives: _PyRuntime (3.7, 3.8), each interpreter
+	 * (3.9+), or, with no runtime struct at all (2.7, 3.6), the statics of
+	 * gcmodule.c: generations[] (exported as _PyGC_generation0, a pointer
+	 * to it) and collecting. */
 	const char *G = "_gc_runtime_state";
-	L->gc_generation_size = size_of(c, "gc_generation", REQ);
-	/* The lists the struct has decide the model, never the version:
-	 * generations[N] (3.8-3.13, 3.14.5+, 3.15), or the incremental
-	 * collector's young and old[2] (3.14.0-3.14.4), walked as one array
-	 * when old directly follows young. */
-	if (find(c, G, "generations", OPT) >= 0) {
-		L->gc_generations = find(c, G, "generations", REQ);
-		L->gc_ngenerations = array_len(c, G, "generations");
-		if (L->gc_ngenerations <= 0 || L->gc_ngenerations > 8)
-			L->gc_ngenerations = 3;
+	struct pc_gc_anchor at = { .base = PC_GC_RUNTIME };
+	int64_t gen_size = size_of(c, "gc_generation", REQ);
+	if ((at.off = find(c, "_PyRuntimeState", "gc", OPT)) >= 0)
+		at.base = PC_GC_RUNTIME;
+	else if (size_of(c, "_PyRuntimeState", OPT) < 0 && find(c, "PyInterpreterState", "gc", OPT) < 0) {
+		at = (struct pc_gc_anchor){ .base = PC_GC_STATIC, .symbol = gc_symbol(g, "generations", "_PyGC_generation0") };
+		for (int i = 0; i < PC_STATIC_GENERATIONS; i++)
+			gc_list(c, at, i * gen_size, "generations", i, false);
+		g->collecting = (struct pc_gc_anchor){ .base = PC_GC_STATIC, .symbol = gc_symbol(g, "collecting", NULL) };
+		return;
 	} else {
-		L->gc_generations = find(c, G, "young", REQ);
-		int64_t old = find(c, G, "old", REQ), nold = array_len(c, G, "old");
-		if (L->gc_generations >= 0 && old >= 0 &&
-		    (old != L->gc_generations + L->gc_generation_size || nold <= 0 || nold > 7))
-			need(c, "_gc_runtime_state.old right after young", true);
-		L->gc_ngenerations = 1 + nold;
+		at.base = PC_GC_INTERP;
+		at.off = find(c, "PyInterpreterState", "gc", REQ);
 	}
-	L->gc_permanent = find(c, G, "permanent_generation", REQ);
-	L->gc_collecting = find(c, G, "collecting", REQ);
+	/* The lists the struct has decide the model, never the version:
+	 * generations[N] (3.7-3.13, 3.14.5+, 3.15), or the incremental
+	 * collector's young and old[2] (3.14.0-3.14.4). */
+	int64_t off;
+	if ((off = find(c, G, "generations", OPT)) >= 0) {
+		int64_t n = array_len(c, G, "generations");
+		if (n <= 0 || n > PC_GC_LISTS - 1)
+			need(c, "len(_gc_runtime_state.generations)", true);
+		for (int i = 0; i < n && i < PC_GC_LISTS - 1; i++)
+			gc_list(c, at, off + i * gen_size, "generations", i, false);
+	} else {
+		gc_list(c, at, find(c, G, "young", REQ), "young", -1, false);
+		int64_t old = find(c, G, "old", REQ), nold = array_len(c, G, "old");
+		if (old >= 0 && (nold <= 0 || nold > PC_GC_LISTS - 2))
+			need(c, "len(_gc_runtime_state.old)", true);
+		for (int i = 0; old >= 0 && i < nold && i < PC_GC_LISTS - 2; i++)
+			gc_list(c, at, old + i * gen_size, "old", i, false);
+	}
+	/* gc.freeze()'s list, 3.7+: walked too, counted apart. */
+	if ((off = find(c, G, "permanent_generation", OPT)) >= 0)
+		gc_list(c, at, off, "permanent_generation", -1, true);
+	g->collecting = at;
+	g->collecting.off += find(c, G, "collecting", REQ);
 }
 
 static void init_runtime(struct pc_layout *L, struct ctx *c)
 {
-	L->rt_interp_head = find(c, "_PyRuntimeState", "interpreters.head", REQ);
+	/* 2.7/3.6 have no _PyRuntimeState: discovery's "runtime" is then the
+	 * static interp_head itself. */
+	L->rt_interp_head = size_of(c, "_PyRuntimeState", OPT) < 0 && L->gc.nsymbols
+		? 0 : find(c, "_PyRuntimeState", "interpreters.head", REQ);
 	const char *I = "PyInterpreterState";
 	L->is_next = find(c, I, "next", REQ);
 	L->is_threads_head = find(c, I, "threads.head|tstate_head", REQ);
@@ -471,7 +530,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_MEMORY] = { "PyMemoryViewObject", "mbuf" },
 	[PC_M_MBUF] = { "_PyManagedBufferObject", "master.obj" },
 	[PC_M_PARTIAL] = { "partialobject", "fn args kw dict" },
-	[PC_M_LRU_CACHE] = { "lru_cache_object", "func cache cache_info_type dict kwd_mark" },
+	[PC_M_LRU_CACHE] = { "lru_cache_object", "maxsize_O func cache cache_info_type dict kwd_mark" },  /* maxsize_O: 3.6 */
 	[PC_M_DEFDICT] = { "defdictobject", "default_factory" },
 	[PC_M_ODICT] = { "PyODictObject", "od_inst_dict" },
 	[PC_M_PATTERN] = { "PatternObject", "groupindex indexgroup pattern" },
@@ -525,7 +584,8 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 	o->f_stacktop = find(c, "PyFrameObject", "f_stacktop", OPT);
 	o->f_stackdepth = find(c, "PyFrameObject", "f_stackdepth", OPT);
 	if (o->f_localsplus >= 0)
-		members(c, "PyFrameObject", "f_back f_code f_builtins f_globals f_locals f_trace", &o->frame_fields);
+		members(c, "PyFrameObject", "f_back f_code f_builtins f_globals f_locals f_trace "
+			"f_exc_type f_exc_value f_exc_traceback", &o->frame_fields);  /* f_exc_*: <= 3.6 */
 	else
 		members(c, "PyFrameObject", "f_back f_trace", &o->frame_fields);
 	const char *IF = "_PyInterpreterFrame";
@@ -587,7 +647,12 @@ static const struct behaviour {
 	 * 0-1 are tags (1: borrowed or immortal, 2: 3.15's error marker, 3: a
 	 * tagged int); NULL is 1, so clearing them leaves 0. */
 	unsigned stackref_tag_mask, stackref_int_tag;
+	/* <= 3.7: gc_refs of a tracked object is _PyGC_REFS_REACHABLE (-3)
+	 * shifted left by this (3.6/3.7 keep the finalized flag in bit 0) */
+	int gc_refs_shift;
 } behaviours[] = {
+	{ 3, 6, false, 0, 0, 0, 0, 1 },
+	{ 3, 7, false, 0, 0, 0, 0, 1 },
 	{ 3, 8, false, 0, 0, 0, 0 },
 	{ 3, 9, false, 0, 0, 0, 0 },
 	{ 3, 10, false, 0, 0, 0, 0 },
@@ -616,6 +681,7 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	L->zero_int_digits = b->zero_int_digits;
 	L->stackref_tag_mask = b->stackref_tag_mask;
 	L->stackref_int_tag = b->stackref_int_tag;
+	L->gc_refs_shift = b->gc_refs_shift;
 	L->has_preheader = b->preheader_words > 0;
 	/* Pre-header words sit just before the GC header: the dict (or the
 	 * 3.12 dict-or-values word) nearest it, weakrefs or 3.11's values
@@ -797,7 +863,7 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 			"this Python %d.%d is a free-threaded build (PyObject.ob_tid): it has no GC lists; pycensus reads GIL builds only",
 			major, minor);
 	/* Sanity: the fields we rely on must sit where any CPython has them. */
-	if (L->ob_type != 8 || L->object_size != 16 || L->gc_head_size != 16)
+	if (L->ob_type != 8 || L->object_size != 16 || (L->gc_head_size != 16 && L->gc_head_size != 32))
 		return pc_error_new(PC_EXIT_NOTPY,
 			"unexpected object layout (ob_type at %lld, PyObject %lld bytes, PyGC_Head %lld bytes): a debug (Py_TRACE_REFS) or free-threaded build?",
 			(long long)L->ob_type, (long long)L->object_size, (long long)L->gc_head_size);

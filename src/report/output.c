@@ -506,9 +506,20 @@ int pc_output_info(FILE *f, const struct pc_session *s, const struct pc_info *in
 
 	const struct pc_layout *L = s->layout;
 	json_object *lay = json_object_new_object();
-	json_object_object_add(lay, "gc_state", jstr(L->gc_in_runtime ? "runtime" : "interpreter"));
-	json_object_object_add(lay, "gc_state_offset", json_object_new_int64(L->gc_state));
-	json_object_object_add(lay, "generations", json_object_new_int64(L->gc_ngenerations));
+	static const char *const where[] = { "runtime", "interpreter", "static" };
+	json_object *lists = json_object_new_array();
+	for (int i = 0; i < L->gc.n; i++) {
+		const struct pc_gc_list *l = &L->gc.list[i];
+		json_object *e = json_object_new_object();
+		json_object_object_add(e, "list", jstr(l->name));
+		json_object_object_add(e, "in", jstr(l->at.base == PC_GC_STATIC ? L->gc.symbols[l->at.symbol]
+										   : where[l->at.base]));
+		json_object_object_add(e, "offset", json_object_new_int64(l->at.off));
+		json_object_object_add(e, "permanent", json_object_new_boolean(l->permanent));
+		json_object_array_add(lists, e);
+	}
+	json_object_object_add(lay, "gc_lists", lists);
+	json_object_object_add(lay, "generations", json_object_new_int64(L->gc.ngenerations));
 	json_object_object_add(lay, "sizeof_PyGC_Head", json_object_new_int64(L->gc_head_size));
 	json_object_object_add(lay, "sizeof_PyTypeObject", json_object_new_int64(L->type_size));
 	json_object_object_add(lay, "sizeof_PyHeapTypeObject", json_object_new_int64(L->heaptype_size));

@@ -155,6 +155,11 @@ static uint64_t runtime_of(Dwfl_Module *mod)
 	uint64_t rt = module_symbol(mod, "_PyRuntime");
 	if (rt)
 		return rt;
+	/* 2.7 and 3.6 have no runtime struct: the static head of the
+	 * interpreters' list (pystate.c's interp_head, a local symbol) stands
+	 * for it, and the layout finds that head at offset 0. */
+	if (module_symbol(mod, "_PyGC_generation0"))
+		return module_symbol(mod, "interp_head");
 	GElf_Addr bias;
 	Elf *elf = dwfl_module_getelf(mod, &bias);
 	size_t shstrndx;
@@ -188,6 +193,7 @@ static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Add
 		return DWARF_CB_OK;
 	uint64_t rt = runtime_of(mod);
 	if (!rt) {
+		/* 2.7/3.6 stripped of .symtab: no interp_head */
 		if (module_symbol(mod, "_PyGC_generation0"))
 			ctx->old_python = true;
 		return DWARF_CB_OK;
@@ -257,6 +263,39 @@ static int version_from_symbol(struct pc_target *t)
 	return -1;
 }
 
+/* Before 3.11 (no Py_Version): the interpreter's own version string,
+ * "3.6.15 (default, ...)", which Py_GetVersion() formats at start-up into
+ * its function-local static buffer (char version[250]; GCC names the
+ * symbol "version.N").  Read from the running process; needs .symtab. */
+static int version_from_buffer(struct pc_target *t)
+{
+	int n = dwfl_module_getsymtab(t->mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!s || strncmp(s, "version", 7) || (s[7] && s[7] != '.') || sym.st_size != 250 ||
+		    GELF_ST_TYPE(sym.st_info) != STT_OBJECT || sym.st_shndx == SHN_UNDEF)
+			continue;
+		char buf[32] = "", path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)t->pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		ssize_t got = pread(fd, buf, sizeof(buf) - 1, (off_t)symbol_address(t->mod, &sym, addr));
+		close(fd);
+		int major, minor, micro;
+		if (got > 0 && sscanf(buf, "%d.%d.%d", &major, &minor, &micro) == 3 && major >= 2 && major <= 3) {
+			t->major = major;
+			t->minor = minor;
+			t->micro = micro;
+			return 0;
+		}
+		return -1;
+	}
+	return -1;
+}
+
 static const char *debug_hint(struct pc_target *t, char *buf, size_t len)
 {
 	const char *path = t->module_path;
@@ -316,8 +355,8 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 				(int)pid, (int)pid, hint ? hint : "run as its owner or as root (CAP_SYS_PTRACE)");
 		}
 		if (ctx.old_python)
-			return pc_error_new(PC_EXIT_NOTPY,
-				"process %d runs Python 2.7 or 3.6: unsupported version (pycensus reads 3.8-3.15)",
+			return pc_error_new(PC_EXIT_NODEBUG,
+				"process %d runs Python 2.7 or 3.6 stripped of its symbol table: the statics its interpreters and GC state live in (interp_head, collecting) have no exported symbol; install its debug information",
 				(int)pid);
 		return pc_error_new(PC_EXIT_NOTPY,
 			"process %d is not a CPython process (no module defines _PyRuntime)", (int)pid);
@@ -333,15 +372,15 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 
 	t->py_version_addr = module_symbol(t->mod, "Py_Version");
 	t->micro = -1;
-	if (version_from_symbol(t) < 0)
+	if (version_from_symbol(t) < 0 && version_from_buffer(t) < 0)
 		version_from_name(t->module_path, &t->major, &t->minor);
-	if (t->major == 3 && t->minor < 8 && t->minor > 0)
+	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || t->major == 2)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 	if (t->major == 3 && t->minor > 15)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.8-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 
 	/* Without DWARF the other offset sources get their say (build_cache.c);
@@ -428,6 +467,6 @@ struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int m
 	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
 	if (!t->dwarf)
 		return pc_error_new(PC_EXIT_NODEBUG, "no debug information in %s", debugfile);
-	t->runtime = module_symbol(t->mod, "_PyRuntime");
+	t->runtime = runtime_of(t->mod);
 	return NULL;
 }

@@ -29,28 +29,36 @@ int pc_interpreters(struct pc_py *py, uint64_t runtime, uint64_t *out, int max)
 	return n;
 }
 
-/* GC states to walk: one in the runtime (3.8) or one per interpreter. */
-static int gc_states(struct pc_py *py, uint64_t runtime, uint64_t *out, int max)
+/* The addresses of anchor AT in this process: one per interpreter for a
+ * per-interpreter GC state, else one.  Returns their count, 0 if none. */
+static int anchor_addrs(struct pc_py *py, uint64_t runtime, const struct pc_gc_anchor *at, uint64_t *out, int max)
 {
-	const struct pc_layout *L = py->L;
-	if (L->gc_in_runtime) {
-		out[0] = runtime + (uint64_t)L->gc_state;
-		return 1;
+	int n = 1;
+	switch (at->base) {
+	case PC_GC_RUNTIME:
+		out[0] = runtime;
+		break;
+	case PC_GC_INTERP:
+		n = pc_interpreters(py, runtime, out, max);
+		break;
+	case PC_GC_STATIC:
+		out[0] = at->symbol >= 0 && at->symbol < PC_GC_SYMBOLS ? py->gc_symbol[at->symbol] : 0;
+		break;
 	}
-	int n = pc_interpreters(py, runtime, out, max);
+	if (n <= 0 || !out[0])
+		return 0;
 	for (int i = 0; i < n; i++)
-		out[i] += (uint64_t)L->gc_state;
-	return n < 0 ? 0 : n;
+		out[i] += (uint64_t)at->off;
+	return n;
 }
 
 bool pc_gc_collecting(struct pc_py *py, uint64_t runtime)
 {
-	const struct pc_layout *L = py->L;
-	uint64_t states[PC_MAX_INTERPS];
-	int n = gc_states(py, runtime, states, PC_MAX_INTERPS);
+	uint64_t flags[PC_MAX_INTERPS];
+	int n = anchor_addrs(py, runtime, &py->L->gc.collecting, flags, PC_MAX_INTERPS);
 	for (int i = 0; i < n; i++) {
 		int32_t c = 0;
-		if (pc_mem_read(py->mem, states[i] + (uint64_t)L->gc_collecting, &c, 4) && c)
+		if (pc_mem_read(py->mem, flags[i], &c, 4) && c)
 			return true;
 	}
 	return false;
@@ -71,14 +79,15 @@ static uint64_t walk_live(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 			  bool *stop, struct pc_visited *seen, uint64_t limit)
 {
 	const struct pc_layout *L = py->L;
-	uint64_t mask = L->gc_ptr_mask, n = 0;
+	uint64_t n = 0;
 	for (int dir = 0; dir < 2 && !*stop; dir++) {
 		/* dir 0 follows gc_next and checks gc_prev; dir 1 the reverse */
 		int64_t fwd = dir ? L->gc_prev : L->gc_next, back = dir ? L->gc_next : L->gc_prev;
+		uint64_t fmask = dir ? L->gc_prev_mask : L->gc_next_mask, bmask = dir ? L->gc_next_mask : L->gc_prev_mask;
 		uint64_t prev = head, cur;
 		if (!pc_u64(py, head + (uint64_t)fwd, &cur))
 			return n;
-		cur &= mask;
+		cur &= fmask;
 		while (cur != head) {
 			const unsigned char *g = (cur & 7) ? NULL : pc_mem_ptr(py->mem, cur, (size_t)L->gc_head_size);
 			if (!g || n >= limit || pc_visited_mark(seen, cur) <= 0)
@@ -86,7 +95,7 @@ static uint64_t walk_live(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 			uint64_t next, b;
 			memcpy(&next, g + fwd, 8);
 			memcpy(&b, g + back, 8);
-			if ((b & mask) != prev)
+			if ((b & bmask) != prev)
 				st->mismatched++;
 			n++;
 			if (!fn(arg, cur + (uint64_t)L->gc_head_size)) {
@@ -94,7 +103,7 @@ static uint64_t walk_live(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 				break;
 			}
 			prev = cur;
-			cur = next & mask;
+			cur = next & fmask;
 		}
 		if (cur == head)
 			break;
@@ -112,7 +121,6 @@ static uint64_t walk_list(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 			  struct pc_gc_stats *st, bool *stop, uint64_t limit)
 {
 	const struct pc_layout *L = py->L;
-	uint64_t mask = L->gc_ptr_mask;
 	uint64_t prev = head, cur, n = 0;
 	if (!pc_u64(py, head + (uint64_t)L->gc_next, &cur)) {
 		st->broken = true;
@@ -120,7 +128,7 @@ static uint64_t walk_list(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 			 (unsigned long long)head);
 		return 0;
 	}
-	cur &= mask;
+	cur &= L->gc_next_mask;
 	while (cur != head) {
 		const unsigned char *g = (cur & 7) ? NULL : pc_mem_ptr(py->mem, cur, (size_t)L->gc_head_size);
 		uint64_t next, back;
@@ -133,12 +141,22 @@ static uint64_t walk_list(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 		}
 		memcpy(&next, g + L->gc_next, 8);
 		memcpy(&back, g + L->gc_prev, 8);
-		if ((back & mask) != prev) {
+		if ((back & L->gc_prev_mask) != prev) {
 			st->broken = true;
 			snprintf(st->problem, sizeof(st->problem),
 				 "GC list at 0x%llx: object 0x%llx does not link back to 0x%llx after %llu objects",
 				 (unsigned long long)head, (unsigned long long)cur, (unsigned long long)prev,
 				 (unsigned long long)n);
+			break;
+		}
+		/* <= 3.7: outside a collection every object on a list is
+		 * tracked as reachable (-3); anything else is not a GC header. */
+		int64_t refs;
+		if (L->gc_refs >= 0 && (memcpy(&refs, g + L->gc_refs, 8), refs >> L->gc_refs_shift) != -3) {
+			st->broken = true;
+			snprintf(st->problem, sizeof(st->problem),
+				 "GC list at 0x%llx: object 0x%llx has gc_refs %lld, not a tracked object's, after %llu objects",
+				 (unsigned long long)head, (unsigned long long)cur, (long long)refs, (unsigned long long)n);
 			break;
 		}
 		if (++n > limit) {
@@ -152,26 +170,16 @@ static uint64_t walk_list(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 			break;
 		}
 		prev = cur;
-		cur = next & mask;
+		cur = next & L->gc_next_mask;
 	}
 	return n;
 }
 
 void pc_gc_walk(struct pc_py *py, uint64_t runtime, pc_obj_fn fn, void *arg, struct pc_gc_stats *st, bool live)
 {
-	const struct pc_layout *L = py->L;
+	const struct pc_gc_lists *G = &py->L->gc;
 	memset(st, 0, sizeof(*st));
-	st->ngenerations = (int)L->gc_ngenerations;
-	if (st->ngenerations > PC_MAX_GENERATIONS)
-		st->ngenerations = PC_MAX_GENERATIONS;
-	uint64_t states[PC_MAX_INTERPS];
-	int n = gc_states(py, runtime, states, PC_MAX_INTERPS);
-	if (n <= 0) {
-		st->broken = true;
-		snprintf(st->problem, sizeof(st->problem), "no interpreter found in _PyRuntime at 0x%llx",
-			 (unsigned long long)runtime);
-		return;
-	}
+	st->ngenerations = G->ngenerations < PC_MAX_GENERATIONS ? G->ngenerations : PC_MAX_GENERATIONS;
 	bool stop = false;
 	uint64_t limit = max_objects(py);
 	struct pc_visited *seen = live ? pc_visited_create(py->mem) : NULL;
@@ -179,19 +187,28 @@ void pc_gc_walk(struct pc_py *py, uint64_t runtime, pc_obj_fn fn, void *arg, str
 		st->oom = true;
 		return;
 	}
-	for (int i = 0; i < n && !stop; i++) {
-		uint64_t gc = states[i];
-		for (int g = 0; g <= st->ngenerations && !stop; g++) {
-			/* the generations, then the permanent generation */
-			uint64_t head = gc + (uint64_t)(g < st->ngenerations ? L->gc_generations + g * L->gc_generation_size
-									  : L->gc_permanent);
-			uint64_t k = live ? walk_live(py, head, fn, arg, st, &stop, seen, limit)
-					  : walk_list(py, head, fn, arg, st, &stop, limit);
-			if (g < st->ngenerations)
-				st->generations[g] += k;
-			else
-				st->permanent += k;
+	/* Generations count in the order the layout lists them; the
+	 * permanent generation apart. */
+	for (int i = 0, gen = 0; i < G->n && !stop; i++) {
+		const struct pc_gc_list *l = &G->list[i];
+		uint64_t heads[PC_MAX_INTERPS];
+		int n = anchor_addrs(py, runtime, &l->at, heads, PC_MAX_INTERPS);
+		if (n <= 0) {
+			st->broken = true;
+			snprintf(st->problem, sizeof(st->problem), "cannot find the GC list %s (runtime at 0x%llx)",
+				 l->name, (unsigned long long)runtime);
+			break;
 		}
+		for (int k = 0; k < n && !stop; k++) {
+			uint64_t c = live ? walk_live(py, heads[k], fn, arg, st, &stop, seen, limit)
+					  : walk_list(py, heads[k], fn, arg, st, &stop, limit);
+			if (l->permanent)
+				st->permanent += c;
+			else if (gen < PC_MAX_GENERATIONS)
+				st->generations[gen] += c;
+		}
+		if (!l->permanent)
+			gen++;
 	}
 	pc_visited_destroy(seen);
 }

@@ -86,7 +86,7 @@ static bool tracked(struct pc_py *py, uint64_t obj, const struct pc_type *t)
 	if ((t->flags & PC_TPFLAGS_TYPE_SUBCLASS) &&
 	    (!pc_u64(py, obj + (uint64_t)L->tp_flags, &flags) || !(flags & PC_TPFLAGS_HEAPTYPE)))
 		return false;
-	return pc_u64(py, obj - (uint64_t)L->gc_head_size + (uint64_t)L->gc_next, &next) && (next & L->gc_ptr_mask);
+	return pc_u64(py, obj - (uint64_t)L->gc_head_size + (uint64_t)L->gc_next, &next) && (next & L->gc_next_mask);
 }
 
 static void process(struct walk *w, uint64_t obj)

@@ -69,7 +69,8 @@ what an outside reader sees while we block:
   * type.__module__ of a static type may intern a new str the first time
     (e.g. 3.12+): a warm-up census is run first and thrown away, so the real one
     creates nothing that lasts.  Same for any lazy caches of json/open.
-  * The main thread blocks in os.read(0, ...) and answers with os.write(1,
+  * The main thread blocks in os.read(0, ...) (FileIO.readinto on 3.6, see
+    main()) and answers with os.write(1,
     ...), not sys.stdin.readline()/sys.stdout: on 3.x a BufferedReader blocks
     inside raw.readinto(memoryview), so a memoryview and its managedbuffer
     (both GC-tracked) exist only while blocked -- pycensus saw exactly those
@@ -972,6 +973,14 @@ def main():
     read = os.read
     pending = b""
     STATE["read"] = read
+    # Up to 3.6 os.read takes its arguments as a tuple, alive (and
+    # GC-tracked) while it blocks: there a METH_O call, FileIO.readinto,
+    # bound now into a buffer made now, holds nothing new.
+    readinto = buf = None
+    if sys.version_info[0] == 3 and sys.version_info < (3, 7):
+        import io
+        readinto = io.FileIO(0, "r", closefd=False).readinto
+        buf = bytearray(4096)
 
     # Warm-up: a full census and write, thrown away, so that interned type
     # names and lazy caches exist before the census that counts.
@@ -990,7 +999,7 @@ def main():
     while True:
         nl = pending.find(b"\n")
         if nl < 0:
-            chunk = read(0, 4096)
+            chunk = read(0, 4096) if readinto is None else bytes(buf[:readinto(buf)])
             if not chunk:
                 break                       # EOF
             pending += chunk

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""A heap with damaged objects, for tests/test_damage.py (3.8+).
+"""A heap with damaged objects, for tests/test_damage.py (3.7+).
 
     python damage_target.py OUT.json
 
@@ -36,6 +36,7 @@ VICTIMS = []     # the damaged objects, alive to the end
 DAMAGE = []      # (object, address, value, what), all made before the count
 MEM = []         # a descriptor of /proc/self/mem
 KEEP = []        # the undamaged heap
+READINTO = []    # <= 3.6: a bound FileIO.readinto and its buffer
 
 
 def type_name(t):
@@ -95,14 +96,18 @@ def count():
     objs = gc.get_objects()
     stats = {}
     getsizeof = sys.getsizeof
+    # Up to 3.6 an executing frame is GC-tracked: this one dies on return.
+    me = sys._getframe()
     for o in objs:
+        if o is me:
+            continue
         t = type(o)
         e = stats.get(t)
         if e is None:
             e = stats[t] = [0, 0]
         e[0] += 1
         e[1] += getsizeof(o)
-    del objs, o
+    del objs, o, me
     types = {}
     for t, (n, size) in stats.items():
         e = types.setdefault(type_name(t), {"count": 0, "bytes": 0})
@@ -130,8 +135,12 @@ def main():
     gc.collect()
     # 3.12 keeps start-up objects out of gc.get_objects(), and a collection
     # puts them back there: unfreeze after it.
-    gc.unfreeze()
+    if hasattr(gc, "unfreeze"):      # 3.7+
+        gc.unfreeze()
     MEM.append(os.open("/proc/self/mem", os.O_RDWR))
+    if sys.version_info < (3, 7):
+        import io
+        READINTO.extend([io.FileIO(0, "r", closefd=False).readinto, bytearray(4096)])
     build()
     tracked = set(id(o) for o in gc.get_objects())
     info = describe(tracked)
@@ -140,6 +149,10 @@ def main():
     writes = [((d["value"] % (1 << 64)).to_bytes(8, "little"), d["addr"]) for d in info]
     pwrite, fd = os.pwrite, MEM[0]
     pwrite(fd, os.pread(fd, 8, id(VICTIMS)), id(VICTIMS))      # warm-up
+    # 3.7 keeps the keyword tuple of a C function's argument parser from its
+    # first call on (open's ('raw', 'buffer_size'), rename's): call them now.
+    write(path + ".warm", "{}")
+    os.remove(path + ".warm")
     count()
     truth = count()
     write(path, json.dumps({"truth": truth, "damaged": info,
@@ -148,6 +161,11 @@ def main():
     for data, addr in writes:
         pwrite(fd, data, addr)
     os.write(1, b"ready\n")
+    # Up to 3.6 os.read holds its arguments as a GC-tracked tuple while it
+    # blocks; FileIO.readinto (METH_O), bound before the count, holds none.
+    if sys.version_info < (3, 7):
+        while READINTO[0](READINTO[1]):
+            pass
     read = os.read
     while read(0, 4096):
         pass

@@ -108,7 +108,8 @@ def main():
     path = sys.argv[1]
     gc.disable()
     gc.collect()        # (3.12 puts immortal tuples back there)
-    gc.unfreeze()       # 3.12 starts with tuples in the permanent generation
+    if hasattr(gc, "unfreeze"):      # 3.7+
+        gc.unfreeze()       # 3.12 starts with tuples in the permanent generation
     candidates = build()
     for attempt in range(2):        # the first one warms lazy caches up
         types = closure()
