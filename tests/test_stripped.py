@@ -14,12 +14,11 @@ copied executable with PYTHONHOME) and:
     table compiled in from layout/3.13.*.json): the gc census must be exact
     against gc.get_objects() (test_snapshot's check_census) and the
     reachable census must match the in-process gc.get_referents() closure
-    (test_reachable's zoo; --strip-debug only, see below), the same checks
-    the DWARF runs pass; `info` says
-    "offsets": "debug_offsets+table" and which table;
-  * the reachable census of a --strip-all copy is refused (exit 6): the
-    traverse rules recognise tp_traverse functions by their names, which
-    only .symtab has; the check SKIPs saying so;
+    (test_reachable's zoo), the same checks the DWARF runs pass; without
+    .symtab the traverse rules know each tp_traverse function by the type
+    that sets it (its name, a Python class, a struct sequence) instead of
+    its symbol; `info` says "offsets": "debug_offsets+table" and which
+    table;
   * elsewhere (no table yet for that version): exit 6 naming what to
     install, and the census checks SKIP saying so.
 
@@ -159,30 +158,6 @@ def check_gc(rep, pc, py, label, copy, workdir):
         target.kill()
 
 
-def check_reachable_refused(rep, pc, py, label, copy, workdir):
-    """Without .symtab no traverse function has a name: the reachable scope
-    refuses (exit 6, saying --scope gc) instead of a census of opaque types."""
-    target = test_snapshot.Target(py["path"], workdir, label)
-    try:
-        target.wait_ready(READY_TIMEOUT)
-        if not maps_copy(target, copy):
-            rep.fail(label, "target", "did not load %s" % copy)
-            return
-        rc, out, err, _ = pc.run(["snapshot", "--scope", "reachable", target.pid], timeout=60)
-        lines = err.strip().splitlines()
-        ok = rc == EXIT_NODEBUG and len(lines) == 1 and "--scope gc" in err and not out.strip()
-        rep.check(ok, label, "reachable refused without .symtab", short(err, 200),
-                  "exit %r, stdout %d bytes, stderr %s" % (rc, len(out), short(err)))
-        why = target_running(target)
-        rep.check(why is None, label, "target runs after refusal", "pong", why)
-        rep.skip(label, "reachable census", "not yet without .symtab: tp_traverse functions are "
-                 "recognised by their symbol names (.dynsym has none of them)")
-    except TargetError as e:
-        rep.fail(label, "target", str(e))
-    finally:
-        target.kill()
-
-
 def check_no_table(rep, pc, py, label, copy, workdir):
     target = test_snapshot.Target(py["path"], workdir, label)
     try:
@@ -264,7 +239,7 @@ def main():
                 for how in ("all", "debug"):
                     label = "%s-strip-%s" % (py["label"], how)
                     wrapper, copy = stripped_copy(py, how, workdir)
-                    ok, named = premise(rep, label, how, copy, os.path.realpath(py["elf"]))
+                    ok, _ = premise(rep, label, how, copy, os.path.realpath(py["elf"]))
                     if not ok:
                         continue
                     spy = dict(py, path=wrapper, label=label)
@@ -272,10 +247,7 @@ def main():
                         check_no_table(rep, pc, spy, label, copy, workdir)
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
-                    if named:
-                        test_reachable.check_zoo(rep, pc, spy, workdir, False)
-                    else:
-                        check_reachable_refused(rep, pc, spy, label, copy, workdir)
+                    test_reachable.check_zoo(rep, pc, spy, workdir, False)
                 if has_table(py["version"]) and not py["skip_reason"] and not wrong_done:
                     check_wrong_table(rep, pc, py, workdir)
                     wrong_done = True

@@ -344,12 +344,6 @@ enum read_mode { READ_HINTED, READ_COPY };
 static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_opts *opts, struct pc_mem **mem,
 				enum read_mode *mode)
 {
-	/* Without names the traverse rules cannot recognise one function:
-	 * every GC type would be opaque and the census a fraction of the
-	 * heap.  Refuse rather than print that. */
-	if (opts->scope == PC_SCOPE_REACHABLE && s->build && !s->build->named)
-		return pc_discover_nodebug(&s->target,
-			" nor a symbol table (strip --strip-all), which the reachable scope needs to recognise tp_traverse functions (--scope gc works without)");
 	struct pc_error *err = pc_mem_open(s->pid, mem);
 	if (err)
 		return err;
