@@ -12,6 +12,7 @@
 #include "memlimit.h"
 #include "reach.h"
 #include "sizeof.h"
+#include "interned.h"
 #include "snapshot.h"
 #include "types.h"
 #include "visited.h"
@@ -227,6 +228,10 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 			t->count = t->bytes = 0;
 		py->invalid = 0;
 	}
+	/* 3.8-3.11 keep the interned dict in a static variable: its symbol,
+	 * else (strip --strip-all) the one such dict in the module's data. */
+	if (!s->interned && s->layout->is_interned < 0 && opts->scope == PC_SCOPE_REACHABLE)
+		s->interned = pc_find_interned(py, s->target.runtime);
 	struct pc_reach_roots roots = { s->target.runtime, s->interned };
 	struct pc_reach_stats rs;
 	struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted, opts->scope == PC_SCOPE_GC };
