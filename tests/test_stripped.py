@@ -22,6 +22,11 @@ copied executable with PYTHONHOME) and:
   * elsewhere (no table yet for that version): exit 6 naming what to
     install, and the census checks SKIP saying so.
 
+Debian sid's static python3.13, 3.14 and 3.15 (scripts/sid-root) run the
+same way in a container (test_container's in_container.sh, CT_COPY=strip:
+a --strip-all copy, the root's /usr/lib/debug hidden), censused from the
+host from the tables generated from sid's -dbg (`make tables`).
+
 Then, once, on the first interpreter with DWARF and a table: a deliberately wrong table given through
 PYCENSUS_TEST_LAYOUT_TABLE is refused by the cross-check (exit 4, one line
 naming the table and what did not fit), and the right one is accepted.
@@ -47,12 +52,15 @@ import pythons  # noqa: E402
 import harness  # noqa: E402
 import test_snapshot  # noqa: E402
 import test_reachable  # noqa: E402
+import test_container  # noqa: E402
 from harness import EXIT_NOTPY, EXIT_NODEBUG, TargetError, short, target_running  # noqa: E402
 
 READY_TIMEOUT = 60
 CENSUS_TIMEOUT = 120
 # Versions pycensus reads without DWARF (a layout table in layout/).
 TABLES = os.path.join(os.path.dirname(HERE), "layout")
+# Versions whose _Py_DebugOffsets pycensus reads (src/layout/debug_offsets.c).
+DEBUG_OFFSETS = {(3, 13)}
 
 
 def tables(version):
@@ -132,10 +140,14 @@ def check_gc(rep, pc, py, label, copy, workdir):
             rep.fail(label, "snapshot", why)
             return
         errs = test_snapshot.schema_errors(snap, target.pid, truth["version"])
+        # A container's binary is a path in its root (/proc/PID/root).
+        binary = (snap.get("python") or {}).get("binary") or ""
+        if os.path.exists("/proc/%d/root%s" % (target.pid, binary)):
+            errs = [e for e in errs if not e.startswith("python.binary=")]
         rep.check(not errs, label, "snapshot schema", "%.2fs, %d types" % (
             secs, len(snap.get("types") or [])), "; ".join(errs))
         p = snap.get("python") or {}
-        want = "debug_offsets+table" if py["version"][:2] >= (3, 13) else "table"
+        want = "debug_offsets+table" if py["version"][:2] in DEBUG_OFFSETS else "table"
         ok = p.get("offsets") == want and \
             "table %d.%d." % py["version"][:2] in (p.get("offsets_table") or "")
         rep.check(ok, label, "offsets provenance", "%s, %s" % (p.get("offsets"),
@@ -214,6 +226,46 @@ def check_wrong_table(rep, pc, py, workdir):
         target.kill()
 
 
+def check_sid(rep, pc, workdir):
+    """Debian sid's static python3.13-3.15, run in a container from a
+    --strip-all copy (in_container.sh CT_COPY=strip) with the root's
+    /usr/lib/debug hidden: the gc census exact and the reachable census
+    matching the closure, from the tables generated from sid's -dbg."""
+    if os.geteuid() != 0:
+        rep.skip("sid", "", "needs root (namespaces)")
+        return
+    r = subprocess.run([test_container.SID_ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if r.returncode != 0:
+        rep.fail("sid", "root", short(r.stderr, 600))
+        return
+    root = r.stdout.strip().splitlines()[-1]
+    binds = [workdir, os.path.dirname(HERE), os.path.dirname(pc.path)]
+    for v in test_container.SUPPORTED:
+        label = "sid-%s-strip-all" % v
+        version = tuple(int(x) for x in v.split("."))
+        program = "/usr/bin/python" + v
+        copy = "/mnt/python" + v
+        if not has_table(version):
+            rep.fail(label, "table", "no layout/%s.*.json" % v)
+            continue
+        py = {"label": label, "path": test_container.IN_CONTAINER, "version": version}
+        with test_container.Container(root, program, binds, nodebug=True, copy="strip"):
+            target = test_snapshot.Target(py["path"], workdir, label + "-premise")
+            try:
+                target.wait_ready(READY_TIMEOUT)
+                inner = "/proc/%d/root%s" % (target.pid, copy)
+                ok, _ = premise(rep, label, "all", inner, root + program)
+            except TargetError as e:
+                rep.fail(label, "target", str(e))
+                ok = False
+            finally:
+                target.kill()
+            if ok:
+                check_gc(rep, pc, py, label, copy, workdir)
+                test_reachable.check_zoo(rep, pc, py, workdir, False)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
@@ -253,6 +305,11 @@ def main():
                     wrong_done = True
             except Exception as e:
                 rep.fail(py["label"], "harness", "%s: %s" % (type(e).__name__, e))
+        if not args.only or "sid" in args.only:
+            try:
+                check_sid(rep, pc, workdir)
+            except Exception as e:
+                rep.fail("sid", "harness", "%s: %s" % (type(e).__name__, e))
     finally:
         harness.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
