@@ -22,6 +22,11 @@ copied executable with PYTHONHOME) and:
   * elsewhere (no table yet for that version): exit 6 naming what to
     install, and the census checks SKIP saying so.
 
+On a 3.13 shared build, _PyRuntime is also found by its _Py_DebugOffsets
+cookie alone (.dynsym's symbol made STT_COMMON, the .PyRuntime section
+renamed), and with a second copy of libpython dlopen()ed but never run,
+with and without symbols: the gc census must come from the running one.
+
 Debian sid's static python3.13, 3.14 and 3.15 (scripts/sid-root) run the
 same way in a container (test_container's in_container.sh, CT_COPY=strip:
 a --strip-all copy, the root's /usr/lib/debug hidden), censused from the
@@ -40,6 +45,7 @@ import glob
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -123,13 +129,15 @@ def maps_copy(target, copy):
         return copy in f.read()
 
 
-def check_gc(rep, pc, py, label, copy, workdir):
+def check_gc(rep, pc, py, label, copy, workdir, also=None):
+    """The gc census of PY (running COPY, and ALSO if given) exact."""
     target = test_snapshot.Target(py["path"], workdir, label)
     try:
         target.wait_ready(READY_TIMEOUT)
-        if not maps_copy(target, copy):
-            rep.fail(label, "target", "did not load %s" % copy)
-            return
+        for path in (copy, also):
+            if path and not maps_copy(target, path):
+                rep.fail(label, "target", "did not load %s" % path)
+                return
         truth = target.truth
         rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", target.pid])
         if rc != 0:
@@ -226,6 +234,83 @@ def check_wrong_table(rep, pc, py, workdir):
         target.kill()
 
 
+def hide_runtime_symbol(path):
+    """Make .dynsym's _PyRuntime STT_COMMON: the dynamic linker still
+    resolves it (libpython's own relocations need it), pycensus's symbol
+    lookup does not take it.  Returns how many entries changed."""
+    with open(path, "rb") as f:
+        b = bytearray(f.read())
+    shoff, = struct.unpack_from("<Q", b, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", b, 0x3a)
+    secs = [struct.unpack_from("<IIQQQQIIQQ", b, shoff + i * shentsize) for i in range(shnum)]
+    dynsym = [x for x in secs if x[1] == 11]    # SHT_DYNSYM
+    n = 0
+    for sym in dynsym:
+        strtab = secs[sym[6]][4]
+        for off in range(sym[4], sym[4] + sym[5], 24):
+            name, = struct.unpack_from("<I", b, off)
+            end = b.index(b"\0", strtab + name)
+            if bytes(b[strtab + name:end]) == b"_PyRuntime":
+                b[off + 4] = (b[off + 4] & 0xf0) | 5
+                n += 1
+    with open(path, "wb") as f:
+        f.write(b)
+    return n
+
+
+def check_cookie_scan(rep, pc, py, workdir):
+    """3.13+ shared libpython: _PyRuntime found by the _Py_DebugOffsets
+    cookie in the library's writable data when neither .dynsym (the symbol
+    made STT_COMMON) nor a .PyRuntime section (renamed) names it; and, with
+    a second copy of the library loaded by ctypes (mapped, never
+    initialised, the cookie in it as well), with and without symbols: the
+    census must come from the running one, exact."""
+    elf = os.path.realpath(py["elf"])
+    if os.path.realpath(py["path"]) == elf or py["version"][:2] not in DEBUG_OFFSETS:
+        return
+    for hidden, second in ((True, False), (True, True), (False, True)):
+        label = "%s-%s%s" % (py["label"], "cookie" if hidden else "symbols",
+                             "-two-libpython" if second else "")
+        d = tempfile.mkdtemp(prefix=label + "-", dir=workdir)
+        lib = os.path.join(d, "a", os.path.basename(elf))
+        os.makedirs(os.path.dirname(lib))
+        cmd = ["objcopy", "--strip-all", "--remove-section", ".note.gnu.build-id",
+               "--remove-section", ".gnu_debuglink"]
+        if hidden:
+            cmd += ["--rename-section", ".PyRuntime=.data.rt"]
+        subprocess.run(cmd + [elf, lib], check=True)
+        if hidden:
+            n = hide_runtime_symbol(lib)
+            s = sections(lib)
+            rep.check(n == 1 and ".PyRuntime" not in s, label, "premise",
+                      "no .PyRuntime section, .dynsym _PyRuntime hidden (STT_COMMON)",
+                      "%d symbols changed, sections %s" % (n, sorted(s)))
+        env = "LD_LIBRARY_PATH=%s" % os.path.dirname(lib)
+        wrapper = os.path.join(d, "run-python")
+        with open(wrapper, "w") as f:
+            if not second:
+                f.write('#!/bin/sh\n%s exec %s "$@"\n' % (env, py["path"]))
+            else:
+                # The target (harness.Target: python -E -s SCRIPT ARGS)
+                # started after the other copy was dlopen()ed, as ctypes.CDLL
+                # does; here by the extension loader, which keeps the
+                # library mapped when it lacks PyInit_x (ctypes' own types
+                # have a __sizeof__ pycensus does not replay).
+                other = os.path.join(d, "b", os.path.basename(elf))
+                os.makedirs(os.path.dirname(other))
+                shutil.copyfile(lib, other)
+                boot = ("import importlib.machinery as m, importlib.util as u, runpy, sys\n"
+                        "try: u.module_from_spec(u.spec_from_file_location('x', %r, "
+                        "loader=m.ExtensionFileLoader('x', %r)))\n"
+                        "except ImportError: pass\n"
+                        "del sys.argv[0]; runpy.run_path(sys.argv[0], run_name='__main__')" % (other, other))
+                f.write('#!/bin/sh\n[ "$1" = -E ] && shift\n[ "$1" = -s ] && shift\n'
+                        '%s exec %s -E -s -c "%s" "$@"\n' % (env, py["path"], boot))
+        os.chmod(wrapper, 0o755)
+        spy = dict(py, path=wrapper, label=label)
+        check_gc(rep, pc, spy, label, lib, workdir, other if second else None)
+
+
 def check_sid(rep, pc, workdir):
     """Debian sid's static python3.13-3.15, run in a container from a
     --strip-all copy (in_container.sh CT_COPY=strip) with the root's
@@ -300,6 +385,7 @@ def main():
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
                     test_reachable.check_zoo(rep, pc, spy, workdir, False)
+                check_cookie_scan(rep, pc, py, workdir)
                 if has_table(py["version"]) and not py["skip_reason"] and not wrong_done:
                     check_wrong_table(rep, pc, py, workdir)
                     wrong_done = True
