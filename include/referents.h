@@ -1,7 +1,7 @@
 /* What each type's objects refer to, decided as gc.get_referents() decides
  * it: by the type's tp_traverse function.  Each traverse function CPython
- * defines for a builtin type is matched (by file and name in the DWARF) to a
- * rule that decodes the same references from target memory.  A GC type
+ * defines for a builtin type is matched (by file and name in the DWARF,
+ * else by the type that sets it: traverse_names.h) to a rule that decodes the same references from target memory.  A GC type
  * whose traverse has no rule is opaque: counted, never followed.
  *
  * References gc.get_referents() does not report but that keep memory alive

@@ -14,14 +14,23 @@ copied executable with PYTHONHOME) and:
     table compiled in from layout/3.13.*.json): the gc census must be exact
     against gc.get_objects() (test_snapshot's check_census) and the
     reachable census must match the in-process gc.get_referents() closure
-    (test_reachable's zoo; --strip-debug only, see below), the same checks
-    the DWARF runs pass; `info` says
-    "offsets": "debug_offsets+table" and which table;
-  * the reachable census of a --strip-all copy is refused (exit 6): the
-    traverse rules recognise tp_traverse functions by their names, which
-    only .symtab has; the check SKIPs saying so;
+    (test_reachable's zoo), the same checks the DWARF runs pass; without
+    .symtab the traverse rules know each tp_traverse function by the type
+    that sets it (its name, a Python class, a struct sequence) instead of
+    its symbol; `info` says "offsets": "debug_offsets+table" and which
+    table;
   * elsewhere (no table yet for that version): exit 6 naming what to
     install, and the census checks SKIP saying so.
+
+On a 3.13 shared build, _PyRuntime is also found by its _Py_DebugOffsets
+cookie alone (.dynsym's symbol made STT_COMMON, the .PyRuntime section
+renamed), and with a second copy of libpython dlopen()ed but never run,
+with and without symbols: the gc census must come from the running one.
+
+Debian sid's static python3.13, 3.14 and 3.15 (scripts/sid-root) run the
+same way in a container (test_container's in_container.sh, CT_COPY=strip:
+a --strip-all copy, the root's /usr/lib/debug hidden), censused from the
+host from the tables generated from sid's -dbg (`make tables`).
 
 Then, once, on the first interpreter with DWARF and a table: a deliberately wrong table given through
 PYCENSUS_TEST_LAYOUT_TABLE is refused by the cross-check (exit 4, one line
@@ -36,6 +45,7 @@ import glob
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -48,12 +58,15 @@ import pythons  # noqa: E402
 import harness  # noqa: E402
 import test_snapshot  # noqa: E402
 import test_reachable  # noqa: E402
+import test_container  # noqa: E402
 from harness import EXIT_NOTPY, EXIT_NODEBUG, TargetError, short, target_running  # noqa: E402
 
 READY_TIMEOUT = 60
 CENSUS_TIMEOUT = 120
 # Versions pycensus reads without DWARF (a layout table in layout/).
 TABLES = os.path.join(os.path.dirname(HERE), "layout")
+# Versions whose _Py_DebugOffsets pycensus reads (src/layout/debug_offsets.c).
+DEBUG_OFFSETS = {(3, 13)}
 
 
 def tables(version):
@@ -120,13 +133,15 @@ def maps_copy(target, copy):
         return copy in f.read()
 
 
-def check_gc(rep, pc, py, label, copy, workdir):
+def check_gc(rep, pc, py, label, copy, workdir, also=None):
+    """The gc census of PY (running COPY, and ALSO if given) exact."""
     target = test_snapshot.Target(py["path"], workdir, label)
     try:
         target.wait_ready(READY_TIMEOUT)
-        if not maps_copy(target, copy):
-            rep.fail(label, "target", "did not load %s" % copy)
-            return
+        for path in (copy, also):
+            if path and not maps_copy(target, path):
+                rep.fail(label, "target", "did not load %s" % path)
+                return
         truth = target.truth
         rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", target.pid])
         if rc != 0:
@@ -137,10 +152,14 @@ def check_gc(rep, pc, py, label, copy, workdir):
             rep.fail(label, "snapshot", why)
             return
         errs = test_snapshot.schema_errors(snap, target.pid, truth["version"])
+        # A container's binary is a path in its root (/proc/PID/root).
+        binary = (snap.get("python") or {}).get("binary") or ""
+        if os.path.exists("/proc/%d/root%s" % (target.pid, binary)):
+            errs = [e for e in errs if not e.startswith("python.binary=")]
         rep.check(not errs, label, "snapshot schema", "%.2fs, %d types" % (
             secs, len(snap.get("types") or [])), "; ".join(errs))
         p = snap.get("python") or {}
-        want = "debug_offsets+table" if py["version"][:2] >= (3, 13) else "table"
+        want = "debug_offsets+table" if py["version"][:2] in DEBUG_OFFSETS else "table"
         ok = p.get("offsets") == want and \
             "table %d.%d." % py["version"][:2] in (p.get("offsets_table") or "")
         rep.check(ok, label, "offsets provenance", "%s, %s" % (p.get("offsets"),
@@ -157,30 +176,6 @@ def check_gc(rep, pc, py, label, copy, workdir):
                 ip.get("offsets_table") == p.get("offsets_table") else \
                 "info says %r/%r" % (ip.get("offsets"), ip.get("offsets_table"))
         rep.check(why is None, label, "info offsets", "same as snapshot", why)
-    except TargetError as e:
-        rep.fail(label, "target", str(e))
-    finally:
-        target.kill()
-
-
-def check_reachable_refused(rep, pc, py, label, copy, workdir):
-    """Without .symtab no traverse function has a name: the reachable scope
-    refuses (exit 6, saying --scope gc) instead of a census of opaque types."""
-    target = test_snapshot.Target(py["path"], workdir, label)
-    try:
-        target.wait_ready(READY_TIMEOUT)
-        if not maps_copy(target, copy):
-            rep.fail(label, "target", "did not load %s" % copy)
-            return
-        rc, out, err, _ = pc.run(["snapshot", "--scope", "reachable", target.pid], timeout=60)
-        lines = err.strip().splitlines()
-        ok = rc == EXIT_NODEBUG and len(lines) == 1 and "--scope gc" in err and not out.strip()
-        rep.check(ok, label, "reachable refused without .symtab", short(err, 200),
-                  "exit %r, stdout %d bytes, stderr %s" % (rc, len(out), short(err)))
-        why = target_running(target)
-        rep.check(why is None, label, "target runs after refusal", "pong", why)
-        rep.skip(label, "reachable census", "not yet without .symtab: tp_traverse functions are "
-                 "recognised by their symbol names (.dynsym has none of them)")
     except TargetError as e:
         rep.fail(label, "target", str(e))
     finally:
@@ -265,6 +260,123 @@ def check_wrong_table(rep, pc, py, workdir):
         target.kill()
 
 
+def hide_runtime_symbol(path):
+    """Make .dynsym's _PyRuntime STT_COMMON: the dynamic linker still
+    resolves it (libpython's own relocations need it), pycensus's symbol
+    lookup does not take it.  Returns how many entries changed."""
+    with open(path, "rb") as f:
+        b = bytearray(f.read())
+    shoff, = struct.unpack_from("<Q", b, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", b, 0x3a)
+    secs = [struct.unpack_from("<IIQQQQIIQQ", b, shoff + i * shentsize) for i in range(shnum)]
+    dynsym = [x for x in secs if x[1] == 11]    # SHT_DYNSYM
+    n = 0
+    for sym in dynsym:
+        strtab = secs[sym[6]][4]
+        for off in range(sym[4], sym[4] + sym[5], 24):
+            name, = struct.unpack_from("<I", b, off)
+            end = b.index(b"\0", strtab + name)
+            if bytes(b[strtab + name:end]) == b"_PyRuntime":
+                b[off + 4] = (b[off + 4] & 0xf0) | 5
+                n += 1
+    with open(path, "wb") as f:
+        f.write(b)
+    return n
+
+
+def check_cookie_scan(rep, pc, py, workdir):
+    """3.13+ shared libpython: _PyRuntime found by the _Py_DebugOffsets
+    cookie in the library's writable data when neither .dynsym (the symbol
+    made STT_COMMON) nor a .PyRuntime section (renamed) names it; and, with
+    a second copy of the library loaded by ctypes (mapped, never
+    initialised, the cookie in it as well), with and without symbols: the
+    census must come from the running one, exact."""
+    elf = os.path.realpath(py["elf"])
+    if os.path.realpath(py["path"]) == elf or py["version"][:2] not in DEBUG_OFFSETS:
+        return
+    for hidden, second in ((True, False), (True, True), (False, True)):
+        label = "%s-%s%s" % (py["label"], "cookie" if hidden else "symbols",
+                             "-two-libpython" if second else "")
+        d = tempfile.mkdtemp(prefix=label + "-", dir=workdir)
+        lib = os.path.join(d, "a", os.path.basename(elf))
+        os.makedirs(os.path.dirname(lib))
+        cmd = ["objcopy", "--strip-all", "--remove-section", ".note.gnu.build-id",
+               "--remove-section", ".gnu_debuglink"]
+        if hidden:
+            cmd += ["--rename-section", ".PyRuntime=.data.rt"]
+        subprocess.run(cmd + [elf, lib], check=True)
+        if hidden:
+            n = hide_runtime_symbol(lib)
+            s = sections(lib)
+            rep.check(n == 1 and ".PyRuntime" not in s, label, "premise",
+                      "no .PyRuntime section, .dynsym _PyRuntime hidden (STT_COMMON)",
+                      "%d symbols changed, sections %s" % (n, sorted(s)))
+        env = "LD_LIBRARY_PATH=%s" % os.path.dirname(lib)
+        wrapper = os.path.join(d, "run-python")
+        with open(wrapper, "w") as f:
+            if not second:
+                f.write('#!/bin/sh\n%s exec %s "$@"\n' % (env, py["path"]))
+            else:
+                # The target (harness.Target: python -E -s SCRIPT ARGS)
+                # started after the other copy was dlopen()ed, as ctypes.CDLL
+                # does; here by the extension loader, which keeps the
+                # library mapped when it lacks PyInit_x (ctypes' own types
+                # have a __sizeof__ pycensus does not replay).
+                other = os.path.join(d, "b", os.path.basename(elf))
+                os.makedirs(os.path.dirname(other))
+                shutil.copyfile(lib, other)
+                boot = ("import importlib.machinery as m, importlib.util as u, runpy, sys\n"
+                        "try: u.module_from_spec(u.spec_from_file_location('x', %r, "
+                        "loader=m.ExtensionFileLoader('x', %r)))\n"
+                        "except ImportError: pass\n"
+                        "del sys.argv[0]; runpy.run_path(sys.argv[0], run_name='__main__')" % (other, other))
+                f.write('#!/bin/sh\n[ "$1" = -E ] && shift\n[ "$1" = -s ] && shift\n'
+                        '%s exec %s -E -s -c "%s" "$@"\n' % (env, py["path"], boot))
+        os.chmod(wrapper, 0o755)
+        spy = dict(py, path=wrapper, label=label)
+        check_gc(rep, pc, spy, label, lib, workdir, other if second else None)
+
+
+def check_sid(rep, pc, workdir):
+    """Debian sid's static python3.13-3.15, run in a container from a
+    --strip-all copy (in_container.sh CT_COPY=strip) with the root's
+    /usr/lib/debug hidden: the gc census exact and the reachable census
+    matching the closure, from the tables generated from sid's -dbg."""
+    if os.geteuid() != 0:
+        rep.skip("sid", "", "needs root (namespaces)")
+        return
+    r = subprocess.run([test_container.SID_ROOT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if r.returncode != 0:
+        rep.fail("sid", "root", short(r.stderr, 600))
+        return
+    root = r.stdout.strip().splitlines()[-1]
+    binds = [workdir, os.path.dirname(HERE), os.path.dirname(pc.path)]
+    for v in test_container.SUPPORTED:
+        label = "sid-%s-strip-all" % v
+        version = tuple(int(x) for x in v.split("."))
+        program = "/usr/bin/python" + v
+        copy = "/mnt/python" + v
+        if not has_table(version):
+            rep.fail(label, "table", "no layout/%s.*.json" % v)
+            continue
+        py = {"label": label, "path": test_container.IN_CONTAINER, "version": version}
+        with test_container.Container(root, program, binds, nodebug=True, copy="strip"):
+            target = test_snapshot.Target(py["path"], workdir, label + "-premise")
+            try:
+                target.wait_ready(READY_TIMEOUT)
+                inner = "/proc/%d/root%s" % (target.pid, copy)
+                ok, _ = premise(rep, label, "all", inner, root + program)
+            except TargetError as e:
+                rep.fail(label, "target", str(e))
+                ok = False
+            finally:
+                target.kill()
+            if ok:
+                check_gc(rep, pc, py, label, copy, workdir)
+                test_reachable.check_zoo(rep, pc, py, workdir, False)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
@@ -290,7 +402,7 @@ def main():
                 for how in ("all", "debug"):
                     label = "%s-strip-%s" % (py["label"], how)
                     wrapper, copy = stripped_copy(py, how, workdir)
-                    ok, named = premise(rep, label, how, copy, os.path.realpath(py["elf"]))
+                    ok, _ = premise(rep, label, how, copy, os.path.realpath(py["elf"]))
                     if not ok:
                         continue
                     spy = dict(py, path=wrapper, label=label)
@@ -301,15 +413,18 @@ def main():
                         check_old_no_symtab(rep, pc, spy, label, copy, workdir)
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
-                    if named:
-                        test_reachable.check_zoo(rep, pc, spy, workdir, False)
-                    else:
-                        check_reachable_refused(rep, pc, spy, label, copy, workdir)
+                    test_reachable.check_zoo(rep, pc, spy, workdir, False)
+                check_cookie_scan(rep, pc, py, workdir)
                 if has_table(py["version"]) and not py["skip_reason"] and not wrong_done:
                     check_wrong_table(rep, pc, py, workdir)
                     wrong_done = True
             except Exception as e:
                 rep.fail(py["label"], "harness", "%s: %s" % (type(e).__name__, e))
+        if not args.only or "sid" in args.only:
+            try:
+                check_sid(rep, pc, workdir)
+            except Exception as e:
+                rep.fail("sid", "harness", "%s: %s" % (type(e).__name__, e))
     finally:
         harness.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -12,6 +12,7 @@
 #include "memlimit.h"
 #include "reach.h"
 #include "sizeof.h"
+#include "interned.h"
 #include "snapshot.h"
 #include "types.h"
 #include "visited.h"
@@ -230,6 +231,10 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 			t->count = t->bytes = 0;
 		py->invalid = 0;
 	}
+	/* 3.8-3.11 keep the interned dict in a static variable: its symbol,
+	 * else (strip --strip-all) the one such dict in the module's data. */
+	if (!s->interned && s->layout->is_interned < 0 && opts->scope == PC_SCOPE_REACHABLE)
+		s->interned = pc_find_interned(py, s->target.runtime);
 	struct pc_reach_roots roots = { s->target.runtime, s->interned };
 	struct pc_reach_stats rs;
 	struct pc_reach_limits lim = { opts->no_stop, deadline, opts->interrupted, opts->scope == PC_SCOPE_GC };
@@ -347,12 +352,6 @@ enum read_mode { READ_HINTED, READ_COPY };
 static struct pc_error *prepare(struct pc_session *s, const struct pc_snapshot_opts *opts, struct pc_mem **mem,
 				enum read_mode *mode)
 {
-	/* Without names the traverse rules cannot recognise one function:
-	 * every GC type would be opaque and the census a fraction of the
-	 * heap.  Refuse rather than print that. */
-	if (opts->scope == PC_SCOPE_REACHABLE && s->build && !s->build->named)
-		return pc_discover_nodebug(&s->target,
-			" nor a symbol table (strip --strip-all), which the reachable scope needs to recognise tp_traverse functions (--scope gc works without)");
 	struct pc_error *err = pc_mem_open(s->pid, mem);
 	if (err)
 		return err;

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "discover.h"
+#include "mem.h"
 #include "procfs_root.h"
+#include "runtime_scan.h"
 
 static char *debuginfo_path;
 
@@ -109,12 +111,34 @@ static const Dwfl_Callbacks proc_callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
+#define MAX_CANDIDATES 8
+
 struct find_ctx {
 	Dwfl_Module *best;
 	int best_rank;
 	uint64_t runtime;
 	bool old_python;  /* _PyGC_generation0 without _PyRuntime: 2.7/3.6 */
+	/* Every module defining a _PyRuntime, with its rank: two libpythons
+	 * (ctypes loading a second copy) are told apart in memory. */
+	struct { Dwfl_Module *mod; uint64_t rt; int rank; } cand[MAX_CANDIDATES];
+	int ncand;
+	int version;      /* PY_VERSION_HEX >> 16 of a record found by scanning */
 };
+
+static void add_candidate(struct find_ctx *ctx, Dwfl_Module *mod, uint64_t rt, int rank)
+{
+	if (ctx->ncand < MAX_CANDIDATES) {
+		ctx->cand[ctx->ncand].mod = mod;
+		ctx->cand[ctx->ncand].rt = rt;
+		ctx->cand[ctx->ncand].rank = rank;
+		ctx->ncand++;
+	}
+	if (rank > ctx->best_rank || !ctx->best) {
+		ctx->best = mod;
+		ctx->best_rank = rank;
+		ctx->runtime = rt;
+	}
+}
 
 /* A defined symbol's address in the process: its value plus the load
  * bias.  libdwfl adjusts by the section the symbol names, and objcopy
@@ -198,11 +222,7 @@ static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Add
 			ctx->old_python = true;
 		return DWARF_CB_OK;
 	}
-	if (rank > ctx->best_rank) {
-		ctx->best = mod;
-		ctx->best_rank = rank;
-		ctx->runtime = rt;
-	}
+	add_candidate(ctx, mod, rt, rank);
 	return DWARF_CB_OK;
 }
 
@@ -218,11 +238,63 @@ static int find_runtime_any(Dwfl_Module *mod, void **ud, const char *name, Dwarf
 		return DWARF_CB_ABORT;
 	uint64_t rt = runtime_of(mod);
 	if (rt) {
-		ctx->best = mod;
-		ctx->runtime = rt;
+		add_candidate(ctx, mod, rt, 0);
 		return DWARF_CB_ABORT;
 	}
 	return DWARF_CB_OK;
+}
+
+struct scan_ctx {
+	struct find_ctx *find;
+	struct pc_mem *mem;
+	bool any;         /* every module, not only python-named ones */
+};
+
+/* 3.13+ with neither the symbol nor the section (a binary that exports
+ * nothing and lost its section headers, a renamed section): the
+ * _Py_DebugOffsets cookie in the module's writable data. */
+static int scan_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)start;
+	struct scan_ctx *sc = arg;
+	const char *base = name ? strrchr(name, '/') : NULL;
+	base = base ? base + 1 : name;
+	int rank = base && strstr(base, "libpython") ? 2 : base && strstr(base, "python") ? 1 : 0;
+	if (!rank && !sc->any)
+		return DWARF_CB_OK;
+	Dwarf_Addr low = 0, high = 0;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	uint64_t rt[MAX_CANDIDATES];
+	int n = pc_runtime_scan(sc->mem, low, high, rt, MAX_CANDIDATES);
+	for (int i = 0; i < n; i++)
+		add_candidate(sc->find, mod, rt[i], rank);
+	return DWARF_CB_OK;
+}
+
+/* Of several runtimes (two libpythons mapped), the initialised one: a
+ * copy ctypes mapped has the record's static bytes but no interpreter.
+ * Before 3.13 there is no record to tell by: the first stays. */
+static void pick_initialised(struct find_ctx *ctx, struct pc_mem *mem)
+{
+	int best = -1, best_rank = -1;
+	for (int i = 0; i < ctx->ncand; i++) {
+		uint64_t v = 0;
+		int ok = pc_runtime_initialised(mem, ctx->cand[i].rt, &v);
+		if (ok == 0)
+			continue;
+		if (ctx->cand[i].rank > best_rank) {
+			best = i;
+			best_rank = ctx->cand[i].rank;
+		}
+	}
+	if (best >= 0) {
+		ctx->best = ctx->cand[best].mod;
+		ctx->best_rank = ctx->cand[best].rank;
+		ctx->runtime = ctx->cand[best].rt;
+	} else {
+		ctx->best = NULL;
+	}
 }
 
 static void version_from_name(const char *path, int *major, int *minor)
@@ -347,6 +419,27 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	dwfl_getmodules(t->dwfl, find_runtime, &ctx, 0);
 	if (!ctx.best && !ctx.old_python)
 		dwfl_getmodules(t->dwfl, find_runtime_any, &ctx, 0);
+	if (ctx.ncand > 1 || (!ctx.best && !ctx.old_python)) {
+		struct pc_mem *mem = NULL;
+		if (!pc_mem_open(pid, &mem)) {
+			if (!ctx.best) {
+				struct scan_ctx sc = { &ctx, mem, false };
+				dwfl_getmodules(t->dwfl, scan_module, &sc, 0);
+				if (!ctx.ncand) {
+					sc.any = true;
+					dwfl_getmodules(t->dwfl, scan_module, &sc, 0);
+				}
+			}
+			if (ctx.ncand > 1)
+				pick_initialised(&ctx, mem);
+			if (ctx.best) {
+				uint64_t v = 0;
+				if (pc_runtime_initialised(mem, ctx.runtime, &v) == 1)
+					ctx.version = (int)(v >> 16);
+			}
+			pc_mem_close(mem);
+		}
+	}
 	if (!ctx.best) {
 		if (pc_proc_root_denied(pid)) {
 			const char *hint = pc_container_hint();
@@ -374,6 +467,12 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 	t->micro = -1;
 	if (version_from_symbol(t) < 0 && version_from_buffer(t) < 0)
 		version_from_name(t->module_path, &t->major, &t->minor);
+	/* A name without the version (an embedder's libpython, a copy) and no
+	 * Py_Version: the record's, when it was read. */
+	if (!t->major && ctx.version) {
+		t->major = ctx.version >> 8;
+		t->minor = ctx.version & 0xff;
+	}
 	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || t->major == 2)
 		return pc_error_new(PC_EXIT_NOTPY,
 			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",

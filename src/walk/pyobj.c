@@ -172,10 +172,11 @@ bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k)
 		int64_t s = k->slots;
 		int ix = s <= 0xff ? 1 : s <= 0xffff ? 2 : s <= 0xffffffffLL ? 4 : 8;
 		k->index_bytes = (uint64_t)(ix * s);
-		/* Before 3.11 the lookup function tells all-str-key tables apart. */
+		/* Before 3.11 the lookup function tells all-str-key tables
+		 * apart; not known yet, pc_dict_view looks at the keys. */
 		uint64_t lookup;
 		memcpy(&lookup, raw + L->dk_lookup, 8);
-		k->unicode = py->lookdict && lookup != py->lookdict;
+		k->unicode = !py->lookdict || lookup != py->lookdict;
 	}
 	/* Entries are used or usable slots: neither count exceeds the slots. */
 	if (k->nentries < 0 || k->nentries > k->slots || k->usable < 0 || k->usable > k->slots)
@@ -184,6 +185,25 @@ bool pc_dict_keys(struct pc_py *py, uint64_t keys, struct pc_dict_keys *k)
 	k->entry_size = (uint64_t)(L->dict_family == PC_DICT_LOG2_KIND && k->unicode ? L->dict_unicode_entry_size
 								    : L->dict_entry_size);
 	return true;
+}
+
+/* Before 3.11, without the symbol of lookdict (strip --strip-all): a table
+ * holding a key that is not an exact str has been switched to lookdict for
+ * good (insertdict does it), so its dk_lookup is lookdict.  Until such a
+ * table is met, a table is all-str keyed if its keys are; one that held a
+ * non-str key once and holds only str now is the case this misses. */
+static void learn_lookdict(struct pc_py *py, uint64_t keys, struct pc_dict_view *v)
+{
+	for (int64_t i = 0; i < v->nentries; i++) {
+		uint64_t key, val;
+		memcpy(&key, v->entries + i * v->esize + v->key_off, 8);
+		memcpy(&val, v->entries + i * v->esize + v->value_off, 8);
+		if (!key || !val || pc_ob_type(py, key) == py->kind_type[PK_STR])
+			continue;
+		v->general = true;
+		pc_u64(py, keys + (uint64_t)py->L->dk_lookup, &py->lookdict);
+		return;
+	}
 }
 
 bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
@@ -217,6 +237,8 @@ bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 		if (!v->entries)
 			return false;
 	}
+	if (L->dk_lookup >= 0 && !py->lookdict && !values && nentries)
+		learn_lookdict(py, keys, v);
 	if (values) {
 		if (nentries) {
 			v->values = pc_mem_ptr(py->mem, values + (uint64_t)L->dictvalues_values, (size_t)nentries * 8);

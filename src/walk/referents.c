@@ -7,6 +7,7 @@
 
 #include "chain.h"
 #include "referents.h"
+#include "traverse_names.h"
 #include "types.h"
 
 /* A traverse function of CPython, the rule that mirrors it, and the member
@@ -84,6 +85,11 @@ static const struct spec specs[] = {
  * in. */
 struct pc_rulebook {
 	Dwfl_Module *mod;      /* the interpreter: symbols and line tables */
+	/* No symbol names the traverse functions (strip --strip-all): types
+	 * are recognised by name and shape instead (rule_by_type). */
+	bool by_type;
+	uint64_t low, high;    /* the interpreter's addresses */
+	uint64_t subtype_fn;   /* subtype_traverse once learned, else 0 */
 	struct pc_rule rules[NSPECS];
 	struct pc_rule leaf, opaque;
 	uint64_t cache_fn[FN_CACHE];
@@ -117,6 +123,21 @@ static bool structured_ok(const struct pc_layout *L, const struct pc_rule_offs *
 	}
 }
 
+/* Whether MOD's symbol table (.symtab, its own or the debug file's) names
+ * the traverse functions: list_traverse is static, never in .dynsym. */
+static bool names_traverse(Dwfl_Module *mod)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		const char *name = dwfl_module_getsym(mod, i, &sym, NULL);
+		if (name && GELF_ST_TYPE(sym.st_info) == STT_FUNC && !strncmp(name, "list_traverse", 13) &&
+		    (name[13] == 0 || name[13] == '.'))
+			return true;
+	}
+	return false;
+}
+
 struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 				    struct pc_rulebook **out)
 {
@@ -124,6 +145,13 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 	if (!R)
 		return pc_error_nomem();
 	R->mod = mod;
+	R->by_type = !names_traverse(mod);
+	Dwarf_Addr low = 0, high = 0;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	R->low = low;
+	R->high = high;
+	if (getenv("PYCENSUS_DEBUG_RULES"))
+		fprintf(stderr, "rules by %s\n", R->by_type ? "type" : "symbol");
 	R->leaf.kind = RULE_LEAF;
 	R->leaf.name = "(none)";
 	R->opaque.kind = RULE_OPAQUE;
@@ -202,14 +230,74 @@ static const struct pc_rule *rule_of_function(struct pc_rulebook *R, uint64_t fn
 	return &R->opaque;
 }
 
+/* The usable rule of the spec FN (in FILE, if given), else opaque. */
+static const struct pc_rule *rule_named(struct pc_rulebook *R, const char *fn, const char *file)
+{
+	for (size_t i = 0; i < NSPECS; i++)
+		if (!strcmp(specs[i].fn, fn) && (!file || !strcmp(specs[i].file, file)))
+			return R->rules[i].usable ? &R->rules[i] : &R->opaque;
+	return &R->opaque;
+}
+
+/* A class made by a class statement (type_new): its tp_name is the UTF-8
+ * of its ht_name, the str's own characters for an ASCII name.  A C type
+ * made from a PyType_Spec names itself from the spec's string instead. */
+static bool python_class(struct pc_py *py, struct pc_type *d)
+{
+	const struct pc_layout *L = py->L;
+	uint64_t tp_name, ht_name;
+	struct pc_str_header h;
+	return (d->flags & PC_TPFLAGS_HEAPTYPE) && pc_u64(py, d->addr + (uint64_t)L->tp_name, &tp_name) &&
+	       pc_u64(py, d->addr + (uint64_t)L->ht_name, &ht_name) && pc_str_header(py, ht_name, &h) &&
+	       h.compact && h.ascii && h.data == tp_name;
+}
+
+/* Without symbols: the type that set T's traverse function (up T's bases,
+ * the last one whose tp_traverse is the same) says which function it is:
+ * a Python class (subtype_traverse), a struct sequence (a tuple subtype
+ * whose type dict has n_sequence_fields) or a builtin type by name
+ * (traverse_names.c).  The function must lie in the interpreter, as with
+ * symbols: an extension module's type of the same name is not the
+ * builtin. */
+static const struct pc_rule *rule_by_type(struct pc_py *py, struct pc_rulebook *R, struct pc_type *t,
+					  uint64_t fn)
+{
+	if (fn < R->low || fn >= R->high)
+		return &R->opaque;
+	if (R->subtype_fn && fn == R->subtype_fn)
+		return rule_named(R, "subtype_traverse", NULL);
+	struct pc_type *d = t;
+	for (int depth = 0; d->base && d->base != d->addr && depth < 64; depth++) {
+		struct pc_type *b = pc_type_get(py, d->base);
+		if (!b || b->traverse != t->traverse)
+			break;
+		d = b;
+	}
+	const struct pc_rule *r = &R->opaque;
+	const char *file = NULL, *name = pc_traverse_of_type(d->name, &file);
+	if (name)
+		r = rule_named(R, name, file);
+	else if (python_class(py, d)) {
+		R->subtype_fn = fn;
+		r = rule_named(R, "subtype_traverse", NULL);
+	} else if (d->base && d->base == py->kind_type[PK_TUPLE] && d->dict &&
+		   pc_dict_get_str(py, d->dict, "n_sequence_fields"))
+		r = rule_named(R, "structseq_traverse", NULL);
+	if (getenv("PYCENSUS_DEBUG_RULES"))
+		fprintf(stderr, "rule %s for %s (set by %s) at %#llx\n", r->name, t->name, d->name,
+			(unsigned long long)fn);
+	return r;
+}
+
 const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *P, struct pc_type *t)
 {
-	(void)py;
 	struct pc_rulebook *R = P->book;
 	if (t->rule)
 		return t->rule;
 	const struct pc_rule *r = &R->leaf;
-	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse) {
+	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse && R->by_type) {
+		r = rule_by_type(py, R, t, t->traverse - P->delta);
+	} else if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse) {
 		/* In the book's address space, where the key means the same
 		 * function in every process of this build: an address outside
 		 * the interpreter here is outside it in every process. */

@@ -8,7 +8,9 @@
 # visible inside under /mnt, same path; absolute arguments and the working
 # directory under them are rewritten to match.  CT_NODEBUG=1 hides the
 # root's /usr/lib/debug.  CT_COPY=1 runs a copy of the program from a tmpfs
-# (so a test can delete it: "(deleted)" in the maps).
+# (so a test can delete it: "(deleted)" in the maps); CT_COPY=strip makes
+# that copy with `objcopy --strip-all`, less its build-id and debuglink (no
+# DWARF, no .symtab, nothing a debug file is found by).
 set -e
 if [ -z "$CT_STAGE" ]; then
 	CT_STAGE=1 exec unshare --mount --pid --fork --kill-child "$0" "$@"
@@ -36,6 +38,10 @@ done
 IFS=$old_ifs
 if [ "$COPY" = 1 ]; then
 	cp "$ROOT$PROGRAM" "$ROOT/mnt/$(basename "$PROGRAM")"
+	PROGRAM=/mnt/$(basename "$PROGRAM")
+elif [ "$COPY" = strip ]; then
+	objcopy --strip-all --remove-section .note.gnu.build-id --remove-section .gnu_debuglink \
+		"$ROOT$PROGRAM" "$ROOT/mnt/$(basename "$PROGRAM")"
 	PROGRAM=/mnt/$(basename "$PROGRAM")
 fi
 n=$#

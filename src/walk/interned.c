@@ -1,0 +1,76 @@
+#include <string.h>
+
+#include "interned.h"
+
+/* Fewer entries than this is not the interned dict of a running
+ * interpreter (a bare `python -c pass` interns thousands). */
+#define MIN_INTERNED 256
+/* Entries checked key == value, str, of a candidate: all of them up to this. */
+#define CHECK_ENTRIES 4096
+
+struct check {
+	struct pc_py *py;
+	int64_t n;
+	bool ok;
+};
+
+static bool same_str(void *arg, uint64_t key, uint64_t value)
+{
+	struct check *c = arg;
+	if (key != value || pc_ob_type(c->py, key) != c->py->kind_type[PK_STR]) {
+		c->ok = false;
+		return false;
+	}
+	return ++c->n < CHECK_ENTRIES;
+}
+
+static bool interned_dict(struct pc_py *py, uint64_t d)
+{
+	struct pc_dict_view v;
+	if (pc_ob_type(py, d) != py->kind_type[PK_DICT] || !pc_dict_view(py, d, &v) || v.values ||
+	    v.nentries < MIN_INTERNED)
+		return false;
+	struct check c = { py, 0, true };
+	return pc_dict_foreach(py, d, same_str, &c) && c.ok && c.n >= MIN_INTERNED;
+}
+
+uint64_t pc_find_interned(struct pc_py *py, uint64_t runtime)
+{
+	const struct pc_mem *mem = py->mem;
+	long i = pc_mem_index(mem, runtime);
+	if (i < 0)
+		return 0;
+	/* The module's writable mappings around _PyRuntime (which may lie in
+	 * the anonymous one its .bss runs into) and that anonymous one. */
+	size_t lo = (size_t)i, hi = (size_t)i;
+	if (!mem->maps[lo].path && lo > 0 && mem->maps[lo - 1].end == mem->maps[lo].start)
+		lo--;
+	const char *path = mem->maps[lo].path;
+	if (!path)
+		return 0;
+	while (lo > 0 && mem->maps[lo - 1].path && !strcmp(mem->maps[lo - 1].path, path) &&
+	       mem->maps[lo - 1].end == mem->maps[lo].start)
+		lo--;
+	while (hi + 1 < mem->nmaps && mem->maps[hi + 1].start == mem->maps[hi].end &&
+	       (mem->maps[hi + 1].path ? !strcmp(mem->maps[hi + 1].path, path) : mem->maps[hi].path != NULL))
+		hi++;
+	uint64_t found = 0;
+	for (size_t m = lo; m <= hi; m++) {
+		const struct pc_mapping *map = &mem->maps[m];
+		if (!map->writable || !map->readable)
+			continue;
+		const uint64_t *words = pc_mem_ptr(py->mem, map->start, (size_t)(map->end - map->start));
+		if (!words)
+			continue;
+		size_t n = (size_t)(map->end - map->start) / 8;
+		for (size_t w = 0; w < n; w++) {
+			uint64_t d = words[w];
+			if (!d || (d & 7) || !interned_dict(py, d))
+				continue;
+			if (found && found != map->start + w * 8)
+				return 0;  /* two: neither is known to be it */
+			found = map->start + w * 8;
+		}
+	}
+	return found;
+}
