@@ -253,6 +253,7 @@ struct pc_layout {
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
 	int64_t struct_codes, formatcode_size;   /* _struct.Struct */
+	int64_t bytesio_buf;   /* _io.BytesIO */
 
 	/* the traverse rules */
 	struct pc_rule_offs ro;

@@ -27,7 +27,8 @@ enum pc_kind {
  * They are static types in some versions and heap types in others, so
  * they are known by name (and their subclasses by their base). */
 enum pc_sizer { SZ_DEFAULT = 0, SZ_DEQUE, SZ_ODICT, SZ_BUFFERED, SZ_ARRAY, SZ_STRUCT,
-	SZ_DICT /* dict's layout, not a dict subclass: 3.15's frozendict */ };
+	SZ_DICT /* dict's layout, not a dict subclass: 3.15's frozendict */,
+	SZ_NDARRAY, SZ_BYTESIO /* sizeof_buffers.c */ };
 
 /* What the census learns about a type object, once per type. */
 struct pc_type {

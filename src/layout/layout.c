@@ -444,6 +444,15 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
 }
 
+/* io.BytesIO: from DWARF where _io is built in, else the layout 3.8-3.15
+ * share (bytesio: PyObject_HEAD, buf). */
+static void init_buffers(struct pc_layout *L, struct ctx *c)
+{
+	L->bytesio_buf = find(c, "bytesio", "buf", OPT);
+	if (L->bytesio_buf < 0)
+		L->bytesio_buf = 16;
+}
+
 /* --- what the traverse rules read ------------------------------------------ */
 
 static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
@@ -769,6 +778,7 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	init_containers(L, &c);
 	c.feature = "sizing";
 	init_sizing(L, &c);
+	init_buffers(L, &c);
 	c.feature = "the traverse rules";
 	init_rules(L, &c);
 	c.feature = "its layout decisions";
