@@ -47,6 +47,7 @@ struct pc_type {
 	uint64_t count, bytes;
 	uint64_t hidden_count, hidden_bytes;  /* reached only by hidden edges */
 	bool opaque;           /* its references could not all be followed */
+	uint64_t opaque_count; /* objects of it that were so */
 	enum pc_sizer sizer;   /* a non-builtin __sizeof__ pycensus mirrors */
 };
 

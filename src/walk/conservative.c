@@ -1,0 +1,31 @@
+#include "conservative.h"
+#include "types.h"
+
+/* A word is taken as a reference only if what it points to passes every
+ * check pycensus makes of an object: its ob_type a type object that reads
+ * as one (named, ready, its own type a type), its count not 0 (a freed
+ * object keeps its type word).  Data that happens to hold such a word is
+ * rare; a type object is never taken (static ones are not objects the GC
+ * lists, and heap ones are reached through their modules). */
+size_t pc_conservative_scan(struct pc_py *py, uint64_t addr, uint64_t len, uint64_t self,
+			    void (*fn)(void *arg, uint64_t obj), void *arg)
+{
+	if (len > PC_CONSERVATIVE_MAX)
+		len = PC_CONSERVATIVE_MAX;
+	len &= ~7ULL;
+	const uint64_t *p = len ? pc_mem_ptr(py->mem, addr, (size_t)len) : NULL;
+	if (!p)
+		return 0;
+	size_t found = 0;
+	for (uint64_t i = 0; i < len / 8; i++) {
+		uint64_t v = p[i];
+		if (!v || (v & 7) || v == self || pc_mem_index(py->mem, v) < 0)
+			continue;
+		struct pc_type *t = pc_type_of(py, v);
+		if (!t || t->kind == PK_TYPE || !pc_alive(py, v))
+			continue;
+		fn(arg, v);
+		found++;
+	}
+	return found;
+}
