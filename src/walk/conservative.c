@@ -7,7 +7,7 @@
  * object keeps its type word).  Data that happens to hold such a word is
  * rare; a type object is never taken (static ones are not objects the GC
  * lists, and heap ones are reached through their modules). */
-size_t pc_conservative_scan(struct pc_py *py, uint64_t addr, uint64_t len, uint64_t self,
+size_t pc_conservative_scan(struct pc_py *py, uint64_t addr, uint64_t len, uint64_t self, uint64_t skip,
 			    void (*fn)(void *arg, uint64_t obj), void *arg)
 {
 	if (len > PC_CONSERVATIVE_MAX)
@@ -19,6 +19,8 @@ size_t pc_conservative_scan(struct pc_py *py, uint64_t addr, uint64_t len, uint6
 	size_t found = 0;
 	for (uint64_t i = 0; i < len / 8; i++) {
 		uint64_t v = p[i];
+		if (skip && addr + i * 8 == skip)
+			continue;
 		if (!v || (v & 7) || v == self || pc_mem_index(py->mem, v) < 0)
 			continue;
 		struct pc_type *t = pc_type_of(py, v);

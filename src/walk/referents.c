@@ -646,9 +646,9 @@ static void scan_ref(void *arg, uint64_t v)
  * the traverse most likely visits it).  The object is opaque only if some
  * were found: then what it holds elsewhere (C arrays, other structs) may
  * be missed.  why.c scans opaque objects its own way: not for it. */
-static void scan_opaque(struct ctx *c, uint64_t obj, uint64_t addr, uint64_t len)
+static void scan_opaque(struct ctx *c, uint64_t obj, uint64_t addr, uint64_t len, uint64_t skip)
 {
-	if (c->lfn || pc_conservative_scan(c->py, addr, len, obj, scan_ref, c))
+	if (c->lfn || pc_conservative_scan(c->py, addr, len, obj, skip, scan_ref, c))
 		c->opaque = true;
 }
 
@@ -680,7 +680,7 @@ static void do_module(struct ctx *c, uint64_t obj)
 	if (size <= 0)
 		c->opaque = true;
 	else if (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)
-		scan_opaque(c, obj, state, (uint64_t)size);
+		scan_opaque(c, obj, state, (uint64_t)size, 0);
 }
 
 static void do_code(struct ctx *c, uint64_t obj)
@@ -866,7 +866,11 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 	case RULE_FIELDS:
 		break;
 	case RULE_OPAQUE:
-		scan_opaque(c, obj, obj + 16, t->basicsize > 16 ? (uint64_t)t->basicsize - 16 : 0);
+		/* A managed dict (3.11+) is outside the object: its traverse
+		 * visits it with _PyObject_VisitManagedDict. */
+		instance_dict(c, obj, t, t);
+		scan_opaque(c, obj, obj + 16, t->basicsize > 16 ? (uint64_t)t->basicsize - 16 : 0,
+			    t->weaklistoffset > 0 ? obj + (uint64_t)t->weaklistoffset : 0);
 		break;
 	case RULE_SUBTYPE:
 		do_subtype(c, obj, t, depth);

@@ -323,6 +323,9 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	for (size_t i = 0; i < sizeof(sizers) / sizeof(sizers[0]); i++)
 		if (!strcmp(t->name, sizers[i].name))
 			t->sizer = sizers[i].sizer;
+	/* 3.8's _struct names its static type plain "Struct". */
+	if (!strcmp(t->name, "Struct") && !(t->flags & PC_TPFLAGS_HEAPTYPE))
+		t->sizer = SZ_STRUCT;
 	if (t->sizer == SZ_DEFAULT && t->base && t->base != addr) {
 		struct pc_type *b = pc_type_get(py, t->base);
 		if (b)

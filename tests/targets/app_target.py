@@ -21,10 +21,14 @@ objects there, which gc.get_objects() would not list).  Computes in itself:
   * "gc": per type, the count and sum of sys.getsizeof of gc.get_objects();
   * "types": per type, the count and bytes of the transitive closure of
     gc.get_referents() from gc.get_objects() (each object once);
-  * "buffers": per type name of interest, [count, bytes] in the closure;
 
-writes {"pid", "version", "gc", "types", "totals", "gc_totals", "app",
-"numpy"} atomically to GROUND_TRUTH.json, prints "ready" and blocks reading
+  * "python_sizeof": the types whose __sizeof__ is Python code (pandas'
+    DataFrame, Series, Index: a deep memory_usage no reader from outside
+    can replay);
+  * "flavours" (--app): per numpy array flavour, [hex id, sys.getsizeof];
+
+writes {"pid", "version", "app" (versions, --app), "gc", "types",
+"totals", "gc_totals", "python_sizeof", "flavours"} atomically to GROUND_TRUTH.json, prints "ready" and blocks reading
 stdin (os.read: nothing allocated while blocked).  "ping" -> "pong";
 "quit" or EOF -> exit 0.
 """
@@ -42,9 +46,11 @@ import os
 import struct
 import sys
 import threading
+import types
 import typing
 
 KEEP = []
+FLAVOURS = {}     # numpy array flavour -> [hex id, sys.getsizeof]
 
 
 def type_name(t):
@@ -126,8 +132,16 @@ def build_app():
     flavours["base"] = base
     flavours["reshaped"] = np.ones((20, 30)).T
     KEEP.extend((users, engine, table, df, flavours, decimal.Decimal("1.25")))
+    FLAVOURS.update((k, ["%x" % id(a), sys.getsizeof(a)]) for k, a in flavours.items())
     return {"numpy": np.__version__, "pandas": pd.__version__, "django": django.__version__,
             "sqlalchemy": sqlalchemy.__version__}
+
+
+def python_sizeof(t):
+    """Whether T's __sizeof__ is Python code (pandas' deep memory_usage):
+    no reader from outside can replay it."""
+    f = getattr(t, "__sizeof__", None)
+    return isinstance(f, types.FunctionType) or isinstance(getattr(f, "__func__", None), types.FunctionType)
 
 
 def census():
@@ -161,6 +175,8 @@ def census():
         stack.extend(get_referents(o))
     del seen
 
+    pysz = sorted(set(type_name(t) for t in list(gcs) + list(stats) if python_sizeof(t)))
+
     def named(d):
         out = {}
         for t, (n, b) in d.items():
@@ -168,7 +184,7 @@ def census():
             e["count"] += n
             e["bytes"] += b
         return out
-    return named(gcs), named(stats)
+    return named(gcs), named(stats), pysz
 
 
 def write_atomically(path, obj):
@@ -200,13 +216,14 @@ def main():
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()
     for attempt in range(2):        # the first one warms lazy caches up
-        gcs, types = census()
+        gcs, closure, pysz = census()
         tot = lambda d: {"objects": sum(e["count"] for e in d.values()),  # noqa: E731
                          "bytes": sum(e["bytes"] for e in d.values()), "types": len(d)}
         truth = {"pid": os.getpid(), "version": sys.version.split()[0], "app": versions,
-                 "gc": gcs, "types": types, "totals": tot(types), "gc_totals": tot(gcs)}
+                 "gc": gcs, "types": closure, "totals": tot(closure), "gc_totals": tot(gcs),
+                 "python_sizeof": pysz, "flavours": FLAVOURS}
         write_atomically(path, truth)
-        del gcs, types, truth
+        del gcs, closure, truth, pysz
     say("ready\n")
     read = os.read
     pending = b""
