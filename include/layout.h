@@ -128,6 +128,11 @@ enum pc_members {
 	PC_M_CONTEXT,
 	PC_M_HAMT,
 	PC_M_LAZY_IMPORT,
+	PC_M_REPEAT,          /* itertools.repeat */
+	PC_M_ATTRGETTER,      /* operator.attrgetter */
+	PC_M_ITEMGETTER,      /* operator.itemgetter */
+	PC_M_STRUCT,          /* _struct.Struct (3.11+: GC) */
+	PC_M_TYPEVAR,         /* typing.TypeVar (3.12+: C) */
 	PC_NMEMBERS
 };
 

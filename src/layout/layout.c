@@ -498,6 +498,11 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_CONTEXT] = { "PyContext", "ctx_prev ctx_vars" },
 	[PC_M_HAMT] = { "PyHamtObject", "h_root" },
 	[PC_M_LAZY_IMPORT] = { "PyLazyImportObject", "lz_builtins lz_from lz_attr lz_code" },
+	[PC_M_REPEAT] = { "repeatobject", "element" },
+	[PC_M_ATTRGETTER] = { "attrgetterobject", "attr" },
+	[PC_M_ITEMGETTER] = { "itemgetterobject", "item" },
+	[PC_M_STRUCT] = { "PyStructObject", "s_format" },
+	[PC_M_TYPEVAR] = { "typevarobject", "bound evaluate_bound constraints evaluate_constraints default_value evaluate_default" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 

@@ -73,6 +73,11 @@ static const struct spec specs[] = {
 	{ "context.c", "context_tp_traverse", RULE_FIELDS, PC_M_CONTEXT },
 	{ "hamt.c", "hamt_tp_traverse", RULE_FIELDS, PC_M_HAMT },
 	{ "lazyimportobject.c", "lazy_import_traverse", RULE_FIELDS, PC_M_LAZY_IMPORT },
+	{ "itertoolsmodule.c", "repeat_traverse", RULE_FIELDS, PC_M_REPEAT },
+	{ "_operator.c", "attrgetter_traverse", RULE_FIELDS, PC_M_ATTRGETTER },
+	{ "_operator.c", "itemgetter_traverse", RULE_FIELDS, PC_M_ITEMGETTER },
+	{ "_struct.c", "s_traverse", RULE_FIELDS, PC_M_STRUCT },
+	{ "typevarobject.c", "typevar_traverse", RULE_FIELDS, PC_M_TYPEVAR },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -863,7 +868,12 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 	switch (r->kind) {
 	case RULE_LEAF:
+		break;
 	case RULE_FIELDS:
+		/* A C type with a managed dict (3.11+) must visit it
+		 * (PyObject_VisitManagedDict): it is outside the members. */
+		if (t->flags & PC_TPFLAGS_MANAGED_DICT)
+			instance_dict(c, obj, t, t);
 		break;
 	case RULE_OPAQUE:
 		/* A managed dict (3.11+) is outside the object: its traverse
