@@ -23,7 +23,12 @@ size_t pc_conservative_scan(struct pc_py *py, uint64_t addr, uint64_t len, uint6
 			continue;
 		if (!v || (v & 7) || v == self || pc_mem_index(py->mem, v) < 0)
 			continue;
-		struct pc_type *t = pc_type_of(py, v);
+		/* An unmapped type word is no object's: checked before the
+		 * type map remembers the address (it keeps what it was asked). */
+		uint64_t tp = pc_ob_type(py, v);
+		if (!tp || pc_mem_index(py->mem, tp) < 0)
+			continue;
+		struct pc_type *t = pc_type_get(py, tp);
 		if (!t || t->kind == PK_TYPE || !pc_alive(py, v))
 			continue;
 		fn(arg, v);
