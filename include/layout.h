@@ -133,6 +133,8 @@ enum pc_members {
 	PC_M_ITEMGETTER,      /* operator.itemgetter */
 	PC_M_STRUCT,          /* _struct.Struct (3.11+: GC) */
 	PC_M_TYPEVAR,         /* typing.TypeVar (3.12+: C) */
+	PC_M_PARAMSPEC,       /* typing.ParamSpec (3.12+) */
+	PC_M_TYPEALIAS,       /* typing.TypeAliasType (3.12+) */
 	PC_NMEMBERS
 };
 

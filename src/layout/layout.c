@@ -503,6 +503,8 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_ITEMGETTER] = { "itemgetterobject", "item" },
 	[PC_M_STRUCT] = { "PyStructObject", "s_format" },
 	[PC_M_TYPEVAR] = { "typevarobject", "bound evaluate_bound constraints evaluate_constraints default_value evaluate_default" },
+	[PC_M_PARAMSPEC] = { "paramspecobject", "bound default_value evaluate_default" },
+	[PC_M_TYPEALIAS] = { "typealiasobject", "type_params compute_value value module" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 

@@ -78,6 +78,8 @@ static const struct spec specs[] = {
 	{ "_operator.c", "itemgetter_traverse", RULE_FIELDS, PC_M_ITEMGETTER },
 	{ "_struct.c", "s_traverse", RULE_FIELDS, PC_M_STRUCT },
 	{ "typevarobject.c", "typevar_traverse", RULE_FIELDS, PC_M_TYPEVAR },
+	{ "typevarobject.c", "paramspec_traverse", RULE_FIELDS, PC_M_PARAMSPEC },
+	{ "typevarobject.c", "typealias_traverse", RULE_FIELDS, PC_M_TYPEALIAS },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))

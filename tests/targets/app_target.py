@@ -78,6 +78,7 @@ def build_buffers():
     # else refers to.
     locks = [threading.Lock() for i in range(10)] + [threading.RLock() for i in range(10)]
     tvars = [typing.TypeVar("T%d" % i) for i in range(10)]
+    tvars += [typing.ParamSpec("P%d" % i) for i in range(5)] if hasattr(typing, "ParamSpec") else []
     getters = [operator.attrgetter("attr_%d" % i) for i in range(10)]
     getters += [operator.itemgetter("item_%d" % i) for i in range(10)]
     partials = [functools.partial(print, "partial-%d" % i) for i in range(10)]
