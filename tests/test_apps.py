@@ -65,10 +65,11 @@ BUFFERS = ("array.array", "mmap.mmap", "_struct.Struct", "collections.deque", "_
 ALIASES = {"_struct.Struct": ("_struct.Struct", "Struct")}
 NEVER_OPAQUE = ("_thread.lock", "_thread.RLock", "array.array", "mmap.mmap")
 # What a plain interpreter may still list: C types with references whose
-# traverse lives outside the interpreter's symbols or is not mirrored.
-OPAQUE_OK = ("itertools.repeat", "operator.attrgetter", "operator.itemgetter", "_io.BytesIO",
-             "_io.StringIO", "_json.Scanner", "module", "typing.TypeVar", "typing.TypeAliasType",
-             "_struct.Struct", "Struct", "functools.partial")
+# traverse is not mirrored (_io's differ between versions in what they
+# visit), lives in a shared module (_struct, _json in pyenv builds), or is
+# an extension module's m_traverse.  itertools.repeat, operator's getters,
+# typing's TypeVar, ParamSpec and TypeAliasType are mirrored.
+OPAQUE_OK = ("_io.BytesIO", "_io.StringIO", "_json.Scanner", "module", "_struct.Struct", "Struct")
 COUNT_BOUND = 0.001
 BYTES_BOUND = 0.01
 
