@@ -28,9 +28,10 @@ every flavour, a pandas DataFrame of 100,000 rows, Django with 2,000 Users,
 SQLAlchemy, asyncio, json and decimal.
 
   * "numpy.ndarray": count and bytes equal the closure's; each flavour
-    (owning, view, strided, 0-d, object and structured dtype, Fortran
-    order, empty, transposed) sized as sys.getsizeof sizes it, from
-    PYCENSUS_DEBUG_DUMP.
+    (owning, view, strided, 0-d, object, structured and int8 dtype, Fortran
+    order, empty, transposed, the subclasses matrix and recarray) sized as
+    sys.getsizeof sizes it, from PYCENSUS_DEBUG_DUMP; numpy.matrix and
+    numpy.recarray as the closure.
   * "gc scope": counts exact, bytes within BYTES_BOUND, leaving out the
     types whose __sizeof__ is Python code (pandas' deep memory_usage, which
     no reader from outside can replay: their arrays are counted on their
@@ -242,6 +243,10 @@ def check_app(rep, pc, workdir):
         g = got_r.get("numpy.ndarray", (0, 0))
         sizes = read_dump(dump)
         bad = []
+        for sub in ("numpy.matrix", "numpy.recarray"):
+            w = truth["types"].get(sub, {"count": 0, "bytes": 0})
+            if got_r.get(sub, (0, 0)) != (w["count"], w["bytes"]) or not w["count"]:
+                bad.append("%s %s, the closure %d %d" % (sub, got_r.get(sub), w["count"], w["bytes"]))
         if want["count"] < 50:
             bad.append("the target holds only %d arrays (premise)" % want["count"])
         if g != (want["count"], want["bytes"]):

@@ -132,6 +132,9 @@ def build_app():
     flavours["strided"] = base[::3]
     flavours["base"] = base
     flavours["reshaped"] = np.ones((20, 30)).T
+    flavours["matrix"] = np.matrix(np.ones((3, 4)))                 # a Python subclass
+    flavours["recarray"] = np.rec.array([(1, 2.0)] * 10, dtype=[("x", "i4"), ("y", "f8")])
+    flavours["int8"] = np.arange(1000, dtype=np.int8)
     KEEP.extend((users, engine, table, df, flavours, decimal.Decimal("1.25")))
     FLAVOURS.update((k, ["%x" % id(a), sys.getsizeof(a)]) for k, a in flavours.items())
     return {"numpy": np.__version__, "pandas": pd.__version__, "django": django.__version__,
