@@ -28,7 +28,7 @@ enum pc_kind {
  * they are known by name (and their subclasses by their base). */
 enum pc_sizer { SZ_DEFAULT = 0, SZ_DEQUE, SZ_ODICT, SZ_BUFFERED, SZ_ARRAY, SZ_STRUCT,
 	SZ_DICT /* dict's layout, not a dict subclass: 3.15's frozendict */,
-	SZ_NDARRAY, SZ_BYTESIO /* sizeof_buffers.c */ };
+	SZ_NDARRAY, SZ_BYTESIO, SZ_NPSCALAR /* sizeof_buffers.c */ };
 
 /* What the census learns about a type object, once per type. */
 struct pc_type {
@@ -49,6 +49,7 @@ struct pc_type {
 	bool opaque;           /* its references could not all be followed */
 	uint64_t opaque_count; /* objects of it that were so */
 	enum pc_sizer sizer;   /* a non-builtin __sizeof__ pycensus mirrors */
+	int64_t sizer_bytes;   /* SZ_NPSCALAR: the bytes it adds */
 };
 
 struct pc_typemap;  /* address -> struct pc_type, see types.c */

@@ -8,8 +8,13 @@
 #include "pyobj.h"
 
 /* __sizeof__ of the object at ADDR of type T, whose sizer is one of
- * SZ_NDARRAY or SZ_BYTESIO, into *N (the GC header not included).  False if the object is damaged, or (numpy) its dtype's
+ * SZ_NDARRAY, SZ_BYTESIO or SZ_NPSCALAR, into *N (the GC header not included).  False if the object is damaged, or (numpy) its dtype's
  * layout is none pycensus knows: then *N is the fixed part only. */
 bool pc_sizeof_buffer(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n);
+
+/* The value size numpy's scalar type NAME (its tp_name) adds to its
+ * basicsize in sys.getsizeof, -1 if NAME is none of numpy's fixed-size
+ * scalar types. */
+int64_t pc_numpy_scalar_size(const char *name);
 
 #endif

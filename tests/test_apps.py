@@ -24,14 +24,15 @@ On every supported interpreter (its stdlib only):
 
 On Debian's python3.11 with python3-numpy, -pandas, -django and
 -sqlalchemy ("app", SKIP without them): the target adds numpy arrays of
-every flavour, a pandas DataFrame of 100,000 rows, Django with 2,000 Users,
-SQLAlchemy, asyncio, json and decimal.
+every flavour and scalars, a pandas DataFrame of 100,000 rows, Django with
+2,000 Users, SQLAlchemy, asyncio, json and decimal.
 
   * "numpy.ndarray": count and bytes equal the closure's; each flavour
     (owning, view, strided, 0-d, object, structured and int8 dtype, Fortran
     order, empty, transposed, the subclasses matrix and recarray) sized as
     sys.getsizeof sizes it, from PYCENSUS_DEBUG_DUMP; numpy.matrix and
-    numpy.recarray as the closure.
+    numpy.recarray, and numpy's scalars of every fixed size (NP_SCALARS), as
+    the closure.
   * "gc scope": counts exact, bytes within BYTES_BOUND, leaving out the
     types whose __sizeof__ is Python code (pandas' deep memory_usage, which
     no reader from outside can replay: their arrays are counted on their
@@ -71,6 +72,9 @@ NEVER_OPAQUE = ("_thread.lock", "_thread.RLock", "array.array", "mmap.mmap")
 # an extension module's m_traverse.  itertools.repeat, operator's getters,
 # typing's TypeVar, ParamSpec and TypeAliasType are mirrored.
 OPAQUE_OK = ("_io.BytesIO", "_io.StringIO", "_json.Scanner", "module", "_struct.Struct", "Struct")
+NP_SCALARS = ("numpy.float64", "numpy.float32", "numpy.float128", "numpy.int8", "numpy.uint16",
+              "numpy.int64", "numpy.complex64", "numpy.complex128", "numpy.bool_", "numpy.datetime64",
+              "numpy.timedelta64")
 COUNT_BOUND = 0.001
 BYTES_BOUND = 0.01
 
@@ -243,7 +247,7 @@ def check_app(rep, pc, workdir):
         g = got_r.get("numpy.ndarray", (0, 0))
         sizes = read_dump(dump)
         bad = []
-        for sub in ("numpy.matrix", "numpy.recarray"):
+        for sub in ("numpy.matrix", "numpy.recarray") + NP_SCALARS:
             w = truth["types"].get(sub, {"count": 0, "bytes": 0})
             if got_r.get(sub, (0, 0)) != (w["count"], w["bytes"]) or not w["count"]:
                 bad.append("%s %s, the closure %d %d" % (sub, got_r.get(sub), w["count"], w["bytes"]))
@@ -256,8 +260,9 @@ def check_app(rep, pc, workdir):
             if s is None or s[0] != size:
                 bad.append("%s array: %s, sys.getsizeof %d" % (name, s, size))
         rep.check(not bad, label, "numpy.ndarray",
-                  "%d arrays, %d bytes, as the closure; flavours %s each as sys.getsizeof" % (
-                      g[0], g[1], ", ".join(sorted(truth["flavours"]))), "; ".join(bad))
+                  "%d arrays, %d bytes, as the closure; flavours %s each as sys.getsizeof; "
+                  "matrix, recarray and %d scalar types as the closure" % (
+                      g[0], g[1], ", ".join(sorted(truth["flavours"])), len(NP_SCALARS)), "; ".join(bad))
         go, wo, gb, wb = totals(got_gc, truth["gc"], leave_out)
         rep.check(go == wo and abs(rel(gb, wb)) <= BYTES_BOUND, label, "gc scope",
                   "%.1fs; %d objects as the target's; %d bytes, target %d (%+.3f%%), leaving out %s"

@@ -530,6 +530,7 @@ static bool size_by_kind(struct pc_py *py, uint64_t addr, const struct pc_type *
 		return struct_size(py, addr, t, n);
 	case SZ_NDARRAY:
 	case SZ_BYTESIO:
+	case SZ_NPSCALAR:
 		return pc_sizeof_buffer(py, addr, t, n);
 	default:
 		return default_size(py, addr, t, n);

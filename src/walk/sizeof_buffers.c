@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "sizeof.h"
 #include "sizeof_buffers.h"
 #include "types.h"
@@ -104,6 +106,33 @@ static bool bytesio_size(struct pc_py *py, uint64_t addr, const struct pc_type *
 	return pc_sizeof(py, buf, bt, &bn) && !__builtin_add_overflow(*n, bn, n);
 }
 
+/* numpy's gentype_sizeof: a scalar's basicsize plus its dtype's element
+ * size.  The fixed-size scalar types and their element sizes (numpy's
+ * public ABI: the C types of npy_common.h on LP64, the same in 1.x and
+ * 2.x; 2.x names bool_ "bool").  Strings and voids are flexible: their
+ * builtin base (str, bytes) sizes them, or their basicsize. */
+static const struct { const char *name; int64_t size; } np_scalars[] = {
+	{ "numpy.bool_", 1 }, { "numpy.bool", 1 },
+	{ "numpy.int8", 1 }, { "numpy.uint8", 1 },
+	{ "numpy.int16", 2 }, { "numpy.uint16", 2 },
+	{ "numpy.int32", 4 }, { "numpy.uint32", 4 },
+	{ "numpy.int64", 8 }, { "numpy.uint64", 8 },
+	{ "numpy.longlong", 8 }, { "numpy.ulonglong", 8 },
+	{ "numpy.float16", 2 }, { "numpy.float32", 4 }, { "numpy.float64", 8 }, { "numpy.float128", 16 },
+	{ "numpy.complex64", 8 }, { "numpy.complex128", 16 }, { "numpy.complex256", 32 },
+	{ "numpy.datetime64", 8 }, { "numpy.timedelta64", 8 },
+};
+
+int64_t pc_numpy_scalar_size(const char *name)
+{
+	if (strncmp(name, "numpy.", 6))
+		return -1;
+	for (size_t i = 0; i < sizeof(np_scalars) / sizeof(np_scalars[0]); i++)
+		if (!strcmp(name, np_scalars[i].name))
+			return np_scalars[i].size;
+	return -1;
+}
+
 bool pc_sizeof_buffer(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
 	switch (t->sizer) {
@@ -111,6 +140,9 @@ bool pc_sizeof_buffer(struct pc_py *py, uint64_t addr, const struct pc_type *t, 
 		return ndarray_size(py, addr, t, n);
 	case SZ_BYTESIO:
 		return bytesio_size(py, addr, t, n);
+	case SZ_NPSCALAR:
+		*n = (uint64_t)(t->basicsize + t->sizer_bytes);
+		return true;
 	default:
 		*n = (uint64_t)t->basicsize;
 		return true;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sizeof_buffers.h"
 #include "text.h"
 #include "types.h"
 
@@ -326,10 +327,14 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	/* 3.8's _struct names its static type plain "Struct". */
 	if (!strcmp(t->name, "Struct") && !(t->flags & PC_TPFLAGS_HEAPTYPE))
 		t->sizer = SZ_STRUCT;
+	if ((t->sizer_bytes = pc_numpy_scalar_size(t->name)) >= 0 && !(t->flags & PC_TPFLAGS_HEAPTYPE))
+		t->sizer = SZ_NPSCALAR;
 	if (t->sizer == SZ_DEFAULT && t->base && t->base != addr) {
 		struct pc_type *b = pc_type_get(py, t->base);
-		if (b)
+		if (b) {
 			t->sizer = b->sizer;
+			t->sizer_bytes = b->sizer_bytes;
+		}
 	}
 	return t;
 }

@@ -11,7 +11,7 @@ itemgetter, functools.partial, itertools objects).  --app adds, on an
 interpreter that has them (Debian's python3.11 with python3-numpy,
 -pandas, -django, -sqlalchemy): numpy arrays of every flavour (owning,
 view, non-contiguous, 0-d, object dtype, structured dtype, Fortran order),
-a pandas DataFrame of 100,000 rows, Django with auth/admin/sessions set up
+numpy scalars of every fixed size, a pandas DataFrame of 100,000 rows, Django with auth/admin/sessions set up
 on an in-memory sqlite and 2,000 User objects, SQLAlchemy, asyncio, json
 and decimal imported.
 
@@ -135,7 +135,11 @@ def build_app():
     flavours["matrix"] = np.matrix(np.ones((3, 4)))                 # a Python subclass
     flavours["recarray"] = np.rec.array([(1, 2.0)] * 10, dtype=[("x", "i4"), ("y", "f8")])
     flavours["int8"] = np.arange(1000, dtype=np.int8)
-    KEEP.extend((users, engine, table, df, flavours, decimal.Decimal("1.25")))
+    scalars = [t(i) for t in (np.float64, np.float32, np.longdouble, np.int8, np.uint16, np.int64,
+                              np.complex64, np.complex128, np.bool_) for i in range(3)]
+    scalars += [np.datetime64("2020-01-0%d" % (i + 1)) for i in range(3)]
+    scalars += [np.timedelta64(i, "s") for i in range(3)]
+    KEEP.extend((users, engine, table, df, flavours, scalars, decimal.Decimal("1.25")))
     FLAVOURS.update((k, ["%x" % id(a), sys.getsizeof(a)]) for k, a in flavours.items())
     return {"numpy": np.__version__, "pandas": pd.__version__, "django": django.__version__,
             "sqlalchemy": sqlalchemy.__version__}
