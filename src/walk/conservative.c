@@ -3,10 +3,21 @@
 
 /* A word is taken as a reference only if what it points to passes every
  * check pycensus makes of an object: its ob_type a type object that reads
- * as one (named, ready, its own type a type), its count not 0 (a freed
- * object keeps its type word).  Data that happens to hold such a word is
+ * as one (named, ready, its own type a type), its count not 0 and not a
+ * free-list link (a freed object keeps its type word).  Data that happens to hold such a word is
  * rare; a type object is never taken (static ones are not objects the GC
  * lists, and heap ones are reached through their modules). */
+/* Whether the object at V looks freed to pymalloc: the allocator links
+ * a free block through its first word, which for an object without a GC
+ * header is its reference count.  No count is the address of mapped
+ * memory (immortal counts of 3.12+ are below 2^32 or carry flags above
+ * bit 47). */
+static bool freed(struct pc_py *py, uint64_t v)
+{
+	uint64_t word;
+	return pc_u64(py, v, &word) && word && !(word & 7) && pc_mem_index(py->mem, word) >= 0;
+}
+
 size_t pc_conservative_scan(struct pc_py *py, uint64_t addr, uint64_t len, uint64_t self, uint64_t skip,
 			    void (*fn)(void *arg, uint64_t obj), void *arg)
 {
@@ -29,7 +40,7 @@ size_t pc_conservative_scan(struct pc_py *py, uint64_t addr, uint64_t len, uint6
 		if (!tp || pc_mem_index(py->mem, tp) < 0)
 			continue;
 		struct pc_type *t = pc_type_get(py, tp);
-		if (!t || t->kind == PK_TYPE || !pc_alive(py, v))
+		if (!t || t->kind == PK_TYPE || !pc_alive(py, v) || freed(py, v))
 			continue;
 		fn(arg, v);
 		found++;
