@@ -130,6 +130,13 @@ enum pc_members {
 	PC_M_CONTEXT,
 	PC_M_HAMT,
 	PC_M_LAZY_IMPORT,
+	PC_M_REPEAT,          /* itertools.repeat */
+	PC_M_ATTRGETTER,      /* operator.attrgetter */
+	PC_M_ITEMGETTER,      /* operator.itemgetter */
+	PC_M_STRUCT,          /* _struct.Struct (3.11+: GC) */
+	PC_M_TYPEVAR,         /* typing.TypeVar (3.12+: C) */
+	PC_M_PARAMSPEC,       /* typing.ParamSpec (3.12+) */
+	PC_M_TYPEALIAS,       /* typing.TypeAliasType (3.12+) */
 	PC_NMEMBERS
 };
 
@@ -285,6 +292,7 @@ struct pc_layout {
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
 	int64_t struct_codes, formatcode_size;   /* _struct.Struct */
+	int64_t bytesio_buf;   /* _io.BytesIO */
 
 	/* the traverse rules */
 	struct pc_rule_offs ro;

@@ -92,6 +92,10 @@ const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len);
 /* Index in MEM->maps of the mapping holding ADDR, or -1. */
 long pc_mem_index(const struct pc_mem *mem, uint64_t addr);
 
+/* Whether LEN bytes at ADDR lie inside one group of adjacent readable
+ * mappings: a bound on a buffer a length read from the target claims. */
+bool pc_mem_fits(const struct pc_mem *mem, uint64_t addr, uint64_t len);
+
 
 /* Pages of the writable mappings the target has resident (or swapped). */
 uint64_t pc_mem_resident_writable(struct pc_mem *mem);

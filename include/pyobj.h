@@ -27,7 +27,8 @@ enum pc_kind {
  * They are static types in some versions and heap types in others, so
  * they are known by name (and their subclasses by their base). */
 enum pc_sizer { SZ_DEFAULT = 0, SZ_DEQUE, SZ_ODICT, SZ_BUFFERED, SZ_ARRAY, SZ_STRUCT,
-	SZ_DICT /* dict's layout, not a dict subclass: 3.15's frozendict */ };
+	SZ_DICT /* dict's layout, not a dict subclass: 3.15's frozendict */,
+	SZ_NDARRAY, SZ_BYTESIO, SZ_NPSCALAR /* sizeof_buffers.c */ };
 
 /* What the census learns about a type object, once per type. */
 struct pc_type {
@@ -46,7 +47,9 @@ struct pc_type {
 	uint64_t count, bytes;
 	uint64_t hidden_count, hidden_bytes;  /* reached only by hidden edges */
 	bool opaque;           /* its references could not all be followed */
+	uint64_t opaque_count; /* objects of it that were so */
 	enum pc_sizer sizer;   /* a non-builtin __sizeof__ pycensus mirrors */
+	int64_t sizer_bytes;   /* SZ_NPSCALAR: the bytes it adds */
 };
 
 struct pc_typemap;  /* address -> struct pc_type, see types.c */

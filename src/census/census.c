@@ -68,7 +68,7 @@ static struct pc_error *collect_extras(struct pc_census *c, struct pc_py *py, bo
 		if (t->hidden_count &&
 		    !add_row(c->hidden, &c->nhidden, t->name, t->hidden_count, t->hidden_bytes, overflow))
 			return pc_error_nomem();
-		if (t->opaque && t->count && !add_row(c->opaque, &c->nopaque, t->name, t->count, t->bytes, overflow))
+		if (t->opaque_count && !add_row(c->opaque, &c->nopaque, t->name, t->opaque_count, 0, overflow))
 			return pc_error_nomem();
 	}
 	pc_census_sort(c->hidden, c->nhidden);

@@ -503,6 +503,15 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
 }
 
+/* io.BytesIO: from DWARF where _io is built in, else the layout 3.8-3.15
+ * share (bytesio: PyObject_HEAD, buf). */
+static void init_buffers(struct pc_layout *L, struct ctx *c)
+{
+	L->bytesio_buf = find(c, "bytesio", "buf", OPT);
+	if (L->bytesio_buf < 0)
+		L->bytesio_buf = 16;
+}
+
 /* --- what the traverse rules read ------------------------------------------ */
 
 static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
@@ -548,6 +557,13 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_CONTEXT] = { "PyContext", "ctx_prev ctx_vars" },
 	[PC_M_HAMT] = { "PyHamtObject", "h_root" },
 	[PC_M_LAZY_IMPORT] = { "PyLazyImportObject", "lz_builtins lz_from lz_attr lz_code" },
+	[PC_M_REPEAT] = { "repeatobject", "element" },
+	[PC_M_ATTRGETTER] = { "attrgetterobject", "attr" },
+	[PC_M_ITEMGETTER] = { "itemgetterobject", "item" },
+	[PC_M_STRUCT] = { "PyStructObject", "s_format" },
+	[PC_M_TYPEVAR] = { "typevarobject", "bound evaluate_bound constraints evaluate_constraints default_value evaluate_default" },
+	[PC_M_PARAMSPEC] = { "paramspecobject", "bound default_value evaluate_default" },
+	[PC_M_TYPEALIAS] = { "typealiasobject", "type_params compute_value value module" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 
@@ -835,6 +851,7 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	init_containers(L, &c);
 	c.feature = "sizing";
 	init_sizing(L, &c);
+	init_buffers(L, &c);
 	c.feature = "the traverse rules";
 	init_rules(L, &c);
 	c.feature = "its layout decisions";

@@ -845,3 +845,13 @@ uint64_t pc_mem_resident_writable(struct pc_mem *mem)
 	each_writable_chunk(mem, count_chunk, &n);
 	return n;
 }
+
+bool pc_mem_fits(const struct pc_mem *mem, uint64_t addr, uint64_t len)
+{
+	uint64_t end;
+	long i = pc_mem_index(mem, addr);
+	if (i < 0 || __builtin_add_overflow(addr, len, &end))
+		return false;
+	const struct pc_mapping *m = &mem->maps[i];
+	return m->readable && end <= mem->maps[m->group_last].end;
+}

@@ -122,6 +122,7 @@ static void process(struct walk *w, uint64_t obj)
 	int r = pc_referents(py, w->R, obj, t, on_ref, w);
 	if (r & PC_REF_OPAQUE) {
 		t->opaque = true;
+		t->opaque_count++;
 		w->st->opaque_objects++;
 	}
 	if ((r & PC_REF_DAMAGED) || !sized)

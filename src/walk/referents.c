@@ -6,6 +6,7 @@
 #include <gelf.h>
 
 #include "chain.h"
+#include "conservative.h"
 #include "referents.h"
 #include "traverse_names.h"
 #include "types.h"
@@ -73,6 +74,13 @@ static const struct spec specs[] = {
 	{ "context.c", "context_tp_traverse", RULE_FIELDS, PC_M_CONTEXT },
 	{ "hamt.c", "hamt_tp_traverse", RULE_FIELDS, PC_M_HAMT },
 	{ "lazyimportobject.c", "lazy_import_traverse", RULE_FIELDS, PC_M_LAZY_IMPORT },
+	{ "itertoolsmodule.c", "repeat_traverse", RULE_FIELDS, PC_M_REPEAT },
+	{ "_operator.c", "attrgetter_traverse", RULE_FIELDS, PC_M_ATTRGETTER },
+	{ "_operator.c", "itemgetter_traverse", RULE_FIELDS, PC_M_ITEMGETTER },
+	{ "_struct.c", "s_traverse", RULE_FIELDS, PC_M_STRUCT },
+	{ "typevarobject.c", "typevar_traverse", RULE_FIELDS, PC_M_TYPEVAR },
+	{ "typevarobject.c", "paramspec_traverse", RULE_FIELDS, PC_M_PARAMSPEC },
+	{ "typevarobject.c", "typealias_traverse", RULE_FIELDS, PC_M_TYPEALIAS },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -721,6 +729,24 @@ static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
 	ref_array(c, obj + (uint64_t)c->py->L->tuple_item, (uint64_t)n, false);
 }
 
+static void scan_ref(void *arg, uint64_t v)
+{
+	struct ctx *c = arg;
+	label(c, PC_EDGE_OTHER, 0, 0);
+	ref(c, v, false);
+}
+
+/* What a traverse pycensus cannot mirror may visit, in LEN bytes at ADDR:
+ * every word that is a live object's address is followed (as a referent:
+ * the traverse most likely visits it).  The object is opaque only if some
+ * were found: then what it holds elsewhere (C arrays, other structs) may
+ * be missed.  why.c scans opaque objects its own way: not for it. */
+static void scan_opaque(struct ctx *c, uint64_t obj, uint64_t addr, uint64_t len, uint64_t skip)
+{
+	if (c->lfn || pc_conservative_scan(c->py, addr, len, obj, skip, scan_ref, c))
+		c->opaque = true;
+}
+
 /* module_traverse also runs an extension module's own m_traverse over its
  * C state, which pycensus cannot read. */
 static void do_module(struct ctx *c, uint64_t obj)
@@ -742,10 +768,14 @@ static void do_module(struct ctx *c, uint64_t obj)
 	}
 	if (L->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def)
 		return;
-	if (pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) && trav &&
-	    pc_i64(c->py, def + (uint64_t)L->m_size, &size) &&
-	    (size <= 0 || (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
+	if (!pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) || !trav ||
+	    !pc_i64(c->py, def + (uint64_t)L->m_size, &size))
+		return;
+	/* The state is m_size bytes: scanned for what m_traverse visits. */
+	if (size <= 0)
 		c->opaque = true;
+	else if (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)
+		scan_opaque(c, obj, state, (uint64_t)size, 0);
 }
 
 static void do_code(struct ctx *c, uint64_t obj)
@@ -928,10 +958,19 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 	switch (r->kind) {
 	case RULE_LEAF:
+		break;
 	case RULE_FIELDS:
+		/* A C type with a managed dict (3.11+) must visit it
+		 * (PyObject_VisitManagedDict): it is outside the members. */
+		if (t->flags & PC_TPFLAGS_MANAGED_DICT)
+			instance_dict(c, obj, t, t);
 		break;
 	case RULE_OPAQUE:
-		c->opaque = true;
+		/* A managed dict (3.11+) is outside the object: its traverse
+		 * visits it with _PyObject_VisitManagedDict. */
+		instance_dict(c, obj, t, t);
+		scan_opaque(c, obj, obj + 16, t->basicsize > 16 ? (uint64_t)t->basicsize - 16 : 0,
+			    t->weaklistoffset > 0 ? obj + (uint64_t)t->weaklistoffset : 0);
 		break;
 	case RULE_SUBTYPE:
 		do_subtype(c, obj, t, depth);

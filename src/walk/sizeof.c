@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "sizeof.h"
+#include "sizeof_buffers.h"
 
 /* Every number below comes from the target's memory, which may be damaged
  * (or, with --no-stop, changing under us).  So every sum and product is
@@ -527,6 +528,10 @@ static bool size_by_kind(struct pc_py *py, uint64_t addr, const struct pc_type *
 		return array_size(py, addr, t, n);
 	case SZ_STRUCT:
 		return struct_size(py, addr, t, n);
+	case SZ_NDARRAY:
+	case SZ_BYTESIO:
+	case SZ_NPSCALAR:
+		return pc_sizeof_buffer(py, addr, t, n);
 	default:
 		return default_size(py, addr, t, n);
 	}

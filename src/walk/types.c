@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sizeof_buffers.h"
 #include "text.h"
 #include "types.h"
 
@@ -136,12 +137,19 @@ static bool in_file(const struct pc_mem *mem, uint64_t addr)
 	return true;
 }
 
+static char *read_c_name_anywhere(struct pc_py *py, uint64_t addr);
+
 /* The NUL-terminated string at ADDR if it ends within NAME_MAX_BYTES, is
  * in a file's mapping and is a plausible type name, copied; else NULL. */
 static char *read_c_name(struct pc_py *py, uint64_t addr)
 {
-	if (!in_file(py->mem, addr))
-		return NULL;
+	return in_file(py->mem, addr) ? read_c_name_anywhere(py, addr) : NULL;
+}
+
+/* As read_c_name, wherever the string is: for types made at run time,
+ * whose metaclass was checked. */
+static char *read_c_name_anywhere(struct pc_py *py, uint64_t addr)
+{
 	char buf[NAME_MAX_BYTES];
 	size_t n = 0;
 	for (;;) {
@@ -178,7 +186,12 @@ static char *type_name(struct pc_py *py, struct pc_type *t, const unsigned char 
 	uint64_t tp_name;
 	memcpy(&tp_name, raw + L->tp_name, 8);
 	if (!(t->flags & PC_TPFLAGS_HEAPTYPE)) {
-		char *n = tp_name ? read_c_name(py, tp_name) : NULL;
+		/* A static type made at run time by a metaclass (numpy's
+		 * dtype[float64], a _DTypeMeta) has its name on the heap. */
+		uint64_t meta;
+		memcpy(&meta, raw + L->ob_type, 8);
+		char *n = !tp_name ? NULL : meta != py->kind_type[PK_TYPE] ? read_c_name_anywhere(py, tp_name)
+									 : read_c_name(py, tp_name);
 		if (n && !strncmp(n, "builtins.", 9))
 			memmove(n, n + 9, strlen(n + 9) + 1);
 		return n;
@@ -305,14 +318,23 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		{ "array.array", SZ_ARRAY },
 		{ "_struct.Struct", SZ_STRUCT },
 		{ "frozendict", SZ_DICT },
+		{ "numpy.ndarray", SZ_NDARRAY },
+		{ "_io.BytesIO", SZ_BYTESIO },
 	};
 	for (size_t i = 0; i < sizeof(sizers) / sizeof(sizers[0]); i++)
 		if (!strcmp(t->name, sizers[i].name))
 			t->sizer = sizers[i].sizer;
+	/* 3.8's _struct names its static type plain "Struct". */
+	if (!strcmp(t->name, "Struct") && !(t->flags & PC_TPFLAGS_HEAPTYPE))
+		t->sizer = SZ_STRUCT;
+	if ((t->sizer_bytes = pc_numpy_scalar_size(t->name)) >= 0 && !(t->flags & PC_TPFLAGS_HEAPTYPE))
+		t->sizer = SZ_NPSCALAR;
 	if (t->sizer == SZ_DEFAULT && t->base && t->base != addr) {
 		struct pc_type *b = pc_type_get(py, t->base);
-		if (b)
+		if (b) {
 			t->sizer = b->sizer;
+			t->sizer_bytes = b->sizer_bytes;
+		}
 	}
 	return t;
 }

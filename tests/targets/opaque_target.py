@@ -5,8 +5,10 @@
 Python 3.8+.  Empties the permanent generation (3.12 starts with tuples
 there, which gc.get_objects() would not list), then builds N instances each of C types that are GC-tracked and
 have a tp_traverse of their own that pycensus has no rule for
-(itertools.chain, operator.itemgetter, _csv.writer), each itemgetter holding
-a str nothing else refers to.  Computes in itself the transitive closure of
+(itertools.chain, _csv.writer; operator.itemgetter too, but for
+_operator's, which pycensus mirrors since issue 16), each itemgetter holding
+a str nothing else refers to: pycensus scans opaque objects' memory, so it
+counts those strs all the same.  Computes in itself the transitive closure of
 gc.get_referents() from gc.get_objects() (type -> count, bytes), writes
 
     {"pid", "version", "types": {name: {"count", "bytes"}}, "totals",

@@ -1,0 +1,150 @@
+#include <string.h>
+
+#include "sizeof.h"
+#include "sizeof_buffers.h"
+#include "types.h"
+
+/* numpy's PyArrayObject_fields (numpy/ndarraytypes.h), public ABI that has
+ * not moved from numpy 1.7 to 2.x: PyObject_HEAD, char *data, int nd,
+ * npy_intp *dimensions, npy_intp *strides, PyObject *base,
+ * PyArray_Descr *descr, int flags, PyObject *weakreflist.  An ndarray type
+ * whose basicsize cannot hold them is not this layout. */
+enum { NP_DATA = 16, NP_ND = 24, NP_DIMENSIONS = 32, NP_DESCR = 56, NP_FLAGS = 64, NP_MIN_BASICSIZE = 80 };
+#define NPY_ARRAY_OWNDATA 0x4
+#define NPY_MAXDIMS_ANY 64      /* 32 in numpy 1.x, 64 in 2.x */
+
+/* Where PyArray_Descr keeps the element size, which numpy 2 moved: told
+ * apart by the size of a dtype object (numpy.dtype's tp_basicsize), which
+ * differs between the two.  A dtype of any other size is a numpy pycensus
+ * does not know: its arrays' data is left out rather than guessed. */
+static const struct descr_abi {
+	int64_t basicsize;      /* tp_basicsize of numpy.dtype */
+	int64_t elsize, width;  /* offset and width of elsize */
+	const char *from;       /* provenance */
+} descr_abis[] = {
+	/* PyObject_HEAD, typeobj, kind, type, byteorder, flags (chars),
+	 * int type_num, int elsize, int alignment, subarray, fields, names,
+	 * f, metadata, c_metadata, hash */
+	{ 96, 32, 4, "numpy 1.x ndarraytypes.h PyArray_Descr" },
+	/* PyObject_HEAD, typeobj, kind, type, byteorder, _former_flags,
+	 * int type_num, npy_uint64 flags, npy_intp elsize, npy_intp
+	 * alignment, metadata, hash, reserved_null[2]; the legacy dtypes
+	 * numpy creates are _PyArray_LegacyDescr: subarray, fields, names,
+	 * c_metadata more */
+	{ 120, 40, 8, "numpy 2.x ndarraytypes.h _PyArray_LegacyDescr" },
+};
+
+/* The element size of the dtype at DESCR, -1 if unknown or damaged. */
+static int64_t descr_elsize(struct pc_py *py, uint64_t descr)
+{
+	struct pc_type *dt = descr ? pc_type_of(py, descr) : NULL;
+	if (!dt)
+		return -1;
+	for (size_t i = 0; i < sizeof(descr_abis) / sizeof(descr_abis[0]); i++) {
+		const struct descr_abi *a = &descr_abis[i];
+		if (dt->basicsize != a->basicsize)
+			continue;
+		int64_t v = 0;
+		if (!pc_mem_read(py->mem, descr + (uint64_t)a->elsize, &v, (size_t)a->width))
+			return -1;
+		if (a->width == 4)
+			v = (int32_t)v;
+		return v >= 0 && v < (1LL << 40) ? v : -1;
+	}
+	return -1;
+}
+
+/* numpy's array_sizeof: the type's basicsize, the shape and strides
+ * (2 * nd npy_intp), and the data if the array owns it (OWNDATA):
+ * elsize * product of the shape. */
+static bool ndarray_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
+{
+	*n = (uint64_t)t->basicsize;
+	if (t->basicsize < NP_MIN_BASICSIZE)
+		return true;
+	int32_t nd = 0, flags = 0;
+	uint64_t dims, descr, data;
+	if (!pc_mem_read(py->mem, addr + NP_ND, &nd, 4) || !pc_mem_read(py->mem, addr + NP_FLAGS, &flags, 4) ||
+	    !pc_u64(py, addr + NP_DIMENSIONS, &dims) || !pc_u64(py, addr + NP_DESCR, &descr) ||
+	    !pc_u64(py, addr + NP_DATA, &data) || nd < 0 || nd > NPY_MAXDIMS_ANY || (nd && !dims))
+		return false;
+	*n += (uint64_t)nd * 16;
+	if (!(flags & NPY_ARRAY_OWNDATA))
+		return true;
+	int64_t shape[NPY_MAXDIMS_ANY];
+	if (nd && !pc_mem_read(py->mem, dims, shape, (size_t)nd * 8))
+		return false;
+	int64_t elsize = descr_elsize(py, descr);
+	if (elsize < 0)
+		return true;
+	uint64_t bytes = (uint64_t)elsize;
+	for (int i = 0; i < nd; i++)
+		if (shape[i] < 0 || __builtin_mul_overflow(bytes, (uint64_t)shape[i], &bytes))
+			return false;
+	/* The data is in the target: no larger than the mapping holding it. */
+	if (bytes && (!data || !pc_mem_fits(py->mem, data, bytes)))
+		return false;
+	return !__builtin_add_overflow(*n, bytes, n);
+}
+
+/* bytesio_sizeof: the object and, unless shared with a caller
+ * (refcount > 1), its buffer, a bytes object, as sys.getsizeof sizes it.
+ * bytesio: PyObject_HEAD, PyObject *buf (3.8-3.15). */
+static bool bytesio_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
+{
+	uint64_t buf, refcnt = 0, bn;
+	*n = (uint64_t)t->basicsize;
+	if (!pc_u64(py, addr + (uint64_t)py->L->bytesio_buf, &buf))
+		return false;
+	if (!buf)
+		return true;
+	struct pc_type *bt = pc_type_of(py, buf);
+	if (!bt || !pc_mem_read(py->mem, buf, &refcnt, (size_t)py->L->refcnt_size))
+		return false;
+	if (refcnt > 1)
+		return true;
+	return pc_sizeof(py, buf, bt, &bn) && !__builtin_add_overflow(*n, bn, n);
+}
+
+/* numpy's gentype_sizeof: a scalar's basicsize plus its dtype's element
+ * size.  The fixed-size scalar types and their element sizes (numpy's
+ * public ABI: the C types of npy_common.h on LP64, the same in 1.x and
+ * 2.x; 2.x names bool_ "bool").  Strings and voids are flexible: their
+ * builtin base (str, bytes) sizes them, or their basicsize. */
+static const struct { const char *name; int64_t size; } np_scalars[] = {
+	{ "numpy.bool_", 1 }, { "numpy.bool", 1 },
+	{ "numpy.int8", 1 }, { "numpy.uint8", 1 },
+	{ "numpy.int16", 2 }, { "numpy.uint16", 2 },
+	{ "numpy.int32", 4 }, { "numpy.uint32", 4 },
+	{ "numpy.int64", 8 }, { "numpy.uint64", 8 },
+	{ "numpy.longlong", 8 }, { "numpy.ulonglong", 8 },
+	{ "numpy.float16", 2 }, { "numpy.float32", 4 }, { "numpy.float64", 8 }, { "numpy.float128", 16 },
+	{ "numpy.complex64", 8 }, { "numpy.complex128", 16 }, { "numpy.complex256", 32 },
+	{ "numpy.datetime64", 8 }, { "numpy.timedelta64", 8 },
+};
+
+int64_t pc_numpy_scalar_size(const char *name)
+{
+	if (strncmp(name, "numpy.", 6))
+		return -1;
+	for (size_t i = 0; i < sizeof(np_scalars) / sizeof(np_scalars[0]); i++)
+		if (!strcmp(name, np_scalars[i].name))
+			return np_scalars[i].size;
+	return -1;
+}
+
+bool pc_sizeof_buffer(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
+{
+	switch (t->sizer) {
+	case SZ_NDARRAY:
+		return ndarray_size(py, addr, t, n);
+	case SZ_BYTESIO:
+		return bytesio_size(py, addr, t, n);
+	case SZ_NPSCALAR:
+		*n = (uint64_t)(t->basicsize + t->sizer_bytes);
+		return true;
+	default:
+		*n = (uint64_t)t->basicsize;
+		return true;
+	}
+}

@@ -1,0 +1,256 @@
+"""Application-heap target for pycensus tests (issue 16): C buffers and
+what was opaque.
+
+    python app_target.py GROUND_TRUTH.json [--app]
+
+Python 3.8+.  Builds, in every interpreter, C objects that own buffers
+sys.getsizeof counts: array.array, mmap.mmap, _struct.Struct, deque,
+_io.BytesIO/StringIO/BufferedReader/BufferedWriter, and objects pycensus
+used to list as opaque (locks, typing.TypeVar, operator.attrgetter and
+itemgetter, functools.partial, itertools objects).  --app adds, on an
+interpreter that has them (Debian's python3.11 with python3-numpy,
+-pandas, -django, -sqlalchemy): numpy arrays of every flavour (owning,
+view, non-contiguous, 0-d, object dtype, structured dtype, Fortran order),
+numpy scalars of every fixed size, a pandas DataFrame of 100,000 rows, Django with auth/admin/sessions set up
+on an in-memory sqlite and 2,000 User objects, SQLAlchemy, asyncio, json
+and decimal imported.
+
+The GC is disabled and the permanent generation emptied (3.12 starts with
+objects there, which gc.get_objects() would not list).  Computes in itself:
+
+  * "gc": per type, the count and sum of sys.getsizeof of gc.get_objects();
+  * "types": per type, the count and bytes of the transitive closure of
+    gc.get_referents() from gc.get_objects() (each object once);
+
+  * "python_sizeof": the types whose __sizeof__ is Python code (pandas'
+    DataFrame, Series, Index: a deep memory_usage no reader from outside
+    can replay);
+  * "flavours" (--app): per numpy array flavour, [hex id, sys.getsizeof];
+
+writes {"pid", "version", "app" (versions, --app), "gc", "types",
+"totals", "gc_totals", "python_sizeof", "flavours"} atomically to GROUND_TRUTH.json, prints "ready" and blocks reading
+stdin (os.read: nothing allocated while blocked).  "ping" -> "pong";
+"quit" or EOF -> exit 0.
+"""
+
+import array
+import collections
+import functools
+import gc
+import io
+import itertools
+import json
+import mmap
+import operator
+import os
+import struct
+import sys
+import threading
+import types
+import typing
+
+KEEP = []
+FLAVOURS = {}     # numpy array flavour -> [hex id, sys.getsizeof]
+
+
+def type_name(t):
+    if t.__module__ == "builtins":
+        return t.__qualname__
+    return t.__module__ + "." + t.__qualname__
+
+
+def build_buffers():
+    arrays = [array.array("d", range(i * 100)) for i in range(20)]
+    arrays += [array.array("b", b"x" * 1000), array.array("u", "text" * 50)]
+    maps = [mmap.mmap(-1, 4096 * (i + 1)) for i in range(5)]
+    structs = [struct.Struct("<%dsI%dq" % (i + 1, i)) for i in range(10)]
+    deques = [collections.deque(range(i * 30)) for i in range(10)]
+    bios = [io.BytesIO(b"b" * (1000 * (i + 1))) for i in range(5)]
+    sios = [io.StringIO("s" * (1000 * (i + 1))) for i in range(5)]
+    rpath = os.path.abspath(__file__)
+    readers = [open(rpath, "rb") for i in range(3)]
+    for r in readers:
+        r.read(10)          # allocates the buffer
+    writers = [open(os.devnull, "wb") for i in range(3)]
+    for w in writers:
+        w.write(b"w")
+    # Objects pycensus used to call opaque, each holding a str nothing
+    # else refers to.
+    locks = [threading.Lock() for i in range(10)] + [threading.RLock() for i in range(10)]
+    tvars = [typing.TypeVar("T%d" % i) for i in range(10)]
+    tvars += [typing.ParamSpec("P%d" % i) for i in range(5)] if hasattr(typing, "ParamSpec") else []
+    getters = [operator.attrgetter("attr_%d" % i) for i in range(10)]
+    getters += [operator.itemgetter("item_%d" % i) for i in range(10)]
+    partials = [functools.partial(print, "partial-%d" % i) for i in range(10)]
+    iters = [itertools.count(i) for i in range(10)]
+    iters += [itertools.repeat("repeat-%d" % i) for i in range(10)]
+    KEEP.extend((arrays, maps, structs, deques, bios, sios, readers, writers,
+                 locks, tvars, getters, partials, iters))
+
+
+def build_app():
+    import asyncio  # noqa: F401
+    import decimal
+    import numpy as np
+    import pandas as pd
+    import sqlalchemy
+    import django
+    from django.conf import settings
+    settings.configure(
+        DEBUG=False, SECRET_KEY="x" * 50, USE_TZ=True,
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes",
+                        "django.contrib.admin", "django.contrib.sessions",
+                        "django.contrib.messages"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    django.setup()
+    from django.core.management import call_command
+    from django.contrib.auth.models import User
+    call_command("migrate", verbosity=0)
+    User.objects.bulk_create([User(username="user%d" % i, email="u%d@example.com" % i,
+                                   password="!") for i in range(2000)])
+    users = list(User.objects.all())
+    engine = sqlalchemy.create_engine("sqlite://")
+    meta = sqlalchemy.MetaData()
+    table = sqlalchemy.Table("t", meta, sqlalchemy.Column("id", sqlalchemy.Integer, primary_key=True),
+                             sqlalchemy.Column("name", sqlalchemy.String(50)))
+    meta.create_all(engine)
+    n = 100000
+    df = pd.DataFrame({"i": np.arange(n), "f": np.linspace(0, 1, n),
+                       "s": ["row-%d" % (i % 1000) for i in range(n)],
+                       "c": pd.Categorical(["a", "b", "c", "d"] * (n // 4))})
+    flavours = {
+        "owning": np.arange(10000, dtype=np.float64),
+        "zero_d": np.array(3.5),
+        "object": np.array(["obj-%d" % i for i in range(100)], dtype=object),
+        "structured": np.zeros(500, dtype=[("a", "<i4"), ("b", "<f8"), ("c", "S7")]),
+        "fortran": np.asfortranarray(np.ones((30, 40))),
+        "empty": np.empty((0, 5)),
+    }
+    base = np.arange(5000, dtype=np.int32)
+    flavours["view"] = base[100:200]
+    flavours["strided"] = base[::3]
+    flavours["base"] = base
+    flavours["reshaped"] = np.ones((20, 30)).T
+    flavours["matrix"] = np.matrix(np.ones((3, 4)))                 # a Python subclass
+    flavours["recarray"] = np.rec.array([(1, 2.0)] * 10, dtype=[("x", "i4"), ("y", "f8")])
+    flavours["int8"] = np.arange(1000, dtype=np.int8)
+    scalars = [t(i) for t in (np.float64, np.float32, np.longdouble, np.int8, np.uint16, np.int64,
+                              np.complex64, np.complex128, np.bool_) for i in range(3)]
+    scalars += [np.datetime64("2020-01-0%d" % (i + 1)) for i in range(3)]
+    scalars += [np.timedelta64(i, "s") for i in range(3)]
+    KEEP.extend((users, engine, table, df, flavours, scalars, decimal.Decimal("1.25")))
+    FLAVOURS.update((k, ["%x" % id(a), sys.getsizeof(a)]) for k, a in flavours.items())
+    return {"numpy": np.__version__, "pandas": pd.__version__, "django": django.__version__,
+            "sqlalchemy": sqlalchemy.__version__}
+
+
+def python_sizeof(t):
+    """Whether T's __sizeof__ is Python code (pandas' deep memory_usage):
+    no reader from outside can replay it."""
+    f = getattr(t, "__sizeof__", None)
+    return isinstance(f, types.FunctionType) or isinstance(getattr(f, "__func__", None), types.FunctionType)
+
+
+def census():
+    objs = gc.get_objects()
+    getsizeof = sys.getsizeof
+    gcs = {}
+    for o in objs:
+        t = type(o)
+        e = gcs.get(t)
+        if e is None:
+            e = gcs[t] = [0, 0]
+        e[0] += 1
+        e[1] += getsizeof(o)
+    stats = {}
+    seen = set()
+    stack = list(objs)
+    del objs
+    get_referents = gc.get_referents
+    while stack:
+        o = stack.pop()
+        i = id(o)
+        if i in seen:
+            continue
+        seen.add(i)
+        t = type(o)
+        e = stats.get(t)
+        if e is None:
+            e = stats[t] = [0, 0]
+        e[0] += 1
+        e[1] += getsizeof(o)
+        stack.extend(get_referents(o))
+    del seen
+
+    pysz = sorted(set(type_name(t) for t in list(gcs) + list(stats) if python_sizeof(t)))
+
+    def named(d):
+        out = {}
+        for t, (n, b) in d.items():
+            e = out.setdefault(type_name(t), {"count": 0, "bytes": 0})
+            e["count"] += n
+            e["bytes"] += b
+        return out
+    return named(gcs), named(stats), pysz
+
+
+def write_atomically(path, obj):
+    data = json.dumps(obj).encode("utf-8")
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, path)
+
+
+def say(text):
+    data = text.encode("utf-8")
+    while data:
+        data = data[os.write(1, data):]
+
+
+def main():
+    args = sys.argv[1:]
+    app = "--app" in args
+    args = [a for a in args if a != "--app"]
+    if len(args) != 1:
+        sys.stderr.write("usage: app_target.py GROUND_TRUTH.json [--app]\n")
+        return 2
+    path = args[0]
+    gc.disable()
+    build_buffers()
+    versions = build_app() if app else None
+    gc.collect()
+    if hasattr(gc, "unfreeze"):
+        gc.unfreeze()
+    for attempt in range(2):        # the first one warms lazy caches up
+        gcs, closure, pysz = census()
+        tot = lambda d: {"objects": sum(e["count"] for e in d.values()),  # noqa: E731
+                         "bytes": sum(e["bytes"] for e in d.values()), "types": len(d)}
+        truth = {"pid": os.getpid(), "version": sys.version.split()[0], "app": versions,
+                 "gc": gcs, "types": closure, "totals": tot(closure), "gc_totals": tot(gcs),
+                 "python_sizeof": pysz, "flavours": FLAVOURS}
+        write_atomically(path, truth)
+        del gcs, closure, truth, pysz
+    say("ready\n")
+    read = os.read
+    pending = b""
+    while True:
+        nl = pending.find(b"\n")
+        if nl < 0:
+            chunk = read(0, 4096)
+            if not chunk:
+                break
+            pending += chunk
+            continue
+        line = pending[:nl].strip()
+        pending = pending[nl + 1:]
+        if line == b"quit":
+            break
+        if line == b"ping":
+            say("pong\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
