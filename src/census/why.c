@@ -346,6 +346,24 @@ static void scan_opaque(struct pc_why *w, uint64_t obj, struct pc_type *t)
 	}
 }
 
+/* A type whose traverse omits what its C fields hold: 3.13's
+ * _thread._local keeps each thread's dict in `localdicts`, which
+ * local_traverse does not visit; its fields are scanned as an opaque
+ * object's are. */
+static bool c_held(struct pc_why *w, struct pc_type *t)
+{
+	/* a class deriving from it: the nearest base with its own traverse */
+	for (int d = 0; t && d < 64; d++) {
+		const struct pc_rule *r = pc_rule_for(w->py, w->R, t);
+		if (!r)
+			return false;
+		if (r->kind != RULE_SUBTYPE)
+			return r->name && !strcmp(r->name, "local_traverse");
+		t = t->base ? pc_type_get(w->py, t->base) : NULL;
+	}
+	return false;
+}
+
 /* References of the nodes not yet expanded, in order (breadth first):
  * those before TO, or (TO 0) all, those found meanwhile included. */
 static void expand(struct pc_why *w, size_t to)
@@ -357,7 +375,8 @@ static void expand(struct pc_why *w, size_t to)
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
-		if (pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w) & PC_REF_OPAQUE)
+		if ((pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w) & PC_REF_OPAQUE) ||
+		    c_held(w, t))
 			scan_opaque(w, w->addr[i], t);
 	}
 	w->expanded = i;
@@ -430,9 +449,10 @@ static bool local_name(struct pc_py *py, uint64_t code, int64_t i, char *buf, si
 
 struct frame_root {
 	struct pc_why *w;
-	int thread, depth;
+	char thread[32];
+	int depth;
 	uint64_t code;
-	char func[128];
+	char func[200];    /* "name (file:line)" */
 };
 
 static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
@@ -447,28 +467,59 @@ static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 		if (!local_name(w->py, f->code, l->i, name, sizeof(name)))
 			snprintf(name, sizeof(name), "#%lld", (long long)l->i);
 		char *esc = pc_text_escape(name, strlen(name));
-		add(w, ref, root(w, "thread %d frame %d %s local %s", f->thread, f->depth, f->func, esc ? esc : "?"));
+		add(w, ref, root(w, "thread %s frame %d %s local %s", f->thread, f->depth, f->func, esc ? esc : "?"));
 		free(esc);
 	} else if (l->kind == PC_EDGE_FIELD && l->a && !strcmp((const char *)(uintptr_t)l->a, "f_locals")) {
-		add(w, ref, root(w, "thread %d frame %d %s f_locals", f->thread, f->depth, f->func));
+		add(w, ref, root(w, "thread %s frame %d %s f_locals", f->thread, f->depth, f->func));
 	}
 }
 
+/* The function a frame runs, as a traceback names it: its name, the last
+ * part of its file and its first line (the line running is not decoded). */
 static void frame_start(struct pc_why *w, struct frame_root *f, uint64_t code)
 {
 	f->code = code;
-	char name[100];
+	char name[100], file[256];
+	int32_t line = 0;
 	uint64_t n = code ? code_member(w->py, code, "co_name") : 0;
 	if (!n || !str_of(w->py, n, name, sizeof(name)))
 		snprintf(name, sizeof(name), "?");
-	char *esc = pc_text_escape(name, strlen(name));
+	n = code ? code_member(w->py, code, "co_filename") : 0;
+	if (!n || !str_of(w->py, n, file, sizeof(file)))
+		snprintf(file, sizeof(file), "?");
+	if (!code || w->py->L->co_firstlineno < 0 ||
+	    !pc_mem_read(w->py->mem, code + (uint64_t)w->py->L->co_firstlineno, &line, 4))
+		line = 0;
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	char both[400];
+	snprintf(both, sizeof(both), "%s (%s:%d)", name, base, line);
+	char *esc = pc_text_escape(both, strlen(both));
 	snprintf(f->func, sizeof(f->func), "%s", esc ? esc : "?");
 	free(esc);
 }
 
+/* What a thread state holds besides its frames: its dict (threading.local
+ * dummies up to 3.12) and 3.13's thread-local key and sentinel. */
+static void thread_state_roots(struct pc_why *w, uint64_t ts, const char *thread)
+{
+	const struct pc_layout *L = w->py->L;
+	const struct { int64_t off; const char *what; } parts[] = {
+		{ L->ts_dict, "dict" },
+		{ L->ts_local_key, "threading_local_key" },
+		{ L->ts_local_sentinel, "threading_local_sentinel" },
+	};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		uint64_t v;
+		if (parts[i].off >= 0 && pc_u64(w->py, ts + (uint64_t)parts[i].off, &v) && v &&
+		    find(w, v) == UINT32_MAX && pc_type_of(w->py, v))
+			add(w, v, root(w, "thread %s state %s", thread, parts[i].what));
+	}
+}
+
 /* Each thread's frames, innermost first: their locals are roots named by
- * thread (its place in the interpreter's list, newest first), frame depth,
- * function and local name. */
+ * thread (its id as threading.get_ident() gives it, else its place in the
+ * interpreter's list, newest first), frame depth, function and local name. */
 static void thread_roots(struct pc_why *w, uint64_t interp)
 {
 	struct pc_py *py = w->py;
@@ -481,8 +532,12 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 		if (!strcmp(L->ro.frame_fields.name[i], "f_back"))
 			f_back = L->ro.frame_fields.off[i];
 	for (int nt = 0; ts && nt < 10000 && !w->oom; nt++) {
-		uint64_t frame = 0, code = 0;
-		struct frame_root f = { w, nt, 0, 0, "" };
+		uint64_t frame = 0, code = 0, tid;
+		struct frame_root f = { .w = w };
+		if (L->ts_thread_id >= 0 && pc_u64(py, ts + (uint64_t)L->ts_thread_id, &tid))
+			snprintf(f.thread, sizeof(f.thread), "%llu", (unsigned long long)tid);
+		else
+			snprintf(f.thread, sizeof(f.thread), "#%d", nt);
 		frame = pc_thread_frame(py, ts);
 		if (L->thread_frame == PC_TF_FRAME) {
 			for (int nf = 0; frame && nf < 100000 && f_back >= 0; nf++) {
@@ -493,7 +548,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 				frame_start(w, &f, code);
 				pc_referents_labelled(py, w->R, frame, t, frame_ref, &f);
 				if (find(w, frame) == UINT32_MAX)
-					add(w, frame, root(w, "thread %d frame %d %s", nt, nf, f.func));
+					add(w, frame, root(w, "thread %s frame %d %s", f.thread, nf, f.func));
 				if (!pc_u64(py, frame + (uint64_t)f_back, &frame))
 					break;
 			}
@@ -509,8 +564,25 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 					break;
 			}
 		}
+		thread_state_roots(w, ts, f.thread);
 		if (!pc_u64(py, ts + (uint64_t)L->ts_next, &ts))
 			break;
+	}
+}
+
+/* Static types are no objects on the GC lists: their dicts are roots, by
+ * the type's name (every type the census met). */
+static void static_type_roots(struct pc_why *w)
+{
+	size_t cur = 0;
+	struct pc_type *t;
+	while ((t = pc_typemap_next(w->py->types, &cur)) && !w->oom) {
+		if ((t->flags & PC_TPFLAGS_HEAPTYPE) || !t->dict || find(w, t->dict) != UINT32_MAX ||
+		    !pc_type_of(w->py, t->dict))
+			continue;
+		char *esc = pc_text_escape(t->name, strlen(t->name));
+		add(w, t->dict, root(w, "type %s.__dict__", esc ? esc : "?"));
+		free(esc);
 	}
 }
 
@@ -527,6 +599,58 @@ static bool gc_obj(void *arg, uint64_t obj)
 		expand(w, 0);
 	}
 	return !w->oom;
+}
+
+struct unref {
+	uint64_t *u;
+	size_t n;
+	uint8_t *held;
+};
+
+static void mark_held(void *arg, uint64_t ref, bool hidden)
+{
+	(void)hidden;
+	struct unref *x = arg;
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->u[mid] < ref)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < x->n && x->u[lo] == ref)
+		x->held[lo] = 1;
+}
+
+static void unrooted_walk(struct pc_why *w)
+{
+	struct unref x = { NULL, 0, NULL };
+	x.u = malloc((w->ngc ? w->ngc : 1) * sizeof(*x.u));
+	if (!x.u) {
+		w->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < w->ngc; i++)
+		if (find(w, w->gc[i]) == UINT32_MAX)
+			x.u[x.n++] = w->gc[i];
+	x.held = calloc(x.n ? x.n : 1, 1);
+	if (!x.held) {
+		free(x.u);
+		w->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < x.n; i++) {
+		struct pc_type *t = pc_type_of(w->py, x.u[i]);
+		if (t)
+			pc_referents(w->py, w->R, x.u[i], t, mark_held, &x);
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < x.n && !w->oom; i++)
+			if (x.held[i] == pass)
+				gc_obj(w, x.u[i]);
+	free(x.held);
+	free(x.u);
 }
 
 /* ---- paths ---- */
@@ -656,6 +780,10 @@ static const char *hop(struct pc_why *w, uint32_t i)
 		w->cur = p;
 		if (t)
 			pc_referents_labelled(w->py, w->R, w->addr[p], t, label_ref, w);
+		if (!w->label[i] && t && c_held(w, t)) {
+			struct pc_type *ct = pc_type_of(w->py, w->addr[i]);
+			w->label[i] = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
+		}
 		if (!w->label[i]) {
 			char *s = NULL;
 			w->label[i] = asprintf(&s, "<opaque %s>", t ? t->name : "?") < 0 ? NULL : s;
@@ -668,6 +796,45 @@ static const char *type_name(struct pc_why *w, uint32_t i)
 {
 	struct pc_type *t = pc_type_of(w->py, w->addr[i]);
 	return t ? t->name : "?";
+}
+
+/* The hop [I] from a function's __closure__ tuple into a cell, with the
+ * free variable's name: "[I:name]".  Free variables are co_freevars
+ * (<= 3.10) or the last entries of co_localsplusnames (3.11+), in the
+ * closure's order. */
+static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t cell, const char *lab, char *out,
+			 size_t cap)
+{
+	struct pc_py *py = w->py;
+	struct pc_type *ft = pc_type_of(py, w->addr[fn]), *ct = pc_type_of(py, w->addr[cell]);
+	long long i;
+	char end;
+	if (!ft || !ct || strcmp(ft->name, "function") || strcmp(ct->name, "cell") ||
+	    sscanf(lab, "[%lld%c", &i, &end) != 2 || end != ']' || strcmp(hop(w, tuple), ".__closure__"))
+		return false;
+	const struct pc_member_list *m = &py->L->members[PC_M_FUNC];
+	uint64_t code = 0;
+	for (int j = 0; j < m->n; j++)
+		if (!strcmp(m->name[j], "func_code") && !pc_u64(py, w->addr[fn] + (uint64_t)m->off[j], &code))
+			code = 0;
+	if (!code)
+		return false;
+	int64_t nclosure, nnames;
+	char name[128];
+	tuple_item(py, w->addr[tuple], 0, &nclosure);
+	uint64_t names = code_member(py, code, "co_localsplusnames"), s;
+	if (names) {
+		tuple_item(py, names, 0, &nnames);
+		s = tuple_item(py, names, nnames - nclosure + i, &nnames);
+	} else {
+		s = tuple_item(py, code_member(py, code, "co_freevars"), i, &nnames);
+	}
+	if (!s || !str_of(py, s, name, sizeof(name)))
+		return false;
+	char *esc = pc_text_escape(name, strlen(name));
+	snprintf(out, cap, "[%lld:%s]", i, esc ? esc : "?");
+	free(esc);
+	return true;
 }
 
 static void append(char **s, size_t *len, const char *add)
@@ -725,6 +892,9 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 				tn = type_name(w, chain[k]);
 			}
 		}
+		char named[300];
+		if (k + 2 <= n - 1 && closure_name(w, chain[k + 2], chain[k + 1], chain[k], lab, named, sizeof(named)))
+			lab = named;
 		char *esc = pc_text_escape(tn, strlen(tn));
 		if (*lab) {
 			append(&key, &klen, " ");
@@ -1131,11 +1301,12 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			add(w, d, root(w, "sys.modules"));
 		thread_roots(w, interps[i]);
 	}
+	static_type_roots(w);
 	expand(w, 0);
 	w->rooted = w->n;
-	/* then what no root reaches, in address order */
-	for (size_t i = 0; i < w->ngc && !w->oom; i++)
-		gc_obj(w, w->gc[i]);
+	/* then what no root reaches: first what nothing else unrooted holds
+	 * (so a chain starts at its holder, not inside), then the cycles */
+	unrooted_walk(w);
 	w->nodes = w->n;
 	if (w->oom)
 		return pc_error_nomem();
