@@ -574,16 +574,26 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
  * the type's name (every type the census met). */
 static void static_type_roots(struct pc_why *w)
 {
-	size_t cur = 0;
+	/* collected first: reading a dict's type may add to the type map */
+	size_t cur = 0, n = 0, cap = pc_typemap_count(w->py->types);
+	struct { uint64_t dict; char *name; } *d = calloc(cap ? cap : 1, sizeof(*d));
 	struct pc_type *t;
-	while ((t = pc_typemap_next(w->py->types, &cur)) && !w->oom) {
-		if ((t->flags & PC_TPFLAGS_HEAPTYPE) || !t->dict || find(w, t->dict) != UINT32_MAX ||
-		    !pc_type_of(w->py, t->dict))
-			continue;
-		char *esc = pc_text_escape(t->name, strlen(t->name));
-		add(w, t->dict, root(w, "type %s.__dict__", esc ? esc : "?"));
-		free(esc);
+	if (!d) {
+		w->oom = true;
+		return;
 	}
+	while ((t = pc_typemap_next(w->py->types, &cur)) && n < cap)
+		if (t->valid && t->name && !(t->flags & PC_TPFLAGS_HEAPTYPE) && t->dict)
+		{
+			d[n].dict = t->dict;
+			d[n++].name = pc_text_escape(t->name, strlen(t->name));
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (!w->oom && find(w, d[i].dict) == UINT32_MAX && pc_type_of(w->py, d[i].dict))
+			add(w, d[i].dict, root(w, "type %s.__dict__", d[i].name ? d[i].name : "?"));
+		free(d[i].name);
+	}
+	free(d);
 }
 
 static bool gc_obj(void *arg, uint64_t obj)
@@ -940,7 +950,8 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 static char *shape_key(const char *text)
 {
 	size_t n = strlen(text);
-	char *k = malloc(n + 1), *o = k;
+	/* "['']" becomes "['*']": longer by one per four characters */
+	char *k = malloc(n + n / 4 + 2), *o = k;
 	if (!k)
 		return NULL;
 	for (const char *p = text; *p;) {
