@@ -87,6 +87,7 @@ const struct pc_why_report *pc_why_result(const struct pc_why *w);
 
 /* report/why_output.c: the report as JSON, table or Graphviz. */
 struct json_object;
+#define PC_WATCH_WHY_SHAPES 3
 /* The shapes of one type as JSON (at most MAX; 0: all): watch --why's too. */
 struct json_object *pc_why_shapes_json(const struct pc_why_type *wt, size_t max);
 int pc_why_print(FILE *f, const struct pc_why_report *r, const struct pc_census *c, enum pc_why_format format);

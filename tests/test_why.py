@@ -24,6 +24,9 @@ For every interpreter tests/pythons.py discovers:
     (tests/targets/why_matplotlib.py, why_django.py): every Figure held
     by pyplot's registry (Gcf.figs); the big str among the largest
     retained objects as module entry.startup .data.
+  * watch --why on the Celery story: the growing AsyncResult carries
+    held_by, its shapes ending at the Context's children list, and the
+    table's row ends with that chain; with --no-stop a usage error.
   * "dominators": the target computes dominator sets over
     gc.get_referents() on a small graph (a cycle, a shared node); the bytes
     and objects that freeing each node frees must match exactly.
@@ -226,6 +229,42 @@ def check_stories(rep, pc, py):
             harness.kill_proc(p)
 
 
+def check_watch_why(rep, pc, py):
+    """watch --why on the Celery story: the growing AsyncResult's entry
+    names its holder (held_by), in JSON and in the table's row."""
+    label = py["label"]
+    p = harness.start([py["path"], "-u", os.path.join(HERE, "leaks", "celery_trail.py"), "--lifetime", "60"],
+                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        line = harness.read_line(p, 60)
+        if not line or not line.startswith("ready"):
+            rep.fail(label, "watch --why", "did not start: %r" % line)
+            return
+        holder = ".children (list) [*] (__main__.AsyncResult)"
+        for fmt in ("json", "table"):
+            rc, out, err = run([pc, "watch", "--why", "--interval", "500ms", "--count", "5", "--format", fmt,
+                                str(p.pid)])
+            if fmt == "json":
+                last = json.loads(out.strip().splitlines()[-1]) if rc == 0 and out.strip() else {}
+                g = [e for e in last.get("growing", []) if e["type"] == M + "AsyncResult"]
+                held = g[0].get("held_by", []) if g else []
+                n = sum(s["count"] for s in held if s["chain"].endswith(holder))
+                rep.check(g and held and n >= g[0]["count"] - 1, label, "watch --why json",
+                          "growing AsyncResult held_by %s (%d of %d)" % (held[0]["chain"] if held else None, n,
+                                                                        g[0]["count"] if g else 0),
+                          "exit %d, %s: %r" % (rc, short(err), g[:1]))
+            else:
+                rows = [l for l in out.splitlines() if l.startswith(M + "AsyncResult ")]
+                rep.check(rc == 0 and rows and rows[-1].endswith(holder), label, "watch --why table",
+                          "the growing row ends with its holder: %s" % (rows[-1][-90:] if rows else None),
+                          "exit %d, %s: %r" % (rc, short(err), rows[-1:]))
+        rc, out, err = run([pc, "watch", "--why", "--no-stop", "--count", "1", str(p.pid)])
+        rep.check(rc == 2 and "--no-stop" in err, label, "watch --why --no-stop", "usage error, exit 2",
+                  "exit %d: %s" % (rc, short(err)))
+    finally:
+        harness.kill_proc(p)
+
+
 def has_module(py, name):
     return subprocess.run([py["path"], "-E", "-s", "-c", "import " + name], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, timeout=60).returncode == 0
@@ -289,7 +328,7 @@ def main():
                 continue
             if args.only and args.only not in py["label"]:
                 continue
-            for fn in (check_paths, check_story, check_stories, check_real_stories):
+            for fn in (check_paths, check_story, check_stories, check_real_stories, check_watch_why):
                 try:
                     fn(rep, pc, py)
                 except Exception as e:  # a target that failed: one FAIL, go on
