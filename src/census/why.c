@@ -361,7 +361,8 @@ static void expand(struct pc_why *w, size_t to)
 			scan_opaque(w, w->addr[i], t);
 	}
 	w->expanded = i;
-	w->eoff[i] = (uint32_t)w->nedges;
+	if (w->eoff)    /* none before the first node */
+		w->eoff[i] = (uint32_t)w->nedges;
 }
 
 static bool str_of(struct pc_py *py, uint64_t a, char *buf, size_t cap)
@@ -1325,7 +1326,8 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
 	for (int k = 0; k < w->rep.ntypes; k++)
-		qsort(w->rep.types[k].shapes, w->rep.types[k].nshapes, sizeof(struct pc_why_shape), by_count);
+		if (w->rep.types[k].nshapes > 1)
+			qsort(w->rep.types[k].shapes, w->rep.types[k].nshapes, sizeof(struct pc_why_shape), by_count);
 	graph_free(w);
 	return NULL;
 }
