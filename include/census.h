@@ -22,12 +22,15 @@ struct pc_type_count {
 
 /* A leak suspect (watch): a type whose count grew in each of the last
  * ROUNDS censuses of a process.  NAME is borrowed from the census. */
+struct pc_why_type;
+
 struct pc_suspect {
 	const char *name;
 	uint64_t count, bytes;           /* now */
 	int64_t count_growth, bytes_growth;  /* over those rounds */
 	int rounds;
 	double seconds;                  /* time those rounds spanned */
+	const struct pc_why_type *why;   /* watch --why: who holds it, or NULL */
 };
 
 #define PC_MAX_WARNINGS 8

@@ -30,6 +30,12 @@ const struct pc_census *pc_history_latest(const struct pc_history *h);
 struct pc_error *pc_history_compare(const struct pc_history *h, struct pc_census *cur,
 				    uint64_t now_us, struct pc_suspect **sus, size_t *nsus);
 
+/* The types that will be growing if their count rises once more: their
+ * count rose across every census held (a full window but the next one),
+ * at most MAX, largest byte growth first.  *NAMES are copies; free each
+ * and the array.  None until the history holds ROUNDS censuses. */
+struct pc_error *pc_history_rising(const struct pc_history *h, size_t max, char ***names, size_t *n);
+
 /* Move CUR into the history (CUR is left empty), dropping the oldest. */
 struct pc_error *pc_history_push(struct pc_history *h, struct pc_census *cur, uint64_t now_us);
 

@@ -250,6 +250,10 @@ struct pc_layout {
 	int64_t ts_current_frame;         /* 3.13 */
 	int64_t iframe_previous;          /* 3.11+ _PyInterpreterFrame.previous */
 	int64_t is_interned;              /* 3.12+: the interned-string dict */
+	/* for why's thread roots: the thread's id (threading.get_ident()),
+	 * its dict, 3.13's thread-local key and sentinel; the first line of a
+	 * code object (-1 where the build lacks one) */
+	int64_t ts_thread_id, ts_dict, ts_local_key, ts_local_sentinel, co_firstlineno;
 
 	/* str */
 	int64_t ascii_size, compact_size, unicode_size, str_length,

@@ -1,6 +1,7 @@
 /* Everything pycensus prints: snapshot and watch JSON (json-c), the tables
- * for people, info, watch events and diffs.  With diff.c, which parses, the
- * only module that includes json-c's headers. */
+ * for people, info, watch events and diffs.  With why_output.c (why's
+ * report) and diff.c, which parses, the only modules that include json-c's
+ * headers. */
 #ifndef PC_OUTPUT_H
 #define PC_OUTPUT_H
 

@@ -62,6 +62,9 @@ struct pc_error *pc_session_open_offline(const char *debugfile, uint64_t bias, i
 /* Census of MEM (a memory image), nothing stopped or timed. */
 struct pc_error *pc_census_image(struct pc_session *s, struct pc_mem *mem, enum pc_scope scope,
 				 struct pc_census *c);
+/* The same with OPTS's scope and on_copy hook (the fuzzer's why walk). */
+struct pc_error *pc_census_image_opts(struct pc_session *s, struct pc_mem *mem, const struct pc_snapshot_opts *opts,
+				      struct pc_census *c);
 
 struct pc_error *pc_snapshot(struct pc_session *s, const struct pc_snapshot_opts *opts,
 			     struct pc_census *out);

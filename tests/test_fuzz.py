@@ -11,9 +11,11 @@ self-pointers) and, aimed at the objects of the image, extreme lengths and
 counts, pointers into other objects, into their middle or to themselves,
 type pointers made other objects, cycles of pointers, type names made raw
 bytes (see
-tests/fuzz/fuzz_census.c).  Both censuses must finish without a crash, a
-sanitizer report or a leak, and render as strict JSON in valid UTF-8 and
-as a table without control characters.  The harness's own count must show
+tests/fuzz/fuzz_census.c).  Both censuses and a `why` walk (paths from
+the roots, unrooted objects, the dominator tree over the decoded graph)
+must finish without a crash, a sanitizer report or a leak, and render as
+strict JSON in valid UTF-8 and as a table (why: and dot) without control
+characters.  The harness's own count must show
 that every kind of mutation was made and that some censuses found invalid
 objects.
 """
@@ -152,6 +154,10 @@ def check_reach(label, stderr):
     made = dict((k, int(n)) for k, n in re.findall(r" (word|length|pointer|type|cycle|name) (\d+)/\d+", line[-1]))
     invalid = re.search(r"with invalid (\d+)", line[-1])
     missing = [k for k in ("word", "length", "pointer", "type", "cycle", "name") if not made.get(k)]
+    # the why walk ran on the damaged images: paths found, dominators built
+    why = re.search(r"why (\d+) \(shapes (\d+), unrooted \d+, dominators (\d+)\)", line[-1])
+    if not why or not all(int(n) > 0 for n in why.groups()):
+        missing.append("why (walks, shapes and dominators)")
     ok = not missing and invalid and int(invalid.group(1)) > 0
     report("PASS" if ok else "FAIL", label + " mutations",
            line[-1][len("fuzz_census: stats "):] if ok else

@@ -222,6 +222,64 @@ struct pc_error *pc_history_compare(const struct pc_history *h, struct pc_census
 	return NULL;
 }
 
+struct rising {
+	const char *name;
+	int64_t growth;
+};
+
+static int by_rising(const void *a, const void *b)
+{
+	const struct rising *x = a, *y = b;
+	return x->growth != y->growth ? (x->growth > y->growth ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+struct pc_error *pc_history_rising(const struct pc_history *h, size_t max, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	if (h->len < h->rounds || !max)
+		return NULL;
+	const struct entry *last = at(h, h->len - 1), *first = at(h, h->len - h->rounds);
+	struct rising *r = calloc(last->c.ntypes ? last->c.ntypes : 1, sizeof(*r));
+	if (!r)
+		return pc_error_nomem();
+	size_t nr = 0;
+	for (size_t i = 0; i < last->c.ntypes; i++) {
+		const struct pc_type_count *t = &last->c.types[i];
+		uint64_t later = t->count;
+		bool rising = true;
+		for (int k = h->len - 2; rising && k >= h->len - h->rounds; k--) {
+			uint64_t c = count_in(at(h, k), t->name);
+			rising = c < later;
+			later = c;
+		}
+		if (rising) {
+			const struct pc_type_count *old = lookup(first->byname, first->c.ntypes, t->name);
+			r[nr++] = (struct rising){ t->name, (int64_t)t->bytes - (int64_t)(old ? old->bytes : 0) };
+		}
+	}
+	qsort(r, nr, sizeof(*r), by_rising);
+	if (nr > max)
+		nr = max;
+	char **out = calloc(nr ? nr : 1, sizeof(*out));
+	if (!out) {
+		free(r);
+		return pc_error_nomem();
+	}
+	for (size_t i = 0; i < nr; i++)
+		if (!(out[i] = strdup(r[i].name))) {
+			while (i--)
+				free(out[i]);
+			free(out);
+			free(r);
+			return pc_error_nomem();
+		}
+	free(r);
+	*names = out;
+	*n = nr;
+	return NULL;
+}
+
 struct pc_error *pc_history_push(struct pc_history *h, struct pc_census *cur, uint64_t now_us)
 {
 	const struct pc_type_count **idx;

@@ -255,6 +255,14 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 struct pc_error *pc_census_image(struct pc_session *s, struct pc_mem *mem, enum pc_scope scope,
 				 struct pc_census *c)
 {
+	struct pc_snapshot_opts opts = { .scope = scope };
+	return pc_census_image_opts(s, mem, &opts, c);
+}
+
+struct pc_error *pc_census_image_opts(struct pc_session *s, struct pc_mem *mem, const struct pc_snapshot_opts *o,
+				      struct pc_census *c)
+{
+	enum pc_scope scope = o->scope;
 	memset(c, 0, sizeof(*c));
 	c->scope = scope;
 	c->complete = true;
@@ -271,7 +279,10 @@ struct pc_error *pc_census_image(struct pc_session *s, struct pc_mem *mem, enum 
 		c->invalid = py.invalid;
 		if (c->gc.broken)
 			c->complete = false;
-		err = pc_census_collect(c, &py);
+		if (o->on_copy)
+			err = o->on_copy(o->on_copy_arg, s, &py);
+		if (!err)
+			err = pc_census_collect(c, &py);
 	}
 	pc_typemap_destroy(py.types);
 	if (err)

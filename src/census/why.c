@@ -1,4 +1,3 @@
-#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,45 +14,15 @@
 #define ROOT 0x80000000u
 #define MAX_HOPS 64
 
-struct shape {
-	char *key;          /* the chain, item indices and str keys as '*': the grouping */
-	char *chain;        /* the first sample's chain; the key once samples differ */
-	json_object *hops;  /* [{label, type}] */
-	char *root;
-	uint64_t count, sample;
-	bool unrooted;
-};
-
-struct retains {
-	const char *name;    /* the census's type name (lives as long as the type map) */
-	char *own;
-	uint64_t count, bytes;
-};
-
-/* An object dominating much: what freeing it alone frees. */
-struct suspect {
-	uint64_t addr;
-	char *type, *chain, *root;
-	json_object *hops;
-	uint64_t bytes, objects;
-	struct retains by[5];
-	int nby;
-};
-
-struct want {
-	const char *name;
-	uint64_t count, bytes, unrooted;
-	uint64_t freed_bytes, freed_objects;  /* freeing all its instances frees */
-	struct shape *shapes;
-	size_t nshapes, cap;
-	uint32_t *index;     /* open addressing over shapes by key: shape + 1 */
-	size_t nindex;
+/* The shapes of one wanted type by key (open addressing: shape + 1). */
+struct shape_index {
+	uint32_t *index;
+	size_t nindex, cap;
 };
 
 struct pc_why {
-	struct want *want;
-	int nwant;
-	size_t max_shapes;
+	struct pc_why_report rep;   /* what is printed (report/why_output.c) */
+	struct shape_index *ix;     /* per wanted type: its shapes by key */
 	/* the graph walk */
 	struct pc_py *py;
 	const struct pc_referents *R;
@@ -75,10 +44,6 @@ struct pc_why {
 	size_t nedges, ecap, expanded;
 	/* results */
 	size_t top;
-	struct suspect *suspects;
-	size_t nsuspects;
-	uint64_t total_bytes;
-	bool dominated;      /* the dominator tree was built */
 	uint64_t *gc;        /* the objects on the GC lists, sorted */
 	size_t ngc, gccap;
 };
@@ -88,15 +53,18 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t
 	struct pc_why *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->want = calloc((size_t)nnames, sizeof(*w->want));
-	if (!w->want) {
+	w->rep.types = calloc((size_t)nnames, sizeof(*w->rep.types));
+	w->ix = calloc((size_t)nnames, sizeof(*w->ix));
+	if (!w->rep.types || !w->ix) {
+		free(w->rep.types);
+		free(w->ix);
 		free(w);
 		return NULL;
 	}
 	for (int i = 0; i < nnames; i++)
-		w->want[i].name = names[i];
-	w->nwant = nnames;
-	w->max_shapes = max_shapes;
+		w->rep.types[i].name = names[i];
+	w->rep.ntypes = nnames;
+	w->rep.max_shapes = max_shapes;
 	w->top = top;
 	return w;
 }
@@ -128,33 +96,46 @@ static void graph_free(struct pc_why *w)
 	w->n = w->cap = w->nslot = w->nroots = w->rootcap = 0;
 }
 
+static void path_free(struct pc_why_path *p)
+{
+	free(p->chain);
+	free(p->root);
+	for (size_t i = 0; i < p->nhops; i++) {
+		free(p->hops[i].label);
+		free(p->hops[i].type);
+	}
+	free(p->hops);
+}
+
+const struct pc_why_report *pc_why_result(const struct pc_why *w)
+{
+	return &w->rep;
+}
+
 void pc_why_destroy(struct pc_why *w)
 {
 	if (!w)
 		return;
 	graph_free(w);
-	for (int i = 0; i < w->nwant; i++) {
-		for (size_t j = 0; j < w->want[i].nshapes; j++) {
-			struct shape *s = &w->want[i].shapes[j];
+	for (int i = 0; i < w->rep.ntypes; i++) {
+		for (size_t j = 0; j < w->rep.types[i].nshapes; j++) {
+			struct pc_why_shape *s = &w->rep.types[i].shapes[j];
 			free(s->key);
-			free(s->chain);
-			free(s->root);
-			json_object_put(s->hops);
+			path_free(&s->path);
 		}
-		free(w->want[i].shapes);
-		free(w->want[i].index);
+		free(w->rep.types[i].shapes);
+		free(w->ix[i].index);
 	}
-	free(w->want);
-	for (size_t i = 0; i < w->nsuspects; i++) {
-		struct suspect *t = &w->suspects[i];
+	free(w->rep.types);
+	free(w->ix);
+	for (size_t i = 0; i < w->rep.nsuspects; i++) {
+		struct pc_why_suspect *t = &w->rep.suspects[i];
 		free(t->type);
-		free(t->chain);
-		free(t->root);
-		json_object_put(t->hops);
+		path_free(&t->path);
 		for (int k = 0; k < t->nby; k++)
-			free(t->by[k].own);
+			free(t->by[k].type);
 	}
-	free(w->suspects);
+	free(w->rep.suspects);
 	free(w);
 }
 
@@ -346,6 +327,24 @@ static void scan_opaque(struct pc_why *w, uint64_t obj, struct pc_type *t)
 	}
 }
 
+/* A type whose traverse omits what its C fields hold: 3.13's
+ * _thread._local keeps each thread's dict in `localdicts`, which
+ * local_traverse does not visit; its fields are scanned as an opaque
+ * object's are. */
+static bool c_held(struct pc_why *w, struct pc_type *t)
+{
+	/* a class deriving from it: the nearest base with its own traverse */
+	for (int d = 0; t && d < 64; d++) {
+		const struct pc_rule *r = pc_rule_for(w->py, w->R, t);
+		if (!r)
+			return false;
+		if (r->kind != RULE_SUBTYPE)
+			return r->name && !strcmp(r->name, "local_traverse");
+		t = t->base ? pc_type_get(w->py, t->base) : NULL;
+	}
+	return false;
+}
+
 /* References of the nodes not yet expanded, in order (breadth first):
  * those before TO, or (TO 0) all, those found meanwhile included. */
 static void expand(struct pc_why *w, size_t to)
@@ -357,11 +356,13 @@ static void expand(struct pc_why *w, size_t to)
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
-		if (pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w) & PC_REF_OPAQUE)
+		if ((pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w) & PC_REF_OPAQUE) ||
+		    c_held(w, t))
 			scan_opaque(w, w->addr[i], t);
 	}
 	w->expanded = i;
-	w->eoff[i] = (uint32_t)w->nedges;
+	if (w->eoff)    /* none before the first node */
+		w->eoff[i] = (uint32_t)w->nedges;
 }
 
 static bool str_of(struct pc_py *py, uint64_t a, char *buf, size_t cap)
@@ -430,9 +431,10 @@ static bool local_name(struct pc_py *py, uint64_t code, int64_t i, char *buf, si
 
 struct frame_root {
 	struct pc_why *w;
-	int thread, depth;
+	char thread[32];
+	int depth;
 	uint64_t code;
-	char func[128];
+	char func[200];    /* "name (file:line)" */
 };
 
 static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
@@ -447,28 +449,59 @@ static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 		if (!local_name(w->py, f->code, l->i, name, sizeof(name)))
 			snprintf(name, sizeof(name), "#%lld", (long long)l->i);
 		char *esc = pc_text_escape(name, strlen(name));
-		add(w, ref, root(w, "thread %d frame %d %s local %s", f->thread, f->depth, f->func, esc ? esc : "?"));
+		add(w, ref, root(w, "thread %s frame %d %s local %s", f->thread, f->depth, f->func, esc ? esc : "?"));
 		free(esc);
 	} else if (l->kind == PC_EDGE_FIELD && l->a && !strcmp((const char *)(uintptr_t)l->a, "f_locals")) {
-		add(w, ref, root(w, "thread %d frame %d %s f_locals", f->thread, f->depth, f->func));
+		add(w, ref, root(w, "thread %s frame %d %s f_locals", f->thread, f->depth, f->func));
 	}
 }
 
+/* The function a frame runs, as a traceback names it: its name, the last
+ * part of its file and its first line (the line running is not decoded). */
 static void frame_start(struct pc_why *w, struct frame_root *f, uint64_t code)
 {
 	f->code = code;
-	char name[100];
+	char name[100], file[256];
+	int32_t line = 0;
 	uint64_t n = code ? code_member(w->py, code, "co_name") : 0;
 	if (!n || !str_of(w->py, n, name, sizeof(name)))
 		snprintf(name, sizeof(name), "?");
-	char *esc = pc_text_escape(name, strlen(name));
+	n = code ? code_member(w->py, code, "co_filename") : 0;
+	if (!n || !str_of(w->py, n, file, sizeof(file)))
+		snprintf(file, sizeof(file), "?");
+	if (!code || w->py->L->co_firstlineno < 0 ||
+	    !pc_mem_read(w->py->mem, code + (uint64_t)w->py->L->co_firstlineno, &line, 4))
+		line = 0;
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	char both[400];
+	snprintf(both, sizeof(both), "%s (%s:%d)", name, base, line);
+	char *esc = pc_text_escape(both, strlen(both));
 	snprintf(f->func, sizeof(f->func), "%s", esc ? esc : "?");
 	free(esc);
 }
 
+/* What a thread state holds besides its frames: its dict (threading.local
+ * dummies up to 3.12) and 3.13's thread-local key and sentinel. */
+static void thread_state_roots(struct pc_why *w, uint64_t ts, const char *thread)
+{
+	const struct pc_layout *L = w->py->L;
+	const struct { int64_t off; const char *what; } parts[] = {
+		{ L->ts_dict, "dict" },
+		{ L->ts_local_key, "threading_local_key" },
+		{ L->ts_local_sentinel, "threading_local_sentinel" },
+	};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		uint64_t v;
+		if (parts[i].off >= 0 && pc_u64(w->py, ts + (uint64_t)parts[i].off, &v) && v &&
+		    find(w, v) == UINT32_MAX && pc_type_of(w->py, v))
+			add(w, v, root(w, "thread %s state %s", thread, parts[i].what));
+	}
+}
+
 /* Each thread's frames, innermost first: their locals are roots named by
- * thread (its place in the interpreter's list, newest first), frame depth,
- * function and local name. */
+ * thread (its id as threading.get_ident() gives it, else its place in the
+ * interpreter's list, newest first), frame depth, function and local name. */
 static void thread_roots(struct pc_why *w, uint64_t interp)
 {
 	struct pc_py *py = w->py;
@@ -481,8 +514,12 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 		if (!strcmp(L->ro.frame_fields.name[i], "f_back"))
 			f_back = L->ro.frame_fields.off[i];
 	for (int nt = 0; ts && nt < 10000 && !w->oom; nt++) {
-		uint64_t frame = 0, code = 0;
-		struct frame_root f = { w, nt, 0, 0, "" };
+		uint64_t frame = 0, code = 0, tid;
+		struct frame_root f = { .w = w };
+		if (L->ts_thread_id >= 0 && pc_u64(py, ts + (uint64_t)L->ts_thread_id, &tid))
+			snprintf(f.thread, sizeof(f.thread), "%llu", (unsigned long long)tid);
+		else
+			snprintf(f.thread, sizeof(f.thread), "#%d", nt);
 		frame = pc_thread_frame(py, ts);
 		if (L->thread_frame == PC_TF_FRAME) {
 			for (int nf = 0; frame && nf < 100000 && f_back >= 0; nf++) {
@@ -493,7 +530,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 				frame_start(w, &f, code);
 				pc_referents_labelled(py, w->R, frame, t, frame_ref, &f);
 				if (find(w, frame) == UINT32_MAX)
-					add(w, frame, root(w, "thread %d frame %d %s", nt, nf, f.func));
+					add(w, frame, root(w, "thread %s frame %d %s", f.thread, nf, f.func));
 				if (!pc_u64(py, frame + (uint64_t)f_back, &frame))
 					break;
 			}
@@ -509,9 +546,36 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 					break;
 			}
 		}
+		thread_state_roots(w, ts, f.thread);
 		if (!pc_u64(py, ts + (uint64_t)L->ts_next, &ts))
 			break;
 	}
+}
+
+/* Static types are no objects on the GC lists: their dicts are roots, by
+ * the type's name (every type the census met). */
+static void static_type_roots(struct pc_why *w)
+{
+	/* collected first: reading a dict's type may add to the type map */
+	size_t cur = 0, n = 0, cap = pc_typemap_count(w->py->types);
+	struct { uint64_t dict; char *name; } *d = calloc(cap ? cap : 1, sizeof(*d));
+	struct pc_type *t;
+	if (!d) {
+		w->oom = true;
+		return;
+	}
+	while ((t = pc_typemap_next(w->py->types, &cur)) && n < cap)
+		if (t->valid && t->name && !(t->flags & PC_TPFLAGS_HEAPTYPE) && t->dict)
+		{
+			d[n].dict = t->dict;
+			d[n++].name = pc_text_escape(t->name, strlen(t->name));
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (!w->oom && find(w, d[i].dict) == UINT32_MAX && pc_type_of(w->py, d[i].dict))
+			add(w, d[i].dict, root(w, "type %s.__dict__", d[i].name ? d[i].name : "?"));
+		free(d[i].name);
+	}
+	free(d);
 }
 
 static bool gc_obj(void *arg, uint64_t obj)
@@ -527,6 +591,58 @@ static bool gc_obj(void *arg, uint64_t obj)
 		expand(w, 0);
 	}
 	return !w->oom;
+}
+
+struct unref {
+	uint64_t *u;
+	size_t n;
+	uint8_t *held;
+};
+
+static void mark_held(void *arg, uint64_t ref, bool hidden)
+{
+	(void)hidden;
+	struct unref *x = arg;
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (x->u[mid] < ref)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < x->n && x->u[lo] == ref)
+		x->held[lo] = 1;
+}
+
+static void unrooted_walk(struct pc_why *w)
+{
+	struct unref x = { NULL, 0, NULL };
+	x.u = malloc((w->ngc ? w->ngc : 1) * sizeof(*x.u));
+	if (!x.u) {
+		w->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < w->ngc; i++)
+		if (find(w, w->gc[i]) == UINT32_MAX)
+			x.u[x.n++] = w->gc[i];
+	x.held = calloc(x.n ? x.n : 1, 1);
+	if (!x.held) {
+		free(x.u);
+		w->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < x.n; i++) {
+		struct pc_type *t = pc_type_of(w->py, x.u[i]);
+		if (t)
+			pc_referents(w->py, w->R, x.u[i], t, mark_held, &x);
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < x.n && !w->oom; i++)
+			if (x.held[i] == pass)
+				gc_obj(w, x.u[i]);
+	free(x.held);
+	free(x.u);
 }
 
 /* ---- paths ---- */
@@ -656,6 +772,10 @@ static const char *hop(struct pc_why *w, uint32_t i)
 		w->cur = p;
 		if (t)
 			pc_referents_labelled(w->py, w->R, w->addr[p], t, label_ref, w);
+		if (!w->label[i] && t && c_held(w, t)) {
+			struct pc_type *ct = pc_type_of(w->py, w->addr[i]);
+			w->label[i] = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
+		}
 		if (!w->label[i]) {
 			char *s = NULL;
 			w->label[i] = asprintf(&s, "<opaque %s>", t ? t->name : "?") < 0 ? NULL : s;
@@ -670,6 +790,45 @@ static const char *type_name(struct pc_why *w, uint32_t i)
 	return t ? t->name : "?";
 }
 
+/* The hop [I] from a function's __closure__ tuple into a cell, with the
+ * free variable's name: "[I:name]".  Free variables are co_freevars
+ * (<= 3.10) or the last entries of co_localsplusnames (3.11+), in the
+ * closure's order. */
+static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t cell, const char *lab, char *out,
+			 size_t cap)
+{
+	struct pc_py *py = w->py;
+	struct pc_type *ft = pc_type_of(py, w->addr[fn]), *ct = pc_type_of(py, w->addr[cell]);
+	long long i;
+	char end;
+	if (!ft || !ct || strcmp(ft->name, "function") || strcmp(ct->name, "cell") ||
+	    sscanf(lab, "[%lld%c", &i, &end) != 2 || end != ']' || strcmp(hop(w, tuple), ".__closure__"))
+		return false;
+	const struct pc_member_list *m = &py->L->members[PC_M_FUNC];
+	uint64_t code = 0;
+	for (int j = 0; j < m->n; j++)
+		if (!strcmp(m->name[j], "func_code") && !pc_u64(py, w->addr[fn] + (uint64_t)m->off[j], &code))
+			code = 0;
+	if (!code)
+		return false;
+	int64_t nclosure, nnames;
+	char name[128];
+	tuple_item(py, w->addr[tuple], 0, &nclosure);
+	uint64_t names = code_member(py, code, "co_localsplusnames"), s;
+	if (names) {
+		tuple_item(py, names, 0, &nnames);
+		s = tuple_item(py, names, nnames - nclosure + i, &nnames);
+	} else {
+		s = tuple_item(py, code_member(py, code, "co_freevars"), i, &nnames);
+	}
+	if (!s || !str_of(py, s, name, sizeof(name)))
+		return false;
+	char *esc = pc_text_escape(name, strlen(name));
+	snprintf(out, cap, "[%lld:%s]", i, esc ? esc : "?");
+	free(esc);
+	return true;
+}
+
 static void append(char **s, size_t *len, const char *add)
 {
 	size_t n = strlen(add);
@@ -682,9 +841,10 @@ static void append(char **s, size_t *len, const char *add)
 }
 
 /* The shortest path to node I: its chain (as the table prints it), its
- * hops (JSON), its root's name and whether that is "unrooted". */
-static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object **hopsp, const char **rootp,
-			bool *unrootedp)
+ * hops (when HOPS is wanted: most instances share a shape, and need only
+ * the chain), its root's name and whether that is "unrooted". */
+static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_why_path *hopsp,
+			const char **rootp, bool *unrootedp)
 {
 	uint32_t chain[MAX_HOPS];
 	int n = 0;
@@ -703,7 +863,13 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 	 * and per-local labels would split shapes by address-like detail */
 	append(&key, &klen, rootname);
 	append(&text, &tlen, rootname);
-	json_object *hops = hopsp ? json_object_new_array() : NULL;
+	struct pc_why_hop *hops = hopsp ? calloc((size_t)n, sizeof(*hops)) : NULL;
+	size_t nhops = 0;
+	if (hopsp && !hops) {
+		free(key);
+		free(text);
+		return false;
+	}
 	/* Hops as a Python programmer writes them: an attribute held in a
 	 * __dict__ (an instance's or a module's) is .name, the dict not shown;
 	 * a module root is not followed by "(module)". */
@@ -725,6 +891,9 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 				tn = type_name(w, chain[k]);
 			}
 		}
+		char named[300];
+		if (k + 2 <= n - 1 && closure_name(w, chain[k + 2], chain[k + 1], chain[k], lab, named, sizeof(named)))
+			lab = named;
 		char *esc = pc_text_escape(tn, strlen(tn));
 		if (*lab) {
 			append(&key, &klen, " ");
@@ -741,24 +910,23 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 			append(&text, &tlen, ")");
 		}
 		if (hops) {
-			json_object *h = json_object_new_object();
-			json_object_object_add(h, "label", json_object_new_string(lab));
-			json_object_object_add(h, "type", json_object_new_string(esc ? esc : "?"));
-			char addr[24];
-			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)w->addr[chain[k]]);
-			json_object_object_add(h, "address", json_object_new_string(addr));
-			json_object_array_add(hops, h);
+			hops[nhops].label = strdup(lab);
+			hops[nhops].type = esc ? strdup(esc) : strdup("?");
+			hops[nhops++].addr = w->addr[chain[k]];
 		}
 		free(esc);
 	}
 	free(key);
 	if (!text) {
-		json_object_put(hops);
+		struct pc_why_path p = { NULL, NULL, hops, nhops };
+		path_free(&p);
 		return false;
 	}
 	*textp = text;
-	if (hopsp)
-		*hopsp = hops;
+	if (hopsp) {
+		hopsp->hops = hops;
+		hopsp->nhops = nhops;
+	}
 	*rootp = rootname;
 	*unrootedp = unrooted;
 	return true;
@@ -770,7 +938,8 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, json_object 
 static char *shape_key(const char *text)
 {
 	size_t n = strlen(text);
-	char *k = malloc(n + 1), *o = k;
+	/* "['']" becomes "['*']": longer by one per four characters */
+	char *k = malloc(n + n / 4 + 2), *o = k;
 	if (!k)
 		return NULL;
 	for (const char *p = text; *p;) {
@@ -811,10 +980,10 @@ static uint64_t str_hash(const char *s)
 }
 
 /* The shape of KEY in WT, or a new one (index grown at half load). */
-static struct shape *shape_for(struct want *wt, const char *key, bool *fresh)
+static struct pc_why_shape *shape_for(struct pc_why_type *wt, struct shape_index *x, const char *key, bool *fresh)
 {
-	if ((wt->nshapes + 1) * 2 > wt->nindex) {
-		size_t ni = wt->nindex ? wt->nindex * 2 : 64;
+	if ((wt->nshapes + 1) * 2 > x->nindex) {
+		size_t ni = x->nindex ? x->nindex * 2 : 64;
 		uint32_t *ix = calloc(ni, sizeof(*ix));
 		if (!ix)
 			return NULL;
@@ -824,49 +993,48 @@ static struct shape *shape_for(struct want *wt, const char *key, bool *fresh)
 				h = (h + 1) & (ni - 1);
 			ix[h] = (uint32_t)s + 1;
 		}
-		free(wt->index);
-		wt->index = ix;
-		wt->nindex = ni;
+		free(x->index);
+		x->index = ix;
+		x->nindex = ni;
 	}
-	size_t h = str_hash(key) & (wt->nindex - 1);
-	for (; wt->index[h]; h = (h + 1) & (wt->nindex - 1))
-		if (!strcmp(wt->shapes[wt->index[h] - 1].key, key)) {
+	size_t h = str_hash(key) & (x->nindex - 1);
+	for (; x->index[h]; h = (h + 1) & (x->nindex - 1))
+		if (!strcmp(wt->shapes[x->index[h] - 1].key, key)) {
 			*fresh = false;
-			return &wt->shapes[wt->index[h] - 1];
+			return &wt->shapes[x->index[h] - 1];
 		}
-	if (wt->nshapes == wt->cap) {
-		size_t cap = wt->cap ? wt->cap * 2 : 16;
-		struct shape *sh = realloc(wt->shapes, cap * sizeof(*sh));
+	if (wt->nshapes == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct pc_why_shape *sh = realloc(wt->shapes, cap * sizeof(*sh));
 		if (!sh)
 			return NULL;
 		wt->shapes = sh;
-		wt->cap = cap;
+		x->cap = cap;
 	}
-	wt->index[h] = (uint32_t)wt->nshapes + 1;
+	x->index[h] = (uint32_t)wt->nshapes + 1;
 	*fresh = true;
-	struct shape *s = &wt->shapes[wt->nshapes++];
+	struct pc_why_shape *s = &wt->shapes[wt->nshapes++];
 	memset(s, 0, sizeof(*s));
 	return s;
 }
 
-static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
+static void path_of(struct pc_why *w, int k, uint32_t i)
 {
+	struct pc_why_type *wt = &w->rep.types[k];
 	char *text;
-	json_object *hops;
 	const char *rootname;
 	bool unrooted, fresh;
-	/* the JSON hops only for a new shape: most instances share one */
 	if (!build_chain(w, i, &text, NULL, &rootname, &unrooted))
 		return;
 	char *key = shape_key(text);
-	struct shape *s = key ? shape_for(wt, key, &fresh) : NULL;
+	struct pc_why_shape *s = key ? shape_for(wt, &w->ix[k], key, &fresh) : NULL;
 	if (!s || !fresh) {
 		if (s) {
 			s->count++;
-			if (strcmp(s->chain, text) && strcmp(s->chain, s->key)) {
+			if (strcmp(s->path.chain, text) && strcmp(s->path.chain, s->key)) {
 				/* samples differ: show what they share */
-				free(s->chain);
-				s->chain = strdup(s->key);
+				free(s->path.chain);
+				s->path.chain = strdup(s->key);
 			}
 		}
 		free(key);
@@ -874,15 +1042,10 @@ static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
 		return;
 	}
 	free(text);
-	if (!build_chain(w, i, &text, &hops, &rootname, &unrooted)) {
-		/* keep the shape, counted, its hops empty */
-		text = strdup(key);
-		hops = json_object_new_array();
-	}
 	s->key = key;
-	s->chain = text;
-	s->hops = hops;
-	s->root = strdup(rootname);
+	if (!build_chain(w, i, &s->path.chain, &s->path, &rootname, &unrooted))
+		s->path.chain = strdup(key);   /* keep the shape, counted, its hops empty */
+	s->path.root = strdup(rootname);
 	s->count = 1;
 	s->sample = w->addr[i];
 	s->unrooted = unrooted;
@@ -890,7 +1053,7 @@ static void path_of(struct pc_why *w, struct want *wt, uint32_t i)
 
 static int by_count(const void *a, const void *b)
 {
-	const struct shape *x = a, *y = b;
+	const struct pc_why_shape *x = a, *y = b;
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->key, y->key);
 }
 
@@ -898,7 +1061,7 @@ static int by_count(const void *a, const void *b)
 
 /* What freeing every node of type T would free: the nodes the virtual
  * root no longer reaches when those are removed. */
-static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *size, struct want *wt,
+static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *size, struct pc_why_type *wt,
 			  uint8_t *seen, uint32_t *queue)
 {
 	memset(seen, 0, g->n);
@@ -929,7 +1092,7 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const u
 }
 
 /* What node V's dominator subtree holds, by type: the largest few. */
-static void retains_of(struct pc_why *w, struct suspect *t, uint32_t v, const uint32_t *coff, const uint32_t *kids,
+static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, const uint32_t *coff, const uint32_t *kids,
 		       const uint64_t *size, uint32_t *stack)
 {
 	struct acc { struct pc_type *t; uint64_t count, bytes; } *acc = NULL;
@@ -965,7 +1128,7 @@ static void retains_of(struct pc_why *w, struct suspect *t, uint32_t v, const ui
 		if (best == nacc)
 			break;
 		const char *name = acc[best].t ? acc[best].t->name : "?";
-		t->by[t->nby].own = pc_text_escape(name, strlen(name));
+		t->by[t->nby].type = pc_text_escape(name, strlen(name));
 		t->by[t->nby].count = acc[best].count;
 		t->by[t->nby].bytes = acc[best].bytes;
 		t->nby++;
@@ -1027,13 +1190,13 @@ static bool dominate(struct pc_why *w)
 			rb[idom[v]] += rb[v];
 			ro[idom[v]] += ro[v];
 		}
-		w->total_bytes = rb[0];
+		w->rep.reachable_bytes = rb[0];
 		uint8_t *seen = malloc(n);
 		uint32_t *queue = malloc((size_t)n * sizeof(*queue));
 		if (seen && queue)
-			for (int k = 0; k < w->nwant; k++)
-				if (w->want[k].count)
-					freed_by_type(w, &g, size, &w->want[k], seen, queue);
+			for (int k = 0; k < w->rep.ntypes; k++)
+				if (w->rep.types[k].count)
+					freed_by_type(w, &g, size, &w->rep.types[k], seen, queue);
 		free(seen);
 		/* the TOP largest dominated subtrees (the virtual root aside) */
 		uint32_t *best = calloc(w->top + 1, sizeof(*best));
@@ -1054,8 +1217,8 @@ static bool dominate(struct pc_why *w)
 		/* children lists of the dominator tree, for what each retains */
 		uint32_t *coff = calloc((size_t)n + 1, sizeof(*coff));
 		uint32_t *kids = malloc((size_t)n * sizeof(*kids));
-		w->suspects = calloc(nbest ? nbest : 1, sizeof(*w->suspects));
-		if (best && coff && kids && queue && w->suspects) {
+		w->rep.suspects = calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects));
+		if (best && coff && kids && queue && w->rep.suspects) {
 			for (uint32_t i = 1; i < norder; i++)
 				coff[idom[order[i]] + 1]++;
 			for (uint32_t v = 0; v < n; v++)
@@ -1068,20 +1231,20 @@ static bool dominate(struct pc_why *w)
 					kids[fill[idom[at[i]]]++] = at[i];
 				free(fill);
 				for (size_t j = 0; j < nbest; j++) {
-					struct suspect *t = &w->suspects[w->nsuspects];
+					struct pc_why_suspect *t = &w->rep.suspects[w->rep.nsuspects];
 					uint32_t v = best[j];
 					const char *rootname;
 					bool unrooted;
-					if (!build_chain(w, v - 1, &t->chain, &t->hops, &rootname, &unrooted))
+					if (!build_chain(w, v - 1, &t->path.chain, &t->path, &rootname, &unrooted))
 						continue;
-					t->root = strdup(rootname);
+					t->path.root = strdup(rootname);
 					t->addr = w->addr[v - 1];
 					const char *tn = type_name(w, v - 1);
 					t->type = pc_text_escape(tn, strlen(tn));
 					t->bytes = rb[v];
 					t->objects = ro[v];
 					retains_of(w, t, v, coff, kids, size, queue);
-					w->nsuspects++;
+					w->rep.nsuspects++;
 				}
 			}
 		}
@@ -1089,7 +1252,7 @@ static bool dominate(struct pc_why *w)
 		free(coff);
 		free(kids);
 		free(queue);
-		w->dominated = true;
+		w->rep.dominated = true;
 	}
 	free(off);
 	free(succ);
@@ -1131,12 +1294,13 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			add(w, d, root(w, "sys.modules"));
 		thread_roots(w, interps[i]);
 	}
+	static_type_roots(w);
 	expand(w, 0);
-	w->rooted = w->n;
-	/* then what no root reaches, in address order */
-	for (size_t i = 0; i < w->ngc && !w->oom; i++)
-		gc_obj(w, w->gc[i]);
-	w->nodes = w->n;
+	w->rep.rooted = w->n;
+	/* then what no root reaches: first what nothing else unrooted holds
+	 * (so a chain starts at its holder, not inside), then the cycles */
+	unrooted_walk(w);
+	w->rep.objects = w->n;
 	if (w->oom)
 		return pc_error_nomem();
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
@@ -1146,184 +1310,25 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 		struct pc_type *t = pc_type_of(py, w->addr[i]);
 		if (!t)
 			continue;
-		for (int k = 0; k < w->nwant; k++) {
-			struct want *wt = &w->want[k];
+		for (int k = 0; k < w->rep.ntypes; k++) {
+			struct pc_why_type *wt = &w->rep.types[k];
 			if (strcmp(t->name, wt->name))
 				continue;
 			uint64_t size = 0;
 			pc_sizeof(py, w->addr[i], t, &size);
 			wt->count++;
 			wt->bytes += size;
-			if (i >= w->rooted)
+			if (i >= w->rep.rooted)
 				wt->unrooted++;
-			path_of(w, wt, i);
+			path_of(w, k, i);
 		}
 	}
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
-	for (int k = 0; k < w->nwant; k++)
-		qsort(w->want[k].shapes, w->want[k].nshapes, sizeof(struct shape), by_count);
+	for (int k = 0; k < w->rep.ntypes; k++)
+		if (w->rep.types[k].nshapes > 1)
+			qsort(w->rep.types[k].shapes, w->rep.types[k].nshapes, sizeof(struct pc_why_shape), by_count);
 	graph_free(w);
 	return NULL;
 }
 
-/* ---- output ---- */
-
-static int print_json(FILE *f, const struct pc_why *w, const struct pc_census *c)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "pid", json_object_new_int(c->pid));
-	json_object_object_add(o, "time", json_object_new_string(c->time));
-	json_object_object_add(o, "pause_us", json_object_new_int64((int64_t)c->pause_us));
-	json_object_object_add(o, "objects", json_object_new_int64((int64_t)w->nodes));
-	json_object_object_add(o, "rooted_objects", json_object_new_int64((int64_t)w->rooted));
-	json_object *types = json_object_new_array();
-	for (int k = 0; k < w->nwant; k++) {
-		const struct want *wt = &w->want[k];
-		json_object *t = json_object_new_object();
-		char *esc = pc_text_escape(wt->name, strlen(wt->name));
-		json_object_object_add(t, "type", json_object_new_string(esc ? esc : "?"));
-		free(esc);
-		json_object_object_add(t, "count", json_object_new_int64((int64_t)wt->count));
-		json_object_object_add(t, "bytes", json_object_new_int64((int64_t)wt->bytes));
-		json_object_object_add(t, "unrooted", json_object_new_int64((int64_t)wt->unrooted));
-		if (w->dominated) {
-			json_object_object_add(t, "freed_bytes", json_object_new_int64((int64_t)wt->freed_bytes));
-			json_object_object_add(t, "freed_objects", json_object_new_int64((int64_t)wt->freed_objects));
-		}
-		json_object *shapes = json_object_new_array();
-		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++) {
-			const struct shape *s = &wt->shapes[i];
-			json_object *js = json_object_new_object();
-			char addr[24];
-			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)s->sample);
-			json_object_object_add(js, "count", json_object_new_int64((int64_t)s->count));
-			json_object_object_add(js, "root", json_object_new_string(s->root));
-			json_object_object_add(js, "unrooted", json_object_new_boolean(s->unrooted));
-			json_object_object_add(js, "sample", json_object_new_string(addr));
-			json_object_object_add(js, "chain", json_object_new_string(s->chain));
-			json_object_object_add(js, "path", json_object_get(s->hops));
-			json_object_array_add(shapes, js);
-		}
-		json_object_object_add(t, "shapes", shapes);
-		json_object_array_add(types, t);
-	}
-	json_object_object_add(o, "types", types);
-	if (w->dominated) {
-		json_object *top = json_object_new_array();
-		for (size_t i = 0; i < w->nsuspects; i++) {
-			const struct suspect *t = &w->suspects[i];
-			json_object *js = json_object_new_object();
-			char addr[24];
-			snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)t->addr);
-			json_object_object_add(js, "address", json_object_new_string(addr));
-			json_object_object_add(js, "type", json_object_new_string(t->type ? t->type : "?"));
-			json_object_object_add(js, "retained_bytes", json_object_new_int64((int64_t)t->bytes));
-			json_object_object_add(js, "retained_objects", json_object_new_int64((int64_t)t->objects));
-			json_object_object_add(js, "root", json_object_new_string(t->root ? t->root : "?"));
-			json_object_object_add(js, "chain", json_object_new_string(t->chain));
-			json_object_object_add(js, "path", json_object_get(t->hops));
-			json_object *by = json_object_new_array();
-			for (int k = 0; k < t->nby; k++) {
-				json_object *b = json_object_new_object();
-				json_object_object_add(b, "type", json_object_new_string(t->by[k].own ? t->by[k].own : "?"));
-				json_object_object_add(b, "count", json_object_new_int64((int64_t)t->by[k].count));
-				json_object_object_add(b, "bytes", json_object_new_int64((int64_t)t->by[k].bytes));
-				json_object_array_add(by, b);
-			}
-			json_object_object_add(js, "retains", by);
-			json_object_array_add(top, js);
-		}
-		json_object_object_add(o, "reachable_bytes", json_object_new_int64((int64_t)w->total_bytes));
-		json_object_object_add(o, "dominators", top);
-	}
-	int rc = fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								       JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ? -1 : 0;
-	json_object_put(o);
-	return rc;
-}
-
-static void dot_quote(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-/* One node per (shape, hop): shapes share no nodes, each is a chain. */
-static int print_dot(FILE *f, const struct pc_why *w)
-{
-	fprintf(f, "digraph why {\n  rankdir=LR;\n  node [shape=box];\n");
-	for (int k = 0; k < w->nwant; k++) {
-		const struct want *wt = &w->want[k];
-		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++) {
-			const struct shape *s = &wt->shapes[i];
-			size_t n = json_object_array_length(s->hops);
-			fprintf(f, "  r%d_%zu [shape=ellipse, label=", k, i);
-			dot_quote(f, s->root);
-			fprintf(f, "];\n");
-			for (size_t h = 0; h < n; h++) {
-				json_object *hop = json_object_array_get_idx(s->hops, h);
-				json_object *lab, *ty;
-				json_object_object_get_ex(hop, "label", &lab);
-				json_object_object_get_ex(hop, "type", &ty);
-				fprintf(f, "  n%d_%zu_%zu [label=", k, i, h);
-				if (h == n - 1) {
-					char *l = NULL;
-					if (asprintf(&l, "%s\\n%llu instances", json_object_get_string(ty),
-						     (unsigned long long)s->count) >= 0)
-						dot_quote(f, l);
-					free(l);
-				} else {
-					dot_quote(f, json_object_get_string(ty));
-				}
-				fprintf(f, "];\n");
-				if (h == 0)
-					fprintf(f, "  r%d_%zu -> n%d_%zu_0;\n", k, i, k, i);
-				else {
-					fprintf(f, "  n%d_%zu_%zu -> n%d_%zu_%zu [label=", k, i, h - 1, k, i, h);
-					dot_quote(f, json_object_get_string(lab));
-					fprintf(f, "];\n");
-				}
-			}
-		}
-	}
-	return fprintf(f, "}\n") < 0 ? -1 : 0;
-}
-
-int pc_why_print(FILE *f, const struct pc_why *w, const struct pc_census *c, enum pc_why_format format)
-{
-	if (format == PC_WHY_JSON)
-		return print_json(f, w, c);
-	if (format == PC_WHY_DOT)
-		return print_dot(f, w);
-	for (int k = 0; k < w->nwant; k++) {
-		const struct want *wt = &w->want[k];
-		char *esc = pc_text_escape(wt->name, strlen(wt->name));
-		fprintf(f, "%s: %llu objects, %llu bytes, %llu unrooted\n", esc ? esc : "?",
-			(unsigned long long)wt->count, (unsigned long long)wt->bytes,
-			(unsigned long long)wt->unrooted);
-		free(esc);
-		if (w->dominated)
-			fprintf(f, "  freeing them all frees %llu bytes in %llu objects\n",
-				(unsigned long long)wt->freed_bytes, (unsigned long long)wt->freed_objects);
-		for (size_t i = 0; i < wt->nshapes && (!w->max_shapes || i < w->max_shapes); i++)
-			fprintf(f, "  %6llu  %s\n", (unsigned long long)wt->shapes[i].count, wt->shapes[i].chain);
-	}
-	if (w->dominated && w->nsuspects) {
-		fprintf(f, "largest retained (bytes, objects, path):\n");
-		for (size_t i = 0; i < w->nsuspects; i++) {
-			const struct suspect *t = &w->suspects[i];
-			fprintf(f, "  %12llu %9llu  %s\n", (unsigned long long)t->bytes, (unsigned long long)t->objects,
-				t->chain);
-			for (int k = 0; k < t->nby; k++)
-				fprintf(f, "  %12llu %9llu    %s\n", (unsigned long long)t->by[k].bytes,
-					(unsigned long long)t->by[k].count, t->by[k].own ? t->by[k].own : "?");
-		}
-	}
-	return ferror(f) ? -1 : 0;
-}

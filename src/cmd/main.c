@@ -57,6 +57,8 @@ CENSUS_OPTIONS_HELP
 "  --children             also census every Python process descended from PID\n"
 "  --growth-rounds K      a type is a leak suspect when its count grew in each of\n"
 "                         the last K rounds (default 3)\n"
+"  --why                  each growing type also says who holds it (held_by:\n"
+"                         its top path shapes, as why finds them)\n"
 "  --prometheus FILE      also write the latest census in Prometheus text format\n"
 "                         (the --top types of each process, 50 if not given)\n"
 "  --daemon --pidfile F   detach from the terminal, PID in F; needs --output or\n"

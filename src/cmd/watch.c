@@ -29,6 +29,7 @@
 #include "output.h"
 #include "prometheus.h"
 #include "snapshot.h"
+#include "why.h"
 
 #define DEFAULT_INTERVAL_US (60 * 1000000ull)
 #define DEFAULT_GROWTH_ROUNDS 3
@@ -52,6 +53,7 @@ struct watch {
 	long count;              /* rounds to run, 0 for no limit */
 	int growth_rounds;
 	bool children, daemon;
+	bool why;                /* --why: paths to the growing types */
 	char *output, *prometheus, *pidfile, *log;  /* absolute when --daemon */
 	FILE *out;
 	bool out_broken;         /* the last write failed: noted once */
@@ -178,14 +180,22 @@ static const char watch_usage[] =
 "                         --output or --prometheus; notes go to syslog or --log\n"
 "  --pidfile FILE         write the PID of pycensus to FILE, locked: a second\n"
 "                         pycensus with the same pidfile refuses to start\n"
-"  --log FILE             with --daemon: notes go to FILE, not syslog\n";
+"  --log FILE             with --daemon: notes go to FILE, not syslog\n"
+"  --why                  each entry of \"growing\" also says who holds the type:\n"
+"                         held_by, its top 3 path shapes from a root, as why\n"
+"                         finds them, in the same stop (the 8 types that would\n"
+"                         grow if they rose once more are followed)\n";
 
 static void usage_help(void)
 {
 	pc_print(watch_usage);
 }
 
-enum { OPT_LOG = OPT_PIDFILE + 100 };
+enum { OPT_LOG = OPT_PIDFILE + 100, OPT_WHY };
+
+/* --why: the types followed per census, and shapes printed per type. */
+#define WHY_TYPES 8
+#define WHY_SHAPES 3
 
 /* Returns -1 to go on, else the exit code. */
 static int parse_args(struct watch *w, int argc, char **argv, pid_t **pids, size_t *npids)
@@ -201,6 +211,7 @@ static int parse_args(struct watch *w, int argc, char **argv, pid_t **pids, size
 		{ "daemon", no_argument, NULL, OPT_DAEMON },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "log", required_argument, NULL, OPT_LOG },
+		{ "why", no_argument, NULL, OPT_WHY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -247,6 +258,9 @@ static int parse_args(struct watch *w, int argc, char **argv, pid_t **pids, size
 		case OPT_DAEMON:
 			w->daemon = true;
 			break;
+		case OPT_WHY:
+			w->why = true;
+			break;
 		default:
 			if (!pc_parse_census_option(opt, optarg, &w->cli))
 				return PC_EXIT_USAGE;
@@ -258,6 +272,8 @@ static int parse_args(struct watch *w, int argc, char **argv, pid_t **pids, size
 		return pc_usage_error("--daemon needs --pidfile: it is how the daemon is found and stopped");
 	if (w->daemon && !paths[0] && !paths[1])
 		return pc_usage_error("--daemon needs --output or --prometheus: there is no terminal to print to");
+	if (w->why && w->cli.snap.no_stop)
+		return pc_usage_error("--why walks the copy a stopped census leaves: not with --no-stop");
 	if (paths[3] && !w->daemon)
 		return pc_usage_error("--log is for --daemon; without it notes go to stderr");
 	for (int i = 0; i < 4; i++) {
@@ -518,11 +534,45 @@ static bool still_there(struct watch *w, struct target *t)
 
 /* --- one census ----------------------------------------------------------- */
 
+/* --why: a why walk on this census's copy for the types that will be
+ * growing if they rise once more (the history says which before the
+ * stop), so a growing type's holders come from the same stop. */
+static struct pc_why *why_for(struct watch *w, struct target *t, char ***names, size_t *n)
+{
+	*names = NULL;
+	*n = 0;
+	if (!w->why || !t->hist)
+		return NULL;
+	struct pc_error *err = pc_history_rising(t->hist, WHY_TYPES, names, n);
+	if (err) {
+		pc_note("process %d: %s", (int)t->pid, err->msg);
+		pc_error_destroy(err);
+		return NULL;
+	}
+	return *n ? pc_why_create(*names, (int)*n, WHY_SHAPES, 0) : NULL;
+}
+
+static void why_done(struct pc_why *why, char **names, size_t n)
+{
+	pc_why_destroy(why);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static void census(struct watch *w, struct target *t)
 {
 	struct pc_census c;
 	uint64_t started = pc_now_us();
-	struct pc_error *err = pc_snapshot(t->s, &w->cli.snap, &c);
+	char **why_names;
+	size_t nwhy;
+	struct pc_why *why = why_for(w, t, &why_names, &nwhy);
+	struct pc_snapshot_opts snap = w->cli.snap;
+	if (why) {
+		snap.on_copy = pc_why_on_copy;
+		snap.on_copy_arg = why;
+	}
+	struct pc_error *err = pc_snapshot(t->s, &snap, &c);
 	if (stop_signal) {
 		/* Abandoned half way: counts of a partial walk would read as a
 		 * sudden drop, so nothing is printed. */
@@ -530,9 +580,11 @@ static void census(struct watch *w, struct target *t)
 			pc_error_destroy(err);
 		else
 			pc_census_fini(&c);
+		why_done(why, why_names, nwhy);
 		return;
 	}
 	if (err) {
+		why_done(why, why_names, nwhy);
 		if (!still_there(w, t)) {
 			pc_error_destroy(err);
 			return;
@@ -550,6 +602,13 @@ static void census(struct watch *w, struct target *t)
 		pc_note("process %d: %s", (int)t->pid, err->msg);
 		pc_error_destroy(err);
 	}
+	if (why) {
+		const struct pc_why_report *r = pc_why_result(why);
+		for (size_t i = 0; i < nsus; i++)
+			for (int k = 0; k < r->ntypes; k++)
+				if (!strcmp(sus[i].name, r->types[k].name))
+					sus[i].why = &r->types[k];
+	}
 	struct pc_output_opts o = w->cli.out;
 	o.seq = t->seq;
 	o.round = w->round;
@@ -565,6 +624,7 @@ static void census(struct watch *w, struct target *t)
 		r = fputc('\n', w->out) == EOF ? -1 : 0;
 	wrote(w, r);
 	free(sus);
+	why_done(why, why_names, nwhy);
 	err = pc_history_push(t->hist, &c, started);
 	if (err) {
 		pc_note("process %d: %s", (int)t->pid, err->msg);

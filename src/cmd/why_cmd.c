@@ -105,7 +105,7 @@ int pc_cmd_why(int argc, char **argv)
 		pc_why_destroy(w);
 		return pc_report(err);
 	}
-	if (pc_why_print(stdout, w, &c, format) < 0)
+	if (pc_why_print(stdout, pc_why_result(w), &c, format) < 0)
 		pc_stdout_failed(errno);
 	pc_census_fini(&c);
 	pc_session_close(s);

@@ -373,6 +373,11 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 	L->ts_current_frame = find(c, S, "current_frame", OPT);
 	L->iframe_previous = find(c, "_PyInterpreterFrame", "previous", OPT);
 	L->is_interned = find(c, I, "cached_objects.interned_strings", OPT);
+	L->ts_thread_id = find(c, S, "thread_id", OPT);
+	L->ts_dict = find(c, S, "dict", OPT);
+	L->ts_local_key = find(c, S, "threading_local_key", OPT);
+	L->ts_local_sentinel = find(c, S, "threading_local_sentinel", OPT);
+	L->co_firstlineno = find(c, "PyCodeObject", "co_firstlineno", OPT);
 }
 
 static void init_str(struct pc_layout *L, struct ctx *c)

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "output.h"
 #include "text.h"
+#include "why.h"
 
 #define J_U64(v) json_object_new_uint64((uint64_t)(v))
 
@@ -226,6 +227,8 @@ static json_object *census_json(const struct pc_census *c, const struct pc_outpu
 			json_object_object_add(e, "seconds", short_double(t->seconds));
 			json_object_object_add(e, "count_per_s", short_double(per_second(t->count_growth, t->seconds)));
 			json_object_object_add(e, "bytes_per_s", short_double(per_second(t->bytes_growth, t->seconds)));
+			if (t->why)
+				json_object_object_add(e, "held_by", pc_why_shapes_json(t->why, PC_WATCH_WHY_SHAPES));
 			json_object_array_add(g, e);
 		}
 		json_object_object_add(root, "growing", g);
@@ -307,16 +310,24 @@ static int census_table(FILE *f, const struct pc_census *c, const struct pc_outp
 				gw = cell_width(o->growing[i].name);
 		if (gw > 60)
 			gw = 60;
-		fprintf(f, "%-*s %12s %10s %12s %12s %10s\n", (int)gw, "TYPE", "COUNT", "+COUNT", "BYTES",
-			"+BYTES", "COUNT/s");
+		bool held = false;
+		for (size_t i = 0; i < o->ngrowing; i++)
+			held |= o->growing[i].why != NULL;
+		fprintf(f, "%-*s %12s %10s %12s %12s %10s%s\n", (int)gw, "TYPE", "COUNT", "+COUNT", "BYTES",
+			"+BYTES", "COUNT/s", held ? "  HELD BY (top shape: instances, chain)" : "");
 		for (size_t i = 0; i < o->ngrowing; i++) {
 			const struct pc_suspect *t = &o->growing[i];
 			char b[32], db[32];
 			pc_human_bytes(b, sizeof(b), (double)t->bytes);
 			human_delta(db, sizeof(db), t->bytes_growth);
 			cell(f, t->name, gw);
-			fprintf(f, " %12" PRIu64 " %+10" PRId64 " %12s %12s %10.1f\n", t->count, t->count_growth, b,
+			fprintf(f, " %12" PRIu64 " %+10" PRId64 " %12s %12s %10.1f", t->count, t->count_growth, b,
 				db, per_second(t->count_growth, t->seconds));
+			if (t->why && t->why->nshapes) {
+				fprintf(f, "  %" PRIu64 ": ", t->why->shapes[0].count);
+				tputs(t->why->shapes[0].path.chain, f);
+			}
+			fputc('\n', f);
 		}
 	}
 	for (int i = 0; i < c->nwarnings; i++) {

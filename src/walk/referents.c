@@ -653,6 +653,22 @@ static void do_lru(struct ctx *c, uint64_t obj)
 	}
 }
 
+/* N items of a deque block from ADDR; *AT counts the deque's items. */
+static void deque_items(struct ctx *c, uint64_t addr, int64_t n, int64_t *at)
+{
+	const uint64_t *p = pc_mem_ptr(c->py->mem, addr, (size_t)n * 8);
+	if (!p) {
+		c->damaged = true;
+		return;
+	}
+	for (int64_t i = 0; i < n; i++) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		label(c, PC_EDGE_INDEX, 0, (*at)++);
+		ref(c, v, false);
+	}
+}
+
 static void do_deque(struct ctx *c, uint64_t obj)
 {
 	const struct pc_layout *L = c->py->L;
@@ -671,22 +687,21 @@ static void do_deque(struct ctx *c, uint64_t obj)
 	int64_t maxblocks = size / blen + 2;
 	struct pc_chain chain;
 	pc_chain_init(&chain);
+	int64_t at = 0;    /* the item's index in the deque, for why's labels */
 	for (int64_t n = 0; b != right; n++) {
 		if (n > maxblocks || pc_chain_loops(&chain, b)) {
 			c->damaged = true;
 			return;
 		}
-		label(c, PC_EDGE_INDEX, 0, 0);
-		ref_array(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, (uint64_t)(blen - lo), false);
+		deque_items(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, blen - lo, &at);
 		lo = 0;
 		if (!pc_u64(c->py, b + (uint64_t)o->blk_rightlink, &b)) {
 			c->damaged = true;
 			return;
 		}
 	}
-	label(c, PC_EDGE_INDEX, 0, 0);
 	if (hi >= lo)
-		ref_array(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, (uint64_t)(hi - lo + 1), false);
+		deque_items(c, b + (uint64_t)o->blk_data + (uint64_t)lo * 8, hi - lo + 1, &at);
 }
 
 static void do_odict(struct ctx *c, uint64_t obj)

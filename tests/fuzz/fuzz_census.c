@@ -39,6 +39,7 @@ the censuses found ("fuzz_census: stats ..."). */
 #include "image.h"
 #include "output.h"
 #include "snapshot.h"
+#include "why.h"
 
 static struct pc_image img;
 static struct pc_session *session;
@@ -259,6 +260,7 @@ static const char *const kind_name[K_N] = { "word", "length", "pointer", "type",
 static struct stats {
 	uint64_t inputs, kinds[K_N], tried[K_N];
 	uint64_t censuses, with_invalid, invalid_max, broken_gc, skipped, renders;
+	uint64_t whys, why_shapes, why_unrooted, why_dominators;
 } stats;
 
 struct writes {
@@ -599,6 +601,47 @@ static void census(enum pc_scope scope)
 	pc_census_fini(&c);
 }
 
+/* `why` over the same damaged image: the walk from the roots, paths by
+ * shape, unrooted objects, the dominator tree over the decoded graph; its
+ * JSON, table and dot renderings checked as the census's are. */
+static void why(void)
+{
+	static char *names[] = { "list", "function", "cell" };   /* few shapes each: fast */
+	struct pc_why *w = pc_why_create(names, (int)(sizeof(names) / sizeof(names[0])), 3, 5);
+	if (!w)
+		return;
+	struct pc_snapshot_opts o = { .scope = PC_SCOPE_GC, .on_copy = pc_why_on_copy, .on_copy_arg = w };
+	struct pc_census c;
+	if (!pc_census_image_opts(session, mem, &o, &c)) {
+		const struct pc_why_report *r = pc_why_result(w);
+		stats.whys++;
+		for (int k = 0; k < r->ntypes; k++) {
+			stats.why_shapes += r->types[k].nshapes;
+			stats.why_unrooted += r->types[k].unrooted;
+		}
+		stats.why_dominators += r->nsuspects;
+		for (int f = 0; f < 3; f++) {
+			char *buf = NULL;
+			size_t len = 0;
+			FILE *out = open_memstream(&buf, &len);
+			if (!out)
+				continue;
+			int rc = pc_why_print(out, r, &c, f == 0 ? PC_WHY_JSON : f == 1 ? PC_WHY_TABLE : PC_WHY_DOT);
+			fclose(out);
+			if (rc == 0 && check_output) {
+				if (f == 0)
+					check_json(buf, len);
+				else
+					check_table(buf, len);
+			}
+			stats.renders++;
+			free(buf);
+		}
+		pc_census_fini(&c);
+	}
+	pc_why_destroy(w);
+}
+
 static void print_stats(void)
 {
 	fprintf(stderr, "fuzz_census: stats inputs %llu;", (unsigned long long)stats.inputs);
@@ -606,10 +649,12 @@ static void print_stats(void)
 		fprintf(stderr, " %s %llu/%llu", kind_name[k], (unsigned long long)stats.kinds[k],
 			(unsigned long long)stats.tried[k]);
 	fprintf(stderr, "; objects %zu; censuses %llu, with invalid %llu (max %llu), broken gc list %llu, "
-		"skipped pointers %llu; renders %llu%s\n",
+		"skipped pointers %llu; why %llu (shapes %llu, unrooted %llu, dominators %llu); renders %llu%s\n",
 		nobjs, (unsigned long long)stats.censuses, (unsigned long long)stats.with_invalid,
 		(unsigned long long)stats.invalid_max, (unsigned long long)stats.broken_gc,
-		(unsigned long long)stats.skipped, (unsigned long long)stats.renders,
+		(unsigned long long)stats.skipped, (unsigned long long)stats.whys,
+		(unsigned long long)stats.why_shapes, (unsigned long long)stats.why_unrooted,
+		(unsigned long long)stats.why_dominators, (unsigned long long)stats.renders,
 		check_output ? ", checked" : ", not checked");
 }
 
@@ -660,6 +705,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	census(PC_SCOPE_REACHABLE);
 	census(PC_SCOPE_GC);
+	why();
 	while (w.n-- > 0)
 		memcpy(w.where[w.n], w.old[w.n], (size_t)w.width[w.n]);
 	return 0;

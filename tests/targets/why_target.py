@@ -1,7 +1,7 @@
 # Known reference graphs for `pycensus why` (tests/test_why.py): each
 # instance of a marker class is held in exactly one way.  Prints "ready"
 # and blocks on stdin; a second thread blocks with a local.
-import ctypes, gc, itertools, os, sys, threading
+import collections, ctypes, gc, itertools, os, sys, threading
 
 class ByAttr: pass
 class ByIndex: pass
@@ -12,6 +12,7 @@ class InCycle: pass
 class ByOpaque: pass
 class Leaked: pass
 class BySlot: pass
+class ByDeque: pass
 class AsKey:
     def __hash__(self): return 1
 
@@ -37,6 +38,9 @@ slotted.member = BySlot()
 
 # a cycle: a -> b -> a, the pair held by a module global
 cyc_a = []; cyc_b = [cyc_a, InCycle()]; cyc_a.append(cyc_b)
+
+# a deque item past the first block (64 items a block)
+dq = collections.deque(range(100)); dq.append(ByDeque())
 
 # itertools.chain: a traverse pycensus has no rule for
 chained = itertools.chain([ByOpaque()])
@@ -115,10 +119,11 @@ import json
 ids = {}
 for obj, name in ((holder.attr, "ByAttr"), (items[2], "ByIndex"), (table['the key'], "ByKey"),
                   (next(iter(keyed)), "AsKey"), (closure.__closure__[0].cell_contents, "ByClosure"),
-                  (cyc_b[1], "InCycle"), (slotted.member, "BySlot")):
+                  (cyc_b[1], "InCycle"), (slotted.member, "BySlot"), (dq[100], "ByDeque")):
     ids["__main__." + name] = [id(obj), sys.getsizeof(obj)]
 del obj, name   # module globals otherwise: the last would be held twice
 ids["__main__.Leaked"] = [leaked_id, None]
 ids["dominators"] = dominated_truth(dom_root)
+ids["worker"] = [t.ident, os.path.basename(worker.__code__.co_filename), worker.__code__.co_firstlineno]
 print("ready " + json.dumps(ids), flush=True)
 os.read(0, 1)
