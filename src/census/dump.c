@@ -34,9 +34,8 @@ struct dumper {
 	uint32_t *members;    /* the root objects, by group */
 	uint32_t *ids;        /* open addressing over the ids given, 0 empty */
 	size_t nids;
-	/* the labelled references of the node being written */
-	struct lab { uint32_t to, index; enum pc_hs_edge_type type; char *name; } *labs;
-	size_t nlabs, labcap;
+	/* the node being written: its next stored edge, the end of them */
+	uint32_t at, end;
 	uint32_t set_items;
 	bool oom;
 };
@@ -220,49 +219,46 @@ static void node_name(struct dumper *x, uint64_t addr, const struct pc_type *t, 
 		*name = *buf;
 }
 
-static void collect(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
+/* One labelled reference of the node being written, written at once:
+ * the rule reports references in the order the walk stored them. */
+static void emit(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
 {
 	(void)hidden;
 	struct dumper *x = arg;
+	const struct pc_why_graph *g = x->g;
 	uint32_t to = pc_why_node(x->w, ref);
-	if (to == UINT32_MAX || x->oom)
+	if (to == UINT32_MAX || x->at >= x->end)
 		return;
-	if (x->nlabs == x->labcap) {
-		size_t cap = x->labcap ? x->labcap * 2 : 256;
-		struct lab *a = realloc(x->labs, cap * sizeof(*a));
-		if (!a) {
-			x->oom = true;
-			return;
-		}
-		x->labs = a;
-		x->labcap = cap;
+	uint32_t stored = g->edges[x->at++];
+	uint32_t dnode = node_of(x, stored);
+	if (dnode == UINT32_MAX)
+		return;
+	if (stored != to) {  /* not the walk's order: the target, unnamed */
+		pc_hs_edge(x->hs, HS_INTERNAL, "?", 0, dnode);
+		return;
 	}
-	struct lab *b = &x->labs[x->nlabs++];
-	b->to = to;
-	b->index = 0;
-	b->name = NULL;
 	if (l->kind == PC_EDGE_INDEX) {
-		b->type = HS_ELEMENT;
-		b->index = l->i >= 0 && l->i <= UINT32_MAX ? (uint32_t)l->i : 0;
+		pc_hs_edge(x->hs, HS_ELEMENT, NULL, l->i >= 0 && l->i <= UINT32_MAX ? (uint32_t)l->i : 0, dnode);
 		return;
 	}
 	if (l->kind == PC_EDGE_SET) {
-		b->type = HS_ELEMENT;
-		b->index = x->set_items++;
+		pc_hs_edge(x->hs, HS_ELEMENT, NULL, x->set_items++, dnode);
 		return;
 	}
 	char *s = pc_why_label(x->w, l);
 	if (!s) {
 		x->oom = true;
+		pc_hs_edge(x->hs, HS_INTERNAL, "?", 0, dnode);
 		return;
 	}
 	size_t n = strlen(s);
+	enum pc_hs_edge_type type = HS_INTERNAL;
 	switch (l->kind) {
 	case PC_EDGE_ATTR: case PC_EDGE_SLOT: case PC_EDGE_DICT:
-		b->type = HS_PROPERTY;
+		type = HS_PROPERTY;
 		break;
 	case PC_EDGE_DICT_VALUE:
-		b->type = HS_PROPERTY;
+		type = HS_PROPERTY;
 		/* ['key'] names the value by its key; [<int>] stays */
 		if (n >= 4 && !strncmp(s, "['", 2) && !strcmp(s + n - 2, "']")) {
 			memmove(s, s + 2, n - 4);
@@ -270,33 +266,26 @@ static void collect(void *arg, uint64_t ref, bool hidden, const struct pc_edge_l
 		}
 		break;
 	default:
-		b->type = HS_INTERNAL;
+		break;
 	}
-	if (s[0] == '.')
-		memmove(s, s + 1, strlen(s));
-	b->name = s;
+	pc_hs_edge(x->hs, type, s[0] == '.' ? s + 1 : s, 0, dnode);
+	free(s);
 }
 
 static void write_edges(struct dumper *x, uint32_t i, struct pc_type *t)
 {
 	const struct pc_why_graph *g = x->g;
-	x->nlabs = 0;
+	x->at = g->eoff[i];
+	x->end = g->eoff[i + 1];
 	x->set_items = 0;
 	if (t)
-		pc_referents_labelled(g->py, g->R, g->addr[i], t, collect, x);
-	uint32_t e0 = g->eoff[i], e1 = g->eoff[i + 1];
-	for (uint32_t e = e0; e < e1; e++) {
-		uint32_t to = node_of(x, g->edges[e]);
-		if (to == UINT32_MAX)
-			continue;
-		size_t k = e - e0;
-		if (k < x->nlabs && x->labs[k].to == g->edges[e])
-			pc_hs_edge(x->hs, x->labs[k].type, x->labs[k].name, x->labs[k].index, to);
-		else  /* the words of an opaque object that point at objects */
+		pc_referents_labelled(g->py, g->R, g->addr[i], t, emit, x);
+	/* the rest: words of an opaque object that point at objects */
+	for (; x->at < x->end; x->at++) {
+		uint32_t to = node_of(x, g->edges[x->at]);
+		if (to != UINT32_MAX)
 			pc_hs_edge(x->hs, HS_INTERNAL, "(opaque)", 0, to);
 	}
-	for (size_t k = 0; k < x->nlabs; k++)
-		free(x->labs[k].name);
 	uint32_t wt = t ? weak_target(x, g->addr[i], t) : UINT32_MAX;
 	if (wt != UINT32_MAX)
 		pc_hs_edge(x->hs, HS_WEAK, "(referent)", 0, wt);
@@ -405,6 +394,5 @@ struct pc_error *pc_dump_graph(void *arg, struct pc_why *w, const struct pc_why_
 	free(x.members);
 	free(x.map);
 	free(x.ids);
-	free(x.labs);
 	return err;
 }
