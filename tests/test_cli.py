@@ -43,7 +43,7 @@ from harness import EXIT_INPUT, EXIT_USAGE  # noqa: E402
 MAN = os.path.join(TOP, "man", "pycensus.1")
 TIMEOUT = 30
 
-COMMANDS = ("snapshot", "watch", "diff", "info", "why")
+COMMANDS = ("snapshot", "watch", "diff", "info", "why", "dump")
 MAN_SECTIONS = ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "JSON OUTPUT",
                 "SCOPES", "TYPE NAMES", "EXIT STATUS", "ENVIRONMENT", "SIGNALS",
                 "EXAMPLES", "PERMISSIONS", "SEE ALSO")
