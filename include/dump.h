@@ -14,11 +14,13 @@
 
 struct pc_dump {
 	FILE *out;
+	const char *out_name;     /* for messages */
 	enum pc_scope scope;      /* gc: only the objects on the GC lists */
 	size_t with_values;       /* str/bytes contents up to this many characters; 0: none */
 	/* what was written */
 	uint64_t nodes, edges, bytes;
 	uint64_t collisions;      /* ids moved off their address's hash */
+	int write_errno;          /* writing OUT failed with it */
 };
 
 /* The why graph hook (pc_why_on_graph): ARG is the pc_dump. */

@@ -938,7 +938,8 @@ def check_write_failures(rep, pc, real, pid, tmp):
                   ["diff"] + files, ["diff", "--format", "table"] + files,
                   watch + [pid], watch + ["--format", "table", pid],
                   watch + ["--output", "/dev/full", pid],
-                  watch + ["--prometheus", os.path.join(tmp, "no-such-dir", "x.prom"), pid]]
+                  watch + ["--prometheus", os.path.join(tmp, "no-such-dir", "x.prom"), pid],
+                  ["dump", pid], ["dump", "--output", os.path.join(tmp, "no-such-dir", "x.heapsnapshot"), pid]]
     else:
         rep.fail("writes to /dev/full with a target", "no target: snapshot, info, diff and watch not checked")
     for argv in cases:

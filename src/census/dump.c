@@ -376,8 +376,10 @@ static struct pc_error *write_all(struct dumper *x)
 	bool ok = pc_hs_end(hs);
 	if (x->oom || (!ok && errno == ENOMEM))
 		return pc_error_nomem();
-	if (!ok)
-		return pc_error_new(PC_EXIT_FAILED, "writing the heap snapshot failed: %s", strerror(errno));
+	if (!ok) {
+		x->d->write_errno = errno ? errno : EIO;
+		return pc_error_new(PC_EXIT_FAILED, "cannot write %s: %s", x->d->out_name, strerror(errno));
+	}
 	return NULL;
 }
 

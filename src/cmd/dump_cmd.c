@@ -100,12 +100,14 @@ int pc_cmd_dump(int argc, char **argv)
 			int e = errno;
 			if (fd >= 0)
 				close(fd);
-			struct pc_error *err = pc_error_new(PC_EXIT_FAILED, "cannot open %s: %s", tmp, strerror(e));
+			struct pc_error *err = pc_error_new(PC_EXIT_FAILED, "cannot create %s: %s", tmp, strerror(e));
 			free(tmp);
 			return pc_report(err);
 		}
+		d.out_name = tmp;
 	} else {
 		d.out = stdout;
+		d.out_name = "standard output";
 	}
 	setvbuf(d.out, NULL, _IOFBF, 1 << 20);
 
@@ -129,7 +131,14 @@ int pc_cmd_dump(int argc, char **argv)
 	err = pc_snapshot(s, &cli.snap, &c);
 	if (err) {
 		pc_session_close(s);
-		code = pc_report(err);
+		if (d.write_errno && !path) {
+			/* said once, by pc_close_stdout() as for every command */
+			pc_stdout_failed(d.write_errno);
+			pc_error_destroy(err);
+			code = PC_EXIT_FAILED;
+		} else {
+			code = pc_report(err);
+		}
 		goto out;
 	}
 	warn_census(&c);
