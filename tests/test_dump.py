@@ -24,6 +24,11 @@ For every interpreter tests/pythons.py discovers:
     computes its own dominator sets over gc.get_referents(): memlab's
     retained size of each node must equal that truth (memlab's dominators,
     not pycensus's).
+  * "find-leaks": three dumps of tests/leaks/lru_cache_handler.py a second
+    apart (its UploadHandler count must grow: the premise); memlab's
+    baseline/target/final leak detection (tests/dump/findleaks.js, every
+    object new in target and alive in final a candidate) must trace the
+    leak to UploadHandler through the functools._lru_cache_wrapper.
   * "values": a str holding a secret is absent from the file without
     --with-values; with it the str's node is named by its first 64
     characters.
@@ -61,7 +66,9 @@ from harness import LabelReport as Report, short  # noqa: E402
 
 CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
 WHY_TARGET = os.path.join(HERE, "targets", "why_target.py")
+STORY = os.path.join(HERE, "leaks", "lru_cache_handler.py")
 SUMMARY_JS = os.path.join(HERE, "dump", "summary.js")
+FINDLEAKS_JS = os.path.join(HERE, "dump", "findleaks.js")
 MEMLAB_JS = os.path.join(HERE, "dump", "memlab.js")
 MEMLAB_DIR = os.environ.get("PYCENSUS_MEMLAB_DIR", "/var/cache/pycensus/memlab")
 NODE = shutil.which("node")
@@ -96,7 +103,8 @@ DOM = {"DomR": (), "DomA": ("0",), "DomB": ("1",), "DomC": ("0", "0"), "DomD": (
 
 
 def memlab_ready():
-    return NODE and os.path.isdir(os.path.join(MEMLAB_DIR, "node_modules", "@memlab", "heap-analysis"))
+    return NODE and all(os.path.isdir(os.path.join(MEMLAB_DIR, "node_modules", "@memlab", m))
+                        for m in ("heap-analysis", "api"))
 
 
 def node_json(script, args, timeout=TIMEOUT):
@@ -277,6 +285,42 @@ def check_graph(rep, pc, py, workdir):
         harness.kill_proc(p)
 
 
+def check_leaks(rep, pc, py, workdir):
+    """memlab's baseline/target/final leak detection over three dumps of
+    the lru_cache story, a second apart, must name the leaking handler."""
+    label = py["label"]
+    if not memlab_ready():
+        rep.skip(label, "find-leaks", "memlab not installed in %s" % MEMLAB_DIR)
+        return
+    p = harness.start([py["path"], "-u", STORY, "--lifetime", "60"], stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        line = harness.read_line(p, 60)
+        if not line or not line.startswith("ready"):
+            raise RuntimeError("story did not start: %r" % (line,))
+        files, counts = [], []
+        for i in range(3):
+            time.sleep(1)
+            files.append(os.path.join(workdir, "%s-leak%d.heapsnapshot" % (label, i)))
+            dump(pc, p.pid, files[-1])
+            s = node_json(SUMMARY_JS, [files[-1]])
+            counts.append(s["types"].get(M + "UploadHandler", {}).get("count", 0))
+        if not (0 < counts[0] < counts[1] < counts[2]):
+            rep.fail(label, "find-leaks", "premise: UploadHandler counts %r do not grow" % counts)
+            return
+        mdir = os.path.join(workdir, label + "-memlab")
+        os.makedirs(mdir, exist_ok=True)
+        m = node_json(FINDLEAKS_JS, files + [mdir])
+        named = [h for path in m["paths"] for h in path if h["name"] == M + "UploadHandler"]
+        via = [h for path in m["paths"] for h in path if h["name"] == "functools._lru_cache_wrapper"]
+        rep.check(named and via, label, "find-leaks",
+                  "%d traces; UploadHandler (%r in the dumps) named, held by the lru_cache wrapper" % (
+                      m["traces"], counts),
+                  "%d traces name %r" % (m["traces"], sorted(set(h["name"] for p in m["paths"] for h in p))[:20]))
+    finally:
+        harness.kill_proc(p)
+
+
 SECRET_TARGET = r"""
 import os, sys
 secret = "-".join(["pycensus", "secret", "canary", "%d" % os.getpid()])
@@ -446,7 +490,7 @@ def main():
             if args.only and args.only not in py["label"]:
                 continue
             usable.append(py)
-            for fn in (check_counts, check_graph, check_values):
+            for fn in (check_counts, check_graph, check_values, check_leaks):
                 try:
                     fn(rep, pc, py, workdir)
                 except Exception as e:  # a target that failed: one FAIL, go on
