@@ -1195,7 +1195,8 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			return err;
 	}
 	for (int k = 0; k < w->nwant; k++)
-		qsort(w->want[k].shapes, w->want[k].nshapes, sizeof(struct shape), by_count);
+		if (w->want[k].nshapes)  /* none: shapes is NULL, which qsort may not take */
+			qsort(w->want[k].shapes, w->want[k].nshapes, sizeof(struct shape), by_count);
 	graph_free(w);
 	return NULL;
 }
