@@ -52,5 +52,6 @@ bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli)
 int pc_cmd_watch(int argc, char **argv);
 int pc_cmd_diff(int argc, char **argv);
 int pc_cmd_why(int argc, char **argv);
+int pc_cmd_dump(int argc, char **argv);
 
 #endif

@@ -82,6 +82,40 @@ void pc_why_destroy(struct pc_why *w);
 /* The snapshot hook (pc_snapshot_opts.on_copy): ARG is the pc_why. */
 struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *py);
 
+/* The graph a why walk builds, lent to `dump` before it is freed (valid
+ * only inside the callback, while the copy lives).  Nodes are objects in
+ * walk order: the roots' objects, breadth first from them, then objects
+ * on the GC lists no root reaches. */
+#define PC_WHY_ROOT 0x80000000u
+struct pc_why_graph {
+	struct pc_py *py;
+	const struct pc_referents *R;
+	size_t n;
+	const uint64_t *addr;
+	/* a node index, or PC_WHY_ROOT + the index in ROOTS of the root
+	 * label that reached the node first ("module NAME", "sys.__dict__",
+	 * "builtins", "sys.modules", "thread T frame D FUNC ...",
+	 * "interned strings", "unrooted") */
+	const uint32_t *parent;
+	/* node I's references in order: EDGES[EOFF[I]..EOFF[I+1]), those its
+	 * type's rule reports, then those a scan of an opaque object guesses */
+	const uint32_t *eoff, *edges;
+	size_t nedges;
+	char *const *roots;
+	size_t nroots;
+	const uint64_t *gc;   /* the objects on the GC lists, sorted */
+	size_t ngc;
+};
+typedef struct pc_error *(*pc_why_graph_fn)(void *arg, struct pc_why *w, const struct pc_why_graph *g);
+void pc_why_on_graph(struct pc_why *w, pc_why_graph_fn fn, void *arg);
+
+/* The node of the object at ADDR, UINT32_MAX if none (inside FN). */
+uint32_t pc_why_node(const struct pc_why *w, uint64_t addr);
+
+/* A reference's label as why prints it (".attr", "[3]", "['key']",
+ * "(key)", "{…}", ".__dict__" ...); malloc'd, NULL if out of memory. */
+char *pc_why_label(struct pc_why *w, const struct pc_edge_label *l);
+
 /* What the walk found (valid until pc_why_destroy). */
 const struct pc_why_report *pc_why_result(const struct pc_why *w);
 

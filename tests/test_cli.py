@@ -43,7 +43,7 @@ from harness import EXIT_INPUT, EXIT_USAGE  # noqa: E402
 MAN = os.path.join(TOP, "man", "pycensus.1")
 TIMEOUT = 30
 
-COMMANDS = ("snapshot", "watch", "diff", "info", "why")
+COMMANDS = ("snapshot", "watch", "diff", "info", "why", "dump")
 MAN_SECTIONS = ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "JSON OUTPUT",
                 "SCOPES", "TYPE NAMES", "EXIT STATUS", "ENVIRONMENT", "SIGNALS",
                 "EXAMPLES", "PERMISSIONS", "SEE ALSO")
@@ -938,7 +938,8 @@ def check_write_failures(rep, pc, real, pid, tmp):
                   ["diff"] + files, ["diff", "--format", "table"] + files,
                   watch + [pid], watch + ["--format", "table", pid],
                   watch + ["--output", "/dev/full", pid],
-                  watch + ["--prometheus", os.path.join(tmp, "no-such-dir", "x.prom"), pid]]
+                  watch + ["--prometheus", os.path.join(tmp, "no-such-dir", "x.prom"), pid],
+                  ["dump", pid], ["dump", "--output", os.path.join(tmp, "no-such-dir", "x.heapsnapshot"), pid]]
     else:
         rep.fail("writes to /dev/full with a target", "no target: snapshot, info, diff and watch not checked")
     for argv in cases:

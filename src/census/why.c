@@ -11,7 +11,7 @@
 #include "why.h"
 
 /* parent[] holds a node index, or ROOT + the index of a root label. */
-#define ROOT 0x80000000u
+#define ROOT PC_WHY_ROOT
 #define MAX_HOPS 64
 
 /* The shapes of one wanted type by key (open addressing: shape + 1). */
@@ -46,6 +46,8 @@ struct pc_why {
 	size_t top;
 	uint64_t *gc;        /* the objects on the GC lists, sorted */
 	size_t ngc, gccap;
+	pc_why_graph_fn on_graph;  /* `dump`: the graph before it is freed */
+	void *on_graph_arg;
 };
 
 struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t top)
@@ -429,12 +431,15 @@ static bool local_name(struct pc_py *py, uint64_t code, int64_t i, char *buf, si
 	return false;
 }
 
+static char *fmt_label(struct pc_why *w, const struct pc_edge_label *l);
+
 struct frame_root {
 	struct pc_why *w;
 	char thread[32];
 	int depth;
 	uint64_t code;
 	char func[200];    /* "name (file:line)" */
+	bool rest;           /* the late pass: the frame's other references */
 };
 
 static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
@@ -453,6 +458,10 @@ static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 		free(esc);
 	} else if (l->kind == PC_EDGE_FIELD && l->a && !strcmp((const char *)(uintptr_t)l->a, "f_locals")) {
 		add(w, ref, root(w, "thread %s frame %d %s f_locals", f->thread, f->depth, f->func));
+	} else if (f->rest) {
+		char *lab = fmt_label(w, l);
+		add(w, ref, root(w, "thread %s frame %d %s %s", f->thread, f->depth, f->func, lab ? lab : "?"));
+		free(lab);
 	}
 }
 
@@ -502,7 +511,7 @@ static void thread_state_roots(struct pc_why *w, uint64_t ts, const char *thread
 /* Each thread's frames, innermost first: their locals are roots named by
  * thread (its id as threading.get_ident() gives it, else its place in the
  * interpreter's list, newest first), frame depth, function and local name. */
-static void thread_roots(struct pc_why *w, uint64_t interp)
+static void thread_roots(struct pc_why *w, uint64_t interp, bool rest)
 {
 	struct pc_py *py = w->py;
 	const struct pc_layout *L = py->L;
@@ -515,7 +524,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 			f_back = L->ro.frame_fields.off[i];
 	for (int nt = 0; ts && nt < 10000 && !w->oom; nt++) {
 		uint64_t frame = 0, code = 0, tid;
-		struct frame_root f = { .w = w };
+		struct frame_root f = { .w = w, .rest = rest };
 		if (L->ts_thread_id >= 0 && pc_u64(py, ts + (uint64_t)L->ts_thread_id, &tid))
 			snprintf(f.thread, sizeof(f.thread), "%llu", (unsigned long long)tid);
 		else
@@ -529,7 +538,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 				f.depth = nf;
 				frame_start(w, &f, code);
 				pc_referents_labelled(py, w->R, frame, t, frame_ref, &f);
-				if (find(w, frame) == UINT32_MAX)
+				if (!rest && find(w, frame) == UINT32_MAX)
 					add(w, frame, root(w, "thread %s frame %d %s", f.thread, nf, f.func));
 				if (!pc_u64(py, frame + (uint64_t)f_back, &frame))
 					break;
@@ -1292,9 +1301,23 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			add(w, d, root(w, "builtins"));
 		if (pc_u64(py, interps[i] + (uint64_t)L->is_modules, &d) && d)
 			add(w, d, root(w, "sys.modules"));
-		thread_roots(w, interps[i]);
+		thread_roots(w, interps[i], false);
 	}
 	static_type_roots(w);
+	expand(w, 0);
+	/* Then what only a running frame's code, globals or stack holds, and
+	 * the interned strings, as the reachable census counts them: late,
+	 * so the paths above keep their roots. */
+	for (int i = 0; i < ni && !w->oom; i++) {
+		uint64_t d;
+		thread_roots(w, interps[i], true);
+		if (L->is_interned >= 0 && pc_u64(py, interps[i] + (uint64_t)L->is_interned, &d) && d &&
+		    find(w, d) == UINT32_MAX)
+			add(w, d, root(w, "interned strings"));
+	}
+	uint64_t interned;
+	if (s->interned && pc_u64(py, s->interned, &interned) && interned && find(w, interned) == UINT32_MAX)
+		add(w, interned, root(w, "interned strings"));
 	expand(w, 0);
 	w->rep.rooted = w->n;
 	/* then what no root reaches: first what nothing else unrooted holds
@@ -1325,10 +1348,36 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	}
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
+	if (w->on_graph) {
+		struct pc_why_graph g = {
+			.py = py, .R = w->R, .n = w->n, .addr = w->addr, .parent = w->parent,
+			.eoff = w->eoff, .edges = w->edges, .nedges = w->nedges,
+			.roots = w->roots, .nroots = w->nroots, .gc = w->gc, .ngc = w->ngc,
+		};
+		struct pc_error *err = w->on_graph(w->on_graph_arg, w, &g);
+		if (err)
+			return err;
+	}
 	for (int k = 0; k < w->rep.ntypes; k++)
 		if (w->rep.types[k].nshapes > 1)
 			qsort(w->rep.types[k].shapes, w->rep.types[k].nshapes, sizeof(struct pc_why_shape), by_count);
 	graph_free(w);
 	return NULL;
+}
+
+void pc_why_on_graph(struct pc_why *w, pc_why_graph_fn fn, void *arg)
+{
+	w->on_graph = fn;
+	w->on_graph_arg = arg;
+}
+
+uint32_t pc_why_node(const struct pc_why *w, uint64_t addr)
+{
+	return find(w, addr);
+}
+
+char *pc_why_label(struct pc_why *w, const struct pc_edge_label *l)
+{
+	return fmt_label(w, l);
 }
 

@@ -19,6 +19,7 @@ static const char usage_text[] =
 "usage: pycensus snapshot [OPTIONS] PID        one census of one process; JSON on stdout\n"
 "       pycensus watch    [OPTIONS] PID...     a census every interval; JSON Lines\n"
 "       pycensus why      [OPTIONS] PID TYPE...  who holds the objects of each TYPE; JSON\n"
+"       pycensus dump     [OPTIONS] PID        the object graph as a .heapsnapshot (DevTools, memlab)\n"
 "       pycensus diff     [--format F] [--top N] OLD.json NEW.json   growth between two snapshots\n"
 "       pycensus info     PID                  what pycensus found in the target; JSON\n"
 "       pycensus --version | --help | COMMAND --help\n";
@@ -69,6 +70,11 @@ CENSUS_OPTIONS_HELP
 "  --format json|table|dot  JSON (default), one chain per line, or Graphviz\n"
 "  --shapes N             at most N path shapes per type (default 10)\n"
 "  --top N                the N objects retaining the most (default 10; 0: none)\n"
+"\n"
+"Dump options (also --scope, --timeout, --max-memory):\n"
+"  --output FILE          write the .heapsnapshot to FILE, not standard output\n"
+"  --with-values          name str nodes by their first 64 characters (default:\n"
+"                         no str or bytes contents in the file)\n"
 "\n"
 "Exit codes:\n"
 "  0  success\n"
@@ -188,7 +194,7 @@ static int cmd_info(int argc, char **argv)
 static int run(int argc, char **argv)
 {
 	if (argc < 2)
-		return pc_usage_error("missing command: snapshot, watch, why, diff or info");
+		return pc_usage_error("missing command: snapshot, watch, why, dump, diff or info");
 	const char *cmd = argv[1];
 	/* getopt names the program after argv[0]: make its one-line errors
 	 * read "pycensus: ..." whatever the subcommand. */
@@ -211,6 +217,8 @@ static int run(int argc, char **argv)
 		return pc_cmd_watch(argc - 1, argv + 1);
 	if (!strcmp(cmd, "why"))
 		return pc_cmd_why(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dump"))
+		return pc_cmd_dump(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return pc_cmd_diff(argc - 1, argv + 1);
 	return pc_usage_error("unknown command '%s'", cmd);
