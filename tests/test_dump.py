@@ -163,9 +163,11 @@ def format_errors(s, path):
     if not s["strings_unique"]:
         errs.append("strings repeat")
     groups = [g["name"] for g in s["groups"]]
-    for want in ("(modules)", "(interpreter state)", "(thread 0)"):
+    for want in ("(modules)", "(interpreter state)"):
         if want not in groups:
             errs.append("no group %s in %r" % (want, groups))
+    if not any(g.startswith("(thread ") for g in groups):
+        errs.append("no thread group in %r" % groups)
     return errs
 
 

@@ -61,13 +61,15 @@ static bool on_gc_lists(const struct pc_why_graph *g, uint64_t a)
 /* The group a root label belongs to, and the edge's name from it. */
 static const char *group_of(const char *label, char *group, size_t cap)
 {
-	int t, n = 0;
+	char t[32];
+	int n = 0;
 	if (!strncmp(label, "module ", 7)) {
 		snprintf(group, cap, "(modules)");
 		return label + 7;
 	}
-	if (sscanf(label, "thread %d %n", &t, &n) == 1 && n > 0) {
-		snprintf(group, cap, "(thread %d)", t);
+	/* "thread ID ...": ID as why names it (threading.get_ident(), else #N) */
+	if (sscanf(label, "thread %31s %n", t, &n) == 1 && n > 0) {
+		snprintf(group, cap, "(thread %s)", t);
 		return label + n;
 	}
 	if (!strcmp(label, "unrooted")) {
