@@ -296,17 +296,20 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 	const char *G = "_gc_runtime_state";
 	struct pc_gc_anchor at = { .base = PC_GC_RUNTIME };
 	int64_t gen_size = size_of(c, "gc_generation", REQ);
-	if ((at.off = find(c, "_PyRuntimeState", "gc", OPT)) >= 0)
+	/* (Asked in this order, a 3.8+ table needs no fact about the others.) */
+	if ((at.off = find(c, "_PyRuntimeState", "gc", OPT)) >= 0) {
 		at.base = PC_GC_RUNTIME;
-	else if (size_of(c, "_PyRuntimeState", OPT) < 0 && find(c, "PyInterpreterState", "gc", OPT) < 0) {
+	} else if ((at.off = find(c, "PyInterpreterState", "gc", OPT)) >= 0) {
+		at.base = PC_GC_INTERP;
+	} else if (size_of(c, "_PyRuntimeState", OPT) < 0) {
 		at = (struct pc_gc_anchor){ .base = PC_GC_STATIC, .symbol = gc_symbol(g, "generations", "_PyGC_generation0") };
 		for (int i = 0; i < PC_STATIC_GENERATIONS; i++)
 			gc_list(c, at, i * gen_size, "generations", i, false);
 		g->collecting = (struct pc_gc_anchor){ .base = PC_GC_STATIC, .symbol = gc_symbol(g, "collecting", NULL) };
 		return;
 	} else {
-		at.base = PC_GC_INTERP;
-		at.off = find(c, "PyInterpreterState", "gc", REQ);
+		need(c, "PyInterpreterState.gc", true);
+		return;
 	}
 	/* The lists the struct has decide the model, never the version:
 	 * generations[N] (3.7-3.13, 3.14.5+, 3.15), or the incremental
@@ -337,7 +340,7 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 {
 	/* 2.7/3.6 have no _PyRuntimeState: discovery's "runtime" is then the
 	 * static interp_head itself. */
-	L->rt_interp_head = size_of(c, "_PyRuntimeState", OPT) < 0 && L->gc.nsymbols
+	L->rt_interp_head = L->gc.nsymbols && size_of(c, "_PyRuntimeState", OPT) < 0
 		? 0 : find(c, "_PyRuntimeState", "interpreters.head", REQ);
 	const char *I = "PyInterpreterState";
 	L->is_next = find(c, I, "next", REQ);

@@ -317,7 +317,8 @@ def hold(secs):
     libc.clone.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
     stack = ctypes.create_string_buffer(STACK_SIZE)
     top = (ctypes.addressof(stack) + STACK_SIZE - 256) & ~15
-    tid = threading.get_native_id()
+    # threading.get_native_id() is 3.8+; before, gettid(2) (x86-64: 186).
+    tid = threading.get_native_id() if hasattr(threading, "get_native_id") else libc.syscall(186)
     say("holding %d\n" % tid)
     # The child runs sleep(SECS) (x86-64: its argument in the register the
     # clone wrapper passes ARG in) and exits; it touches no Python state.
