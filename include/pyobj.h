@@ -50,6 +50,7 @@ struct pc_type {
 	uint64_t opaque_count; /* objects of it that were so */
 	enum pc_sizer sizer;   /* a non-builtin __sizeof__ pycensus mirrors */
 	int64_t sizer_bytes;   /* SZ_NPSCALAR: the bytes it adds */
+	bool payload_only;     /* holds no object, only pointers to payload: not scanned */
 };
 
 struct pc_typemap;  /* address -> struct pc_type, see types.c */

@@ -981,6 +981,8 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 			instance_dict(c, obj, t, t);
 		break;
 	case RULE_OPAQUE:
+		if (t->payload_only)
+			break;
 		/* A managed dict (3.11+) is outside the object: its traverse
 		 * visits it with _PyObject_VisitManagedDict. */
 		instance_dict(c, obj, t, t);

@@ -327,6 +327,9 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	/* 3.8's _struct names its static type plain "Struct". */
 	if (!strcmp(t->name, "Struct") && !(t->flags & PC_TPFLAGS_HEAPTYPE))
 		t->sizer = SZ_STRUCT;
+	/* Their memory holds pointers to their data (an array's items, a
+	 * mapped file), never to an object: scanning it would read payload. */
+	t->payload_only = t->sizer == SZ_ARRAY || !strcmp(t->name, "mmap.mmap");
 	if ((t->sizer_bytes = pc_numpy_scalar_size(t->name)) >= 0 && !(t->flags & PC_TPFLAGS_HEAPTYPE))
 		t->sizer = SZ_NPSCALAR;
 	if (t->sizer == SZ_DEFAULT && t->base && t->base != addr) {
