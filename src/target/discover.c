@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "discover.h"
 #include "mem.h"
 #include "procfs_root.h"
@@ -436,9 +437,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		if (r > 0 && (r == ENOENT || r == ESRCH))
 			return pc_error_new(PC_EXIT_NOPROC, "no such process: %d", (int)pid);
 		if (r > 0 && (r == EACCES || r == EPERM))
-			return pc_error_new(PC_EXIT_PERM,
-				"cannot read the memory map of process %d: permission denied; run as its owner or as root (CAP_SYS_PTRACE)",
-				(int)pid);
+			return pc_perm_error(pid, "read the memory map of");
 		return pc_error_new(PC_EXIT_FAILED, "cannot list the modules of process %d: %s", (int)pid,
 				    r > 0 ? strerror(r) : dwfl_errmsg(-1));
 	}
