@@ -303,7 +303,6 @@ static int find_runtime_any(Dwfl_Module *mod, void **ud, const char *name, Dwarf
 struct scan_ctx {
 	struct find_ctx *find;
 	struct pc_mem *mem;
-	bool any;         /* every module, not only python-named ones */
 };
 
 /* 3.13+ with neither the symbol nor the section (a binary that exports
@@ -317,7 +316,7 @@ static int scan_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr
 	const char *base = name ? strrchr(name, '/') : NULL;
 	base = base ? base + 1 : name;
 	int rank = python_rank(base);
-	if (!rank && !sc->any)
+	if (!rank)
 		return DWARF_CB_OK;
 	Dwarf_Addr low = 0, high = 0;
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
@@ -450,12 +449,10 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		struct pc_mem *mem = NULL;
 		if (!pc_mem_open(pid, &mem)) {
 			if (!ctx.best) {
-				struct scan_ctx sc = { &ctx, mem, false };
+				/* Python-named modules only: reading every module's
+				 * data is what a process that is not Python would cost. */
+				struct scan_ctx sc = { &ctx, mem };
 				dwfl_getmodules(t->dwfl, scan_module, &sc, 0);
-				if (!ctx.ncand) {
-					sc.any = true;
-					dwfl_getmodules(t->dwfl, scan_module, &sc, 0);
-				}
 			}
 			if (ctx.ncand > 1)
 				pick_initialised(&ctx, mem);
