@@ -53,4 +53,10 @@ void pc_attach_install_signal_handlers(volatile sig_atomic_t *interrupt_flag);
 /* Sleep the given milliseconds unless interrupted. */
 void pc_sleep_ms(unsigned ms);
 
+/* Exit 5 for PID, which this user may not WHAT ("trace", "read the memory
+ * map of"): the reason as far as /proc tells it (another user, a process
+ * that is not dumpable, Yama's ptrace_scope, a container without
+ * SYS_PTRACE) and what to do. */
+struct pc_error *pc_perm_error(pid_t pid, const char *what);
+
 #endif

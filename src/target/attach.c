@@ -172,14 +172,10 @@ static struct pc_error *explain_eperm(pid_t pid, pid_t tid)
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
 	FILE *f = fopen(path, "re");
 	int tracer = 0;
-	unsigned uid = (unsigned)-1;
 	if (f) {
-		while (fgets(line, sizeof(line), f)) {
+		while (fgets(line, sizeof(line), f))
 			if (!strncmp(line, "TracerPid:", 10))
 				tracer = atoi(line + 10);
-			else if (!strncmp(line, "Uid:", 4))
-				sscanf(line + 4, "%*u %u", &uid);
-		}
 		fclose(f);
 	}
 	if (tracer == (int)getpid())
@@ -190,13 +186,38 @@ static struct pc_error *explain_eperm(pid_t pid, pid_t tid)
 		return pc_error_new(PC_EXIT_PERM,
 			"cannot trace process %d: it is already traced by process %d (a debugger?); detach that first",
 			(int)pid, tracer);
-	const char *hint = pc_container_hint();
-	if (hint)
-		return pc_error_new(PC_EXIT_PERM, "cannot trace process %d: %s", (int)pid, hint);
+	return pc_perm_error(pid, "trace");
+}
+
+struct pc_error *pc_perm_error(pid_t pid, const char *what)
+{
+	char path[64], line[256];
+	unsigned uid = (unsigned)-1;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Uid:", 4))
+				sscanf(line + 4, "%*u %u", &uid);
+		fclose(f);
+	}
 	if (uid != (unsigned)-1 && uid != geteuid() && geteuid() != 0)
 		return pc_error_new(PC_EXIT_PERM,
-			"cannot trace process %d: it belongs to uid %u; run pycensus as that user or as root (CAP_SYS_PTRACE)",
-			(int)pid, uid);
+			"cannot %s process %d: it belongs to uid %u; run pycensus as that user or as root (CAP_SYS_PTRACE)",
+			what, (int)pid, uid);
+	/* The kernel gives a process that is not dumpable (prctl
+	 * PR_SET_DUMPABLE 0, or one that changed its ids) /proc files owned
+	 * by root, and lets only CAP_SYS_PTRACE trace it. */
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	if (uid != (unsigned)-1 && uid != 0 && !stat(path, &st) && st.st_uid == 0)
+		return pc_error_new(PC_EXIT_PERM,
+			"cannot %s process %d: it is not dumpable (prctl PR_SET_DUMPABLE 0, or it changed its user ids); only root or CAP_SYS_PTRACE may trace it",
+			what, (int)pid);
+	/* After the two above, which say more to a non-root user. */
+	const char *hint = pc_container_hint();
+	if (hint)
+		return pc_error_new(PC_EXIT_PERM, "cannot %s process %d: %s", what, (int)pid, hint);
 	int scope = -1;
 	f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
 	if (f) {
@@ -204,13 +225,17 @@ static struct pc_error *explain_eperm(pid_t pid, pid_t tid)
 			scope = -1;
 		fclose(f);
 	}
-	if (scope >= 1)
+	if (scope == 1)
 		return pc_error_new(PC_EXIT_PERM,
-			"cannot trace process %d: kernel.yama.ptrace_scope is %d; run as root, grant CAP_SYS_PTRACE, or set it to 0",
-			(int)pid, scope);
+			"cannot %s process %d: kernel.yama.ptrace_scope is 1 (a user may trace only its own descendants); run as root, grant CAP_SYS_PTRACE, let the target allow it (prctl PR_SET_PTRACER) or set the scope to 0",
+			what, (int)pid);
+	if (scope >= 2)
+		return pc_error_new(PC_EXIT_PERM,
+			"cannot %s process %d: kernel.yama.ptrace_scope is %d; run as root with CAP_SYS_PTRACE%s",
+			what, (int)pid, scope, scope >= 3 ? " (scope 3 allows no tracing at all until reboot)" : "");
 	return pc_error_new(PC_EXIT_PERM,
-		"cannot trace process %d: permission denied; run as its owner or as root (CAP_SYS_PTRACE)",
-		(int)pid);
+		"cannot %s process %d: permission denied; run as its owner or as root (CAP_SYS_PTRACE)",
+		what, (int)pid);
 }
 
 enum { STOP_GONE, STOP_OK, STOP_TIMEOUT, STOP_SIGNAL };

@@ -8,14 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "discover.h"
 #include "mem.h"
 #include "procfs_root.h"
 #include "runtime_scan.h"
 
 static char *debuginfo_path;
+
+/* Seconds libdebuginfod waits for a server to start answering. */
+#define PC_DEBUGINFOD_TIMEOUT "10"
 
 /* The process whose modules libdwfl is finding: its callbacks carry no
  * context, and pycensus discovers one process at a time. */
@@ -90,6 +95,31 @@ static int find_in_target_root(Dwfl_Module *mod, pid_t pid, const char *name, co
 	return -1;
 }
 
+#define MISSES 16
+#define MISS_SECONDS 60
+
+/* Whether the build-id BITS missed its debug file in the last
+ * MISS_SECONDS; with RECORD, remember that it just did. */
+static bool recent_miss(const unsigned char *bits, int len, bool record)
+{
+	static struct { unsigned char id[40]; int len; time_t when; } miss[MISSES];
+	static unsigned next;
+	time_t now = time(NULL);
+	if (len > 40)
+		len = 40;
+	if (record) {
+		memcpy(miss[next % MISSES].id, bits, (size_t)len);
+		miss[next % MISSES].len = len;
+		miss[next % MISSES].when = now;
+		next++;
+		return true;
+	}
+	for (int i = 0; i < MISSES; i++)
+		if (miss[i].len == len && !memcmp(miss[i].id, bits, (size_t)len) && now - miss[i].when < MISS_SECONDS)
+			return true;
+	return false;
+}
+
 /* Debug files inside the target's root first (local, and the build the
  * container runs), then libdwfl's standard search: the host's
  * /usr/lib/debug, and debuginfod by build-id when DEBUGINFOD_URLS is set. */
@@ -102,7 +132,30 @@ static int find_debuginfo(Dwfl_Module *mod, void **ud, const char *name, Dwarf_A
 		if (fd >= 0)
 			return fd;
 	}
-	return dwfl_standard_find_debuginfo(mod, ud, name, base, file_name, debuglink, crc, debuginfo_file_name);
+	/* libdwfl asks again for a module whose debug file it did not get
+	 * (its symbol table, then its DWARF): a miss is remembered for a
+	 * while, so that a debuginfod server that does not answer costs one
+	 * timeout, not one per question. */
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int len = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (len > 0 && recent_miss(bits, len, false))
+		return -1;
+	int fd = dwfl_standard_find_debuginfo(mod, ud, name, base, file_name, debuglink, crc, debuginfo_file_name);
+	if (fd < 0 && len > 0)
+		recent_miss(bits, len, true);
+	/* libdwfl names no file for what debuginfod fetched: the descriptor
+	 * says where its cache keeps it, for `info`'s debuginfo. */
+	if (fd >= 0 && !*debuginfo_file_name) {
+		char link[64], path[4096];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, path, sizeof(path) - 1);
+		if (n > 0) {
+			path[n] = 0;
+			*debuginfo_file_name = strdup(path);
+		}
+	}
+	return fd;
 }
 
 static const Dwfl_Callbacks proc_callbacks = {
@@ -199,6 +252,17 @@ static uint64_t runtime_of(Dwfl_Module *mod)
 	return 0;
 }
 
+/* 2 for a libpython, 1 for a python executable (python3.11, python3.13d),
+ * else 0. */
+static int python_rank(const char *base)
+{
+	if (base && strstr(base, "libpython"))
+		return 2;
+	if (base && !strncmp(base, "python", 6) && !strstr(base, ".so"))
+		return 1;
+	return 0;
+}
+
 static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
 {
 	(void)ud;
@@ -207,13 +271,11 @@ static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Add
 	const char *base = name ? strrchr(name, '/') : NULL;
 	base = base ? base + 1 : name;
 	/* Look only in modules that can be an interpreter: the executable or a
-	 * libpython.  Scanning libc's symbols for _PyRuntime is wasted time. */
-	int rank;
-	if (base && strstr(base, "libpython"))
-		rank = 2;
-	else if (base && strstr(base, "python"))
-		rank = 1;
-	else
+	 * libpython.  Scanning libc's symbols for _PyRuntime is wasted time,
+	 * and so are extension modules (_json.cpython-311-....so): reading a
+	 * module's symbols looks for its debug file, through debuginfod too. */
+	int rank = python_rank(base);
+	if (!rank)
 		return DWARF_CB_OK;
 	uint64_t rt = runtime_of(mod);
 	if (!rt) {
@@ -247,7 +309,6 @@ static int find_runtime_any(Dwfl_Module *mod, void **ud, const char *name, Dwarf
 struct scan_ctx {
 	struct find_ctx *find;
 	struct pc_mem *mem;
-	bool any;         /* every module, not only python-named ones */
 };
 
 /* 3.13+ with neither the symbol nor the section (a binary that exports
@@ -260,8 +321,8 @@ static int scan_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr
 	struct scan_ctx *sc = arg;
 	const char *base = name ? strrchr(name, '/') : NULL;
 	base = base ? base + 1 : name;
-	int rank = base && strstr(base, "libpython") ? 2 : base && strstr(base, "python") ? 1 : 0;
-	if (!rank && !sc->any)
+	int rank = python_rank(base);
+	if (!rank)
 		return DWARF_CB_OK;
 	Dwarf_Addr low = 0, high = 0;
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
@@ -398,6 +459,12 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		return pc_error_new(PC_EXIT_NOPROC, "no such process: %d", (int)pid);
 
 	finding_pid = pid;
+	/* A debuginfod server that accepts and never answers would hold
+	 * discovery for libdebuginfod's default 90 s, three times (its
+	 * retries): 10 s once, unless the user says otherwise (nothing is
+	 * stopped meanwhile). */
+	setenv("DEBUGINFOD_TIMEOUT", PC_DEBUGINFOD_TIMEOUT, 0);
+	setenv("DEBUGINFOD_RETRY_LIMIT", "0", 0);
 	t->dwfl = dwfl_begin(&proc_callbacks);
 	if (!t->dwfl)
 		return pc_error_new(PC_EXIT_FAILED, "libdwfl: %s", dwfl_errmsg(-1));
@@ -408,9 +475,7 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		if (r > 0 && (r == ENOENT || r == ESRCH))
 			return pc_error_new(PC_EXIT_NOPROC, "no such process: %d", (int)pid);
 		if (r > 0 && (r == EACCES || r == EPERM))
-			return pc_error_new(PC_EXIT_PERM,
-				"cannot read the memory map of process %d: permission denied; run as its owner or as root (CAP_SYS_PTRACE)",
-				(int)pid);
+			return pc_perm_error(pid, "read the memory map of");
 		return pc_error_new(PC_EXIT_FAILED, "cannot list the modules of process %d: %s", (int)pid,
 				    r > 0 ? strerror(r) : dwfl_errmsg(-1));
 	}
@@ -423,12 +488,10 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		struct pc_mem *mem = NULL;
 		if (!pc_mem_open(pid, &mem)) {
 			if (!ctx.best) {
-				struct scan_ctx sc = { &ctx, mem, false };
+				/* Python-named modules only: reading every module's
+				 * data is what a process that is not Python would cost. */
+				struct scan_ctx sc = { &ctx, mem };
 				dwfl_getmodules(t->dwfl, scan_module, &sc, 0);
-				if (!ctx.ncand) {
-					sc.any = true;
-					dwfl_getmodules(t->dwfl, scan_module, &sc, 0);
-				}
 			}
 			if (ctx.ncand > 1)
 				pick_initialised(&ctx, mem);

@@ -262,9 +262,9 @@ static bool python_class(struct pc_py *py, struct pc_type *d)
 
 /* Without symbols: the type that set T's traverse function (up T's bases,
  * the last one whose tp_traverse is the same) says which function it is:
- * a Python class (subtype_traverse), a struct sequence (a tuple subtype
- * whose type dict has n_sequence_fields) or a builtin type by name
- * (traverse_names.c).  The function must lie in the interpreter, as with
+ * a Python class (subtype_traverse), a builtin type by name
+ * (traverse_names.c), or a struct sequence (a tuple subtype whose type dict
+ * has n_sequence_fields).  The function must lie in the interpreter, as with
  * symbols: an extension module's type of the same name is not the
  * builtin. */
 static const struct pc_rule *rule_by_type(struct pc_py *py, struct pc_rulebook *R, struct pc_type *t,
@@ -281,14 +281,15 @@ static const struct pc_rule *rule_by_type(struct pc_py *py, struct pc_rulebook *
 			break;
 		d = b;
 	}
+	/* A class first: one may call itself "dict" (__module__ "builtins"). */
 	const struct pc_rule *r = &R->opaque;
-	const char *file = NULL, *name = pc_traverse_of_type(d->name, &file);
-	if (name)
-		r = rule_named(R, name, file);
-	else if (python_class(py, d)) {
+	const char *file = NULL, *name = NULL;
+	if (python_class(py, d)) {
 		R->subtype_fn = fn;
 		r = rule_named(R, "subtype_traverse", NULL);
-	} else if (d->base && d->base == py->kind_type[PK_TUPLE] && d->dict &&
+	} else if ((name = pc_traverse_of_type(d->name, &file)))
+		r = rule_named(R, name, file);
+	else if (d->base && d->base == py->kind_type[PK_TUPLE] && d->dict &&
 		   pc_dict_get_str(py, d->dict, "n_sequence_fields"))
 		r = rule_named(R, "structseq_traverse", NULL);
 	if (getenv("PYCENSUS_DEBUG_RULES"))
