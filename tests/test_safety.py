@@ -5,7 +5,10 @@ crashes or hangs on a target, whatever the target does (issue 5).
     python3 tests/test_safety.py [--pycensus ./pycensus] [--san ./pycensus-san]
                                  [--quick] [--only SUBSTR] [--seed N]
 
-All against real targets, the interpreters tests/pythons.py discovers:
+All against real targets, the interpreters tests/pythons.py discovers
+(Debian sid's, among them 3.14 and 3.15, with --sid: tests/test_safety_sid.py;
+the interpreter lists below name minor versions, and a file runs those it
+has, else its oldest and newest):
 
   static       src/*.c and include/*.h (comments stripped) contain no
                PTRACE_POKE*, PTRACE_SETREGS, PTRACE_SETFPREGS,
@@ -90,6 +93,7 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True     # no tests/__pycache__
 import harness  # noqa: E402
+import pythons  # noqa: E402
 from harness import (EXIT_FAILED, Pycensus, Target, TargetError, one_line,  # noqa: E402
                      short, stopped_threads, wait_unstopped)
 
@@ -1493,7 +1497,7 @@ def guarded(rep, name, fn, *args):
         return None
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
     ap.add_argument("--san", help="ASan/UBSan build to run the crash-prone parts with too "
@@ -1501,7 +1505,10 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer interpreters and runs")
     ap.add_argument("--only", help="only interpreters whose label contains this")
     ap.add_argument("--seed", type=int, help="random seed (printed; default: time)")
-    args = ap.parse_args()
+    ap.add_argument("--sid", action="store_true",
+                    help="only Debian sid's interpreters (tests/test_safety_sid.py runs them, "
+                    "within its own time limit); without it, only the others")
+    args = ap.parse_args(argv)
 
     harness.exit_on_signals()
 
@@ -1532,30 +1539,36 @@ def main():
         # Others may relink the binaries while this runs: test private copies.
         for p in pcs:
             p.path = private_copy(p.path, workdir)
-        pys = harness.usable_pythons(args.only)
+        pys = [p for p in harness.usable_pythons(args.only) if bool(p.get("root")) == args.sid]
         print("# seed %d; %s; pycensus %s%s (private copies taken at start)" % (
             seed, "quick" if args.quick else "full", path,
             ", sanitizer build %s" % san if len(pcs) > 1 else
             (" (%s)" % san_note if san_note else "")), flush=True)
         if san_note and not args.quick and args.san is None:
             rep.skip("sanitizer runs", san_note)
+        if not pys and args.sid:
+            why = [p["skip_reason"] for p in pythons.discover() if p.get("root") and p["skip_reason"]]
+            rep.skip("interpreters", "no usable Debian sid interpreter: %s" % (
+                why[0] if why else "none found (tests/pythons.py)"))
+            return finish(rep, stats, t0)
         if not pys:
             rep.skip("interpreters", "no usable supported interpreter found")
             check_static(rep)
             return finish(rep, stats, t0)
         print("# interpreters: %s" % ", ".join(p["label"] for p in pys), flush=True)
 
-        guarded(rep, "static no-write", check_static, rep)
+        if not args.sid:
+            guarded(rep, "static no-write", check_static, rep)
 
         # 1. no writes: every interpreter (quick: oldest and newest).
-        nw = pys if not args.quick else pick(pys, [(3, 8), (3, 13)])
+        nw = pys if not args.quick else pick(pys, [(3, 8), (3, 13), (3, 15)])
         for py in nw:
             guarded(rep, "no-write " + py["label"], check_no_write, rep, pcs, py, workdir)
 
         # 2 + 5. Kills and timeouts on big heaps.
         # 3.14 and 3.15 (Debian sid's, tests/pythons.py) have their own
         # object header and GC state: every stop path runs on them too.
-        big = pick(pys, [(3, 8), (3, 13)] if args.quick else [(3, 8), (3, 11), (3, 13), (3, 14), (3, 15)])
+        big = pick(pys, [(3, 8), (3, 13), (3, 15)] if args.quick else [(3, 8), (3, 11), (3, 13), (3, 14), (3, 15)])
         scale = 10 if args.quick else 25
         nruns = 24 if args.quick else 72
         print("# kill and timeout runs on %s, census_target.py --scale %d, %d kill runs" % (
@@ -1584,36 +1597,36 @@ def main():
                 guarded(rep, "exit san", check_exit, rep, pcs[1], ex[-1], scope, workdir)
 
         # 3b. Threads and forks without pause.
-        churn = pys if not args.quick else pick(pys, [(3, 8), (3, 12)])
+        churn = pys if not args.quick else pick(pys, [(3, 8), (3, 12), (3, 14)])
         for py in churn:
             for mode in ("threads", "fork"):
                 guarded(rep, mode + " " + py["label"], check_churn, rep, pcs, py, mode,
                         1 if args.quick else 2, workdir)
 
         # 3c. exec in a loop.
-        execs = pick(pys, [(3, 8), (3, 11), (3, 13), (3, 14), (3, 15)] if not args.quick else [(3, 13)])
+        execs = pick(pys, [(3, 8), (3, 11), (3, 13), (3, 14), (3, 15)] if not args.quick else [(3, 13), (3, 15)])
         for py in execs:
             guarded(rep, "exec " + py["label"], check_exec, rep, pcs, py,
                     6 if args.quick else 12, workdir)
 
         # 3d. --no-stop while allocating.
-        ns = pys if not args.quick else pick(pys, [(3, 9), (3, 13)])
+        ns = pys if not args.quick else pick(pys, [(3, 9), (3, 13), (3, 14)])
         for py in ns:
             guarded(rep, "no-stop " + py["label"], check_nostop, rep, pcs, py,
                     1 if args.quick else 2, workdir)
 
-        # 6. Suspension (Ctrl-Z) and SIGCONT (quick: on one interpreter).
-        sus = pick(pys, [(3, 12)] if args.quick else [(3, 12), (3, 14), (3, 15)])
+        # 6. Suspension (Ctrl-Z) and SIGCONT.
+        sus = pick(pys, [(3, 12), (3, 15)] if args.quick else [(3, 12), (3, 14), (3, 15)])
         for py in sus:
             guarded(rep, "suspend " + py["label"], check_suspend, rep, pcs, py, workdir,
                     args.quick)
 
         # 7. A thread in uninterruptible sleep; a target in group-stop.
-        for py in pick(pys, [(3, 11)] if args.quick else [(3, 11), (3, 15)]):
+        for py in pick(pys, [(3, 11), (3, 15)]):
             guarded(rep, "d-state " + py["label"], check_dstate, rep, pc, py, workdir)
 
         # 4. Garbage in the heap.
-        gb = pys if not args.quick else pick(pys, [(3, 8), (3, 11), (3, 13)])
+        gb = pys if not args.quick else pick(pys, [(3, 8), (3, 11), (3, 13), (3, 14)])
         for py in gb:
             for kind in KINDS:
                 guarded(rep, "garbage %s %s" % (kind, py["label"]), check_garbage,
