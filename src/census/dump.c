@@ -226,10 +226,14 @@ static void emit(void *arg, uint64_t ref, bool hidden, const struct pc_edge_labe
 	(void)hidden;
 	struct dumper *x = arg;
 	const struct pc_why_graph *g = x->g;
-	uint32_t to = pc_why_node(x->w, ref);
-	if (to == UINT32_MAX || x->at >= x->end)
+	if (x->at >= x->end)
 		return;
-	uint32_t stored = g->edges[x->at++];
+	/* the stored edge is this reference unless the walk skipped it (not
+	 * an object): only then is the address looked up */
+	uint32_t stored = g->edges[x->at], to = stored;
+	if (g->addr[stored] != ref && (to = pc_why_node(x->w, ref)) == UINT32_MAX)
+		return;
+	x->at++;
 	uint32_t dnode = node_of(x, stored);
 	if (dnode == UINT32_MAX)
 		return;
