@@ -15,7 +15,8 @@ For every interpreter tests/pythons.py discovers:
     summing to the edges, to_node a multiple of the node field count, ids
     odd, unique and uint32, strings unique.  memlab (getFullHeapFromFile)
     must load it and count the same per type.  The target must answer
-    after each dump (never left stopped).
+    after each dump (never left stopped).  A second dump must give every
+    Leaky object the same id.
   * "edges" and "retained": tests/targets/why_target.py holds one marker
     instance per way (attribute, list item, str dict key, dict key,
     closure cell, __slots__ member, a thread's local): following the named
@@ -186,9 +187,17 @@ def check_counts(rep, pc, py, workdir):
         dump(pc, pid, reach)
         rep.check(target.ping(10) is not None, label, "detached", "the target answers after dump",
                   "the target does not answer after dump")
+        again = os.path.join(workdir, label + "-again.heapsnapshot")
+        dump(pc, pid, again)
         dump(pc, pid, gcfile, "--scope", "gc")
         harness.censused(py["path"])
-        s = node_json(SUMMARY_JS, [reach])
+        s = node_json(SUMMARY_JS, [reach, "IDS:" + M + "Leaky"])
+        s2 = node_json(SUMMARY_JS, [again, "IDS:" + M + "Leaky"])
+        a, b = s["ids"][M + "Leaky"], s2["ids"][M + "Leaky"]
+        want = truth.get(M + "Leaky", [0])[0]
+        rep.check(len(a) == want and a == b and all(i % 2 for i in a), label, "stable ids",
+                  "the %d Leaky objects keep their (odd) ids in a second dump" % want,
+                  "%d/%d Leaky ids, %d equal in a second dump" % (len(a), want, len(set(a) & set(b))))
         errs = format_errors(s, reach)
         rep.check(not errs, label, "format", "%d nodes, %d edges, %d strings" % (
             s["node_count"], s["edge_count"], s["strings"]), "; ".join(errs))
