@@ -24,7 +24,9 @@ For every interpreter tests/pythons.py discovers:
     types (property, element, internal).  For its Dom* graph the target
     computes its own dominator sets over gc.get_referents(): memlab's
     retained size of each node must equal that truth (memlab's dominators,
-    not pycensus's).
+    not pycensus's).  And memlab's retained size of `why --top`'s largest
+    retainers that hang from a module (at least 3 of them) must equal
+    why's: two dominator implementations over the same graph.
   * "find-leaks": three dumps of tests/leaks/lru_cache_handler.py a second
     apart (its UploadHandler count must grow: the premise); memlab's
     baseline/target/final leak detection (tests/dump/findleaks.js, every
@@ -281,7 +283,27 @@ def check_graph(rep, pc, py, workdir):
         if missing:
             rep.fail(label, "retained", "Dom* nodes not found by path: %r" % missing)
             return
-        m = node_json(MEMLAB_JS, [path] + [str(v["id"]) for v in nodes.values()])
+        # pycensus's own dominators (why --top) on the same stop's graph:
+        # the largest retainers reached from a module, by their path
+        rc, out, err = run(pc, ["why", "--top", "12", p.pid, M + "DomR"])
+        if rc != 0:
+            raise RuntimeError("why exit %d: %s" % (rc, short(err)))
+        tops = {}
+        for t in json.loads(out)["dominators"]:
+            mm = re.match(r"^module (\S+)(?: \.(\S+) \((\S+)\))?$", t["chain"])
+            if mm:
+                hops = ("(modules)", mm.group(1)) + (() if not mm.group(2) else ("__dict__",) if
+                                                     mm.group(2) == "__dict__" else ("__dict__", mm.group(2)))
+                tops["PATH:" + ">".join(hops)] = t
+        s2 = node_json(SUMMARY_JS, [path] + list(tops))
+        found = dict((s2["paths"][k]["id"], t) for k, t in tops.items() if s2["paths"][k])
+        m = node_json(MEMLAB_JS, [path] + [str(v["id"]) for v in nodes.values()] + [str(i) for i in found])
+        agree = [(t["chain"], m["picked"][str(i)]["retained_size"], t["retained_bytes"]) for i, t in found.items()]
+        bad = ["%s memlab %d, why %d" % a for a in agree if a[1] != a[2]]
+        rep.check(len(agree) >= 3 and not bad, label, "retained vs why",
+                  "%d of why's top retainers: memlab's retained size equal (%s)" % (
+                      len(agree), ", ".join("%s %d" % (a[0], a[1]) for a in agree[:3])),
+                  "%d mapped; %s" % (len(agree), "; ".join(bad[:4])))
         truth = ids["dominators"]
         bad, good = [], []
         for name, v in sorted(nodes.items()):
