@@ -13,7 +13,8 @@ For every interpreter tests/pythons.py discovers:
     and bytes of the same quiescent target.  The file must be what DevTools
     and memlab read: V8's key order, node 0 the synthetic root, edge counts
     summing to the edges, to_node a multiple of the node field count, ids
-    odd, unique and uint32, strings unique.  memlab (getFullHeapFromFile)
+    odd, unique and uint32, strings unique, every node reachable from node 0
+    (DevTools hides the others; in the gc dump too).  memlab (getFullHeapFromFile)
     must load it and count the same per type.  The target must answer
     after each dump (never left stopped).  A second dump must give every
     Leaky object the same id.
@@ -165,6 +166,8 @@ def format_errors(s, path):
         errs.append("an id past uint32")
     if not s["strings_unique"]:
         errs.append("strings repeat")
+    if s["unreachable"]:
+        errs.append("%d nodes unreachable from node 0" % s["unreachable"])
     groups = [g["name"] for g in s["groups"]]
     for want in ("(modules)", "(interpreter state)", "(thread 0)"):
         if want not in groups:
@@ -208,6 +211,10 @@ def check_counts(rep, pc, py, workdir):
         rep.check(not d, label, "counts reachable", "%d types, %d objects equal snapshot's" % (
             len(got), sum(v[0] for v in got.values())), d)
         gs = node_json(SUMMARY_JS, [gcfile])
+        rep.check(not gs["unreachable"], label, "gc scope reachable",
+                  "every node of the gc dump hangs from node 0 (%d through objects outside the scope)" % (
+                      len(gs["group_edges"].get("(gc scope: held through objects outside it)", []))),
+                  "%d nodes unreachable from node 0" % gs["unreachable"])
         gotgc = dict((k, [v["count"], v["bytes"]]) for k, v in gs["types"].items())
         d = diffs(gotgc, truth)
         rep.check(not d, label, "counts gc", "%d types, %d objects equal gc.get_objects()'s" % (
@@ -353,10 +360,14 @@ def check_leaks(rep, pc, py, workdir):
 
 
 SECRET_TARGET = r"""
-import os, sys
+import gc, os, sys
 secret = "-".join(["pycensus", "secret", "canary", "%d" % os.getpid()])
 long = "L" * 10 + "%d" % os.getpid() + "z" * 200
-sys.stdout.write("ready %s\n" % secret); sys.stdout.flush()
+# a tracked constants tuple held only by an untracked code object (no
+# collection has untracked it): in the gc scope, held from outside it
+def f(x): return x in {"alpha", "beta", "gamma"}
+orphan = gc.is_tracked(f.__code__.co_consts) and not gc.is_tracked(f.__code__)
+sys.stdout.write("ready %s %d\n" % (secret, orphan)); sys.stdout.flush()
 os.read(0, 1)
 """
 
@@ -386,6 +397,18 @@ def check_values(rep, pc, py, workdir):
                   "values on", "the secret, and a long str cut to 64 characters",
                   "with --with-values: secret %s, 64-character prefix %s" % (
                       secret in b, longv in s["strings"]))
+        # --scope gc: what only objects outside the scope hold still hangs
+        # from the root (DevTools would hide it)
+        gcfile = os.path.join(workdir, label + "-orphans.heapsnapshot")
+        dump(pc, p.pid, gcfile, "--scope", "gc")
+        gs = node_json(SUMMARY_JS, [gcfile])
+        held = gs["group_edges"].get("(gc scope: held through objects outside it)", [])
+        if line.split()[2] != "1":
+            rep.skip(label, "gc orphans", "premise: no tracked co_consts under an untracked code object here")
+        else:
+            rep.check(held and not gs["unreachable"], label, "gc orphans",
+                      "%d objects held only from outside the gc scope hang from their group" % len(held),
+                      "%d in the group, %d unreachable" % (len(held), gs["unreachable"]))
     finally:
         harness.kill_proc(p)
 

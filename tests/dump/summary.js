@@ -69,6 +69,20 @@ for (const a of process.argv.slice(3).filter((a) => a.startsWith('PATH:'))) {
   }
   out.paths[a] = at < 0 ? null : { id: nodes[at * nf + fId], name: strings[nodes[at * nf + fName]], hops: hops, edges: edgeList(at).slice(0, 20) };
 }
+// nodes no chain of non-weak edges leads to from node 0: DevTools leaves
+// them out of its views
+{
+  const seen = new Uint8Array(n), queue = [0];
+  seen[0] = 1;
+  while (queue.length) {
+    const v = queue.pop();
+    for (let e = firstEdge[v]; e < firstEdge[v + 1]; e += ef) {
+      const to = edges[e + eTo] / nf;
+      if (etypes[edges[e + eType]] !== 'weak' && !seen[to]) { seen[to] = 1; queue.push(to); }
+    }
+  }
+  out.unreachable = n - seen.reduce((a, b) => a + b, 0);
+}
 out.root = { name: strings[nodes[fName]], id: nodes[fId], type: ntypes[nodes[fType]] };
 for (const e of edgeList(0)) out.groups.push({ name: e.to_name, id: e.to_id });
 out.group_edges = {};
