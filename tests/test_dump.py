@@ -35,7 +35,9 @@ For every interpreter tests/pythons.py discovers:
     leak to UploadHandler through the functools._lru_cache_wrapper.
   * "values": a str holding a secret is absent from the file without
     --with-values; with it the str's node is named by its first 64
-    characters.
+    characters.  In the same target, a weakref.ref's edge to its referent
+    is weak; and a fresh constants tuple held only by a code object (not
+    GC-tracked) hangs from the gc dump's group for such objects.
   * exit codes: a free PID 3, a bad PID 2, an --output in a missing
     directory 1 with one stderr line and no file left.
 
@@ -366,6 +368,10 @@ long = "L" * 10 + "%d" % os.getpid() + "z" * 200
 # a tracked constants tuple held only by an untracked code object (no
 # collection has untracked it): in the gc scope, held from outside it
 def f(x): return x in {"alpha", "beta", "gamma"}
+import weakref
+class Referent(object): pass
+referent = Referent()
+wref = weakref.ref(referent)
 orphan = gc.is_tracked(f.__code__.co_consts) and not gc.is_tracked(f.__code__)
 sys.stdout.write("ready %s %d\n" % (secret, orphan)); sys.stdout.flush()
 os.read(0, 1)
@@ -397,6 +403,10 @@ def check_values(rep, pc, py, workdir):
                   "values on", "the secret, and a long str cut to 64 characters",
                   "with --with-values: secret %s, 64-character prefix %s" % (
                       secret in b, longv in s["strings"]))
+        s = node_json(SUMMARY_JS, [plain, "PATH:(modules)>__main__>__dict__>wref>(referent)"])
+        w = s["paths"]["PATH:(modules)>__main__>__dict__>wref>(referent)"]
+        rep.check(w and w["name"] == M + "Referent" and w["hops"][-1]["type"] == "weak", label, "weak edge",
+                  "weakref.ref --weak--> its referent", "got %r" % (w and w["hops"][-1:],))
         # --scope gc: what only objects outside the scope hold still hangs
         # from the root (DevTools would hide it)
         gcfile = os.path.join(workdir, label + "-orphans.heapsnapshot")
