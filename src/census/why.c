@@ -90,7 +90,7 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t
 	struct pc_why *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->want = calloc((size_t)nnames, sizeof(*w->want));
+	w->want = calloc(nnames ? (size_t)nnames : 1, sizeof(*w->want));  /* none: dump */
 	if (!w->want) {
 		free(w);
 		return NULL;
