@@ -524,7 +524,11 @@ def check_streamed(rep, pc, py, workdir, quick):
         # bytes an object), one node's labels and the string table, never
         # the file: streamed.
         allowed = 16 * nodes + (8 << 20)
-        rep.check(nodes >= 2 * n and extra < allowed and extra < size / 2, label, "streamed",
+        if allowed >= size:
+            rep.fail(label, "streamed", "premise: the allowance (%d MB) is not below the file's size (%d MB)"
+                     % (allowed >> 20, size >> 20))
+            return
+        rep.check(nodes >= 2 * n and extra < allowed, label, "streamed",
                   "dump's peak RSS is why's + %d MB, the file %d MB" % (extra >> 20, size >> 20),
                   "%d nodes; dump's peak RSS is why's + %d MB (allowed %d MB) for a %d MB file" % (
                       nodes, extra >> 20, allowed >> 20, size >> 20))
