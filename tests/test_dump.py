@@ -170,6 +170,8 @@ def format_errors(s, path):
         errs.append("strings repeat")
     if s["unreachable"]:
         errs.append("%d nodes unreachable from node 0" % s["unreachable"])
+    if "__main__" not in s["shortcuts"] or "sys" not in s["shortcuts"]:
+        errs.append("no shortcut edges from the root to __main__ and sys: %r" % s["shortcuts"][:5])
     groups = [g["name"] for g in s["groups"]]
     for want in ("(modules)", "(interpreter state)", "(thread 0)"):
         if want not in groups:

@@ -379,7 +379,16 @@ static struct pc_error *write_all(struct dumper *x)
 		for (size_t i = 0; i < g->n; i++)
 			if (x->map[i] != UINT32_MAX)
 				x->map[i] += x->base;
-	uint64_t nodes = (uint64_t)x->base + nobj, edges = x->ngroups;
+	/* The modules are also the root's own children, by shortcut edges as
+	 * V8 links the global objects: DevTools measures distances from the
+	 * root's non-synthetic children (its "user roots"). */
+	uint32_t km = UINT32_MAX, nshort = 0;
+	for (uint32_t k = 0; k < x->ngroups; k++)
+		if (!strcmp(x->groups[k].name, "(modules)"))
+			km = k;
+	if (km != UINT32_MAX)
+		nshort = x->groups[km].count;
+	uint64_t nodes = (uint64_t)x->base + nobj, edges = (uint64_t)x->ngroups + nshort;
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		edges += x->groups[k].count;
 	for (uint32_t i = 0; i < g->n; i++)
@@ -398,7 +407,7 @@ static struct pc_error *write_all(struct dumper *x)
 		return pc_error_nomem();
 
 	/* nodes: the root, the groups, the objects */
-	pc_hs_node(x->hs, HS_SYNTHETIC, "", 1, 0, x->ngroups);
+	pc_hs_node(x->hs, HS_SYNTHETIC, "", 1, 0, x->ngroups + nshort);
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		pc_hs_node(x->hs, HS_SYNTHETIC, x->groups[k].name, 3 + 2 * k, 0, x->groups[k].count);
 	for (uint32_t i = 0; i < g->n; i++) {
@@ -421,6 +430,12 @@ static struct pc_error *write_all(struct dumper *x)
 	/* edges, in the same order */
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		pc_hs_edge(x->hs, HS_ELEMENT, NULL, k, 1 + k);
+	for (uint32_t m = 0; m < nshort; m++) {
+		uint32_t i = x->members[x->groups[km].at + m];
+		const char *label = g->roots[g->parent[i] - PC_WHY_ROOT];
+		char gname[64];
+		pc_hs_edge(x->hs, HS_SHORTCUT, group_of(label ? label : "?", gname, sizeof(gname)), 0, node_of(x, i));
+	}
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		for (uint32_t m = 0; m < x->groups[k].count; m++) {
 			uint32_t i = x->members[x->groups[k].at + m];

@@ -84,7 +84,10 @@ for (const a of process.argv.slice(3).filter((a) => a.startsWith('PATH:'))) {
   out.unreachable = n - seen.reduce((a, b) => a + b, 0);
 }
 out.root = { name: strings[nodes[fName]], id: nodes[fId], type: ntypes[nodes[fType]] };
-for (const e of edgeList(0)) out.groups.push({ name: e.to_name, id: e.to_id });
+// the groups: the root's synthetic children (nodes 1..); its shortcut
+// edges lead to the modules
+for (const e of edgeList(0)) if (e.type !== 'shortcut') out.groups.push({ name: e.to_name, id: e.to_id });
+out.shortcuts = edgeList(0).filter((e) => e.type === 'shortcut').map((e) => e.name);
 out.group_edges = {};
 for (let i = 1; i <= out.groups.length; i++)
   out.group_edges[strings[nodes[i * nf + fName]]] = edgeList(i).slice(0, 2000);
