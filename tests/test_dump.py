@@ -3,6 +3,7 @@
 snapshots that memlab opens.
 
     python3 tests/test_dump.py [--pycensus ./pycensus] [--only SUBSTR] [--quick]
+                               [--screenshot FILE]
 
 For every interpreter tests/pythons.py discovers:
 
@@ -47,6 +48,12 @@ of the same heap: what dump adds must be small next to the file it wrote.
 Its figures (seconds and file bytes per million objects) are printed as
 "#" lines.
 
+And once, "devtools": headless chromium opens DevTools' Memory panel on a
+dump of the lru_cache story (tests/dump/devtools.js, puppeteer-core from
+memlab's install); its Summary must count __main__.UploadHandler as the
+dump holds it.  --screenshot FILE keeps the page: the handler's retainers,
+the README's picture.
+
 memlab comes from the npm registry (scripts/install-deps --test puts it in
 /var/cache/pycensus/memlab, or $PYCENSUS_MEMLAB_DIR); without it or node
 the memlab checks SKIP.
@@ -75,6 +82,8 @@ WHY_TARGET = os.path.join(HERE, "targets", "why_target.py")
 STORY = os.path.join(HERE, "leaks", "lru_cache_handler.py")
 SUMMARY_JS = os.path.join(HERE, "dump", "summary.js")
 FINDLEAKS_JS = os.path.join(HERE, "dump", "findleaks.js")
+DEVTOOLS_JS = os.path.join(HERE, "dump", "devtools.js")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MEMLAB_JS = os.path.join(HERE, "dump", "memlab.js")
 MEMLAB_DIR = os.environ.get("PYCENSUS_MEMLAB_DIR", "/var/cache/pycensus/memlab")
 NODE = shutil.which("node")
@@ -425,6 +434,36 @@ def check_values(rep, pc, py, workdir):
         harness.kill_proc(p)
 
 
+def check_devtools(rep, pc, py, workdir, screenshot=None):
+    """Chrome DevTools' own Memory panel (headless chromium) loads a dump
+    of the lru_cache story and its Summary counts the leaking handler as
+    the dump holds it; SCREENSHOT keeps the page, its retainers shown."""
+    label = py["label"]
+    if not CHROMIUM or not os.path.isdir(os.path.join(MEMLAB_DIR, "node_modules", "puppeteer-core")):
+        rep.skip(label, "devtools", "no chromium or puppeteer-core (scripts/install-deps --test)")
+        return
+    p = harness.start([py["path"], "-u", STORY, "--lifetime", "60"], stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        line = harness.read_line(p, 60)
+        if not line or not line.startswith("ready"):
+            raise RuntimeError("story did not start: %r" % (line,))
+        time.sleep(1)
+        path = os.path.join(workdir, "lru.heapsnapshot")
+        dump(pc, p.pid, path)
+    finally:
+        harness.kill_proc(p)
+    s = node_json(SUMMARY_JS, [path])
+    want = s["types"].get(M + "UploadHandler", {}).get("count", 0)
+    png = screenshot or os.path.join(workdir, "devtools.png")
+    m = node_json(DEVTOOLS_JS, [CHROMIUM, path, M + "UploadHandler", png], timeout=300)
+    row = [r for r in m["rows"] if r.startswith(M + "UploadHandler\u00d7")]
+    got = int(re.match(r"\S+\u00d7([\d,]+)", row[0]).group(1).replace(",", "")) if row else None
+    rep.check(want > 0 and got == want, label, "devtools",
+              "DevTools' Summary: %s (the dump holds %d)" % (row[0] if row else None, want),
+              "DevTools' row %r, the dump holds %d" % (row, want))
+
+
 def check_errors(rep, pc, workdir, py):
     label = "errors"
     rc, _, err = run(pc, ["dump", "--output", os.path.join(workdir, "x.heapsnapshot"), "abc"])
@@ -543,6 +582,7 @@ def main():
     ap.add_argument("--pycensus", default=os.path.join(TOP, "pycensus"))
     ap.add_argument("--only")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--screenshot", help="keep DevTools' page as this PNG (the README's)")
     args = ap.parse_args()
     harness.exit_on_signals()
     rep = Report()
@@ -568,7 +608,8 @@ def main():
         if usable:
             best = harness.by_preference(usable, pyenv_first=True)[0]
             for fn in (lambda: check_errors(rep, pc, workdir, best),
-                       lambda: check_streamed(rep, pc, best, workdir, args.quick)):
+                       lambda: check_streamed(rep, pc, best, workdir, args.quick),
+                       lambda: check_devtools(rep, pc, best, workdir, args.screenshot)):
                 try:
                     fn()
                 except Exception as e:
