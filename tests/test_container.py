@@ -21,7 +21,8 @@ checks), the reachable census (test_reachable's zoo) and the layout table's
 round trip (test_layout's checks); the incremental-GC layout decision
 (young, old[2], as 3.14.0-3.14.4 have it) fed the build's own facts as a
 synthetic table, and a free-threaded header refused; watch with
---prometheus on a growing target; from inside the namespace (nsenter
+--prometheus on a growing target; dump (test_dump's counts: the gc dump
+exact, the reachable one equal to snapshot, memlab's counts); from inside the namespace (nsenter
 --mount --pid, pycensus run from the bind mount); from a sidecar (the
 target's PID namespace, pycensus's own root: kubectl debug --target); with
 the root's /usr/lib/debug hidden (the census from the layout table, from the
@@ -54,6 +55,7 @@ from harness import EXIT_NOTPY, TargetError, short  # noqa: E402
 import test_snapshot  # noqa: E402
 import test_reachable  # noqa: E402
 import test_layout  # noqa: E402
+import test_dump  # noqa: E402
 
 IN_CONTAINER = os.path.join(HERE, "targets", "in_container.sh")
 CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
@@ -326,6 +328,11 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
             test_layout.run_one(pc, py, workdir)
         check_incremental_layout(rep, pc, py, workdir)
         check_watch(rep, pc, py, workdir)
+        # dump: gc exact, reachable equal to snapshot, memlab loads it
+        try:
+            test_dump.check_counts(rep, pc.path, py, workdir)
+        except Exception as e:  # one FAIL, the other checks go on
+            rep.fail(label, "dump", "%s: %s" % (type(e).__name__, short(str(e))))
 
         # From inside and from a sidecar, against one target.
         target = test_snapshot.Target(IN_CONTAINER, workdir, label + "-ns")

@@ -3,6 +3,7 @@
 snapshots that memlab opens.
 
     python3 tests/test_dump.py [--pycensus ./pycensus] [--only SUBSTR] [--quick]
+                               [--screenshot FILE]
 
 For every interpreter tests/pythons.py discovers:
 
@@ -13,9 +14,11 @@ For every interpreter tests/pythons.py discovers:
     and bytes of the same quiescent target.  The file must be what DevTools
     and memlab read: V8's key order, node 0 the synthetic root, edge counts
     summing to the edges, to_node a multiple of the node field count, ids
-    odd, unique and uint32, strings unique.  memlab (getFullHeapFromFile)
+    odd, unique and uint32, strings unique, every node reachable from node 0
+    (DevTools hides the others; in the gc dump too).  memlab (getFullHeapFromFile)
     must load it and count the same per type.  The target must answer
-    after each dump (never left stopped).
+    after each dump (never left stopped).  A second dump must give every
+    Leaky object the same id.
   * "edges" and "retained": tests/targets/why_target.py holds one marker
     instance per way (attribute, list item, str dict key, dict key,
     closure cell, __slots__ member, a thread's local): following the named
@@ -23,7 +26,9 @@ For every interpreter tests/pythons.py discovers:
     types (property, element, internal).  For its Dom* graph the target
     computes its own dominator sets over gc.get_referents(): memlab's
     retained size of each node must equal that truth (memlab's dominators,
-    not pycensus's).
+    not pycensus's).  And memlab's retained size of `why --top`'s largest
+    retainers that hang from a module (at least 3 of them) must equal
+    why's: two dominator implementations over the same graph.
   * "find-leaks": three dumps of tests/leaks/lru_cache_handler.py a second
     apart (its UploadHandler count must grow: the premise); memlab's
     baseline/target/final leak detection (tests/dump/findleaks.js, every
@@ -31,7 +36,9 @@ For every interpreter tests/pythons.py discovers:
     leak to UploadHandler through the functools._lru_cache_wrapper.
   * "values": a str holding a secret is absent from the file without
     --with-values; with it the str's node is named by its first 64
-    characters.
+    characters.  In the same target, a weakref.ref's edge to its referent
+    is weak; and a fresh constants tuple held only by a code object (not
+    GC-tracked) hangs from the gc dump's group for such objects.
   * exit codes: a free PID 3, a bad PID 2, an --output in a missing
     directory 1 with one stderr line and no file left.
 
@@ -40,6 +47,12 @@ million objects and compares pycensus's peak RSS with that of `snapshot`
 of the same heap: what dump adds must be small next to the file it wrote.
 Its figures (seconds and file bytes per million objects) are printed as
 "#" lines.
+
+And once, "devtools": headless chromium opens DevTools' Memory panel on a
+dump of the lru_cache story (tests/dump/devtools.js, puppeteer-core from
+memlab's install); its Summary must count __main__.UploadHandler as the
+dump holds it.  --screenshot FILE keeps the page: the handler's retainers,
+the README's picture.
 
 memlab comes from the npm registry (scripts/install-deps --test puts it in
 /var/cache/pycensus/memlab, or $PYCENSUS_MEMLAB_DIR); without it or node
@@ -69,6 +82,8 @@ WHY_TARGET = os.path.join(HERE, "targets", "why_target.py")
 STORY = os.path.join(HERE, "leaks", "lru_cache_handler.py")
 SUMMARY_JS = os.path.join(HERE, "dump", "summary.js")
 FINDLEAKS_JS = os.path.join(HERE, "dump", "findleaks.js")
+DEVTOOLS_JS = os.path.join(HERE, "dump", "devtools.js")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MEMLAB_JS = os.path.join(HERE, "dump", "memlab.js")
 MEMLAB_DIR = os.environ.get("PYCENSUS_MEMLAB_DIR", "/var/cache/pycensus/memlab")
 NODE = shutil.which("node")
@@ -162,6 +177,10 @@ def format_errors(s, path):
         errs.append("an id past uint32")
     if not s["strings_unique"]:
         errs.append("strings repeat")
+    if s["unreachable"]:
+        errs.append("%d nodes unreachable from node 0" % s["unreachable"])
+    if "__main__" not in s["shortcuts"] or "sys" not in s["shortcuts"]:
+        errs.append("no shortcut edges from the root to __main__ and sys: %r" % s["shortcuts"][:5])
     groups = [g["name"] for g in s["groups"]]
     for want in ("(modules)", "(interpreter state)"):
         if want not in groups:
@@ -188,9 +207,17 @@ def check_counts(rep, pc, py, workdir):
         dump(pc, pid, reach)
         rep.check(target.ping(10) is not None, label, "detached", "the target answers after dump",
                   "the target does not answer after dump")
+        again = os.path.join(workdir, label + "-again.heapsnapshot")
+        dump(pc, pid, again)
         dump(pc, pid, gcfile, "--scope", "gc")
         harness.censused(py["path"])
-        s = node_json(SUMMARY_JS, [reach])
+        s = node_json(SUMMARY_JS, [reach, "IDS:" + M + "Leaky"])
+        s2 = node_json(SUMMARY_JS, [again, "IDS:" + M + "Leaky"])
+        a, b = s["ids"][M + "Leaky"], s2["ids"][M + "Leaky"]
+        want = truth.get(M + "Leaky", [0])[0]
+        rep.check(len(a) == want and a == b and all(i % 2 for i in a), label, "stable ids",
+                  "the %d Leaky objects keep their (odd) ids in a second dump" % want,
+                  "%d/%d Leaky ids, %d equal in a second dump" % (len(a), want, len(set(a) & set(b))))
         errs = format_errors(s, reach)
         rep.check(not errs, label, "format", "%d nodes, %d edges, %d strings" % (
             s["node_count"], s["edge_count"], s["strings"]), "; ".join(errs))
@@ -199,6 +226,10 @@ def check_counts(rep, pc, py, workdir):
         rep.check(not d, label, "counts reachable", "%d types, %d objects equal snapshot's" % (
             len(got), sum(v[0] for v in got.values())), d)
         gs = node_json(SUMMARY_JS, [gcfile])
+        rep.check(not gs["unreachable"], label, "gc scope reachable",
+                  "every node of the gc dump hangs from node 0 (%d through objects outside the scope)" % (
+                      len(gs["group_edges"].get("(gc scope: held through objects outside it)", []))),
+                  "%d nodes unreachable from node 0" % gs["unreachable"])
         gotgc = dict((k, [v["count"], v["bytes"]]) for k, v in gs["types"].items())
         d = diffs(gotgc, truth)
         rep.check(not d, label, "counts gc", "%d types, %d objects equal gc.get_objects()'s" % (
@@ -274,7 +305,27 @@ def check_graph(rep, pc, py, workdir):
         if missing:
             rep.fail(label, "retained", "Dom* nodes not found by path: %r" % missing)
             return
-        m = node_json(MEMLAB_JS, [path] + [str(v["id"]) for v in nodes.values()])
+        # pycensus's own dominators (why --top) on the same stop's graph:
+        # the largest retainers reached from a module, by their path
+        rc, out, err = run(pc, ["why", "--top", "12", p.pid, M + "DomR"])
+        if rc != 0:
+            raise RuntimeError("why exit %d: %s" % (rc, short(err)))
+        tops = {}
+        for t in json.loads(out)["dominators"]:
+            mm = re.match(r"^module (\S+)(?: \.(\S+) \((\S+)\))?$", t["chain"])
+            if mm:
+                hops = ("(modules)", mm.group(1)) + (() if not mm.group(2) else ("__dict__",) if
+                                                     mm.group(2) == "__dict__" else ("__dict__", mm.group(2)))
+                tops["PATH:" + ">".join(hops)] = t
+        s2 = node_json(SUMMARY_JS, [path] + list(tops))
+        found = dict((s2["paths"][k]["id"], t) for k, t in tops.items() if s2["paths"][k])
+        m = node_json(MEMLAB_JS, [path] + [str(v["id"]) for v in nodes.values()] + [str(i) for i in found])
+        agree = [(t["chain"], m["picked"][str(i)]["retained_size"], t["retained_bytes"]) for i, t in found.items()]
+        bad = ["%s memlab %d, why %d" % a for a in agree if a[1] != a[2]]
+        rep.check(len(agree) >= 3 and not bad, label, "retained vs why",
+                  "%d of why's top retainers: memlab's retained size equal (%s)" % (
+                      len(agree), ", ".join("%s %d" % (a[0], a[1]) for a in agree[:3])),
+                  "%d mapped; %s" % (len(agree), "; ".join(bad[:4])))
         truth = ids["dominators"]
         bad, good = [], []
         for name, v in sorted(nodes.items()):
@@ -324,10 +375,18 @@ def check_leaks(rep, pc, py, workdir):
 
 
 SECRET_TARGET = r"""
-import os, sys
+import gc, os, sys
 secret = "-".join(["pycensus", "secret", "canary", "%d" % os.getpid()])
 long = "L" * 10 + "%d" % os.getpid() + "z" * 200
-sys.stdout.write("ready %s\n" % secret); sys.stdout.flush()
+# a tracked constants tuple held only by an untracked code object (no
+# collection has untracked it): in the gc scope, held from outside it
+def f(x): return x in {"alpha", "beta", "gamma"}
+import weakref
+class Referent(object): pass
+referent = Referent()
+wref = weakref.ref(referent)
+orphan = gc.is_tracked(f.__code__.co_consts) and not gc.is_tracked(f.__code__)
+sys.stdout.write("ready %s %d\n" % (secret, orphan)); sys.stdout.flush()
 os.read(0, 1)
 """
 
@@ -357,8 +416,54 @@ def check_values(rep, pc, py, workdir):
                   "values on", "the secret, and a long str cut to 64 characters",
                   "with --with-values: secret %s, 64-character prefix %s" % (
                       secret in b, longv in s["strings"]))
+        s = node_json(SUMMARY_JS, [plain, "PATH:(modules)>__main__>__dict__>wref>(referent)"])
+        w = s["paths"]["PATH:(modules)>__main__>__dict__>wref>(referent)"]
+        rep.check(w and w["name"] == M + "Referent" and w["hops"][-1]["type"] == "weak", label, "weak edge",
+                  "weakref.ref --weak--> its referent", "got %r" % (w and w["hops"][-1:],))
+        # --scope gc: what only objects outside the scope hold still hangs
+        # from the root (DevTools would hide it)
+        gcfile = os.path.join(workdir, label + "-orphans.heapsnapshot")
+        dump(pc, p.pid, gcfile, "--scope", "gc")
+        gs = node_json(SUMMARY_JS, [gcfile])
+        held = gs["group_edges"].get("(gc scope: held through objects outside it)", [])
+        if line.split()[2] != "1":
+            rep.skip(label, "gc orphans", "premise: no tracked co_consts under an untracked code object here")
+        else:
+            rep.check(held and not gs["unreachable"], label, "gc orphans",
+                      "%d objects held only from outside the gc scope hang from their group" % len(held),
+                      "%d in the group, %d unreachable" % (len(held), gs["unreachable"]))
     finally:
         harness.kill_proc(p)
+
+
+def check_devtools(rep, pc, py, workdir, screenshot=None):
+    """Chrome DevTools' own Memory panel (headless chromium) loads a dump
+    of the lru_cache story and its Summary counts the leaking handler as
+    the dump holds it; SCREENSHOT keeps the page, its retainers shown."""
+    label = py["label"]
+    if not CHROMIUM or not os.path.isdir(os.path.join(MEMLAB_DIR, "node_modules", "puppeteer-core")):
+        rep.skip(label, "devtools", "no chromium or puppeteer-core (scripts/install-deps --test)")
+        return
+    p = harness.start([py["path"], "-u", STORY, "--lifetime", "60"], stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        line = harness.read_line(p, 60)
+        if not line or not line.startswith("ready"):
+            raise RuntimeError("story did not start: %r" % (line,))
+        time.sleep(1)
+        path = os.path.join(workdir, "lru.heapsnapshot")
+        dump(pc, p.pid, path)
+    finally:
+        harness.kill_proc(p)
+    s = node_json(SUMMARY_JS, [path])
+    want = s["types"].get(M + "UploadHandler", {}).get("count", 0)
+    png = screenshot or os.path.join(workdir, "devtools.png")
+    m = node_json(DEVTOOLS_JS, [CHROMIUM, path, M + "UploadHandler", png], timeout=300)
+    row = [r for r in m["rows"] if r.startswith(M + "UploadHandler\u00d7")]
+    got = int(re.match(r"\S+\u00d7([\d,]+)", row[0]).group(1).replace(",", "")) if row else None
+    rep.check(want > 0 and got == want, label, "devtools",
+              "DevTools' Summary: %s (the dump holds %d)" % (row[0] if row else None, want),
+              "DevTools' row %r, the dump holds %d" % (row, want))
 
 
 def check_errors(rep, pc, workdir, py):
@@ -462,7 +567,11 @@ def check_streamed(rep, pc, py, workdir, quick):
         # bytes an object), one node's labels and the string table, never
         # the file: streamed.
         allowed = 16 * nodes + (8 << 20)
-        rep.check(nodes >= 2 * n and extra < allowed and extra < size / 2, label, "streamed",
+        if allowed >= size:
+            rep.fail(label, "streamed", "premise: the allowance (%d MB) is not below the file's size (%d MB)"
+                     % (allowed >> 20, size >> 20))
+            return
+        rep.check(nodes >= 2 * n and extra < allowed, label, "streamed",
                   "dump's peak RSS is why's + %d MB, the file %d MB" % (extra >> 20, size >> 20),
                   "%d nodes; dump's peak RSS is why's + %d MB (allowed %d MB) for a %d MB file" % (
                       nodes, extra >> 20, allowed >> 20, size >> 20))
@@ -475,6 +584,7 @@ def main():
     ap.add_argument("--pycensus", default=os.path.join(TOP, "pycensus"))
     ap.add_argument("--only")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--screenshot", help="keep DevTools' page as this PNG (the README's)")
     args = ap.parse_args()
     harness.exit_on_signals()
     rep = Report()
@@ -500,7 +610,8 @@ def main():
         if usable:
             best = harness.by_preference(usable, pyenv_first=True)[0]
             for fn in (lambda: check_errors(rep, pc, workdir, best),
-                       lambda: check_streamed(rep, pc, best, workdir, args.quick)):
+                       lambda: check_streamed(rep, pc, best, workdir, args.quick),
+                       lambda: check_devtools(rep, pc, best, workdir, args.screenshot)):
                 try:
                     fn()
                 except Exception as e:

@@ -31,6 +31,7 @@ struct dumper {
 	struct group *groups;
 	uint32_t ngroups;
 	uint32_t *rgroup;     /* root label -> group */
+	uint32_t orphans;     /* the group of --scope gc's orphans, UINT32_MAX: none */
 	uint32_t *members;    /* the root objects, by group */
 	uint32_t *ids;        /* open addressing over the ids given, 0 empty */
 	size_t nids;
@@ -80,11 +81,44 @@ static const char *group_of(const char *label, char *group, size_t cap)
 	return label;
 }
 
+/* --scope gc: the kept objects no chain of kept objects leads to from a
+ * root (held only through objects outside the scope, such as an untracked
+ * tuple or a code object): marked in ORPHAN, so that a group can hold them
+ * (DevTools leaves unreachable nodes out of its views).  Their count. */
+static size_t mark_orphans(struct dumper *x, uint8_t *orphan)
+{
+	const struct pc_why_graph *g = x->g;
+	uint32_t *queue = malloc((g->n ? g->n : 1) * sizeof(*queue));
+	if (!queue)
+		return SIZE_MAX;
+	size_t head = 0, tail = 0, n = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		bool kept = node_of(x, (uint32_t)i) != UINT32_MAX;
+		orphan[i] = kept;
+		if (kept && g->parent[i] >= PC_WHY_ROOT) {
+			orphan[i] = 0;
+			queue[tail++] = (uint32_t)i;
+		}
+	}
+	while (head < tail) {
+		uint32_t v = queue[head++];
+		for (uint32_t e = g->eoff[v]; e < g->eoff[v + 1]; e++)
+			if (orphan[g->edges[e]]) {
+				orphan[g->edges[e]] = 0;
+				queue[tail++] = g->edges[e];
+			}
+	}
+	free(queue);
+	for (size_t i = 0; i < g->n; i++)
+		n += orphan[i];
+	return n;
+}
+
 static bool make_groups(struct dumper *x)
 {
 	const struct pc_why_graph *g = x->g;
 	x->rgroup = calloc(g->nroots ? g->nroots : 1, sizeof(*x->rgroup));
-	x->groups = calloc(g->nroots ? g->nroots : 1, sizeof(*x->groups));
+	x->groups = calloc(g->nroots + 1, sizeof(*x->groups));
 	if (!x->rgroup || !x->groups)
 		return false;
 	for (size_t r = 0; r < g->nroots; r++) {
@@ -101,29 +135,54 @@ static bool make_groups(struct dumper *x)
 		}
 		x->rgroup[r] = k;
 	}
-	size_t nmembers = 0;
+	uint8_t *orphan = NULL;
+	size_t norphans = 0;
+	uint32_t ko = UINT32_MAX;
+	if (x->map) {
+		orphan = malloc(g->n ? g->n : 1);
+		if (!orphan || (norphans = mark_orphans(x, orphan)) == SIZE_MAX) {
+			free(orphan);
+			return false;
+		}
+		if (norphans) {
+			ko = x->ngroups++;
+			x->orphans = ko;
+			x->groups[ko].name = strdup("(gc scope: held through objects outside it)");
+			x->groups[ko].count = (uint32_t)norphans;
+			if (!x->groups[ko].name) {
+				free(orphan);
+				return false;
+			}
+		}
+	}
+	size_t nmembers = norphans;
 	for (size_t i = 0; i < g->n; i++)
 		if (g->parent[i] >= PC_WHY_ROOT && node_of(x, (uint32_t)i) != UINT32_MAX) {
 			x->groups[x->rgroup[g->parent[i] - PC_WHY_ROOT]].count++;
 			nmembers++;
 		}
 	x->members = malloc((nmembers ? nmembers : 1) * sizeof(*x->members));
-	if (!x->members)
+	uint32_t *fill = calloc(x->ngroups ? x->ngroups : 1, sizeof(*fill));
+	if (!x->members || !fill) {
+		free(fill);
+		free(orphan);
 		return false;
+	}
 	uint32_t at = 0;
 	for (uint32_t k = 0; k < x->ngroups; k++) {
 		x->groups[k].at = at;
 		at += x->groups[k].count;
 	}
-	uint32_t *fill = calloc(x->ngroups ? x->ngroups : 1, sizeof(*fill));
-	if (!fill)
-		return false;
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		if (g->parent[i] >= PC_WHY_ROOT && node_of(x, (uint32_t)i) != UINT32_MAX) {
 			uint32_t k = x->rgroup[g->parent[i] - PC_WHY_ROOT];
 			x->members[x->groups[k].at + fill[k]++] = (uint32_t)i;
 		}
+		if (orphan && orphan[i])
+			x->members[x->groups[ko].at + fill[ko]++] = (uint32_t)i;
+	}
 	free(fill);
+	free(orphan);
 	return true;
 }
 
@@ -228,10 +287,14 @@ static void emit(void *arg, uint64_t ref, bool hidden, const struct pc_edge_labe
 	(void)hidden;
 	struct dumper *x = arg;
 	const struct pc_why_graph *g = x->g;
-	uint32_t to = pc_why_node(x->w, ref);
-	if (to == UINT32_MAX || x->at >= x->end)
+	if (x->at >= x->end)
 		return;
-	uint32_t stored = g->edges[x->at++];
+	/* the stored edge is this reference unless the walk skipped it (not
+	 * an object): only then is the address looked up */
+	uint32_t stored = g->edges[x->at], to = stored;
+	if (g->addr[stored] != ref && (to = pc_why_node(x->w, ref)) == UINT32_MAX)
+		return;
+	x->at++;
 	uint32_t dnode = node_of(x, stored);
 	if (dnode == UINT32_MAX)
 		return;
@@ -318,7 +381,16 @@ static struct pc_error *write_all(struct dumper *x)
 		for (size_t i = 0; i < g->n; i++)
 			if (x->map[i] != UINT32_MAX)
 				x->map[i] += x->base;
-	uint64_t nodes = (uint64_t)x->base + nobj, edges = x->ngroups;
+	/* The modules are also the root's own children, by shortcut edges as
+	 * V8 links the global objects: DevTools measures distances from the
+	 * root's non-synthetic children (its "user roots"). */
+	uint32_t km = UINT32_MAX, nshort = 0;
+	for (uint32_t k = 0; k < x->ngroups; k++)
+		if (!strcmp(x->groups[k].name, "(modules)"))
+			km = k;
+	if (km != UINT32_MAX)
+		nshort = x->groups[km].count;
+	uint64_t nodes = (uint64_t)x->base + nobj, edges = (uint64_t)x->ngroups + nshort;
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		edges += x->groups[k].count;
 	for (uint32_t i = 0; i < g->n; i++)
@@ -337,7 +409,7 @@ static struct pc_error *write_all(struct dumper *x)
 		return pc_error_nomem();
 
 	/* nodes: the root, the groups, the objects */
-	pc_hs_node(x->hs, HS_SYNTHETIC, "", 1, 0, x->ngroups);
+	pc_hs_node(x->hs, HS_SYNTHETIC, "", 1, 0, x->ngroups + nshort);
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		pc_hs_node(x->hs, HS_SYNTHETIC, x->groups[k].name, 3 + 2 * k, 0, x->groups[k].count);
 	for (uint32_t i = 0; i < g->n; i++) {
@@ -360,13 +432,27 @@ static struct pc_error *write_all(struct dumper *x)
 	/* edges, in the same order */
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		pc_hs_edge(x->hs, HS_ELEMENT, NULL, k, 1 + k);
+	for (uint32_t m = 0; m < nshort; m++) {
+		uint32_t i = x->members[x->groups[km].at + m];
+		const char *label = g->roots[g->parent[i] - PC_WHY_ROOT];
+		char gname[64];
+		pc_hs_edge(x->hs, HS_SHORTCUT, group_of(label ? label : "?", gname, sizeof(gname)), 0, node_of(x, i));
+	}
 	for (uint32_t k = 0; k < x->ngroups; k++)
 		for (uint32_t m = 0; m < x->groups[k].count; m++) {
 			uint32_t i = x->members[x->groups[k].at + m];
+			if (k == x->orphans || g->parent[i] < PC_WHY_ROOT) {
+				pc_hs_edge(x->hs, HS_ELEMENT, NULL, m, node_of(x, i));
+				continue;
+			}
 			const char *label = g->roots[g->parent[i] - PC_WHY_ROOT];
 			char gname[64];
 			const char *ename = group_of(label ? label : "?", gname, sizeof(gname));
-			pc_hs_edge(x->hs, HS_PROPERTY, ename, 0, node_of(x, i));
+			/* the unrooted are many and unnamed: numbered */
+			if (label && !strcmp(label, "unrooted"))
+				pc_hs_edge(x->hs, HS_ELEMENT, NULL, m, node_of(x, i));
+			else
+				pc_hs_edge(x->hs, HS_PROPERTY, ename, 0, node_of(x, i));
 		}
 	for (uint32_t i = 0; i < g->n && !x->oom; i++)
 		if (node_of(x, i) != UINT32_MAX)
@@ -387,7 +473,7 @@ static struct pc_error *write_all(struct dumper *x)
 
 struct pc_error *pc_dump_graph(void *arg, struct pc_why *w, const struct pc_why_graph *g)
 {
-	struct dumper x = { .d = arg, .w = w, .g = g };
+	struct dumper x = { .d = arg, .w = w, .g = g, .orphans = UINT32_MAX };
 	struct pc_error *err = write_all(&x);
 	if (x.hs)
 		pc_hs_end(x.hs);

@@ -55,8 +55,9 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t
 	struct pc_why *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->rep.types = calloc((size_t)nnames, sizeof(*w->rep.types));
-	w->ix = calloc((size_t)nnames, sizeof(*w->ix));
+	/* none: dump */
+	w->rep.types = calloc(nnames ? (size_t)nnames : 1, sizeof(*w->rep.types));
+	w->ix = calloc(nnames ? (size_t)nnames : 1, sizeof(*w->ix));
 	if (!w->rep.types || !w->ix) {
 		free(w->rep.types);
 		free(w->ix);

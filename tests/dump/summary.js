@@ -1,7 +1,8 @@
 // Reads a .heapsnapshot with JSON.parse and prints what the tests check,
 // as JSON: node counts and self sizes per name, the root's groups, and
 // for nodes picked by id their edges.  A pick PATH:G>a>b follows from the
-// root the group named G, then the edges named a, b (first match).
+// root the group named G, then the edges named a, b (first match); a
+// pick IDS:NAME lists the ids of the nodes named NAME.
 // Usage: node summary.js FILE [ID|PATH:...]
 'use strict';
 const fs = require('fs');
@@ -22,7 +23,10 @@ const firstEdge = new Uint32Array(n + 1);
 for (let i = 0; i < n; i++) firstEdge[i + 1] = firstEdge[i] + nodes[i * nf + fEdges] * ef;
 if (firstEdge[n] !== edges.length) throw new Error('edge_count sum ' + firstEdge[n] + ' != ' + edges.length);
 const ids = new Set();
-const want = new Set(process.argv.slice(3).filter((a) => !a.startsWith('PATH:')).map(Number));
+const want = new Set(process.argv.slice(3).filter((a) => !/^(PATH|IDS):/.test(a)).map(Number));
+// IDS:NAME: the ids of every node named NAME, sorted
+out.ids = {};
+for (const a of process.argv.slice(3).filter((a) => a.startsWith('IDS:'))) out.ids[a.slice(4)] = [];
 const edgeList = (i) => {
   const r = [];
   for (let e = firstEdge[i]; e < firstEdge[i + 1]; e += ef) {
@@ -45,8 +49,10 @@ for (let i = 0; i < n; i++) {
     const k = name + ' ' + ntypes[nodes[b + fType]];
     out.node_types[k] = (out.node_types[k] || 0) + 1;
   }
+  if (out.ids[name]) out.ids[name].push(id);
   if (want.has(id)) out.picked[id] = { name: name, type: ntypes[nodes[b + fType]], edges: edgeList(i) };
 }
+for (const k of Object.keys(out.ids)) out.ids[k].sort((a, b) => a - b);
 out.paths = {};
 for (const a of process.argv.slice(3).filter((a) => a.startsWith('PATH:'))) {
   const parts = a.slice(5).split('>');
@@ -63,8 +69,25 @@ for (const a of process.argv.slice(3).filter((a) => a.startsWith('PATH:'))) {
   }
   out.paths[a] = at < 0 ? null : { id: nodes[at * nf + fId], name: strings[nodes[at * nf + fName]], hops: hops, edges: edgeList(at).slice(0, 20) };
 }
+// nodes no chain of non-weak edges leads to from node 0: DevTools leaves
+// them out of its views
+{
+  const seen = new Uint8Array(n), queue = [0];
+  seen[0] = 1;
+  while (queue.length) {
+    const v = queue.pop();
+    for (let e = firstEdge[v]; e < firstEdge[v + 1]; e += ef) {
+      const to = edges[e + eTo] / nf;
+      if (etypes[edges[e + eType]] !== 'weak' && !seen[to]) { seen[to] = 1; queue.push(to); }
+    }
+  }
+  out.unreachable = n - seen.reduce((a, b) => a + b, 0);
+}
 out.root = { name: strings[nodes[fName]], id: nodes[fId], type: ntypes[nodes[fType]] };
-for (const e of edgeList(0)) out.groups.push({ name: e.to_name, id: e.to_id });
+// the groups: the root's synthetic children (nodes 1..); its shortcut
+// edges lead to the modules
+for (const e of edgeList(0)) if (e.type !== 'shortcut') out.groups.push({ name: e.to_name, id: e.to_id });
+out.shortcuts = edgeList(0).filter((e) => e.type === 'shortcut').map((e) => e.name);
 out.group_edges = {};
 for (let i = 1; i <= out.groups.length; i++)
   out.group_edges[strings[nodes[i * nf + fName]]] = edgeList(i).slice(0, 2000);
