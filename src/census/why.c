@@ -1059,10 +1059,20 @@ static int by_count(const void *a, const void *b)
 
 /* ---- dominators ---- */
 
+/* The own size of node V of the dominator tree: its retained bytes less
+ * its children's (the tree's children lists KIDS[COFF[V+1]..COFF[V+2])). */
+static uint64_t own_size(const uint64_t *rb, const uint32_t *coff, const uint32_t *kids, uint32_t v)
+{
+	uint64_t b = rb[v];
+	for (uint32_t e = coff[v + 1]; e < coff[v + 2]; e++)
+		b -= rb[kids[e]];
+	return b;
+}
+
 /* What freeing every node of type T would free: the nodes the virtual
  * root no longer reaches when those are removed. */
-static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *size, struct pc_why_type *wt,
-			  uint8_t *seen, uint32_t *queue)
+static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *rb, const uint32_t *coff,
+			  const uint32_t *kids, struct pc_why_type *wt, uint8_t *seen, uint32_t *queue)
 {
 	memset(seen, 0, g->n);
 	uint32_t head = 0, tail = 0;
@@ -1079,21 +1089,18 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const u
 			struct pc_type *t = pc_type_of(w->py, w->addr[s - 1]);
 			if (t && !strcmp(t->name, wt->name))
 				continue;
-			bytes += size[s];
+			bytes += own_size(rb, coff, kids, s);
 			objects++;
 			queue[tail++] = s;
 		}
 	}
-	uint64_t all = 0;
-	for (uint32_t v = 1; v < g->n; v++)
-		all += size[v];
-	wt->freed_bytes = all - bytes;
+	wt->freed_bytes = rb[0] - bytes;
 	wt->freed_objects = (g->n - 1) - objects;
 }
 
 /* What node V's dominator subtree holds, by type: the largest few. */
 static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, const uint32_t *coff, const uint32_t *kids,
-		       const uint64_t *size, uint32_t *stack)
+		       const uint64_t *rb, uint32_t *stack)
 {
 	struct acc { struct pc_type *t; uint64_t count, bytes; } *acc = NULL;
 	size_t nacc = 0, cap = 0;
@@ -1116,8 +1123,9 @@ static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, c
 			acc[nacc++] = (struct acc){ ty, 0, 0 };
 		}
 		acc[k].count++;
-		acc[k].bytes += size[x];
-		for (uint32_t e = coff[x]; e < coff[x + 1]; e++)
+		acc[k].bytes += own_size(rb, coff, kids, x);
+		t->objects++;
+		for (uint32_t e = coff[x + 1]; e < coff[x + 2]; e++)
 			stack[sp++] = kids[e];
 	}
 	for (int r = 0; r < 5; r++) {
@@ -1138,7 +1146,10 @@ static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, c
 }
 
 /* The dominator tree under a virtual root (node 0) whose successors are
- * every root object; why node I is node I + 1. */
+ * every root object; why node I is node I + 1.  Memory is what peaks, so
+ * the graph is the walk's own edge arrays made over in place, sizes are
+ * summed into retained bytes in place (an object's own size is its retained
+ * bytes less its children's), and each array is freed once done. */
 static bool dominate(struct pc_why *w)
 {
 	uint32_t n = (uint32_t)w->n + 1;
@@ -1146,62 +1157,57 @@ static bool dominate(struct pc_why *w)
 	for (size_t i = 0; i < w->n; i++)
 		nroot += w->parent[i] >= ROOT;
 	uint64_t m = (uint64_t)nroot + w->nedges;
-	if (m >= UINT32_MAX)
+	if (m >= UINT32_MAX || w->n >= UINT32_MAX - 2)
 		return false;
-	uint32_t *off = malloc(((size_t)n + 1) * sizeof(*off));
-	uint32_t *succ = malloc((m ? m : 1) * sizeof(*succ));
+	/* successors: the roots (node 0's), then the edges, shifted by one */
+	uint32_t *succ = realloc(w->edges, (m ? m : 1) * sizeof(*succ));
+	uint32_t *off = realloc(w->eoff, ((size_t)n + 1) * sizeof(*off));
+	if (succ)
+		w->edges = succ;
+	if (off)
+		w->eoff = off;
+	if (!succ || !off)
+		return false;
+	w->ecap = m;
+	memmove(succ + nroot, succ, w->nedges * sizeof(*succ));
+	for (uint64_t e = nroot; e < m; e++)
+		succ[e]++;
+	uint32_t k = 0;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->parent[i] >= ROOT)
+			succ[k++] = (uint32_t)i + 1;
+	/* a node never expanded (out of memory) has no edges */
+	if (!w->expanded)
+		off[0] = 0;
+	for (size_t i = w->expanded + 1; i <= w->n; i++)
+		off[i] = off[w->expanded];
+	/* node I's edges start at OFF[I + 1] now, past the roots */
+	for (size_t j = w->n + 1; j-- > 0;)
+		off[j + 1] = off[j] + nroot;
+	off[0] = 0;
+	struct pc_domgraph g = { n, off, succ };
 	uint32_t *idom = malloc((size_t)n * sizeof(*idom));
 	uint32_t *order = malloc((size_t)n * sizeof(*order));
-	uint64_t *size = calloc(n, sizeof(*size));
-	uint64_t *rb = calloc(n, sizeof(*rb));
-	uint32_t *ro = calloc(n, sizeof(*ro));
-	bool ok = off && succ && idom && order && size && rb && ro;
 	uint32_t norder = 0;
-	struct pc_domgraph g = { n, off, succ };
+	bool ok = idom && order && pc_dominators(&g, idom, order, &norder);
+	uint64_t *rb = ok ? malloc((size_t)n * sizeof(*rb)) : NULL;
+	uint32_t *best = ok ? calloc(w->top + 1, sizeof(*best)) : NULL;
+	ok = ok && rb && best;
+	size_t nbest = 0;
 	if (ok) {
-		uint32_t k = 0;
-		off[0] = 0;
-		for (size_t i = 0; i < w->n; i++)
-			if (w->parent[i] >= ROOT)
-				succ[k++] = (uint32_t)i + 1;
-		for (size_t i = 0; i < w->n; i++) {
-			off[i + 1] = k;
-			/* a node never expanded (out of memory) has no edges */
-			uint32_t e0 = i < w->expanded ? w->eoff[i] : 0, e1 = i < w->expanded ? w->eoff[i + 1] : 0;
-			for (uint32_t e = e0; e < e1; e++)
-				succ[k++] = w->edges[e] + 1;
-		}
-		off[n] = k;
+		rb[0] = 0;
 		for (size_t i = 0; i < w->n; i++) {
 			struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+			rb[i + 1] = 0;
 			if (t)
-				pc_sizeof(w->py, w->addr[i], t, &size[i + 1]);
-		}
-		ok = pc_dominators(&g, idom, order, &norder);
-	}
-	if (ok) {
-		for (uint32_t v = 0; v < n; v++) {
-			rb[v] = size[v];
-			ro[v] = 1;
+				pc_sizeof(w->py, w->addr[i], t, &rb[i + 1]);
 		}
 		/* a node's dominator comes before it in reverse postorder */
-		for (uint32_t i = norder; i-- > 1;) {
-			uint32_t v = order[i];
-			rb[idom[v]] += rb[v];
-			ro[idom[v]] += ro[v];
-		}
+		for (uint32_t i = norder; i-- > 1;)
+			rb[idom[order[i]]] += rb[order[i]];
 		w->rep.reachable_bytes = rb[0];
-		uint8_t *seen = malloc(n);
-		uint32_t *queue = malloc((size_t)n * sizeof(*queue));
-		if (seen && queue)
-			for (int k = 0; k < w->rep.ntypes; k++)
-				if (w->rep.types[k].count)
-					freed_by_type(w, &g, size, &w->rep.types[k], seen, queue);
-		free(seen);
 		/* the TOP largest dominated subtrees (the virtual root aside) */
-		uint32_t *best = calloc(w->top + 1, sizeof(*best));
-		size_t nbest = 0;
-		for (uint32_t i = 1; best && i < norder; i++) {
+		for (uint32_t i = 1; i < norder; i++) {
 			uint32_t v = order[i];
 			size_t j = nbest < w->top ? nbest++ : w->top;
 			if (j == w->top && rb[v] <= rb[best[w->top - 1]])
@@ -1214,53 +1220,57 @@ static bool dominate(struct pc_why *w)
 			}
 			best[j] = v;
 		}
-		/* children lists of the dominator tree, for what each retains */
-		uint32_t *coff = calloc((size_t)n + 1, sizeof(*coff));
-		uint32_t *kids = malloc((size_t)n * sizeof(*kids));
-		w->rep.suspects = calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects));
-		if (best && coff && kids && queue && w->rep.suspects) {
-			for (uint32_t i = 1; i < norder; i++)
-				coff[idom[order[i]] + 1]++;
-			for (uint32_t v = 0; v < n; v++)
-				coff[v + 1] += coff[v];
-			uint32_t *at = order;  /* reused: the order is no longer needed below */
-			uint32_t *fill = malloc((size_t)n * sizeof(*fill));
-			if (fill) {
-				memcpy(fill, coff, (size_t)n * sizeof(*fill));
-				for (uint32_t i = 1; i < norder; i++)
-					kids[fill[idom[at[i]]]++] = at[i];
-				free(fill);
-				for (size_t j = 0; j < nbest; j++) {
-					struct pc_why_suspect *t = &w->rep.suspects[w->rep.nsuspects];
-					uint32_t v = best[j];
-					const char *rootname;
-					bool unrooted;
-					if (!build_chain(w, v - 1, &t->path.chain, &t->path, &rootname, &unrooted))
-						continue;
-					t->path.root = strdup(rootname);
-					t->addr = w->addr[v - 1];
-					const char *tn = type_name(w, v - 1);
-					t->type = pc_text_escape(tn, strlen(tn));
-					t->bytes = rb[v];
-					t->objects = ro[v];
-					retains_of(w, t, v, coff, kids, size, queue);
-					w->rep.nsuspects++;
-				}
-			}
-		}
-		free(best);
-		free(coff);
-		free(kids);
-		free(queue);
-		w->rep.dominated = true;
 	}
-	free(off);
-	free(succ);
-	free(idom);
 	free(order);
-	free(size);
+	/* children lists of the dominator tree: COFF[V+1] counts V's, then
+	 * (summed) holds the end of V's list, then (filled backwards) its
+	 * start, and the end is the next one's start, COFF[V+2] */
+	uint32_t *coff = ok ? calloc((size_t)n + 2, sizeof(*coff)) : NULL;
+	uint32_t *kids = ok ? malloc((size_t)n * sizeof(*kids)) : NULL;
+	ok = ok && coff && kids;
+	if (ok) {
+		for (uint32_t v = 1; v < n; v++)
+			if (idom[v] != PC_DOM_NONE)
+				coff[idom[v] + 1]++;
+		for (uint32_t v = 0; v <= n; v++)
+			coff[v + 1] += coff[v];
+		for (uint32_t v = n; v-- > 1;)
+			if (idom[v] != PC_DOM_NONE)
+				kids[--coff[idom[v] + 1]] = v;
+		/* now V's children are KIDS[COFF[V+1]..COFF[V+2]) */
+	}
+	free(idom);
+	uint8_t *seen = ok ? malloc(n) : NULL;
+	uint32_t *queue = ok ? malloc((size_t)n * sizeof(*queue)) : NULL;
+	ok = ok && seen && queue;
+	if (ok)
+		for (int t = 0; t < w->rep.ntypes; t++)
+			if (w->rep.types[t].count)
+				freed_by_type(w, &g, rb, coff, kids, &w->rep.types[t], seen, queue);
+	free(seen);
+	w->rep.suspects = ok ? calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects)) : NULL;
+	ok = ok && w->rep.suspects;
+	for (size_t j = 0; ok && j < nbest; j++) {
+		struct pc_why_suspect *t = &w->rep.suspects[w->rep.nsuspects];
+		uint32_t v = best[j];
+		const char *rootname;
+		bool unrooted;
+		if (!build_chain(w, v - 1, &t->path.chain, &t->path, &rootname, &unrooted))
+			continue;
+		t->path.root = strdup(rootname);
+		t->addr = w->addr[v - 1];
+		const char *tn = type_name(w, v - 1);
+		t->type = pc_text_escape(tn, strlen(tn));
+		t->bytes = rb[v];
+		retains_of(w, t, v, coff, kids, rb, queue);
+		w->rep.nsuspects++;
+	}
+	w->rep.dominated = ok;
+	free(best);
+	free(coff);
+	free(kids);
+	free(queue);
 	free(rb);
-	free(ro);
 	return ok;
 }
 
