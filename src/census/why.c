@@ -35,7 +35,11 @@ struct pc_why {
 	size_t nroots, rootcap;
 	uint32_t cur;        /* the node whose references are being added */
 	bool oom;
-	char **label;        /* at output: the hop into each node, lazily */
+	char **label;        /* while paths are grouped: the hop into each node, lazily */
+	char *ring[4];       /* then: the last few hops, decoded again */
+	unsigned ringpos;
+	uint32_t want;       /* the node whose hop is being decoded */
+	char *one;
 	uint64_t nodes, rooted;
 	uint32_t unrooted;   /* the root label of objects no root reaches */
 	/* edges, for the dominators: node I's successors are
@@ -69,12 +73,26 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t
 	return w;
 }
 
-static void graph_free(struct pc_why *w)
+/* The address index and the label cache: the paths are grouped. */
+static void index_free(struct pc_why *w)
 {
 	if (w->label)
 		for (size_t i = 0; i < w->n; i++)
 			free(w->label[i]);
 	free(w->label);
+	w->label = NULL;
+	free(w->slot);
+	w->slot = NULL;
+	w->nslot = 0;
+}
+
+static void graph_free(struct pc_why *w)
+{
+	index_free(w);
+	for (int i = 0; i < 4; i++) {
+		free(w->ring[i]);
+		w->ring[i] = NULL;
+	}
 	free(w->gc);
 	w->gc = NULL;
 	w->ngc = w->gccap = 0;
@@ -84,14 +102,11 @@ static void graph_free(struct pc_why *w)
 	w->nedges = w->ecap = w->expanded = 0;
 	free(w->addr);
 	free(w->parent);
-	free(w->slot);
 	for (size_t i = 0; i < w->nroots; i++)
 		free(w->roots[i]);
 	free(w->roots);
-	w->label = NULL;
 	w->addr = NULL;
 	w->parent = NULL;
-	w->slot = NULL;
 	w->roots = NULL;
 	w->n = w->cap = w->nslot = w->nroots = w->rootcap = 0;
 }
@@ -170,10 +185,12 @@ static bool grow(struct pc_why *w)
 		if (!p)
 			return false;
 		w->parent = p;
-		p = realloc(w->eoff, (cap + 1) * sizeof(*p));
-		if (!p)
-			return false;
-		w->eoff = p;
+		if (w->top) {
+			p = realloc(w->eoff, (cap + 1) * sizeof(*p));
+			if (!p)
+				return false;
+			w->eoff = p;
+		}
 		w->cap = cap;
 	}
 	if ((w->n + 1) * 2 > w->nslot) {
@@ -222,7 +239,8 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 static void edge_to(struct pc_why *w, uint64_t a)
 {
 	uint32_t to = add(w, a, w->cur);
-	if (to == UINT32_MAX || w->oom)
+	/* edges only for the dominator tree */
+	if (to == UINT32_MAX || w->oom || !w->top)
 		return;
 	if (w->nedges == w->ecap) {
 		size_t cap = w->ecap ? w->ecap * 2 : 262144;
@@ -351,7 +369,8 @@ static void expand(struct pc_why *w, size_t to)
 {
 	size_t i;
 	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++) {
-		w->eoff[i] = (uint32_t)w->nedges;
+		if (w->eoff)
+			w->eoff[i] = (uint32_t)w->nedges;
 		struct pc_type *t = pc_type_of(w->py, w->addr[i]);
 		if (!t)
 			continue;
@@ -762,10 +781,46 @@ static void label_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 		w->label[i] = fmt_label(w, l);
 }
 
+static void label_one(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
+{
+	(void)hidden;
+	struct pc_why *w = arg;
+	if (!w->one && ref == w->addr[w->want])
+		w->one = fmt_label(w, l);
+}
+
+/* The hop into node I without the label cache (freed with the address
+ * index before the dominator tree): its parent's references decoded again.
+ * The result lives until four more such hops were asked for. */
+static const char *hop_uncached(struct pc_why *w, uint32_t i)
+{
+	uint32_t p = w->parent[i];
+	char **slot = &w->ring[w->ringpos++ % 4];
+	free(*slot);
+	*slot = NULL;
+	if (p >= ROOT)
+		return "?";
+	struct pc_type *t = pc_type_of(w->py, w->addr[p]);
+	w->want = i;
+	w->one = NULL;
+	if (t)
+		pc_referents_labelled(w->py, w->R, w->addr[p], t, label_one, w);
+	if (!w->one && t && c_held(w, t)) {
+		struct pc_type *ct = pc_type_of(w->py, w->addr[i]);
+		w->one = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
+	}
+	if (!w->one && asprintf(&w->one, "<opaque %s>", t ? t->name : "?") < 0)
+		w->one = NULL;
+	*slot = w->one;
+	return *slot ? *slot : "?";
+}
+
 /* The hop into node I: its parent's references, labelled once for all
  * of that parent's children. */
 static const char *hop(struct pc_why *w, uint32_t i)
 {
+	if (!w->label)
+		return hop_uncached(w, i);
 	uint32_t p = w->parent[i];
 	if (!w->label[i] && p < ROOT) {
 		struct pc_type *t = pc_type_of(w->py, w->addr[p]);
@@ -1311,6 +1366,9 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	 * (so a chain starts at its holder, not inside), then the cycles */
 	unrooted_walk(w);
 	w->rep.objects = w->n;
+	free(w->gc);    /* only the walk's opaque scans needed it */
+	w->gc = NULL;
+	w->ngc = w->gccap = 0;
 	if (w->oom)
 		return pc_error_nomem();
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
@@ -1333,6 +1391,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			path_of(w, k, i);
 		}
 	}
+	index_free(w);
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
 	for (int k = 0; k < w->rep.ntypes; k++)
