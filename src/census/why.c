@@ -193,7 +193,8 @@ static bool grow(struct pc_why *w)
 		}
 		w->cap = cap;
 	}
-	if ((w->n + 1) * 2 > w->nslot) {
+	/* at most three quarters full: 5 to 11 bytes a node */
+	if ((w->n + 1) * 4 > w->nslot * 3) {
 		size_t ns = w->nslot ? w->nslot * 2 : 131072;
 		uint32_t *s = calloc(ns, sizeof(*s));
 		if (!s)
