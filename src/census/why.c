@@ -8,6 +8,7 @@
 #include "sizeof.h"
 #include "text.h"
 #include "types.h"
+#include "visited.h"
 #include "why.h"
 
 /* parent[] holds a node index, or ROOT + the index of a root label. */
@@ -29,7 +30,10 @@ struct pc_why {
 	uint64_t *addr;
 	uint32_t *parent;
 	size_t n, cap;
-	uint32_t *slot;      /* open addressing: node index + 1, 0 empty */
+	struct pc_visited *seen;  /* the nodes' addresses, a bit each: the walk's test */
+	uint32_t *slot;      /* open addressing: node index + 1, 0 empty; during
+			      * the walk only for the edges (--top), else built
+			      * after it for the labels */
 	size_t nslot;
 	char **roots;
 	size_t nroots, rootcap;
@@ -89,6 +93,8 @@ static void index_free(struct pc_why *w)
 static void graph_free(struct pc_why *w)
 {
 	index_free(w);
+	pc_visited_destroy(w->seen);
+	w->seen = NULL;
 	for (int i = 0; i < 4; i++) {
 		free(w->ring[i]);
 		w->ring[i] = NULL;
@@ -173,6 +179,27 @@ static uint32_t find(const struct pc_why *w, uint64_t a)
 	}
 }
 
+/* Double the address index (or make it) and put every node in. */
+static bool index_grow(struct pc_why *w)
+{
+	size_t ns = w->nslot ? w->nslot * 2 : 131072;
+	while ((w->n + 1) * 4 > ns * 3)
+		ns *= 2;
+	uint32_t *s = calloc(ns, sizeof(*s));
+	if (!s)
+		return false;
+	free(w->slot);
+	w->slot = s;
+	w->nslot = ns;
+	for (size_t i = 0; i < w->n; i++) {
+		size_t h = hash(w->addr[i], ns - 1);
+		while (s[h])
+			h = (h + 1) & (ns - 1);
+		s[h] = (uint32_t)i + 1;
+	}
+	return true;
+}
+
 static bool grow(struct pc_why *w)
 {
 	if (w->n + 1 >= w->cap) {
@@ -194,21 +221,8 @@ static bool grow(struct pc_why *w)
 		w->cap = cap;
 	}
 	/* at most three quarters full: 5 to 11 bytes a node */
-	if ((w->n + 1) * 4 > w->nslot * 3) {
-		size_t ns = w->nslot ? w->nslot * 2 : 131072;
-		uint32_t *s = calloc(ns, sizeof(*s));
-		if (!s)
-			return false;
-		free(w->slot);
-		w->slot = s;
-		w->nslot = ns;
-		for (size_t i = 0; i < w->n; i++) {
-			size_t h = hash(w->addr[i], ns - 1);
-			while (s[h])
-				h = (h + 1) & (ns - 1);
-			s[h] = (uint32_t)i + 1;
-		}
-	}
+	if (w->top && (w->n + 1) * 4 > w->nslot * 3)
+		return index_grow(w);
 	return true;
 }
 
@@ -218,22 +232,32 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 {
 	if (!a || (a & 7) || w->oom)
 		return UINT32_MAX;
-	uint32_t known = find(w, a);
-	if (known != UINT32_MAX)
-		return known;
+	/* known: its index only where there is one (the edges need it) */
+	if (pc_visited_has(w->seen, a))
+		return w->slot ? find(w, a) : UINT32_MAX;
 	if (!pc_type_of(w->py, a))
 		return UINT32_MAX;
-	if (w->n >= ROOT - 1 || !grow(w)) {
+	if (pc_visited_mark(w->seen, a) < 0)
+		return UINT32_MAX;
+	if (pc_visited_oom(w->seen) || w->n >= ROOT - 1 || !grow(w)) {
 		w->oom = true;
 		return UINT32_MAX;
 	}
-	size_t h = hash(a, w->nslot - 1);
-	while (w->slot[h])
-		h = (h + 1) & (w->nslot - 1);
-	w->slot[h] = (uint32_t)w->n + 1;
+	if (w->slot) {
+		size_t h = hash(a, w->nslot - 1);
+		while (w->slot[h])
+			h = (h + 1) & (w->nslot - 1);
+		w->slot[h] = (uint32_t)w->n + 1;
+	}
 	w->addr[w->n] = a;
 	w->parent[w->n] = parent;
 	return (uint32_t)w->n++;
+}
+
+/* Whether ADDR is a node already. */
+static bool known(const struct pc_why *w, uint64_t a)
+{
+	return pc_visited_has(w->seen, a);
 }
 
 /* An edge from the node being expanded to ADDR. */
@@ -398,7 +422,7 @@ static bool module_root(void *arg, uint64_t key, uint64_t value)
 {
 	struct pc_why *w = arg;
 	char name[256];
-	if (!str_of(w->py, key, name, sizeof(name)) || find(w, value) != UINT32_MAX)
+	if (!str_of(w->py, key, name, sizeof(name)) || known(w, value))
 		return true;
 	char *esc = pc_text_escape(name, strlen(name));
 	add(w, value, root(w, "module %s", esc ? esc : "?"));
@@ -462,7 +486,7 @@ static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 	(void)hidden;
 	struct frame_root *f = arg;
 	struct pc_why *w = f->w;
-	if (!ref || (ref & 7) || find(w, ref) != UINT32_MAX || !pc_type_of(w->py, ref))
+	if (!ref || (ref & 7) || known(w, ref) || !pc_type_of(w->py, ref))
 		return;
 	char name[128];
 	if (l->kind == PC_EDGE_INDEX) {
@@ -514,7 +538,7 @@ static void thread_state_roots(struct pc_why *w, uint64_t ts, const char *thread
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		uint64_t v;
 		if (parts[i].off >= 0 && pc_u64(w->py, ts + (uint64_t)parts[i].off, &v) && v &&
-		    find(w, v) == UINT32_MAX && pc_type_of(w->py, v))
+		    !known(w, v) && pc_type_of(w->py, v))
 			add(w, v, root(w, "thread %s state %s", thread, parts[i].what));
 	}
 }
@@ -549,7 +573,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp)
 				f.depth = nf;
 				frame_start(w, &f, code);
 				pc_referents_labelled(py, w->R, frame, t, frame_ref, &f);
-				if (find(w, frame) == UINT32_MAX)
+				if (!known(w, frame))
 					add(w, frame, root(w, "thread %s frame %d %s", f.thread, nf, f.func));
 				if (!pc_u64(py, frame + (uint64_t)f_back, &frame))
 					break;
@@ -591,7 +615,7 @@ static void static_type_roots(struct pc_why *w)
 			d[n++].name = pc_text_escape(t->name, strlen(t->name));
 		}
 	for (size_t i = 0; i < n; i++) {
-		if (!w->oom && find(w, d[i].dict) == UINT32_MAX && pc_type_of(w->py, d[i].dict))
+		if (!w->oom && !known(w, d[i].dict) && pc_type_of(w->py, d[i].dict))
 			add(w, d[i].dict, root(w, "type %s.__dict__", d[i].name ? d[i].name : "?"));
 		free(d[i].name);
 	}
@@ -601,7 +625,7 @@ static void static_type_roots(struct pc_why *w)
 static bool gc_obj(void *arg, uint64_t obj)
 {
 	struct pc_why *w = arg;
-	if (find(w, obj) == UINT32_MAX) {
+	if (!known(w, obj)) {
 		struct pc_type *t = pc_type_of(w->py, obj);
 		if (!t)
 			return true;
@@ -644,7 +668,7 @@ static void unrooted_walk(struct pc_why *w)
 		return;
 	}
 	for (size_t i = 0; i < w->ngc; i++)
-		if (find(w, w->gc[i]) == UINT32_MAX)
+		if (!known(w, w->gc[i]))
 			x.u[x.n++] = w->gc[i];
 	x.held = calloc(x.n ? x.n : 1, 1);
 	if (!x.held) {
@@ -1335,6 +1359,9 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	struct pc_why *w = arg;
 	w->py = py;
 	w->R = s->referents;
+	w->seen = pc_visited_create(py->mem);
+	if (!w->seen)
+		return pc_error_nomem();
 	/* Roots first, in the order a reader looks for a holder: modules by
 	 * name, sys and builtins, the threads' frames. */
 	struct pc_gc_stats gs;
@@ -1370,7 +1397,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	free(w->gc);    /* only the walk's opaque scans needed it */
 	w->gc = NULL;
 	w->ngc = w->gccap = 0;
-	if (w->oom)
+	if (w->oom || (!w->slot && !index_grow(w)))
 		return pc_error_nomem();
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
 	if (!w->label)
