@@ -232,12 +232,12 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 {
 	if (!a || (a & 7) || w->oom)
 		return UINT32_MAX;
-	/* known: its index only where there is one (the edges need it) */
-	if (pc_visited_has(w->seen, a))
+	/* known: its index only where there is one (the edges need it); an
+	 * address that is no object stays marked, not looked at again */
+	int fresh = pc_visited_mark(w->seen, a);
+	if (fresh == 0 && !pc_visited_oom(w->seen))
 		return w->slot ? find(w, a) : UINT32_MAX;
-	if (!pc_type_of(w->py, a))
-		return UINT32_MAX;
-	if (pc_visited_mark(w->seen, a) < 0)
+	if (fresh < 0 || (fresh && !pc_type_of(w->py, a)))
 		return UINT32_MAX;
 	if (pc_visited_oom(w->seen) || w->n >= ROOT - 1 || !grow(w)) {
 		w->oom = true;
@@ -254,7 +254,7 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 	return (uint32_t)w->n++;
 }
 
-/* Whether ADDR is a node already. */
+/* Whether ADDR is a node already (or was found to be no object). */
 static bool known(const struct pc_why *w, uint64_t a)
 {
 	return pc_visited_has(w->seen, a);
