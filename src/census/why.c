@@ -909,15 +909,27 @@ static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t
 	return true;
 }
 
-static void append(char **s, size_t *len, const char *add)
+/* A string grown by doubling: a chain is a dozen pieces. */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void append(struct buf *b, const char *add)
 {
 	size_t n = strlen(add);
-	char *r = realloc(*s, *len + n + 1);
-	if (!r)
-		return;
-	memcpy(r + *len, add, n + 1);
-	*s = r;
-	*len += n;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 128;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		char *r = realloc(b->s, cap);
+		if (!r)
+			return;
+		b->s = r;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, add, n + 1);
+	b->len += n;
 }
 
 /* The shortest path to node I: its chain (as the table prints it), its
@@ -937,17 +949,14 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 	if (!rootname)
 		rootname = "?";
 	bool unrooted = w->unrooted && w->parent[chain[n - 1]] == w->unrooted;
-	char *key = NULL, *text = NULL;
-	size_t klen = 0, tlen = 0;
+	struct buf text = { NULL, 0, 0 };
 	/* the root's own name matters only for modules and sys: per-frame
 	 * and per-local labels would split shapes by address-like detail */
-	append(&key, &klen, rootname);
-	append(&text, &tlen, rootname);
+	append(&text, rootname);
 	struct pc_why_hop *hops = hopsp ? calloc((size_t)n, sizeof(*hops)) : NULL;
 	size_t nhops = 0;
 	if (hopsp && !hops) {
-		free(key);
-		free(text);
+		free(text.s);
 		return false;
 	}
 	/* Hops as a Python programmer writes them: an attribute held in a
@@ -976,18 +985,13 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 			lab = named;
 		char *esc = pc_text_escape(tn, strlen(tn));
 		if (*lab) {
-			append(&key, &klen, " ");
-			append(&key, &klen, lab);
-			append(&text, &tlen, " ");
-			append(&text, &tlen, lab);
+			append(&text, " ");
+			append(&text, lab);
 		}
 		if (!(modroot && k == n - 1)) {
-			append(&key, &klen, " (");
-			append(&key, &klen, esc ? esc : "?");
-			append(&key, &klen, ")");
-			append(&text, &tlen, " (");
-			append(&text, &tlen, esc ? esc : "?");
-			append(&text, &tlen, ")");
+			append(&text, " (");
+			append(&text, esc ? esc : "?");
+			append(&text, ")");
 		}
 		if (hops) {
 			hops[nhops].label = strdup(lab);
@@ -996,13 +1000,12 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 		}
 		free(esc);
 	}
-	free(key);
-	if (!text) {
+	if (!text.s) {
 		struct pc_why_path p = { NULL, NULL, hops, nhops };
 		path_free(&p);
 		return false;
 	}
-	*textp = text;
+	*textp = text.s;
 	if (hopsp) {
 		hopsp->hops = hops;
 		hopsp->nhops = nhops;
