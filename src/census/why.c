@@ -14,6 +14,7 @@
 /* parent[] holds a node index, or ROOT + the index of a root label. */
 #define ROOT 0x80000000u
 #define MAX_HOPS 64
+#define NO_TID 0xFFFF
 
 /* The shapes of one wanted type by key (open addressing: shape + 1). */
 struct shape_index {
@@ -31,6 +32,10 @@ struct pc_why {
 	uint32_t *parent;
 	size_t n, cap;
 	struct pc_visited *seen;  /* the nodes' addresses, a bit each: the walk's test */
+	uint16_t *tid;       /* each node's type, an index into TYPES (NO_TID: read it) */
+	struct pc_type **types;
+	size_t ntypes;
+	struct { struct pc_type *t; uint16_t id; } tcache[1024];
 	uint32_t *slot;      /* open addressing: node index + 1, 0 empty; during
 			      * the walk only for the edges (--top), else built
 			      * after it for the labels */
@@ -108,6 +113,12 @@ static void graph_free(struct pc_why *w)
 	w->nedges = w->ecap = w->expanded = 0;
 	free(w->addr);
 	free(w->parent);
+	free(w->tid);
+	w->tid = NULL;
+	free(w->types);
+	w->types = NULL;
+	w->ntypes = 0;
+	memset(w->tcache, 0, sizeof(w->tcache));
 	for (size_t i = 0; i < w->nroots; i++)
 		free(w->roots[i]);
 	free(w->roots);
@@ -212,6 +223,10 @@ static bool grow(struct pc_why *w)
 		if (!p)
 			return false;
 		w->parent = p;
+		uint16_t *ti = realloc(w->tid, cap * sizeof(*ti));
+		if (!ti)
+			return false;
+		w->tid = ti;
 		if (w->top) {
 			p = realloc(w->eoff, (cap + 1) * sizeof(*p));
 			if (!p)
@@ -226,6 +241,39 @@ static bool grow(struct pc_why *w)
 	return true;
 }
 
+/* T's index in the node types (the object's type is read once: each
+ * later pass over the nodes would miss the cache on it again). */
+static uint16_t type_id(struct pc_why *w, struct pc_type *t)
+{
+	size_t c = ((uintptr_t)t >> 4) & 1023;
+	if (w->tcache[c].t == t)
+		return w->tcache[c].id;
+	size_t i;
+	for (i = 0; i < w->ntypes && w->types[i] != t; i++)
+		;
+	if (i == w->ntypes) {
+		if (w->ntypes >= NO_TID || (w->ntypes & (w->ntypes - 1)) == 0) {
+			/* a power of two: double */
+			struct pc_type **ty = w->ntypes >= NO_TID ? NULL
+					      : realloc(w->types, (w->ntypes ? w->ntypes * 2 : 64) * sizeof(*ty));
+			if (!ty)
+				return NO_TID;
+			w->types = ty;
+		}
+		w->types[w->ntypes++] = t;
+	}
+	w->tcache[c].t = t;
+	w->tcache[c].id = (uint16_t)i;
+	return (uint16_t)i;
+}
+
+/* The type of node I. */
+static struct pc_type *node_type(struct pc_why *w, uint32_t i)
+{
+	uint16_t id = w->tid[i];
+	return id == NO_TID ? pc_type_of(w->py, w->addr[i]) : w->types[id];
+}
+
 /* Add ADDR reached from PARENT unless known or not an object; its node
  * (UINT32_MAX: none). */
 static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
@@ -237,7 +285,8 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 	int fresh = pc_visited_mark(w->seen, a);
 	if (fresh == 0 && !pc_visited_oom(w->seen))
 		return w->slot ? find(w, a) : UINT32_MAX;
-	if (fresh < 0 || (fresh && !pc_type_of(w->py, a)))
+	struct pc_type *t = fresh > 0 ? pc_type_of(w->py, a) : NULL;
+	if (!t)
 		return UINT32_MAX;
 	if (pc_visited_oom(w->seen) || w->n >= ROOT - 1 || !grow(w)) {
 		w->oom = true;
@@ -251,6 +300,7 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 	}
 	w->addr[w->n] = a;
 	w->parent[w->n] = parent;
+	w->tid[w->n] = type_id(w, t);
 	return (uint32_t)w->n++;
 }
 
@@ -396,7 +446,7 @@ static void expand(struct pc_why *w, size_t to)
 	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++) {
 		if (w->eoff)
 			w->eoff[i] = (uint32_t)w->nedges;
-		struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+		struct pc_type *t = node_type(w, i);
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
@@ -825,13 +875,13 @@ static const char *hop_uncached(struct pc_why *w, uint32_t i)
 	*slot = NULL;
 	if (p >= ROOT)
 		return "?";
-	struct pc_type *t = pc_type_of(w->py, w->addr[p]);
+	struct pc_type *t = node_type(w, p);
 	w->want = i;
 	w->one = NULL;
 	if (t)
 		pc_referents_labelled(w->py, w->R, w->addr[p], t, label_one, w);
 	if (!w->one && t && c_held(w, t)) {
-		struct pc_type *ct = pc_type_of(w->py, w->addr[i]);
+		struct pc_type *ct = node_type(w, i);
 		w->one = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
 	}
 	if (!w->one && asprintf(&w->one, "<opaque %s>", t ? t->name : "?") < 0)
@@ -848,12 +898,12 @@ static const char *hop(struct pc_why *w, uint32_t i)
 		return hop_uncached(w, i);
 	uint32_t p = w->parent[i];
 	if (!w->label[i] && p < ROOT) {
-		struct pc_type *t = pc_type_of(w->py, w->addr[p]);
+		struct pc_type *t = node_type(w, p);
 		w->cur = p;
 		if (t)
 			pc_referents_labelled(w->py, w->R, w->addr[p], t, label_ref, w);
 		if (!w->label[i] && t && c_held(w, t)) {
-			struct pc_type *ct = pc_type_of(w->py, w->addr[i]);
+			struct pc_type *ct = node_type(w, i);
 			w->label[i] = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
 		}
 		if (!w->label[i]) {
@@ -866,7 +916,7 @@ static const char *hop(struct pc_why *w, uint32_t i)
 
 static const char *type_name(struct pc_why *w, uint32_t i)
 {
-	struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+	struct pc_type *t = node_type(w, i);
 	return t ? t->name : "?";
 }
 
@@ -878,7 +928,7 @@ static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t
 			 size_t cap)
 {
 	struct pc_py *py = w->py;
-	struct pc_type *ft = pc_type_of(py, w->addr[fn]), *ct = pc_type_of(py, w->addr[cell]);
+	struct pc_type *ft = node_type(w, fn), *ct = node_type(w, cell);
 	long long i;
 	char end;
 	if (!ft || !ct || strcmp(ft->name, "function") || strcmp(ct->name, "cell") ||
@@ -1169,7 +1219,7 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const u
 			if (seen[s])
 				continue;
 			seen[s] = 1;
-			struct pc_type *t = pc_type_of(w->py, w->addr[s - 1]);
+			struct pc_type *t = node_type(w, s - 1);
 			if (t && !strcmp(t->name, wt->name))
 				continue;
 			bytes += own_size(rb, coff, kids, s);
@@ -1191,7 +1241,7 @@ static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, c
 	stack[sp++] = v;
 	while (sp) {
 		uint32_t x = stack[--sp];
-		struct pc_type *ty = pc_type_of(w->py, w->addr[x - 1]);
+		struct pc_type *ty = node_type(w, x - 1);
 		size_t k;
 		for (k = 0; k < nacc && acc[k].t != ty; k++)
 			;
@@ -1280,7 +1330,7 @@ static bool dominate(struct pc_why *w)
 	if (ok) {
 		rb[0] = 0;
 		for (size_t i = 0; i < w->n; i++) {
-			struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+			struct pc_type *t = node_type(w, i);
 			rb[i + 1] = 0;
 			if (t)
 				pc_sizeof(w->py, w->addr[i], t, &rb[i + 1]);
@@ -1406,7 +1456,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	if (!w->label)
 		return pc_error_nomem();
 	for (uint32_t i = 0; i < w->n; i++) {
-		struct pc_type *t = pc_type_of(py, w->addr[i]);
+		struct pc_type *t = node_type(w, i);
 		if (!t)
 			continue;
 		for (int k = 0; k < w->rep.ntypes; k++) {
