@@ -32,6 +32,7 @@ struct pc_why {
 	uint32_t *parent;
 	size_t n, cap;
 	struct pc_visited *seen;  /* the nodes' addresses, a bit each: the walk's test */
+	size_t expect;       /* objects the census counted: the arrays' first size */
 	uint16_t *tid;       /* each node's type, an index into TYPES (NO_TID: read it) */
 	struct pc_type **types;
 	size_t ntypes;
@@ -194,7 +195,7 @@ static uint32_t find(const struct pc_why *w, uint64_t a)
 static bool index_grow(struct pc_why *w)
 {
 	size_t ns = w->nslot ? w->nslot * 2 : 131072;
-	while ((w->n + 1) * 4 > ns * 3)
+	while ((w->n + 1) * 4 > ns * 3 || (!w->nslot && w->expect * 4 > ns * 3))
 		ns *= 2;
 	uint32_t *s = calloc(ns, sizeof(*s));
 	if (!s)
@@ -214,7 +215,7 @@ static bool index_grow(struct pc_why *w)
 static bool grow(struct pc_why *w)
 {
 	if (w->n + 1 >= w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 65536;
+		size_t cap = w->cap ? w->cap * 2 : w->expect > 65536 ? w->expect : 65536;
 		uint64_t *a = realloc(w->addr, cap * sizeof(*a));
 		if (!a)
 			return false;
@@ -1415,6 +1416,12 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	w->seen = pc_visited_create(py->mem);
 	if (!w->seen)
 		return pc_error_nomem();
+	/* sized for what the census counted (+1/8): no copying as they grow */
+	size_t cur = 0;
+	struct pc_type *ct;
+	while ((ct = pc_typemap_next(py->types, &cur)))
+		w->expect += ct->count + ct->hidden_count;
+	w->expect += w->expect / 8;
 	/* Roots first, in the order a reader looks for a holder: modules by
 	 * name, sys and builtins, the threads' frames. */
 	struct pc_gc_stats gs;
