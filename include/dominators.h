@@ -2,8 +2,8 @@
  * "A Simple, Fast Dominance Algorithm"): iterate idom over the nodes in
  * reverse postorder until nothing changes, intersecting along the
  * dominator tree.  Compact arrays only: 4 bytes per edge for the
- * predecessor lists, 16 bytes per node (postorder number, order, idom, the
- * DFS stack). */
+ * predecessor lists, 20 bytes per node (postorder number, predecessor
+ * offsets, order, idom, the DFS stack of nodes). */
 #ifndef PC_DOMINATORS_H
 #define PC_DOMINATORS_H
 

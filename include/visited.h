@@ -17,6 +17,9 @@ void pc_visited_destroy(struct pc_visited *v);
  * set ran out: see pc_visited_oom), -1 if ADDR is in no readable mapping. */
 int pc_visited_mark(struct pc_visited *v, uint64_t addr);
 
+/* Whether ADDR is in the set (no side effect). */
+bool pc_visited_has(const struct pc_visited *v, uint64_t addr);
+
 bool pc_visited_oom(const struct pc_visited *v);
 
 /* Bytes in MEM's writable mappings: no object, and no sum of objects'

@@ -3,10 +3,12 @@
 #include "dominators.h"
 
 /* Postorder numbers by an explicit-stack DFS from node 0 (the heap's
- * paths are millions deep: no recursion).  ORDER gets reverse postorder. */
-static bool dfs(const struct pc_domgraph *g, uint32_t *po, uint32_t *order, uint32_t *norder)
+ * paths are millions deep: no recursion).  ORDER gets reverse postorder.
+ * NEXT (the caller's idom array, not yet in use) holds each node's next
+ * successor to visit, so the stack holds only nodes: 4 bytes a node. */
+static bool dfs(const struct pc_domgraph *g, uint32_t *po, uint32_t *next, uint32_t *order, uint32_t *norder)
 {
-	struct frame { uint32_t v, next; } *st = malloc((size_t)g->n * sizeof(*st));
+	uint32_t *st = malloc((size_t)g->n * sizeof(*st));
 	if (!st)
 		return false;
 	for (uint32_t v = 0; v < g->n; v++)
@@ -14,19 +16,21 @@ static bool dfs(const struct pc_domgraph *g, uint32_t *po, uint32_t *order, uint
 	uint32_t sp = 0, count = 0;
 	/* PC_DOM_NONE - 1 marks "on the stack, not yet numbered" */
 	po[0] = PC_DOM_NONE - 1;
-	st[sp++] = (struct frame){ 0, g->off[0] };
+	next[0] = g->off[0];
+	st[sp++] = 0;
 	while (sp) {
-		struct frame *f = &st[sp - 1];
-		if (f->next < g->off[f->v + 1]) {
-			uint32_t s = g->succ[f->next++];
+		uint32_t v = st[sp - 1];
+		if (next[v] < g->off[v + 1]) {
+			uint32_t s = g->succ[next[v]++];
 			if (po[s] == PC_DOM_NONE) {
 				po[s] = PC_DOM_NONE - 1;
-				st[sp++] = (struct frame){ s, g->off[s] };
+				next[s] = g->off[s];
+				st[sp++] = s;
 			}
 			continue;
 		}
-		po[f->v] = count;
-		order[count++] = f->v;
+		po[v] = count;
+		order[count++] = v;
 		sp--;
 	}
 	free(st);
@@ -58,7 +62,7 @@ bool pc_dominators(const struct pc_domgraph *g, uint32_t *idom, uint32_t *order,
 	uint32_t *poff = calloc((size_t)n + 1, sizeof(*poff));
 	uint64_t m = g->off[n];
 	uint32_t *pred = malloc((m ? m : 1) * sizeof(*pred));
-	bool ok = po && poff && pred && dfs(g, po, order, norder);
+	bool ok = po && poff && pred && dfs(g, po, idom, order, norder);
 	if (ok) {
 		/* predecessor lists: the successor lists transposed */
 		for (uint64_t e = 0; e < m; e++)

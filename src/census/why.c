@@ -8,11 +8,13 @@
 #include "sizeof.h"
 #include "text.h"
 #include "types.h"
+#include "visited.h"
 #include "why.h"
 
 /* parent[] holds a node index, or ROOT + the index of a root label. */
 #define ROOT PC_WHY_ROOT
 #define MAX_HOPS 64
+#define NO_TID 0xFFFF
 
 /* The shapes of one wanted type by key (open addressing: shape + 1). */
 struct shape_index {
@@ -29,13 +31,25 @@ struct pc_why {
 	uint64_t *addr;
 	uint32_t *parent;
 	size_t n, cap;
-	uint32_t *slot;      /* open addressing: node index + 1, 0 empty */
+	struct pc_visited *seen;  /* the nodes' addresses, a bit each: the walk's test */
+	size_t expect;       /* objects the census counted: the arrays' first size */
+	uint16_t *tid;       /* each node's type, an index into TYPES (NO_TID: read it) */
+	struct pc_type **types;
+	size_t ntypes;
+	struct { struct pc_type *t; uint16_t id; } tcache[1024];
+	uint32_t *slot;      /* open addressing: node index + 1, 0 empty; during
+			      * the walk only for the edges (--top), else built
+			      * after it for the labels */
 	size_t nslot;
 	char **roots;
 	size_t nroots, rootcap;
 	uint32_t cur;        /* the node whose references are being added */
 	bool oom;
-	char **label;        /* at output: the hop into each node, lazily */
+	char **label;        /* while paths are grouped: the hop into each node, lazily */
+	char *ring[4];       /* then: the last few hops, decoded again */
+	unsigned ringpos;
+	uint32_t want;       /* the node whose hop is being decoded */
+	char *one;
 	uint64_t nodes, rooted;
 	uint32_t unrooted;   /* the root label of objects no root reaches */
 	/* edges, for the dominators: node I's successors are
@@ -72,12 +86,35 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t
 	return w;
 }
 
-static void graph_free(struct pc_why *w)
+/* Edges (and the address index they need while walking) are kept for
+ * the dominator tree (--top) and for dump's graph. */
+static bool edges_kept(const struct pc_why *w)
+{
+	return w->top || w->on_graph;
+}
+
+/* The address index and the label cache: the paths are grouped. */
+static void index_free(struct pc_why *w)
 {
 	if (w->label)
 		for (size_t i = 0; i < w->n; i++)
 			free(w->label[i]);
 	free(w->label);
+	w->label = NULL;
+	free(w->slot);
+	w->slot = NULL;
+	w->nslot = 0;
+}
+
+static void graph_free(struct pc_why *w)
+{
+	index_free(w);
+	pc_visited_destroy(w->seen);
+	w->seen = NULL;
+	for (int i = 0; i < 4; i++) {
+		free(w->ring[i]);
+		w->ring[i] = NULL;
+	}
 	free(w->gc);
 	w->gc = NULL;
 	w->ngc = w->gccap = 0;
@@ -87,14 +124,17 @@ static void graph_free(struct pc_why *w)
 	w->nedges = w->ecap = w->expanded = 0;
 	free(w->addr);
 	free(w->parent);
-	free(w->slot);
+	free(w->tid);
+	w->tid = NULL;
+	free(w->types);
+	w->types = NULL;
+	w->ntypes = 0;
+	memset(w->tcache, 0, sizeof(w->tcache));
 	for (size_t i = 0; i < w->nroots; i++)
 		free(w->roots[i]);
 	free(w->roots);
-	w->label = NULL;
 	w->addr = NULL;
 	w->parent = NULL;
-	w->slot = NULL;
 	w->roots = NULL;
 	w->n = w->cap = w->nslot = w->nroots = w->rootcap = 0;
 }
@@ -161,10 +201,31 @@ static uint32_t find(const struct pc_why *w, uint64_t a)
 	}
 }
 
+/* Double the address index (or make it) and put every node in. */
+static bool index_grow(struct pc_why *w)
+{
+	size_t ns = w->nslot ? w->nslot * 2 : 131072;
+	while ((w->n + 1) * 4 > ns * 3 || (!w->nslot && w->expect * 4 > ns * 3))
+		ns *= 2;
+	uint32_t *s = calloc(ns, sizeof(*s));
+	if (!s)
+		return false;
+	free(w->slot);
+	w->slot = s;
+	w->nslot = ns;
+	for (size_t i = 0; i < w->n; i++) {
+		size_t h = hash(w->addr[i], ns - 1);
+		while (s[h])
+			h = (h + 1) & (ns - 1);
+		s[h] = (uint32_t)i + 1;
+	}
+	return true;
+}
+
 static bool grow(struct pc_why *w)
 {
 	if (w->n + 1 >= w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 65536;
+		size_t cap = w->cap ? w->cap * 2 : w->expect > 65536 ? w->expect : 65536;
 		uint64_t *a = realloc(w->addr, cap * sizeof(*a));
 		if (!a)
 			return false;
@@ -173,28 +234,55 @@ static bool grow(struct pc_why *w)
 		if (!p)
 			return false;
 		w->parent = p;
-		p = realloc(w->eoff, (cap + 1) * sizeof(*p));
-		if (!p)
+		uint16_t *ti = realloc(w->tid, cap * sizeof(*ti));
+		if (!ti)
 			return false;
-		w->eoff = p;
+		w->tid = ti;
+		if (edges_kept(w)) {
+			p = realloc(w->eoff, (cap + 1) * sizeof(*p));
+			if (!p)
+				return false;
+			w->eoff = p;
+		}
 		w->cap = cap;
 	}
-	if ((w->n + 1) * 2 > w->nslot) {
-		size_t ns = w->nslot ? w->nslot * 2 : 131072;
-		uint32_t *s = calloc(ns, sizeof(*s));
-		if (!s)
-			return false;
-		free(w->slot);
-		w->slot = s;
-		w->nslot = ns;
-		for (size_t i = 0; i < w->n; i++) {
-			size_t h = hash(w->addr[i], ns - 1);
-			while (s[h])
-				h = (h + 1) & (ns - 1);
-			s[h] = (uint32_t)i + 1;
-		}
-	}
+	/* at most three quarters full: 5 to 11 bytes a node */
+	if (edges_kept(w) && (w->n + 1) * 4 > w->nslot * 3)
+		return index_grow(w);
 	return true;
+}
+
+/* T's index in the node types (the object's type is read once: each
+ * later pass over the nodes would miss the cache on it again). */
+static uint16_t type_id(struct pc_why *w, struct pc_type *t)
+{
+	size_t c = ((uintptr_t)t >> 4) & 1023;
+	if (w->tcache[c].t == t)
+		return w->tcache[c].id;
+	size_t i;
+	for (i = 0; i < w->ntypes && w->types[i] != t; i++)
+		;
+	if (i == w->ntypes) {
+		if (w->ntypes >= NO_TID || (w->ntypes & (w->ntypes - 1)) == 0) {
+			/* a power of two: double */
+			struct pc_type **ty = w->ntypes >= NO_TID ? NULL
+					      : realloc(w->types, (w->ntypes ? w->ntypes * 2 : 64) * sizeof(*ty));
+			if (!ty)
+				return NO_TID;
+			w->types = ty;
+		}
+		w->types[w->ntypes++] = t;
+	}
+	w->tcache[c].t = t;
+	w->tcache[c].id = (uint16_t)i;
+	return (uint16_t)i;
+}
+
+/* The type of node I. */
+static struct pc_type *node_type(struct pc_why *w, uint32_t i)
+{
+	uint16_t id = w->tid[i];
+	return id == NO_TID ? pc_type_of(w->py, w->addr[i]) : w->types[id];
 }
 
 /* Add ADDR reached from PARENT unless known or not an object; its node
@@ -203,29 +291,42 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 {
 	if (!a || (a & 7) || w->oom)
 		return UINT32_MAX;
-	uint32_t known = find(w, a);
-	if (known != UINT32_MAX)
-		return known;
-	if (!pc_type_of(w->py, a))
+	/* known: its index only where there is one (the edges need it); an
+	 * address that is no object stays marked, not looked at again */
+	int fresh = pc_visited_mark(w->seen, a);
+	if (fresh == 0 && !pc_visited_oom(w->seen))
+		return w->slot ? find(w, a) : UINT32_MAX;
+	struct pc_type *t = fresh > 0 ? pc_type_of(w->py, a) : NULL;
+	if (!t)
 		return UINT32_MAX;
-	if (w->n >= ROOT - 1 || !grow(w)) {
+	if (pc_visited_oom(w->seen) || w->n >= ROOT - 1 || !grow(w)) {
 		w->oom = true;
 		return UINT32_MAX;
 	}
-	size_t h = hash(a, w->nslot - 1);
-	while (w->slot[h])
-		h = (h + 1) & (w->nslot - 1);
-	w->slot[h] = (uint32_t)w->n + 1;
+	if (w->slot) {
+		size_t h = hash(a, w->nslot - 1);
+		while (w->slot[h])
+			h = (h + 1) & (w->nslot - 1);
+		w->slot[h] = (uint32_t)w->n + 1;
+	}
 	w->addr[w->n] = a;
 	w->parent[w->n] = parent;
+	w->tid[w->n] = type_id(w, t);
 	return (uint32_t)w->n++;
+}
+
+/* Whether ADDR is a node already (or was found to be no object). */
+static bool known(const struct pc_why *w, uint64_t a)
+{
+	return pc_visited_has(w->seen, a);
 }
 
 /* An edge from the node being expanded to ADDR. */
 static void edge_to(struct pc_why *w, uint64_t a)
 {
 	uint32_t to = add(w, a, w->cur);
-	if (to == UINT32_MAX || w->oom)
+	/* edges only for the dominator tree and dump */
+	if (to == UINT32_MAX || w->oom || !edges_kept(w))
 		return;
 	if (w->nedges == w->ecap) {
 		size_t cap = w->ecap ? w->ecap * 2 : 262144;
@@ -354,8 +455,9 @@ static void expand(struct pc_why *w, size_t to)
 {
 	size_t i;
 	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++) {
-		w->eoff[i] = (uint32_t)w->nedges;
-		struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+		if (w->eoff)
+			w->eoff[i] = (uint32_t)w->nedges;
+		struct pc_type *t = node_type(w, i);
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
@@ -381,7 +483,7 @@ static bool module_root(void *arg, uint64_t key, uint64_t value)
 {
 	struct pc_why *w = arg;
 	char name[256];
-	if (!str_of(w->py, key, name, sizeof(name)) || find(w, value) != UINT32_MAX)
+	if (!str_of(w->py, key, name, sizeof(name)) || known(w, value))
 		return true;
 	char *esc = pc_text_escape(name, strlen(name));
 	add(w, value, root(w, "module %s", esc ? esc : "?"));
@@ -448,7 +550,7 @@ static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 	(void)hidden;
 	struct frame_root *f = arg;
 	struct pc_why *w = f->w;
-	if (!ref || (ref & 7) || find(w, ref) != UINT32_MAX || !pc_type_of(w->py, ref))
+	if (!ref || (ref & 7) || known(w, ref) || !pc_type_of(w->py, ref))
 		return;
 	char name[128];
 	if (l->kind == PC_EDGE_INDEX) {
@@ -504,7 +606,7 @@ static void thread_state_roots(struct pc_why *w, uint64_t ts, const char *thread
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		uint64_t v;
 		if (parts[i].off >= 0 && pc_u64(w->py, ts + (uint64_t)parts[i].off, &v) && v &&
-		    find(w, v) == UINT32_MAX && pc_type_of(w->py, v))
+		    !known(w, v) && pc_type_of(w->py, v))
 			add(w, v, root(w, "thread %s state %s", thread, parts[i].what));
 	}
 }
@@ -539,7 +641,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp, bool rest)
 				f.depth = nf;
 				frame_start(w, &f, code);
 				pc_referents_labelled(py, w->R, frame, t, frame_ref, &f);
-				if (!rest && find(w, frame) == UINT32_MAX)
+				if (!rest && !known(w, frame))
 					add(w, frame, root(w, "thread %s frame %d %s", f.thread, nf, f.func));
 				if (!pc_u64(py, frame + (uint64_t)f_back, &frame))
 					break;
@@ -581,7 +683,7 @@ static void static_type_roots(struct pc_why *w)
 			d[n++].name = pc_text_escape(t->name, strlen(t->name));
 		}
 	for (size_t i = 0; i < n; i++) {
-		if (!w->oom && find(w, d[i].dict) == UINT32_MAX && pc_type_of(w->py, d[i].dict))
+		if (!w->oom && !known(w, d[i].dict) && pc_type_of(w->py, d[i].dict))
 			add(w, d[i].dict, root(w, "type %s.__dict__", d[i].name ? d[i].name : "?"));
 		free(d[i].name);
 	}
@@ -591,7 +693,7 @@ static void static_type_roots(struct pc_why *w)
 static bool gc_obj(void *arg, uint64_t obj)
 {
 	struct pc_why *w = arg;
-	if (find(w, obj) == UINT32_MAX) {
+	if (!known(w, obj)) {
 		struct pc_type *t = pc_type_of(w->py, obj);
 		if (!t)
 			return true;
@@ -634,7 +736,7 @@ static void unrooted_walk(struct pc_why *w)
 		return;
 	}
 	for (size_t i = 0; i < w->ngc; i++)
-		if (find(w, w->gc[i]) == UINT32_MAX)
+		if (!known(w, w->gc[i]))
 			x.u[x.n++] = w->gc[i];
 	x.held = calloc(x.n ? x.n : 1, 1);
 	if (!x.held) {
@@ -772,18 +874,54 @@ static void label_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 		w->label[i] = fmt_label(w, l);
 }
 
+static void label_one(void *arg, uint64_t ref, bool hidden, const struct pc_edge_label *l)
+{
+	(void)hidden;
+	struct pc_why *w = arg;
+	if (!w->one && ref == w->addr[w->want])
+		w->one = fmt_label(w, l);
+}
+
+/* The hop into node I without the label cache (freed with the address
+ * index before the dominator tree): its parent's references decoded again.
+ * The result lives until four more such hops were asked for. */
+static const char *hop_uncached(struct pc_why *w, uint32_t i)
+{
+	uint32_t p = w->parent[i];
+	char **slot = &w->ring[w->ringpos++ % 4];
+	free(*slot);
+	*slot = NULL;
+	if (p >= ROOT)
+		return "?";
+	struct pc_type *t = node_type(w, p);
+	w->want = i;
+	w->one = NULL;
+	if (t)
+		pc_referents_labelled(w->py, w->R, w->addr[p], t, label_one, w);
+	if (!w->one && t && c_held(w, t)) {
+		struct pc_type *ct = node_type(w, i);
+		w->one = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
+	}
+	if (!w->one && asprintf(&w->one, "<opaque %s>", t ? t->name : "?") < 0)
+		w->one = NULL;
+	*slot = w->one;
+	return *slot ? *slot : "?";
+}
+
 /* The hop into node I: its parent's references, labelled once for all
  * of that parent's children. */
 static const char *hop(struct pc_why *w, uint32_t i)
 {
+	if (!w->label)
+		return hop_uncached(w, i);
 	uint32_t p = w->parent[i];
 	if (!w->label[i] && p < ROOT) {
-		struct pc_type *t = pc_type_of(w->py, w->addr[p]);
+		struct pc_type *t = node_type(w, p);
 		w->cur = p;
 		if (t)
 			pc_referents_labelled(w->py, w->R, w->addr[p], t, label_ref, w);
 		if (!w->label[i] && t && c_held(w, t)) {
-			struct pc_type *ct = pc_type_of(w->py, w->addr[i]);
+			struct pc_type *ct = node_type(w, i);
 			w->label[i] = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
 		}
 		if (!w->label[i]) {
@@ -796,7 +934,7 @@ static const char *hop(struct pc_why *w, uint32_t i)
 
 static const char *type_name(struct pc_why *w, uint32_t i)
 {
-	struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+	struct pc_type *t = node_type(w, i);
 	return t ? t->name : "?";
 }
 
@@ -808,7 +946,7 @@ static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t
 			 size_t cap)
 {
 	struct pc_py *py = w->py;
-	struct pc_type *ft = pc_type_of(py, w->addr[fn]), *ct = pc_type_of(py, w->addr[cell]);
+	struct pc_type *ft = node_type(w, fn), *ct = node_type(w, cell);
 	long long i;
 	char end;
 	if (!ft || !ct || strcmp(ft->name, "function") || strcmp(ct->name, "cell") ||
@@ -839,15 +977,27 @@ static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t
 	return true;
 }
 
-static void append(char **s, size_t *len, const char *add)
+/* A string grown by doubling: a chain is a dozen pieces. */
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void append(struct buf *b, const char *add)
 {
 	size_t n = strlen(add);
-	char *r = realloc(*s, *len + n + 1);
-	if (!r)
-		return;
-	memcpy(r + *len, add, n + 1);
-	*s = r;
-	*len += n;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 128;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		char *r = realloc(b->s, cap);
+		if (!r)
+			return;
+		b->s = r;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, add, n + 1);
+	b->len += n;
 }
 
 /* The shortest path to node I: its chain (as the table prints it), its
@@ -867,17 +1017,14 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 	if (!rootname)
 		rootname = "?";
 	bool unrooted = w->unrooted && w->parent[chain[n - 1]] == w->unrooted;
-	char *key = NULL, *text = NULL;
-	size_t klen = 0, tlen = 0;
+	struct buf text = { NULL, 0, 0 };
 	/* the root's own name matters only for modules and sys: per-frame
 	 * and per-local labels would split shapes by address-like detail */
-	append(&key, &klen, rootname);
-	append(&text, &tlen, rootname);
+	append(&text, rootname);
 	struct pc_why_hop *hops = hopsp ? calloc((size_t)n, sizeof(*hops)) : NULL;
 	size_t nhops = 0;
 	if (hopsp && !hops) {
-		free(key);
-		free(text);
+		free(text.s);
 		return false;
 	}
 	/* Hops as a Python programmer writes them: an attribute held in a
@@ -906,18 +1053,13 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 			lab = named;
 		char *esc = pc_text_escape(tn, strlen(tn));
 		if (*lab) {
-			append(&key, &klen, " ");
-			append(&key, &klen, lab);
-			append(&text, &tlen, " ");
-			append(&text, &tlen, lab);
+			append(&text, " ");
+			append(&text, lab);
 		}
 		if (!(modroot && k == n - 1)) {
-			append(&key, &klen, " (");
-			append(&key, &klen, esc ? esc : "?");
-			append(&key, &klen, ")");
-			append(&text, &tlen, " (");
-			append(&text, &tlen, esc ? esc : "?");
-			append(&text, &tlen, ")");
+			append(&text, " (");
+			append(&text, esc ? esc : "?");
+			append(&text, ")");
 		}
 		if (hops) {
 			hops[nhops].label = strdup(lab);
@@ -926,13 +1068,12 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 		}
 		free(esc);
 	}
-	free(key);
-	if (!text) {
+	if (!text.s) {
 		struct pc_why_path p = { NULL, NULL, hops, nhops };
 		path_free(&p);
 		return false;
 	}
-	*textp = text;
+	*textp = text.s;
 	if (hopsp) {
 		hopsp->hops = hops;
 		hopsp->nhops = nhops;
@@ -1069,10 +1210,20 @@ static int by_count(const void *a, const void *b)
 
 /* ---- dominators ---- */
 
+/* The own size of node V of the dominator tree: its retained bytes less
+ * its children's (the tree's children lists KIDS[COFF[V+1]..COFF[V+2])). */
+static uint64_t own_size(const uint64_t *rb, const uint32_t *coff, const uint32_t *kids, uint32_t v)
+{
+	uint64_t b = rb[v];
+	for (uint32_t e = coff[v + 1]; e < coff[v + 2]; e++)
+		b -= rb[kids[e]];
+	return b;
+}
+
 /* What freeing every node of type T would free: the nodes the virtual
  * root no longer reaches when those are removed. */
-static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *size, struct pc_why_type *wt,
-			  uint8_t *seen, uint32_t *queue)
+static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *rb, const uint32_t *coff,
+			  const uint32_t *kids, struct pc_why_type *wt, uint8_t *seen, uint32_t *queue)
 {
 	memset(seen, 0, g->n);
 	uint32_t head = 0, tail = 0;
@@ -1086,24 +1237,21 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const u
 			if (seen[s])
 				continue;
 			seen[s] = 1;
-			struct pc_type *t = pc_type_of(w->py, w->addr[s - 1]);
+			struct pc_type *t = node_type(w, s - 1);
 			if (t && !strcmp(t->name, wt->name))
 				continue;
-			bytes += size[s];
+			bytes += own_size(rb, coff, kids, s);
 			objects++;
 			queue[tail++] = s;
 		}
 	}
-	uint64_t all = 0;
-	for (uint32_t v = 1; v < g->n; v++)
-		all += size[v];
-	wt->freed_bytes = all - bytes;
+	wt->freed_bytes = rb[0] - bytes;
 	wt->freed_objects = (g->n - 1) - objects;
 }
 
 /* What node V's dominator subtree holds, by type: the largest few. */
 static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, const uint32_t *coff, const uint32_t *kids,
-		       const uint64_t *size, uint32_t *stack)
+		       const uint64_t *rb, uint32_t *stack)
 {
 	struct acc { struct pc_type *t; uint64_t count, bytes; } *acc = NULL;
 	size_t nacc = 0, cap = 0;
@@ -1111,7 +1259,7 @@ static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, c
 	stack[sp++] = v;
 	while (sp) {
 		uint32_t x = stack[--sp];
-		struct pc_type *ty = pc_type_of(w->py, w->addr[x - 1]);
+		struct pc_type *ty = node_type(w, x - 1);
 		size_t k;
 		for (k = 0; k < nacc && acc[k].t != ty; k++)
 			;
@@ -1126,8 +1274,9 @@ static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, c
 			acc[nacc++] = (struct acc){ ty, 0, 0 };
 		}
 		acc[k].count++;
-		acc[k].bytes += size[x];
-		for (uint32_t e = coff[x]; e < coff[x + 1]; e++)
+		acc[k].bytes += own_size(rb, coff, kids, x);
+		t->objects++;
+		for (uint32_t e = coff[x + 1]; e < coff[x + 2]; e++)
 			stack[sp++] = kids[e];
 	}
 	for (int r = 0; r < 5; r++) {
@@ -1148,7 +1297,10 @@ static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, c
 }
 
 /* The dominator tree under a virtual root (node 0) whose successors are
- * every root object; why node I is node I + 1. */
+ * every root object; why node I is node I + 1.  Memory is what peaks, so
+ * the graph is the walk's own edge arrays made over in place, sizes are
+ * summed into retained bytes in place (an object's own size is its retained
+ * bytes less its children's), and each array is freed once done. */
 static bool dominate(struct pc_why *w)
 {
 	uint32_t n = (uint32_t)w->n + 1;
@@ -1156,62 +1308,57 @@ static bool dominate(struct pc_why *w)
 	for (size_t i = 0; i < w->n; i++)
 		nroot += w->parent[i] >= ROOT;
 	uint64_t m = (uint64_t)nroot + w->nedges;
-	if (m >= UINT32_MAX)
+	if (m >= UINT32_MAX || w->n >= UINT32_MAX - 2)
 		return false;
-	uint32_t *off = malloc(((size_t)n + 1) * sizeof(*off));
-	uint32_t *succ = malloc((m ? m : 1) * sizeof(*succ));
+	/* successors: the roots (node 0's), then the edges, shifted by one */
+	uint32_t *succ = realloc(w->edges, (m ? m : 1) * sizeof(*succ));
+	uint32_t *off = realloc(w->eoff, ((size_t)n + 1) * sizeof(*off));
+	if (succ)
+		w->edges = succ;
+	if (off)
+		w->eoff = off;
+	if (!succ || !off)
+		return false;
+	w->ecap = m;
+	memmove(succ + nroot, succ, w->nedges * sizeof(*succ));
+	for (uint64_t e = nroot; e < m; e++)
+		succ[e]++;
+	uint32_t k = 0;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->parent[i] >= ROOT)
+			succ[k++] = (uint32_t)i + 1;
+	/* a node never expanded (out of memory) has no edges */
+	if (!w->expanded)
+		off[0] = 0;
+	for (size_t i = w->expanded + 1; i <= w->n; i++)
+		off[i] = off[w->expanded];
+	/* node I's edges start at OFF[I + 1] now, past the roots */
+	for (size_t j = w->n + 1; j-- > 0;)
+		off[j + 1] = off[j] + nroot;
+	off[0] = 0;
+	struct pc_domgraph g = { n, off, succ };
 	uint32_t *idom = malloc((size_t)n * sizeof(*idom));
 	uint32_t *order = malloc((size_t)n * sizeof(*order));
-	uint64_t *size = calloc(n, sizeof(*size));
-	uint64_t *rb = calloc(n, sizeof(*rb));
-	uint32_t *ro = calloc(n, sizeof(*ro));
-	bool ok = off && succ && idom && order && size && rb && ro;
 	uint32_t norder = 0;
-	struct pc_domgraph g = { n, off, succ };
+	bool ok = idom && order && pc_dominators(&g, idom, order, &norder);
+	uint64_t *rb = ok ? malloc((size_t)n * sizeof(*rb)) : NULL;
+	uint32_t *best = ok ? calloc(w->top + 1, sizeof(*best)) : NULL;
+	ok = ok && rb && best;
+	size_t nbest = 0;
 	if (ok) {
-		uint32_t k = 0;
-		off[0] = 0;
-		for (size_t i = 0; i < w->n; i++)
-			if (w->parent[i] >= ROOT)
-				succ[k++] = (uint32_t)i + 1;
+		rb[0] = 0;
 		for (size_t i = 0; i < w->n; i++) {
-			off[i + 1] = k;
-			/* a node never expanded (out of memory) has no edges */
-			uint32_t e0 = i < w->expanded ? w->eoff[i] : 0, e1 = i < w->expanded ? w->eoff[i + 1] : 0;
-			for (uint32_t e = e0; e < e1; e++)
-				succ[k++] = w->edges[e] + 1;
-		}
-		off[n] = k;
-		for (size_t i = 0; i < w->n; i++) {
-			struct pc_type *t = pc_type_of(w->py, w->addr[i]);
+			struct pc_type *t = node_type(w, i);
+			rb[i + 1] = 0;
 			if (t)
-				pc_sizeof(w->py, w->addr[i], t, &size[i + 1]);
-		}
-		ok = pc_dominators(&g, idom, order, &norder);
-	}
-	if (ok) {
-		for (uint32_t v = 0; v < n; v++) {
-			rb[v] = size[v];
-			ro[v] = 1;
+				pc_sizeof(w->py, w->addr[i], t, &rb[i + 1]);
 		}
 		/* a node's dominator comes before it in reverse postorder */
-		for (uint32_t i = norder; i-- > 1;) {
-			uint32_t v = order[i];
-			rb[idom[v]] += rb[v];
-			ro[idom[v]] += ro[v];
-		}
+		for (uint32_t i = norder; i-- > 1;)
+			rb[idom[order[i]]] += rb[order[i]];
 		w->rep.reachable_bytes = rb[0];
-		uint8_t *seen = malloc(n);
-		uint32_t *queue = malloc((size_t)n * sizeof(*queue));
-		if (seen && queue)
-			for (int k = 0; k < w->rep.ntypes; k++)
-				if (w->rep.types[k].count)
-					freed_by_type(w, &g, size, &w->rep.types[k], seen, queue);
-		free(seen);
 		/* the TOP largest dominated subtrees (the virtual root aside) */
-		uint32_t *best = calloc(w->top + 1, sizeof(*best));
-		size_t nbest = 0;
-		for (uint32_t i = 1; best && i < norder; i++) {
+		for (uint32_t i = 1; i < norder; i++) {
 			uint32_t v = order[i];
 			size_t j = nbest < w->top ? nbest++ : w->top;
 			if (j == w->top && rb[v] <= rb[best[w->top - 1]])
@@ -1224,53 +1371,57 @@ static bool dominate(struct pc_why *w)
 			}
 			best[j] = v;
 		}
-		/* children lists of the dominator tree, for what each retains */
-		uint32_t *coff = calloc((size_t)n + 1, sizeof(*coff));
-		uint32_t *kids = malloc((size_t)n * sizeof(*kids));
-		w->rep.suspects = calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects));
-		if (best && coff && kids && queue && w->rep.suspects) {
-			for (uint32_t i = 1; i < norder; i++)
-				coff[idom[order[i]] + 1]++;
-			for (uint32_t v = 0; v < n; v++)
-				coff[v + 1] += coff[v];
-			uint32_t *at = order;  /* reused: the order is no longer needed below */
-			uint32_t *fill = malloc((size_t)n * sizeof(*fill));
-			if (fill) {
-				memcpy(fill, coff, (size_t)n * sizeof(*fill));
-				for (uint32_t i = 1; i < norder; i++)
-					kids[fill[idom[at[i]]]++] = at[i];
-				free(fill);
-				for (size_t j = 0; j < nbest; j++) {
-					struct pc_why_suspect *t = &w->rep.suspects[w->rep.nsuspects];
-					uint32_t v = best[j];
-					const char *rootname;
-					bool unrooted;
-					if (!build_chain(w, v - 1, &t->path.chain, &t->path, &rootname, &unrooted))
-						continue;
-					t->path.root = strdup(rootname);
-					t->addr = w->addr[v - 1];
-					const char *tn = type_name(w, v - 1);
-					t->type = pc_text_escape(tn, strlen(tn));
-					t->bytes = rb[v];
-					t->objects = ro[v];
-					retains_of(w, t, v, coff, kids, size, queue);
-					w->rep.nsuspects++;
-				}
-			}
-		}
-		free(best);
-		free(coff);
-		free(kids);
-		free(queue);
-		w->rep.dominated = true;
 	}
-	free(off);
-	free(succ);
-	free(idom);
 	free(order);
-	free(size);
+	/* children lists of the dominator tree: COFF[V+1] counts V's, then
+	 * (summed) holds the end of V's list, then (filled backwards) its
+	 * start, and the end is the next one's start, COFF[V+2] */
+	uint32_t *coff = ok ? calloc((size_t)n + 2, sizeof(*coff)) : NULL;
+	uint32_t *kids = ok ? malloc((size_t)n * sizeof(*kids)) : NULL;
+	ok = ok && coff && kids;
+	if (ok) {
+		for (uint32_t v = 1; v < n; v++)
+			if (idom[v] != PC_DOM_NONE)
+				coff[idom[v] + 1]++;
+		for (uint32_t v = 0; v <= n; v++)
+			coff[v + 1] += coff[v];
+		for (uint32_t v = n; v-- > 1;)
+			if (idom[v] != PC_DOM_NONE)
+				kids[--coff[idom[v] + 1]] = v;
+		/* now V's children are KIDS[COFF[V+1]..COFF[V+2]) */
+	}
+	free(idom);
+	uint8_t *seen = ok ? malloc(n) : NULL;
+	uint32_t *queue = ok ? malloc((size_t)n * sizeof(*queue)) : NULL;
+	ok = ok && seen && queue;
+	if (ok)
+		for (int t = 0; t < w->rep.ntypes; t++)
+			if (w->rep.types[t].count)
+				freed_by_type(w, &g, rb, coff, kids, &w->rep.types[t], seen, queue);
+	free(seen);
+	w->rep.suspects = ok ? calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects)) : NULL;
+	ok = ok && w->rep.suspects;
+	for (size_t j = 0; ok && j < nbest; j++) {
+		struct pc_why_suspect *t = &w->rep.suspects[w->rep.nsuspects];
+		uint32_t v = best[j];
+		const char *rootname;
+		bool unrooted;
+		if (!build_chain(w, v - 1, &t->path.chain, &t->path, &rootname, &unrooted))
+			continue;
+		t->path.root = strdup(rootname);
+		t->addr = w->addr[v - 1];
+		const char *tn = type_name(w, v - 1);
+		t->type = pc_text_escape(tn, strlen(tn));
+		t->bytes = rb[v];
+		retains_of(w, t, v, coff, kids, rb, queue);
+		w->rep.nsuspects++;
+	}
+	w->rep.dominated = ok;
+	free(best);
+	free(coff);
+	free(kids);
+	free(queue);
 	free(rb);
-	free(ro);
 	return ok;
 }
 
@@ -1279,6 +1430,15 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	struct pc_why *w = arg;
 	w->py = py;
 	w->R = s->referents;
+	w->seen = pc_visited_create(py->mem);
+	if (!w->seen)
+		return pc_error_nomem();
+	/* sized for what the census counted (+1/8): no copying as they grow */
+	size_t cur = 0;
+	struct pc_type *ct;
+	while ((ct = pc_typemap_next(py->types, &cur)))
+		w->expect += ct->count + ct->hidden_count;
+	w->expect += w->expect / 8;
 	/* Roots first, in the order a reader looks for a holder: modules by
 	 * name, sys and builtins, the threads' frames. */
 	struct pc_gc_stats gs;
@@ -1325,13 +1485,28 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	 * (so a chain starts at its holder, not inside), then the cycles */
 	unrooted_walk(w);
 	w->rep.objects = w->n;
-	if (w->oom)
+	if (w->oom || (!w->slot && !index_grow(w)))
 		return pc_error_nomem();
+	/* `dump` takes the graph as walked: before the dominator tree
+	 * rewrites the edges in place */
+	if (w->on_graph) {
+		struct pc_why_graph g = {
+			.py = py, .R = w->R, .n = w->n, .addr = w->addr, .parent = w->parent,
+			.eoff = w->eoff, .edges = w->edges, .nedges = w->nedges,
+			.roots = w->roots, .nroots = w->nroots, .gc = w->gc, .ngc = w->ngc,
+		};
+		struct pc_error *err = w->on_graph(w->on_graph_arg, w, &g);
+		if (err)
+			return err;
+	}
+	free(w->gc);    /* only the walk's opaque scans (and dump) needed it */
+	w->gc = NULL;
+	w->ngc = w->gccap = 0;
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
 	if (!w->label)
 		return pc_error_nomem();
 	for (uint32_t i = 0; i < w->n; i++) {
-		struct pc_type *t = pc_type_of(py, w->addr[i]);
+		struct pc_type *t = node_type(w, i);
 		if (!t)
 			continue;
 		for (int k = 0; k < w->rep.ntypes; k++) {
@@ -1347,18 +1522,9 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			path_of(w, k, i);
 		}
 	}
+	index_free(w);
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
-	if (w->on_graph) {
-		struct pc_why_graph g = {
-			.py = py, .R = w->R, .n = w->n, .addr = w->addr, .parent = w->parent,
-			.eoff = w->eoff, .edges = w->edges, .nedges = w->nedges,
-			.roots = w->roots, .nroots = w->nroots, .gc = w->gc, .ngc = w->ngc,
-		};
-		struct pc_error *err = w->on_graph(w->on_graph_arg, w, &g);
-		if (err)
-			return err;
-	}
 	for (int k = 0; k < w->rep.ntypes; k++)
 		if (w->rep.types[k].nshapes > 1)
 			qsort(w->rep.types[k].shapes, w->rep.types[k].nshapes, sizeof(struct pc_why_shape), by_count);

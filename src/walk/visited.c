@@ -75,6 +75,15 @@ int pc_visited_mark(struct pc_visited *v, uint64_t addr)
 	return 1;
 }
 
+bool pc_visited_has(const struct pc_visited *v, uint64_t addr)
+{
+	long i = pc_mem_index(v->mem, addr);
+	if (i < 0 || (size_t)i >= v->n || !v->bits[i])
+		return false;
+	uint64_t bit = (addr - v->mem->maps[i].start) / 8;
+	return v->bits[i][bit / 64] >> (bit % 64) & 1;
+}
+
 bool pc_visited_oom(const struct pc_visited *v)
 {
 	return v->oom;
