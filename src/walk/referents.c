@@ -53,6 +53,7 @@ static const struct spec specs[] = {
 	{ "memoryobject.c", "mbuf_traverse", RULE_FIELDS, PC_M_MBUF },
 	{ "_functoolsmodule.c", "partial_traverse", RULE_FIELDS, PC_M_PARTIAL },
 	{ "_functoolsmodule.c", "lru_cache_tp_traverse", RULE_LRU, PC_M_LRU_CACHE },
+	{ "_functoolsmodule.c", "lru_list_elem_traverse", RULE_FIELDS, PC_M_LRU_ELEM },  /* 3.6 */
 	{ "_collectionsmodule.c", "deque_traverse", RULE_DEQUE, PC_M_NONE },
 	{ "_collectionsmodule.c", "defdict_traverse", RULE_DICT, PC_M_DEFDICT },
 	{ "odictobject.c", "odict_traverse", RULE_ODICT, PC_M_ODICT },
