@@ -85,6 +85,7 @@ enum pc_edge {
 	PC_EDGE_FIELD,       /* I: offset of a C member, A: its C name (a char *) or 0 */
 	PC_EDGE_LRU_KEY, PC_EDGE_LRU_VALUE,
 	PC_EDGE_STACK,       /* a <= 3.10 frame's value stack */
+	PC_EDGE_OPAQUE,      /* A: the holder's type; a word a conservative scan took */
 };
 struct pc_edge_label {
 	enum pc_edge kind;

@@ -306,6 +306,10 @@ static void emit(void *arg, uint64_t ref, bool hidden, const struct pc_edge_labe
 		pc_hs_edge(x->hs, HS_ELEMENT, NULL, l->i >= 0 && l->i <= UINT32_MAX ? (uint32_t)l->i : 0, dnode);
 		return;
 	}
+	if (l->kind == PC_EDGE_OPAQUE) {    /* a word a conservative scan took */
+		pc_hs_edge(x->hs, HS_INTERNAL, "(opaque)", 0, dnode);
+		return;
+	}
 	if (l->kind == PC_EDGE_SET) {
 		pc_hs_edge(x->hs, HS_ELEMENT, NULL, x->set_items++, dnode);
 		return;

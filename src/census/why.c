@@ -408,9 +408,11 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* An object pycensus cannot follow: any word of its fixed part that is a
- * GC object's address is taken as a reference (labelled opaque), so what
- * only it holds is said to be held by it, not unrooted. */
+/* An object whose traverse omits what its C fields hold (c_held; opaque
+ * types are scanned by pc_referents itself, as for the census): any word
+ * of its fixed part that is a GC object's address is taken as a
+ * reference, so what only it holds is said to be held by it, not
+ * unrooted. */
 static void scan_opaque(struct pc_why *w, uint64_t obj, struct pc_type *t)
 {
 	int64_t size = t->basicsize < 4096 ? t->basicsize : 4096;
@@ -461,8 +463,8 @@ static void expand(struct pc_why *w, size_t to)
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
-		if ((pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w) & PC_REF_OPAQUE) ||
-		    c_held(w, t))
+		pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w);
+		if (c_held(w, t))
 			scan_opaque(w, w->addr[i], t);
 	}
 	w->expanded = i;
@@ -859,6 +861,10 @@ static char *fmt_label(struct pc_why *w, const struct pc_edge_label *l)
 		return strdup("(cache value)");
 	case PC_EDGE_STACK:
 		return strdup("(stack)");
+	case PC_EDGE_OPAQUE: {
+		struct pc_type *ht = pc_type_get(py, l->a);
+		return asprintf(&out, "<opaque %s>", ht ? ht->name : "?") < 0 ? NULL : out;
+	}
 	case PC_EDGE_OTHER:
 		break;
 	}

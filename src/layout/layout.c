@@ -548,6 +548,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_MBUF] = { "_PyManagedBufferObject", "master.obj" },
 	[PC_M_PARTIAL] = { "partialobject", "fn args kw dict" },
 	[PC_M_LRU_CACHE] = { "lru_cache_object", "maxsize_O func cache cache_info_type dict kwd_mark" },  /* maxsize_O: 3.6 */
+	[PC_M_LRU_ELEM] = { "lru_list_elem", "key result" },
 	[PC_M_DEFDICT] = { "defdictobject", "default_factory" },
 	[PC_M_ODICT] = { "PyODictObject", "od_inst_dict" },
 	[PC_M_PATTERN] = { "PatternObject", "groupindex indexgroup pattern" },

@@ -17,7 +17,7 @@ int pc_runtime_initialised(struct pc_mem *mem, uint64_t rt, uint64_t *version)
 	unsigned char h[HEADER];
 	if (!pc_mem_read(mem, rt, h, sizeof(h)) || memcmp(h, "xdebugpy", 8))
 		return -1;
-	uint64_t v, ft, size, head_off, head = 0;
+	uint64_t v, ft, size, head_off, head = 0;  /* -O1 cannot see pc_mem_u64 set it */
 	memcpy(&v, h + OFF_VERSION, 8);
 	memcpy(&ft, h + OFF_FREE_THREADED, 8);
 	memcpy(&size, h + OFF_RUNTIME_SIZE, 8);

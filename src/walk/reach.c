@@ -168,6 +168,29 @@ static bool gc_root(void *arg, uint64_t obj)
 	return drain(w);
 }
 
+/* Static types are not objects the GC lists, nor referents of their
+ * instances, but their dicts are alive all the same: those of every type
+ * the walk met (why roots them too).  Collected first: following a dict
+ * may add to the type map. */
+static void static_type_dicts(struct walk *w)
+{
+	size_t cur = 0, n = 0, cap = pc_typemap_count(w->py->types);
+	uint64_t *d = calloc(cap ? cap : 1, sizeof(*d));
+	struct pc_type *t;
+	if (!d) {
+		w->hidden.oom = true;
+		return;
+	}
+	while ((t = pc_typemap_next(w->py->types, &cur)) && n < cap)
+		if (t->valid && t->name && !(t->flags & PC_TPFLAGS_HEAPTYPE) && t->dict)
+			d[n++] = t->dict;
+	for (size_t i = 0; i < n; i++)
+		if (pc_type_of(w->py, d[i]))
+			on_ref(w, d[i], true);
+	free(d);
+	drain(w);
+}
+
 /* The frames each thread is running (3.11+: not objects until asked). */
 static void thread_frames(struct walk *w, uint64_t interp)
 {
@@ -181,6 +204,15 @@ static void thread_frames(struct walk *w, uint64_t interp)
 	struct pc_chain threads;
 	pc_chain_init(&threads);
 	for (int nt = 0; ts && nt < 100000 && !pc_chain_loops(&threads, ts); nt++) {
+		/* What the thread state holds besides its frames (why roots
+		 * them too): its dict, and 3.13+'s threading.local key and
+		 * sentinel, _thread._localdummy objects nothing else holds. */
+		const int64_t parts[] = { L->ts_dict, L->ts_local_key, L->ts_local_sentinel };
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			uint64_t v;
+			if (parts[i] >= 0 && pc_u64(py, ts + (uint64_t)parts[i], &v) && v)
+				on_ref(w, v, true);
+		}
 		uint64_t frame = pc_thread_frame(py, ts);
 		if (L->thread_frame == PC_TF_FRAME) {
 			on_ref(w, frame, true);  /* a GC object: already counted */
@@ -240,6 +272,7 @@ struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const 
 	if (roots->interned && pc_u64(py, roots->interned, &interned))
 		on_ref(&w, interned, true);
 	drain(&w);
+	static_type_dicts(&w);
 
 	/* Out of memory or past the ceiling: the walk stopped, and the census
 	 * is partial; the caller names which from MEM->nomem and

@@ -53,6 +53,7 @@ static const struct spec specs[] = {
 	{ "memoryobject.c", "mbuf_traverse", RULE_FIELDS, PC_M_MBUF },
 	{ "_functoolsmodule.c", "partial_traverse", RULE_FIELDS, PC_M_PARTIAL },
 	{ "_functoolsmodule.c", "lru_cache_tp_traverse", RULE_LRU, PC_M_LRU_CACHE },
+	{ "_functoolsmodule.c", "lru_list_elem_traverse", RULE_FIELDS, PC_M_LRU_ELEM },  /* 3.6 */
 	{ "_collectionsmodule.c", "deque_traverse", RULE_DEQUE, PC_M_NONE },
 	{ "_collectionsmodule.c", "defdict_traverse", RULE_DICT, PC_M_DEFDICT },
 	{ "odictobject.c", "odict_traverse", RULE_ODICT, PC_M_ODICT },
@@ -747,19 +748,19 @@ static void do_structseq(struct ctx *c, uint64_t obj, struct pc_type *t)
 
 static void scan_ref(void *arg, uint64_t v)
 {
-	struct ctx *c = arg;
-	label(c, PC_EDGE_OTHER, 0, 0);
-	ref(c, v, false);
+	ref(arg, v, false);    /* labelled by scan_opaque */
 }
 
 /* What a traverse pycensus cannot mirror may visit, in LEN bytes at ADDR:
  * every word that is a live object's address is followed (as a referent:
  * the traverse most likely visits it).  The object is opaque only if some
  * were found: then what it holds elsewhere (C arrays, other structs) may
- * be missed.  why.c scans opaque objects its own way: not for it. */
+ * be missed.  Labelled with OBJ's type, so that why and dump, whose graph
+ * is this walk's, name the hop. */
 static void scan_opaque(struct ctx *c, uint64_t obj, uint64_t addr, uint64_t len, uint64_t skip)
 {
-	if (c->lfn || pc_conservative_scan(c->py, addr, len, obj, skip, scan_ref, c))
+	label(c, PC_EDGE_OPAQUE, pc_ob_type(c->py, obj), 0);
+	if (pc_conservative_scan(c->py, addr, len, obj, skip, scan_ref, c))
 		c->opaque = true;
 }
 

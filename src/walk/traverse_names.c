@@ -58,6 +58,7 @@ static const struct { const char *type, *fn, *file; } table[] = {
 	{ "managedbuffer", "mbuf_traverse", NULL },
 	{ "functools.partial", "partial_traverse", NULL },
 	{ "functools._lru_cache_wrapper", "lru_cache_tp_traverse", NULL },
+	{ "functools._lru_list_elem", "lru_list_elem_traverse", NULL },
 	{ "collections.deque", "deque_traverse", NULL },
 	{ "collections.defaultdict", "defdict_traverse", NULL },
 	{ "collections.OrderedDict", "odict_traverse", NULL },

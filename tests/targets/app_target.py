@@ -3,7 +3,7 @@ what was opaque.
 
     python app_target.py GROUND_TRUTH.json [--app]
 
-Python 3.8+.  Builds, in every interpreter, C objects that own buffers
+Python 3.6+.  Builds, in every interpreter, C objects that own buffers
 sys.getsizeof counts: array.array, mmap.mmap, _struct.Struct, deque,
 _io.BytesIO/StringIO/BufferedReader/BufferedWriter, and objects pycensus
 used to list as opaque (locks, typing.TypeVar, operator.attrgetter and
@@ -29,7 +29,8 @@ objects there, which gc.get_objects() would not list).  Computes in itself:
 
 writes {"pid", "version", "app" (versions, --app), "gc", "types",
 "totals", "gc_totals", "python_sizeof", "flavours"} atomically to GROUND_TRUTH.json, prints "ready" and blocks reading
-stdin (os.read: nothing allocated while blocked).  "ping" -> "pong";
+stdin (os.read, FileIO.readinto on 3.6: nothing allocated while blocked;
+see quiescent.py; the frames of census() are left out on 3.6).  "ping" -> "pong";
 "quit" or EOF -> exit 0.
 """
 
@@ -48,6 +49,8 @@ import sys
 import threading
 import types
 import typing
+
+import quiescent     # tests/targets: transient frames, a read that holds nothing
 
 KEEP = []
 FLAVOURS = {}     # numpy array flavour -> [hex id, sys.getsizeof]
@@ -154,9 +157,12 @@ def python_sizeof(t):
 
 def census():
     objs = gc.get_objects()
+    skip = quiescent.transient_frames(main.__code__)   # this frame on 3.6
     getsizeof = sys.getsizeof
     gcs = {}
     for o in objs:
+        if id(o) in skip:
+            continue
         t = type(o)
         e = gcs.get(t)
         if e is None:
@@ -164,7 +170,7 @@ def census():
         e[0] += 1
         e[1] += getsizeof(o)
     stats = {}
-    seen = set()
+    seen = set(skip)
     stack = list(objs)
     del objs
     get_referents = gc.get_referents
@@ -181,7 +187,7 @@ def census():
         e[0] += 1
         e[1] += getsizeof(o)
         stack.extend(get_referents(o))
-    del seen
+    del seen, o     # o may be this frame (3.6): a cycle the disabled GC keeps
 
     pysz = sorted(set(type_name(t) for t in list(gcs) + list(stats) if python_sizeof(t)))
 
@@ -223,6 +229,7 @@ def main():
     gc.collect()
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()
+    readinto, buf = quiescent.blocking_reader(0)    # before the census: see quiescent.py
     for attempt in range(2):        # the first one warms lazy caches up
         gcs, closure, pysz = census()
         tot = lambda d: {"objects": sum(e["count"] for e in d.values()),  # noqa: E731
@@ -238,7 +245,7 @@ def main():
     while True:
         nl = pending.find(b"\n")
         if nl < 0:
-            chunk = read(0, 4096)
+            chunk = read(0, 4096) if readinto is None else bytes(buf[:readinto(buf)])
             if not chunk:
                 break
             pending += chunk

@@ -102,11 +102,10 @@ import sys
 import threading
 import time
 
+import quiescent     # tests/targets: transient frames, a read that holds nothing
+
 PY2 = sys.version_info[0] == 2
 HAS_FREEZE = hasattr(gc, "freeze")           # 3.7+
-# Executing frames are GC-tracked on 2.7/3.6 only (see the module doc);
-# sys._getframe() is harmless up to 3.10 and materialises a frame on 3.11+.
-FRAMES_ARE_OBJECTS = sys.version_info < (3, 11)
 
 # Everything built stays alive through these globals.
 KEEP = []
@@ -619,14 +618,7 @@ class Zo\u00e9(object):
 def transient_frames():
     """ids of the frames between main() (exclusive) and our caller: on
     2.7/3.6 they are in gc.get_objects() but die before we block."""
-    if not FRAMES_ARE_OBJECTS:
-        return set()
-    ids = set()
-    f = sys._getframe(1)
-    while f is not None and f.f_code is not main.__code__:
-        ids.add(id(f))
-        f = f.f_back
-    return ids
+    return quiescent.transient_frames(main.__code__)
 
 
 def census(scope, frozen, record=False):
@@ -973,14 +965,8 @@ def main():
     read = os.read
     pending = b""
     STATE["read"] = read
-    # Up to 3.6 os.read takes its arguments as a tuple, alive (and
-    # GC-tracked) while it blocks: there a METH_O call, FileIO.readinto,
-    # bound now into a buffer made now, holds nothing new.
-    readinto = buf = None
-    if sys.version_info[0] == 3 and sys.version_info < (3, 7):
-        import io
-        readinto = io.FileIO(0, "r", closefd=False).readinto
-        buf = bytearray(4096)
+    # Up to 3.6 os.read keeps its argument tuple alive while it blocks.
+    readinto, buf = quiescent.blocking_reader(0)
 
     # Warm-up: a full census and write, thrown away, so that interned type
     # names and lazy caches exist before the census that counts.
