@@ -147,7 +147,8 @@ int64_t pc_numpy_scalar_size(const char *name)
  * _ctypes.so (pyenv 3.8.18-3.13.0; Debian sid's python3.14/3.15-dbg) and
  * are told apart by the size of the struct, which the target gives: the
  * StgDict type's basicsize less dict's, or CType_Type's basicsize less
- * type's (aligned).  A size not listed is a layout pycensus does not know:
+ * type's (both aligned to 16: PyType_FromMetaClass rounds up the base's
+ * basicsize and the StgInfo's size).  A size not listed is a layout pycensus does not know:
  * the extra buffers are then left out rather than guessed. */
 static const struct stg_abi {
 	int64_t size;                      /* sizeof the ctypes part */
@@ -167,10 +168,12 @@ static const struct stg_abi {
 	{ 168, 24, 48, 144, 152, "StgInfo, _ctypes.so DWARF 3.14-3.15 (Debian sid -dbg)" },
 };
 
-static const struct stg_abi *stg_abi(const struct stg_abi *abis, size_t nabis, int64_t size)
+/* The layout whose struct fills SIZE bytes, its size rounded up to ALIGN
+ * (a negative basicsize in a PyType_Spec is so rounded). */
+static const struct stg_abi *stg_abi(const struct stg_abi *abis, size_t nabis, int64_t size, int64_t align)
 {
 	for (size_t i = 0; i < nabis; i++)
-		if (abis[i].size == size)
+		if (((abis[i].size + align - 1) & ~(align - 1)) == size)
 			return &abis[i];
 	return NULL;
 }
@@ -232,7 +235,7 @@ bool pc_sizeof_stgdict(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 			return true;
 	}
 	const struct stg_abi *a = stg_abi(stgdict_abis, sizeof(stgdict_abis) / sizeof(stgdict_abis[0]),
-					  s->basicsize - dict->basicsize);
+					  s->basicsize - dict->basicsize, 1);
 	if (!a)
 		return true;
 	/* _PyDict_SizeOf counts the type's basicsize, which holds the ctypes
@@ -260,7 +263,7 @@ static bool ctype_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 		return true;
 	int64_t off = (tt->basicsize + 15) & ~(int64_t)15;
 	const struct stg_abi *a = stg_abi(stginfo_abis, sizeof(stginfo_abis) / sizeof(stginfo_abis[0]),
-					  ct->basicsize - off);
+					  ct->basicsize - off, 16);
 	return !a || stg_extra(py, addr + (uint64_t)off, a, n);
 }
 
