@@ -236,7 +236,9 @@ bool pc_sizeof_stgdict(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	}
 	const struct stg_abi *a = stg_abi(stgdict_abis, sizeof(stgdict_abis) / sizeof(stgdict_abis[0]),
 					  s->basicsize - dict->basicsize, 1);
-	if (!a)
+	/* PyCStgDict_sizeof came in 3.7: without it a StgDict is a dict to
+	 * sys.getsizeof.  Asked of the type, not of a version number. */
+	if (!a || !s->dict || !pc_dict_get_str(py, s->dict, "__sizeof__"))
 		return true;
 	/* _PyDict_SizeOf counts the type's basicsize, which holds the ctypes
 	 * part already; PyCStgDict_sizeof adds that part once more. */
