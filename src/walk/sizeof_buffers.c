@@ -228,7 +228,9 @@ bool pc_sizeof_stgdict(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 		return true;
 	/* A subclass of StgDict: the struct is its nearest static base's. */
 	const struct pc_type *s = t;
-	while (s->flags & PC_TPFLAGS_HEAPTYPE) {
+	for (int depth = 0; s->flags & PC_TPFLAGS_HEAPTYPE; depth++) {
+		if (depth >= 64)        /* a base cycle: damaged */
+			return true;
 		s = dict;
 		dict = s->base ? pc_type_get(py, s->base) : NULL;
 		if (!dict)
