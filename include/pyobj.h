@@ -28,7 +28,7 @@ enum pc_kind {
  * they are known by name (and their subclasses by their base). */
 enum pc_sizer { SZ_DEFAULT = 0, SZ_DEQUE, SZ_ODICT, SZ_BUFFERED, SZ_ARRAY, SZ_STRUCT,
 	SZ_DICT /* dict's layout, not a dict subclass: 3.15's frozendict */,
-	SZ_NDARRAY, SZ_BYTESIO, SZ_NPSCALAR /* sizeof_buffers.c */ };
+	SZ_NDARRAY, SZ_BYTESIO, SZ_NPSCALAR, SZ_STGDICT, SZ_CTYPE /* sizeof_buffers.c */ };
 
 /* What the census learns about a type object, once per type. */
 struct pc_type {

@@ -22,6 +22,15 @@ On every supported interpreter (its stdlib only):
     closure.  The list is printed.
   * "gc scope": object counts and bytes equal the target's.
 
+On every supported interpreter, tests/targets/ctypes_target.py ("ctypes"):
+
+  * "ctypes": per ctypes type (instances of ctypes classes: simple types,
+    arrays, structures, unions, pointers, views from_buffer; the metatypes
+    PyCArrayType, PyCStructType, ...; StgDict up to 3.12), count and bytes
+    equal the target's in the gc scope and the reachable one (less
+    "hidden").  The classes' sizes are their __sizeof__: StgDict's C
+    buffers (3.8-3.12), StgInfo's (3.13+).
+
 On Debian's python3.11 with python3-numpy, -pandas, -django and
 -sqlalchemy ("app", SKIP without them): the target adds numpy arrays of
 every flavour and scalars, a pandas DataFrame of 100,000 rows, Django with
@@ -59,6 +68,7 @@ import harness  # noqa: E402
 from harness import LabelReport as Report, TargetError, short, target_running  # noqa: E402
 
 TARGET = os.path.join(HERE, "targets", "app_target.py")
+CTYPES_TARGET = os.path.join(HERE, "targets", "ctypes_target.py")
 DEBIAN = "/usr/bin/python3.11"
 READY_TIMEOUT = 180
 BUFFERS = ("array.array", "mmap.mmap", "_struct.Struct", "collections.deque", "_io.BytesIO",
@@ -198,6 +208,56 @@ def check_plain(rep, pc, py, workdir):
         target.kill()
 
 
+# --- ctypes (issue 16) ----------------------------------------------------------
+
+# What the ctypes target must hold for the check to mean anything: classes
+# of each flavour and instances of each.
+CTYPES_PREMISE = ("_ctypes.PyCArrayType", "_ctypes.PyCStructType", "_ctypes.PyCSimpleType",
+                  "_ctypes.PyCPointerType", "ctypes.c_int", "ctypes.c_char_p", "__main__.Point",
+                  "__main__.Either")
+
+
+def check_ctypes(rep, pc, py, workdir):
+    label = py["label"]
+    target = harness.TruthTarget(py["path"], CTYPES_TARGET, workdir, label + "-ctypes")
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        truth = target.truth
+        gcs, err = snapshot(pc, target.pid, "gc")
+        reach, err2 = snapshot(pc, target.pid, "reachable")
+        if gcs is None or reach is None:
+            rep.fail(label, "ctypes", "snapshot: %s" % (err or err2))
+            return
+        harness.censused(py["path"])
+        why = target_running(target)
+        if why:
+            rep.fail(label, "ctypes target runs on", why)
+        names = truth["ctypes"]
+        bad = ["the target holds no %s (premise)" % n for n in CTYPES_PREMISE
+               if truth["gc"].get(n, {"count": 0})["count"] == 0]
+        arrays = [n for n in names if "_Array_" in n]
+        if len(arrays) < 10:
+            bad.append("only %d ctypes array types (premise)" % len(arrays))
+        for scope, got, want in (("gc", rows_of(gcs), truth["gc"]), ("reachable", visible(reach), truth["types"])):
+            for n in names:
+                w = want.get(n, {"count": 0, "bytes": 0})
+                g = got.get(n, (0, 0))
+                if g != (w["count"], w["bytes"]):
+                    bad.append("%s %s: %d objects %d bytes, target %d %d" % (
+                        scope, n, g[0], g[1], w["count"], w["bytes"]))
+        objs = sum(truth["gc"].get(n, {"count": 0})["count"] for n in names)
+        byts = sum(truth["gc"].get(n, {"bytes": 0})["bytes"] for n in names)
+        rep.check(not bad, label, "ctypes", "%d ctypes types (%d objects, %d bytes in gc) as the "
+                  "target's in both scopes" % (len(names), objs, byts), "; ".join(bad[:8]))
+        status = target.quit()
+        if status != 0:
+            rep.fail(label, "ctypes target quits", "exit %r: %s" % (status, short(target.stderr_text())))
+    except TargetError as e:
+        rep.fail(label, "ctypes target", str(e))
+    finally:
+        target.kill()
+
+
 def read_dump(path):
     sizes = {}
     with open(path) as f:
@@ -317,6 +377,10 @@ def main():
                     check_plain(rep, pc, py, workdir)
                 except Exception as e:          # keep going with the others
                     rep.fail(py["label"], "harness", "%s: %s" % (type(e).__name__, e))
+                try:
+                    check_ctypes(rep, pc, py, workdir)
+                except Exception as e:
+                    rep.fail(py["label"], "ctypes harness", "%s: %s" % (type(e).__name__, e))
             if not args.only or args.only in "debian-3.11-app":
                 check_app(rep, pc, workdir)
     finally:

@@ -501,8 +501,13 @@ static bool size_by_kind(struct pc_py *py, uint64_t addr, const struct pc_type *
 	case PK_BYTEARRAY:
 		return bytearray_size(py, addr, t, n);
 	case PK_DICT:
+		if (t->sizer == SZ_STGDICT)
+			return dict_size(py, addr, t, n, &k) && pc_sizeof_stgdict(py, addr, t, n);
 		return t->sizer == SZ_ODICT ? odict_size(py, addr, t, n) : dict_size(py, addr, t, n, &k);
 	case PK_TYPE:
+		/* A ctypes class (3.13+): its metatype's __sizeof__, not type's. */
+		if (t->sizer == SZ_CTYPE)
+			return pc_sizeof_buffer(py, addr, t, n);
 		return type_size(py, addr, n);
 	case PK_CODE:
 		return code_size(py, addr, t, n);

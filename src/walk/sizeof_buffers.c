@@ -133,6 +133,144 @@ int64_t pc_numpy_scalar_size(const char *name)
 	return -1;
 }
 
+/* ctypes keeps, per class, what its C code needs about the type (size,
+ * ffi_type, PEP 3118 format and shape): up to 3.12 in the class's dict, a
+ * dict subclass (StgDictObject), from 3.13 in the class object itself
+ * (StgInfo, after the type's own struct, where PyObject_GetTypeData puts
+ * it).  Their __sizeof__ (stgdict.c PyCStgDict_sizeof, _ctypes.c
+ * CType_Type.__sizeof__) add the format string (strlen + 1), the shape
+ * (ndim Py_ssize_t) and, when allocated, the ffi element pointers
+ * (length + 1).
+ *
+ * _ctypes is an extension module, so libpython's DWARF (the layout table's
+ * source) has neither struct.  The offsets below are from the DWARF of
+ * _ctypes.so (pyenv 3.8.18-3.13.0; Debian sid's python3.14/3.15-dbg) and
+ * are told apart by the size of the struct, which the target gives: the
+ * StgDict type's basicsize less dict's, or CType_Type's basicsize less
+ * type's (both aligned to 16: PyType_FromMetaClass rounds up the base's
+ * basicsize and the StgInfo's size).  A size not listed is a layout pycensus does not know:
+ * the extra buffers are then left out rather than guessed. */
+static const struct stg_abi {
+	int64_t size;                      /* sizeof the ctypes part */
+	int64_t length, elements, format, ndim;  /* offsets in it */
+	const char *from;
+} stgdict_abis[] = {
+	/* dict part 48 (PyDictObject); size, align, length, ffi_type (size,
+	 * alignment, type, elements), proto, 3 funcs, argtypes, converters,
+	 * restype, checker, flags, format, ndim, shape */
+	{ 144, 16, 40, 120, 128, "StgDictObject, _ctypes.so DWARF 3.8-3.12" },
+}, stginfo_abis[] = {
+	/* initialized, size, align, length, ffi_type, proto, 3 funcs,
+	 * argtypes, converters, restype, checker, module, flags, format,
+	 * ndim, shape */
+	{ 160, 24, 48, 136, 144, "StgInfo, _ctypes.so DWARF 3.13" },
+	/* 3.14 adds a field before format */
+	{ 168, 24, 48, 144, 152, "StgInfo, _ctypes.so DWARF 3.14-3.15 (Debian sid -dbg)" },
+};
+
+/* The layout whose struct fills SIZE bytes, its size rounded up to ALIGN
+ * (a negative basicsize in a PyType_Spec is so rounded). */
+static const struct stg_abi *stg_abi(const struct stg_abi *abis, size_t nabis, int64_t size, int64_t align)
+{
+	for (size_t i = 0; i < nabis; i++)
+		if (((abis[i].size + align - 1) & ~(align - 1)) == size)
+			return &abis[i];
+	return NULL;
+}
+
+/* The length of the C string at ADDR, read in aligned chunks (never across
+ * a page), -1 if unreadable or longer than a format string can be here. */
+static int64_t target_strlen(struct pc_py *py, uint64_t addr)
+{
+	enum { CHUNK = 64, MAX = 1 << 20 };
+	char buf[CHUNK];
+	uint64_t p = addr;
+	while (p - addr < MAX) {
+		uint64_t end = (p | (CHUNK - 1)) + 1;
+		size_t len = (size_t)(end - p);
+		if (!pc_mem_read(py->mem, p, buf, len))
+			return -1;
+		const char *z = memchr(buf, 0, len);
+		if (z)
+			return (int64_t)(p - addr) + (z - buf);
+		p = end;
+	}
+	return -1;
+}
+
+/* What the ctypes part at BASE (an StgDict's start, or a class's StgInfo)
+ * of layout A adds: format, shape, ffi elements. */
+static bool stg_extra(struct pc_py *py, uint64_t base, const struct stg_abi *a, uint64_t *n)
+{
+	uint64_t format, elements;
+	int64_t length;
+	int32_t ndim;
+	if (!pc_u64(py, base + (uint64_t)a->format, &format) || !pc_u64(py, base + (uint64_t)a->elements, &elements) ||
+	    !pc_i64(py, base + (uint64_t)a->length, &length) || !pc_mem_read(py->mem, base + (uint64_t)a->ndim, &ndim, 4) ||
+	    ndim < 0 || ndim > 1 << 20 || (elements && (length < 0 || length > 1LL << 32)))
+		return false;
+	uint64_t add = (uint64_t)ndim * 8;
+	if (format) {
+		int64_t len = target_strlen(py, format);
+		if (len < 0)
+			return false;
+		add += (uint64_t)len + 1;
+	}
+	if (elements)
+		add += ((uint64_t)length + 1) * 8;
+	return !__builtin_add_overflow(*n, add, n);
+}
+
+bool pc_sizeof_stgdict(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
+{
+	struct pc_type *dict = t->base ? pc_type_get(py, t->base) : NULL;
+	if (!dict)
+		return true;
+	/* A subclass of StgDict: the struct is its nearest static base's. */
+	const struct pc_type *s = t;
+	for (int depth = 0; s->flags & PC_TPFLAGS_HEAPTYPE; depth++) {
+		if (depth >= 64)        /* a base cycle: damaged */
+			return true;
+		s = dict;
+		dict = s->base ? pc_type_get(py, s->base) : NULL;
+		if (!dict)
+			return true;
+	}
+	const struct stg_abi *a = stg_abi(stgdict_abis, sizeof(stgdict_abis) / sizeof(stgdict_abis[0]),
+					  s->basicsize - dict->basicsize, 1);
+	/* PyCStgDict_sizeof came in 3.7: without it a StgDict is a dict to
+	 * sys.getsizeof.  Asked of the type, not of a version number. */
+	if (!a || !s->dict || !pc_dict_get_str(py, s->dict, "__sizeof__"))
+		return true;
+	/* _PyDict_SizeOf counts the type's basicsize, which holds the ctypes
+	 * part already; PyCStgDict_sizeof adds that part once more. */
+	*n += (uint64_t)a->size;
+	return stg_extra(py, addr + (uint64_t)dict->basicsize, a, n);
+}
+
+/* CType_Type.__sizeof__ (3.13+): the metatype's basicsize and items (not
+ * type.__sizeof__'s cached keys), and what the StgInfo owns.  T is the
+ * class's metatype; the StgInfo follows type's own struct, aligned as
+ * PyObject_GetTypeData aligns it (max_align_t, 16 on x86-64). */
+static bool ctype_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
+{
+	int64_t nitems = 0;
+	if (!pc_i64(py, addr + (uint64_t)py->L->ob_size, &nitems) || nitems < 0 || nitems > 1 << 20)
+		return false;
+	*n = (uint64_t)(t->basicsize + t->itemsize * nitems);
+	/* CType_Type is the metatype or one of its bases; its base is type. */
+	const struct pc_type *ct = t;
+	for (int depth = 0; ct && strcmp(ct->name, "_ctypes.CType_Type"); depth++)
+		ct = depth < 64 && ct->base ? pc_type_get(py, ct->base) : NULL;
+	struct pc_type *tt = ct && ct->base ? pc_type_get(py, ct->base) : NULL;
+	if (!tt)
+		return true;
+	int64_t off = (tt->basicsize + 15) & ~(int64_t)15;
+	const struct stg_abi *a = stg_abi(stginfo_abis, sizeof(stginfo_abis) / sizeof(stginfo_abis[0]),
+					  ct->basicsize - off, 16);
+	return !a || stg_extra(py, addr + (uint64_t)off, a, n);
+}
+
 bool pc_sizeof_buffer(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
 	switch (t->sizer) {
@@ -143,6 +281,8 @@ bool pc_sizeof_buffer(struct pc_py *py, uint64_t addr, const struct pc_type *t, 
 	case SZ_NPSCALAR:
 		*n = (uint64_t)(t->basicsize + t->sizer_bytes);
 		return true;
+	case SZ_CTYPE:
+		return ctype_size(py, addr, t, n);
 	default:
 		*n = (uint64_t)t->basicsize;
 		return true;

@@ -320,10 +320,15 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		{ "frozendict", SZ_DICT },
 		{ "numpy.ndarray", SZ_NDARRAY },
 		{ "_io.BytesIO", SZ_BYTESIO },
+		{ "StgDict", SZ_STGDICT },              /* _ctypes 3.8-3.12 */
+		{ "_ctypes.CType_Type", SZ_CTYPE },     /* _ctypes 3.13+ */
 	};
 	for (size_t i = 0; i < sizeof(sizers) / sizeof(sizers[0]); i++)
 		if (!strcmp(t->name, sizers[i].name))
 			t->sizer = sizers[i].sizer;
+	/* StgDict is a static type of _ctypes: a heap type so named is not it. */
+	if (t->sizer == SZ_STGDICT && (t->flags & PC_TPFLAGS_HEAPTYPE))
+		t->sizer = SZ_DEFAULT;
 	/* 3.8's _struct names its static type plain "Struct". */
 	if (!strcmp(t->name, "Struct") && !(t->flags & PC_TPFLAGS_HEAPTYPE))
 		t->sizer = SZ_STRUCT;
