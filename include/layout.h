@@ -113,6 +113,8 @@ enum pc_members {
 	PC_M_PARTIAL,
 	PC_M_LRU_CACHE,
 	PC_M_LRU_ELEM,        /* functools._lru_list_elem (GC up to 3.6) */
+	PC_M_SLICE,           /* slice (GC from 3.14) */
+	PC_M_SENTINEL,        /* sentinel (3.15) */
 	PC_M_DEFDICT,
 	PC_M_ODICT,
 	PC_M_PATTERN,

@@ -54,6 +54,8 @@ static const struct spec specs[] = {
 	{ "_functoolsmodule.c", "partial_traverse", RULE_FIELDS, PC_M_PARTIAL },
 	{ "_functoolsmodule.c", "lru_cache_tp_traverse", RULE_LRU, PC_M_LRU_CACHE },
 	{ "_functoolsmodule.c", "lru_list_elem_traverse", RULE_FIELDS, PC_M_LRU_ELEM },  /* 3.6 */
+	{ "sliceobject.c", "slice_traverse", RULE_FIELDS, PC_M_SLICE },  /* 3.14+ */
+	{ "sentinelobject.c", "sentinel_traverse", RULE_FIELDS, PC_M_SENTINEL },  /* 3.15+ */
 	{ "_collectionsmodule.c", "deque_traverse", RULE_DEQUE, PC_M_NONE },
 	{ "_collectionsmodule.c", "defdict_traverse", RULE_DICT, PC_M_DEFDICT },
 	{ "odictobject.c", "odict_traverse", RULE_ODICT, PC_M_ODICT },

@@ -59,6 +59,8 @@ static const struct { const char *type, *fn, *file; } table[] = {
 	{ "functools.partial", "partial_traverse", NULL },
 	{ "functools._lru_cache_wrapper", "lru_cache_tp_traverse", NULL },
 	{ "functools._lru_list_elem", "lru_list_elem_traverse", NULL },
+	{ "slice", "slice_traverse", NULL },
+	{ "sentinel", "sentinel_traverse", NULL },
 	{ "collections.deque", "deque_traverse", NULL },
 	{ "collections.defaultdict", "defdict_traverse", NULL },
 	{ "collections.OrderedDict", "odict_traverse", NULL },
