@@ -197,6 +197,8 @@ struct pc_layout {
 		tp_bases, tp_mro, tp_dictoffset, tp_members, tp_weaklistoffset,
 		tp_subclasses, tp_traverse, type_size;
 	int64_t ht_name, ht_qualname, ht_cached_keys, ht_slots, heaptype_size;
+	/* name model PC_NAME_NAME: old-style classes and instances (2.7) */
+	int64_t cl_dict, cl_name, in_class;
 
 	/* PyMemberDef, for __slots__ */
 	int64_t memberdef_size, md_type, md_offset;
@@ -261,6 +263,10 @@ struct pc_layout {
 	int64_t state_kind_byte, state_compact_byte, state_ascii_byte;
 	int state_kind_bit, state_kind_bits, state_compact_bit, state_ascii_bit;
 
+	/* str model PC_STR_BYTES_UNICODE (2.7): PyStringObject's characters,
+	 * PyUnicodeObject's separate buffer and its Py_UNICODE width */
+	int64_t string_sval, ustr_length, ustr_buffer, py_unicode_size;
+
 	/* int */
 	int64_t long_digits, long_lv_tag, digit_size;
 
@@ -276,6 +282,8 @@ struct pc_layout {
 	int64_t dictvalues_valid, dictvalues_capacity, dictvalues_embedded;  /* 3.13, else -1 */
 	int64_t dk_lookup;          /* <= 3.10 */
 	int64_t set_entry_key;
+	/* PC_DICT_OPEN (2.7): the table, its mask and the inline slots */
+	int64_t ma_mask, ma_table, ma_smalltable;
 
 	/* set */
 	int64_t set_mask, set_table, set_smalltable, set_entry_size;
@@ -321,7 +329,27 @@ struct pc_layout {
 	enum pc_dict_family {
 		PC_DICT_SIZE_LOOKUP,    /* dk_size, dk_lookup, {hash, key, value} entries (<= 3.10) */
 		PC_DICT_LOG2_KIND,      /* dk_log2_size, dk_kind, unicode entries {key, value} */
+		PC_DICT_OPEN,           /* no keys object: ma_table of ma_mask + 1 {hash, key, value}
+					 * slots, 8 inline (ma_smalltable); keys always traversed (2.7) */
 	} dict_family;
+	enum pc_str_model {
+		PC_STR_PEP393,          /* str is PEP 393's compact/legacy unicode; bytes is PyBytesObject */
+		PC_STR_BYTES_UNICODE,   /* str is PyStringObject (the bytes kind, sized to ob_sval + len + 1);
+					 * unicode a PyUnicodeObject with a separate Py_UNICODE buffer (2.7) */
+	} str_model;
+	enum pc_int_model {
+		PC_INT_LONG,            /* one int type, digits; bool is an int of it */
+		PC_INT_FIXED_AND_LONG,  /* PyIntObject (a C long, fixed size; bool is one) besides long (2.7) */
+	} int_model;
+	enum pc_name_model {
+		PC_NAME_QUALNAME,       /* heap types: module + ht_qualname; builtins module "builtins" */
+		PC_NAME_NAME,           /* no ht_qualname: module + ht_name; "__builtin__" and "exceptions"
+					 * left out; old-style instances by their class (2.7) */
+	} name_model;
+	enum pc_type_sizeof {
+		PC_TYPE_SIZEOF_HEAPTYPE,  /* type.__sizeof__: PyHeapTypeObject + ht_cached_keys */
+		PC_TYPE_SIZEOF_DEFAULT,   /* no ht_cached_keys, no type.__sizeof__: basicsize + nslots * itemsize (2.7) */
+	} type_sizeof;
 	enum pc_idict_model {
 		PC_IDICT_OFFSET,        /* tp_dictoffset only */
 		PC_IDICT_VALUES_WORD,   /* pre-header words: values pointer, dict (3.11) */

@@ -344,6 +344,10 @@ static struct pc_error *learn(struct pc_build *b)
 	pc_target_symbols(t, names, addrs, PK_NKINDS + 3);
 	for (int k = 1; k < PK_NKINDS; k++)
 		b->kind_type[k] = addrs[k];
+	/* A kind under another name in this build (2.7's str is the bytes kind). */
+	for (int k = 1; k < PK_NKINDS; k++)
+		if (!b->kind_type[k] && pc_kind_symbol_alt[k])
+			pc_target_symbols(t, &pc_kind_symbol_alt[k], &b->kind_type[k], 1);
 	b->set_dummy = addrs[PK_NKINDS];
 	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;

@@ -473,13 +473,13 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		t->major = ctx.version >> 8;
 		t->minor = ctx.version & 0xff;
 	}
-	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || t->major == 2)
+	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || (t->major == 2 && t->minor != 7))
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 2.7, 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 	if (t->major == 3 && t->minor > 15)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 2.7, 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 
 	/* Without DWARF the other offset sources get their say (build_cache.c);

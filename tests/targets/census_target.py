@@ -103,6 +103,8 @@ import threading
 import time
 
 PY2 = sys.version_info[0] == 2
+# Old-style instances (2.7) are counted under their class.
+INSTANCE_TYPE = getattr(__import__("types"), "InstanceType", None)
 HAS_FREEZE = hasattr(gc, "freeze")           # 3.7+
 # Executing frames are GC-tracked on 2.7/3.6 only (see the module doc);
 # sys._getframe() is harmless up to 3.10 and materialises a frame on 3.11+.
@@ -150,6 +152,14 @@ class ListSub(list):
     pass
 
 
+class OldStyle:
+    """An old-style class on 2.7 (its instances are of type `instance`,
+    counted under the class); an ordinary one on 3.x."""
+
+    def __init__(self, i):
+        self.i = i
+
+
 class Frozen(object):
     def __init__(self, i):
         self.i = i
@@ -172,7 +182,7 @@ def type_name(t):
     if qual is None:
         qual = t.__name__
     mod = getattr(t, "__module__", None)
-    if mod == "builtins" or (PY2 and mod == "__builtin__"):
+    if mod == "builtins" or (PY2 and mod in ("__builtin__", "exceptions")):
         return qual
     return str(mod) + "." + qual
 
@@ -197,6 +207,7 @@ def freeze():
 def build_batch(n_leaky, n_slotted, n_nodes, n_sub, tag):
     batch = {"tag": tag}
     batch["leaky"] = [Leaky(i) for i in range(n_leaky)]
+    batch["old"] = [OldStyle(i) for i in range(n_sub)]
     batch["slotted"] = [Slotted(i) for i in range(n_slotted)]
     nodes = [Node(i) for i in range(n_nodes)]
     for ring in range(0, n_nodes, 5):          # reference cycles
@@ -650,6 +661,15 @@ def census(scope, frozen, record=False):
         del objs, roots
 
 
+def census_type(o):
+    """type(o), but an old-style instance's class (2.7), as objgraph and
+    pycensus name them."""
+    t = type(o)
+    if t is INSTANCE_TYPE:
+        return o.__class__
+    return t
+
+
 def count(roots, skip, scope, record=None):
     stats = {}
     seen = set(skip)
@@ -661,7 +681,7 @@ def count(roots, skip, scope, record=None):
                 if i in seen:
                     continue
                 seen.add(i)
-                t = type(o)
+                t = census_type(o)
                 entry = stats.get(t)
                 if entry is None:
                     entry = stats[t] = [0, 0]
@@ -683,7 +703,7 @@ def count(roots, skip, scope, record=None):
         if i in seen:
             continue
         seen.add(i)
-        t = type(o)
+        t = census_type(o)
         entry = stats.get(t)
         if entry is None:
             entry = stats[t] = [0, 0]
@@ -977,7 +997,13 @@ def main():
     # GC-tracked) while it blocks: there a METH_O call, FileIO.readinto,
     # bound now into a buffer made now, holds nothing new.
     readinto = buf = None
-    if sys.version_info[0] == 3 and sys.version_info < (3, 7):
+    if PY2:
+        # 2.7's os.read is METH_VARARGS too; a partial called with no
+        # arguments passes its own (existing) args tuple on.
+        import functools
+        readinto = functools.partial(read, 0, 4096)
+        STATE["readinto"] = readinto
+    elif sys.version_info < (3, 7):
         import io
         readinto = io.FileIO(0, "r", closefd=False).readinto
         buf = bytearray(4096)
@@ -999,7 +1025,8 @@ def main():
     while True:
         nl = pending.find(b"\n")
         if nl < 0:
-            chunk = read(0, 4096) if readinto is None else bytes(buf[:readinto(buf)])
+            chunk = (read(0, 4096) if readinto is None else readinto() if buf is None
+                     else bytes(buf[:readinto(buf)]))
             if not chunk:
                 break                       # EOF
             pending += chunk
