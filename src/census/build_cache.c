@@ -348,7 +348,11 @@ static struct pc_error *learn(struct pc_build *b)
 	for (int k = 1; k < PK_NKINDS; k++)
 		if (!b->kind_type[k] && pc_kind_symbol_alt[k])
 			pc_target_symbols(t, &pc_kind_symbol_alt[k], &b->kind_type[k], 1);
+	/* Where the pointer to the sets' dummy key is: exported, or a
+	 * static of setobject.c (2.7) */
 	b->set_dummy = addrs[PK_NKINDS];
+	if (!b->set_dummy)
+		pc_target_symbols(t, &(const char *){ "setobject.c:dummy" }, &b->set_dummy, 1);
 	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
 	if ((err = gc_symbols(b)))

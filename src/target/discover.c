@@ -518,10 +518,13 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 	for (size_t k = 0; k < n; k++)
 		addrs[k] = 0;
 	int nsyms = dwfl_module_getsymtab(t->mod);
+	const char *file = "";   /* the source file of the local symbols that follow */
 	for (int i = 1; i < nsyms; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (s && GELF_ST_TYPE(sym.st_info) == STT_FILE)
+			file = s;
 		addr = symbol_address(t->mod, &sym, addr);
 		if (!s || sym.st_shndx == SHN_UNDEF ||
 		    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_FUNC))
@@ -530,8 +533,16 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 		 * on local symbols. */
 		bool local = GELF_ST_BIND(sym.st_info) == STB_LOCAL;
 		for (size_t k = 0; k < n; k++) {
-			size_t len = strlen(names[k]);
-			if (!addrs[k] && len && !strncmp(s, names[k], len) &&
+			/* "file.c:name": the static of that source file (2.7 has
+			 * two statics named dummy) */
+			const char *name = names[k], *colon = local ? strchr(name, ':') : NULL;
+			if (colon) {
+				if (strncmp(file, name, (size_t)(colon - name)) || file[colon - name])
+					continue;
+				name = colon + 1;
+			}
+			size_t len = strlen(name);
+			if (!addrs[k] && len && !strncmp(s, name, len) &&
 			    (s[len] == 0 || (local && s[len] == '.')))
 				addrs[k] = addr;
 		}

@@ -22,7 +22,7 @@ reading stdin without allocating.  Stdin commands, one per line:
                  {"path": [[hexid, type, repr], ...]} (state changes after)
     quit, EOF -> exit 0
 
---zoo (3.5+; tests/test_reachable.py) adds build_zoo()'s heap: one or more of
+--zoo (2.7, 3.5+; tests/test_reachable.py) adds build_zoo()'s heap: one or more of
 every object kind the reachable scope decodes (see build_zoo), its classes
 under "classes"/"class_kinds" and facts the test checks under "zoo".  Without
 --zoo the heap is the one described below.  --ids writes one line per object
@@ -315,8 +315,16 @@ class Zo\u00e9(object):
         self.name = "zo\u00e9-%d" % i
 '''
     py3 = {"types": types}
-    exec(compile(src, "<zoo>", "exec"), globals(), py3)
-    ZooAccent = py3["Zo\u00e9"]
+    if PY2:
+        # No Python 3 syntax, no non-ASCII identifiers: plain stand-ins.
+        class ZooAccent(object):
+            def __init__(self, i):
+                self.ete = i * 1000 + 11
+                self.name = "zoe-%d" % i
+        py3["make_kwfunc"] = lambda default, kwdefault: (lambda a, b=default, k=kwdefault: (a, b, k))
+    else:
+        exec(compile(src, "<zoo>", "exec"), globals(), py3)
+        ZooAccent = py3["Zo\u00e9"]
 
     # Classes.  __qualname__ keeps "build_zoo.<locals>." out of the names.
     class ZooPlain(object):
@@ -470,7 +478,22 @@ class Zo\u00e9(object):
     zoo["descriptors"] = [property(lambda s: 1, None, None, "p-%d" % i) for i in range(10)] + \
         [classmethod(make_closure(i)) for i in range(10)] + \
         [staticmethod(make_closure(i)) for i in range(10)]
-    zoo["namespace"] = types.SimpleNamespace(a="ns-a", b=["ns-b"])
+    if not PY2:
+        zoo["namespace"] = types.SimpleNamespace(a="ns-a", b=["ns-b"])
+    else:
+        # 2.7's own kinds: old-style classes, their instances and bound
+        # methods (instancemethod, with im_class), unbound methods, and
+        # exceptions with a message.
+        class ZooOld:
+            def __init__(self, i):
+                self.v = ["old-%d" % i]
+
+            def method(self):
+                return self.v
+        olds = [ZooOld(i) for i in range(n)]
+        zoo["old_style"] = olds
+        zoo["old_bound"] = [o.method for o in olds[:n // 2]] + [ZooOld.method, ZooPlain.method]
+        zoo["messages"] = [ValueError("msg-%d" % i) for i in range(10)]
 
     # Generators suspended mid-iteration (an iterator on their stack),
     # not started, and finished; coroutines suspended in an await; an
@@ -490,13 +513,14 @@ class Zo\u00e9(object):
     for _ in done:
         pass
     zoo["generators"] = gens + [fresh, done]
-    coros = []
-    for j in range(n // 10):
-        c = py3["zoo_coro"](py3["zoo_suspend"]("await-%d" % j), "coro-%d" % j)
-        c.send(None)
-        coros.append(c)
-    zoo["coroutines"] = coros
-    zoo["agen"] = py3["zoo_agen"]("agen-tag")
+    if not PY2:
+        coros = []
+        for j in range(n // 10):
+            c = py3["zoo_coro"](py3["zoo_suspend"]("await-%d" % j), "coro-%d" % j)
+            c.send(None)
+            coros.append(c)
+        zoo["coroutines"] = coros
+        zoo["agen"] = py3["zoo_agen"]("agen-tag")
 
     # Weak references, with and without callback (referents kept alive).
     def on_death(ref):
@@ -511,7 +535,8 @@ class Zo\u00e9(object):
     zoo["deque"] = dq
     zoo["deque_maxlen"] = collections.deque(("dm-%d" % i for i in range(250)), 100)
     od = collections.OrderedDict(("od-%d" % i, ["odv", i]) for i in range(n))
-    od.move_to_end("od-3")
+    if not PY2:
+        od.move_to_end("od-3")
     del od["od-5"]
     zoo["ordereddict"] = od
     dd = collections.defaultdict(list)
@@ -521,13 +546,23 @@ class Zo\u00e9(object):
     zoo["partials"] = [functools.partial(make_closure, i) for i in range(5)] + \
         [functools.partial(py3["make_kwfunc"], ["pd"], k=("pk-%d" % i,)) for i in range(5)]
 
-    # The leak: an lru_cache whose results are large bytes.
-    @functools.lru_cache(maxsize=4 * n)
-    def render(i):
-        return (("%08d" % i) * 4096).encode("ascii")          # 32 KiB each
+    # The leak: an lru_cache whose results are large bytes (2.7 has no
+    # lru_cache: a memo dict, as the leak stories of that time had).
+    if PY2:
+        memo = {}
+
+        def render(i):
+            if i not in memo:
+                memo[i] = ("%08d" % i) * 4096
+            return memo[i]
+        render.memo = memo
+    else:
+        @functools.lru_cache(maxsize=4 * n)
+        def render(i):
+            return (("%08d" % i) * 4096).encode("ascii")          # 32 KiB each
     leak = [render(i) for i in range(n)]
     facts["leak"] = {"count": len(leak), "bytes": sum(getsizeof(b) for b in leak),
-                     "ids": ["%x" % id(b) for b in leak]}
+                     "ids": ["%x" % id(b) for b in leak], "type": type_name(bytes)}
     del leak
     zoo["lru"] = render
 
@@ -932,7 +967,7 @@ def parse_args(argv):
         if a == "--scale" and i + 1 < len(argv):
             scale = int(argv[i + 1])
             i += 2
-        elif a == "--zoo" and sys.version_info >= (3, 5):
+        elif a == "--zoo" and (PY2 or sys.version_info >= (3, 5)):
             zoo = True
             i += 1
         elif a == "--ids" and i + 1 < len(argv):
