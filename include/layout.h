@@ -137,6 +137,8 @@ enum pc_members {
 	PC_M_TYPEVAR,         /* typing.TypeVar (3.12+: C) */
 	PC_M_PARAMSPEC,       /* typing.ParamSpec (3.12+) */
 	PC_M_TYPEALIAS,       /* typing.TypeAliasType (3.12+) */
+	PC_M_CLASSOBJ,        /* old-style class (2.7) */
+	PC_M_INSTANCE,        /* old-style instance (2.7) */
 	PC_NMEMBERS
 };
 
@@ -300,6 +302,7 @@ struct pc_layout {
 	int64_t f_frame, f_frame_data, frame_size, f_code;
 	int64_t md_def, m_size;
 	int64_t dq_leftindex, dq_block_size, dq_blocklen;
+	int64_t dq_len;        /* the item count: ob_size, or 2.7's own len */
 	int64_t od_fast_nodes_size, od_first, odnode_size;
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
@@ -392,7 +395,10 @@ enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *k
 void pc_layout_table_free(struct pc_layout_source *src);
 
 /* The layout as the sources gave it: DWARF, then (test hook) a table
- * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it. */
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor);
+ * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it.  The DWARF is IDX's
+ * and, for what the interpreter's lacks, that of the NEXT extension
+ * modules in EXT the build keeps apart (2.7's lib-dynload _collections...). */
+struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next, int major, int minor);
 
 #endif

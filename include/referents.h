@@ -47,6 +47,9 @@ struct pc_rulebook;
 struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 				    struct pc_rulebook **out);
 void pc_rulebook_destroy(struct pc_rulebook *book);
+/* Traverse functions of MOD too: an extension module the build keeps
+ * apart (lib-dynload), at its addresses in the build's first process. */
+void pc_rulebook_add_module(struct pc_rulebook *book, Dwfl_Module *mod);
 
 /* BOOK as seen from one process: DELTA is that process's load bias minus
  * the bias of the process MOD was found in (ASLR). */

@@ -194,6 +194,23 @@ struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx)
 	return (struct pc_layout_source){ .name = "dwarf", .fact = dwarf_fact, .ctx = idx };
 }
 
+#define PC_EXT_DWARF 8
+
+/* The interpreter's DWARF, then its extension modules': one build's. */
+struct dwarf_set {
+	struct pc_dwarf_index *idx[1 + PC_EXT_DWARF];
+	int n;
+};
+
+static enum pc_fact_state dwarf_set_fact(void *ctx, const char *key, int64_t *value)
+{
+	struct dwarf_set *d = ctx;
+	enum pc_fact_state st = PC_FACT_ABSENT;
+	for (int i = 0; i < d->n && st != PC_FACT_VALUE; i++)
+		st = dwarf_fact(d->idx[i], key, value);
+	return st;
+}
+
 #define REQ true
 #define OPT false
 
@@ -561,6 +578,10 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	}
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
+	/* 2.7's deque counts its items in len, not a var-object ob_size. */
+	L->dq_len = L->dq_leftindex >= 0 ? find(c, "dequeobject", "len", OPT) : -1;
+	if (L->dq_len < 0)
+		L->dq_len = L->ob_size;
 }
 
 /* io.BytesIO: from DWARF where _io is built in, else the layout 3.8-3.15
@@ -588,7 +609,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_MAPPINGPROXY] = { "mappingproxyobject", "mapping" },
 	[PC_M_WRAPPER] = { "wrapperobject", "descr self" },
 	[PC_M_WEAKREF] = { "PyWeakReference", "wr_callback" },
-	[PC_M_BASEEXCEPTION] = { "PyBaseExceptionObject", "dict args notes traceback context cause" },
+	[PC_M_BASEEXCEPTION] = { "PyBaseExceptionObject", "dict args notes traceback context cause message" },  /* message: 2.7 */
 	[PC_M_MODULE] = { "PyModuleObject", "md_dict" },
 	[PC_M_NAMESPACE] = { "_PyNamespaceObject", "ns_dict" },
 	[PC_M_ASYNC_GEN] = { "PyAsyncGenObject", "ag_finalizer ag_origin_or_finalizer" },
@@ -624,6 +645,8 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_TYPEVAR] = { "typevarobject", "bound evaluate_bound constraints evaluate_constraints default_value evaluate_default" },
 	[PC_M_PARAMSPEC] = { "paramspecobject", "bound default_value evaluate_default" },
 	[PC_M_TYPEALIAS] = { "typealiasobject", "type_params compute_value value module" },
+	[PC_M_CLASSOBJ] = { "PyClassObject", "cl_bases cl_dict cl_name cl_getattr cl_setattr cl_delattr" },
+	[PC_M_INSTANCE] = { "PyInstanceObject", "in_class in_dict" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 
@@ -709,6 +732,11 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 
 	for (int i = 1; i < PC_NMEMBERS; i++)
 		members(c, member_specs[i].type, member_specs[i].fields, &L->members[i]);
+	/* classobject.c's instancemethod_traverse is 3.x's instancemethod
+	 * (PyInstanceMethodObject), or, where that struct is absent (2.7),
+	 * the bound and unbound method, class included. */
+	if (!L->members[PC_M_INSTANCEMETHOD].n)
+		members(c, "PyMethodObject", "im_func im_self im_class", &L->members[PC_M_INSTANCEMETHOD]);
 }
 
 /* Behaviour that no struct describes, per minor version: the one place a
@@ -954,11 +982,15 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	return NULL;
 }
 
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor)
+struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next, int major, int minor)
 {
 	const char *path = getenv("PYCENSUS_TEST_LAYOUT_TABLE");
 	if (!path || !*path) {
-		struct pc_layout_source dwarf = pc_layout_dwarf_source(idx);
+		struct dwarf_set set = { .idx = { idx }, .n = 1 };
+		for (int i = 0; i < next && i < PC_EXT_DWARF; i++)
+			set.idx[set.n++] = ext[i];
+		struct pc_layout_source dwarf = { .name = "dwarf", .fact = dwarf_set_fact, .ctx = &set };
 		return pc_layout_build(L, &dwarf, 1, major, minor);
 	}
 	struct pc_layout_source table;

@@ -81,6 +81,8 @@ static const struct spec specs[] = {
 	{ "typevarobject.c", "typevar_traverse", RULE_FIELDS, PC_M_TYPEVAR },
 	{ "typevarobject.c", "paramspec_traverse", RULE_FIELDS, PC_M_PARAMSPEC },
 	{ "typevarobject.c", "typealias_traverse", RULE_FIELDS, PC_M_TYPEALIAS },
+	{ "classobject.c", "class_traverse", RULE_FIELDS, PC_M_CLASSOBJ },        /* 2.7 */
+	{ "classobject.c", "instance_traverse", RULE_FIELDS, PC_M_INSTANCE },     /* 2.7 */
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -97,6 +99,9 @@ struct pc_rulebook {
 	 * are recognised by name and shape instead (rule_by_type). */
 	bool by_type;
 	uint64_t low, high;    /* the interpreter's addresses */
+	/* extension modules kept apart, with their addresses */
+	struct { Dwfl_Module *mod; uint64_t low, high; } ext[4];
+	int next;
 	uint64_t subtype_fn;   /* subtype_traverse once learned, else 0 */
 	struct pc_rule rules[NSPECS];
 	struct pc_rule leaf, opaque;
@@ -188,6 +193,17 @@ void pc_rulebook_destroy(struct pc_rulebook *R)
 	free(R);
 }
 
+void pc_rulebook_add_module(struct pc_rulebook *R, Dwfl_Module *mod)
+{
+	Dwarf_Addr low = 0, high = 0;
+	if (R->next >= 4)
+		return;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	R->ext[R->next].mod = mod;
+	R->ext[R->next].low = low;
+	R->ext[R->next++].high = high;
+}
+
 struct pc_error *pc_referents_create(struct pc_rulebook *book, uint64_t delta, struct pc_referents **out)
 {
 	struct pc_referents *R = calloc(1, sizeof(*R));
@@ -212,7 +228,11 @@ static const struct pc_rule *rule_of_function(struct pc_rulebook *R, uint64_t fn
 {
 	GElf_Off off;
 	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(R->mod, fn, &off, &sym, NULL, NULL, NULL);
+	Dwfl_Module *mod = R->mod;
+	for (int i = 0; i < R->next; i++)
+		if (fn >= R->ext[i].low && fn < R->ext[i].high)
+			mod = R->ext[i].mod;
+	const char *name = dwfl_module_addrinfo(mod, fn, &off, &sym, NULL, NULL, NULL);
 	if (!name || off != 0)
 		return &R->opaque;
 	char base[128];
@@ -221,7 +241,7 @@ static const struct pc_rule *rule_of_function(struct pc_rulebook *R, uint64_t fn
 		return &R->opaque;
 	memcpy(base, name, len);
 	base[len] = 0;
-	Dwfl_Line *line = dwfl_module_getsrc(R->mod, fn);
+	Dwfl_Line *line = dwfl_module_getsrc(mod, fn);
 	const char *src = line ? dwfl_lineinfo(line, NULL, NULL, NULL, NULL, NULL) : NULL;
 	const char *file = src ? strrchr(src, '/') : NULL;
 	file = file ? file + 1 : src;
@@ -676,7 +696,7 @@ static void do_deque(struct ctx *c, uint64_t obj)
 	uint64_t b, right;
 	int64_t lo = read_i64(c, obj + (uint64_t)L->dq_leftindex);
 	int64_t hi = read_i64(c, obj + (uint64_t)o->dq_rightindex);
-	int64_t size = read_i64(c, obj + (uint64_t)c->py->L->ob_size);
+	int64_t size = read_i64(c, obj + (uint64_t)L->dq_len);
 	int64_t blen = L->dq_blocklen;
 	if (!pc_u64(c->py, obj + (uint64_t)o->dq_leftblock, &b) ||
 	    !pc_u64(c->py, obj + (uint64_t)o->dq_rightblock, &right) || size < 0 || lo < 0 || lo >= blen ||

@@ -363,7 +363,7 @@ static bool deque_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	if (L->dq_leftindex < 0 || L->dq_blocklen <= 0 || L->dq_block_size <= 0)
 		return default_size(py, addr, t, n);
 	if (!pc_i64(py, addr + (uint64_t)L->dq_leftindex, &left) ||
-	    !pc_i64(py, addr + (uint64_t)L->ob_size, &size) || left < 0 || left >= L->dq_blocklen ||
+	    !pc_i64(py, addr + (uint64_t)L->dq_len, &size) || left < 0 || left >= L->dq_blocklen ||
 	    !count_ok(size))
 		return false;
 	uint64_t blocks = (uint64_t)(left + size + L->dq_blocklen - 1) / (uint64_t)L->dq_blocklen;

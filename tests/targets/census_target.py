@@ -587,6 +587,17 @@ class Zo\u00e9(object):
         yield None
     catcher = zoo_catcher(n // 5)
     zoo["exceptions"] = next(catcher)
+    if PY2:
+        # 2.7's exceptions hold no traceback: keep one (its frames are the
+        # suspended generator's and zoo_raise's, none of main()'s).
+        def zoo_tb():
+            try:
+                zoo_raise(-1)
+            except ZooError:
+                yield sys.exc_info()[2]
+            yield None
+        tbs = zoo_tb()
+        zoo["traceback"] = (next(tbs), tbs)
     zoo["catcher"] = catcher
 
     # Atomic objects.
