@@ -339,9 +339,11 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 			return NULL;
 	}
 	/* Every object starts with a refcount and a type; every type in
-	 * use is ready. */
+	 * use is ready, but for static types in a module's data: 2.7 readies
+	 * some (method_descriptor, wrapper_descriptor...) only at the first
+	 * attribute lookup on them, long after their objects exist. */
 	if (t->basicsize < 16 || t->basicsize > (1 << 20) || t->itemsize < 0 || t->itemsize > (1 << 16) ||
-	    !(t->flags & PC_TPFLAGS_READY))
+	    (!(t->flags & PC_TPFLAGS_READY) && ((t->flags & PC_TPFLAGS_HEAPTYPE) || !in_file(py->mem, addr))))
 		return NULL;
 	if (L->static_types_no_dict && !t->dict && (t->flags & PC_TPFLAGS_STATIC_BUILTIN)) {
 		/* 3.12+: static builtin types keep tp_dict in the interpreter,
