@@ -24,6 +24,7 @@ enum pc_rule_kind {
 	RULE_TUPLE, RULE_LIST, RULE_DICT, RULE_SET, RULE_TYPE,
 	RULE_FRAME, RULE_GEN, RULE_LRU, RULE_DEQUE, RULE_ODICT,
 	RULE_MODULE, RULE_STRUCTSEQ,
+	RULE_INSTANCE,   /* 2.7's old-style instance: its class and __dict__ */
 };
 
 #define PC_RULE_MAX_FIELDS 16

@@ -65,6 +65,7 @@ static const struct spec specs[] = {
 	{ "unionobject.c", "union_traverse", RULE_FIELDS, PC_M_UNION },
 	{ "traceback.c", "tb_traverse", RULE_FIELDS, PC_M_TB },
 	{ "_threadmodule.c", "local_traverse", RULE_FIELDS, PC_M_LOCAL },
+	{ "threadmodule.c", "local_traverse", RULE_FIELDS, PC_M_LOCAL },        /* 2.7 */
 	{ "_abc.c", "abc_data_traverse", RULE_FIELDS, PC_M_ABC_DATA },
 	{ "_json.c", "scanner_traverse", RULE_FIELDS, PC_M_SCANNER },
 	{ "_collectionsmodule.c", "tuplegetter_traverse", RULE_FIELDS, PC_M_TUPLEGETTER },
@@ -82,7 +83,7 @@ static const struct spec specs[] = {
 	{ "typevarobject.c", "paramspec_traverse", RULE_FIELDS, PC_M_PARAMSPEC },
 	{ "typevarobject.c", "typealias_traverse", RULE_FIELDS, PC_M_TYPEALIAS },
 	{ "classobject.c", "class_traverse", RULE_FIELDS, PC_M_CLASSOBJ },        /* 2.7 */
-	{ "classobject.c", "instance_traverse", RULE_FIELDS, PC_M_INSTANCE },     /* 2.7 */
+	{ "classobject.c", "instance_traverse", RULE_INSTANCE, PC_M_INSTANCE },   /* 2.7 */
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -182,7 +183,8 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
 		r->usable = structured_ok(L, &L->ro, s->kind) &&
-			    !(s->members && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE));
+			    !(s->members && r->nfields == 0 &&
+			      (s->kind == RULE_FIELDS || s->kind == RULE_TYPE || s->kind == RULE_INSTANCE));
 	}
 	*out = R;
 	return NULL;
@@ -989,7 +991,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		c->damaged = true;
 		return;
 	}
-	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE)
+	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE && r->kind != RULE_INSTANCE)
 		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 	switch (r->kind) {
 	case RULE_LEAF:
@@ -1009,6 +1011,17 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		break;
 	case RULE_SUBTYPE:
 		do_subtype(c, obj, t, depth);
+		break;
+	case RULE_INSTANCE:
+		/* in_class, in_dict: labelled as a class instance's type and
+		 * __dict__ are, so why reads its attributes the same way */
+		if (r->nfields == 2) {
+			label(c, PC_EDGE_CLASS, 0, 0);
+			ref_at(c, obj + (uint64_t)r->fields[0], false);
+			label(c, PC_EDGE_DICT, 0, 0);
+			ref_at(c, obj + (uint64_t)r->fields[1], false);
+		} else
+			c->damaged = true;
 		break;
 	case RULE_TUPLE:
 		do_tuple(c, obj);
