@@ -21,6 +21,7 @@ enum pc_kind {
 	PK_PROPERTY, PK_CLASSMETHOD, PK_STATICMETHOD, PK_WEAKREF, PK_FRAME,
 	PK_GEN, PK_CORO, PK_ASYNCGEN, PK_BASEEXC,
 	PK_OLDINSTANCE,   /* name model PC_NAME_NAME: old-style instance, named by its class */
+	PK_FIXEDINT,      /* int model PC_INT_FIXED_AND_LONG: the fixed-size int (2.7's int) */
 	PK_NKINDS
 };
 

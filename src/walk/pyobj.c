@@ -34,6 +34,7 @@ const char *const pc_kind_symbol[PK_NKINDS] = {
 	[PK_ASYNCGEN] = "PyAsyncGen_Type",
 	[PK_BASEEXC] = "_PyExc_BaseException",
 	[PK_OLDINSTANCE] = "PyInstance_Type",
+	[PK_FIXEDINT] = "PyInt_Type",
 };
 
 const char *const pc_kind_symbol_alt[PK_NKINDS] = {

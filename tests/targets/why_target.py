@@ -19,7 +19,7 @@ class AsKey:
 class Holder:
     def __init__(self): self.attr = ByAttr()
 
-class Slotted:
+class Slotted(object):   # (new-style on 2.7 too: slots)
     __slots__ = ('member',)
 
 holder = Holder()
