@@ -43,9 +43,10 @@ struct pc_build {
 	struct pc_dwarf_index *dwarf;
 	/* Extension modules kept apart from the interpreter whose types the
 	 * rules decode (2.7's lib-dynload _collections, _functools, _io,
-	 * itertools), loaded when the build was learnt: their DWARF. */
-	struct pc_dwarf_index *ext_dwarf[4];
-	Dwfl_Module *ext_mod[4];
+	 * itertools, operator, _struct), loaded when the build was learnt:
+	 * their DWARF. */
+	struct pc_dwarf_index *ext_dwarf[PC_EXT_MODULES];
+	Dwfl_Module *ext_mod[PC_EXT_MODULES];
 	int next_ext;
 	struct pc_layout layout;
 	uint64_t kind_type[PK_NKINDS];

@@ -308,6 +308,7 @@ struct pc_layout {
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
 	int64_t struct_codes, formatcode_size;   /* _struct.Struct */
 	int64_t bytesio_buf;   /* _io.BytesIO */
+	int64_t bytesio_buf_size;  /* 2.7: buf is a char * of this many bytes, else -1 (a bytes object) */
 
 	/* the traverse rules */
 	struct pc_rule_offs ro;

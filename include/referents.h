@@ -51,6 +51,7 @@ void pc_rulebook_destroy(struct pc_rulebook *book);
 /* Traverse functions of MOD too: an extension module the build keeps
  * apart (lib-dynload), at its addresses in the build's first process. */
 void pc_rulebook_add_module(struct pc_rulebook *book, Dwfl_Module *mod);
+#define PC_EXT_MODULES 8
 
 /* BOOK as seen from one process: DELTA is that process's load bias minus
  * the bias of the process MOD was found in (ASLR). */

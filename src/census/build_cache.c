@@ -322,10 +322,11 @@ static int ext_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr 
 {
 	(void)ud;
 	(void)start;
-	static const char *const wanted[] = { "_collections", "_functools", "_io", "itertools" };
+	static const char *const wanted[] = { "_collections", "_functools", "_io", "itertools", "operator",
+					      "_struct" };
 	struct pc_build *b = arg;
 	const char *base = name ? strrchr(name, '/') : NULL;
-	if (!base || !strstr(name, "/lib-dynload/") || b->next_ext >= 4)
+	if (!base || !strstr(name, "/lib-dynload/") || b->next_ext >= PC_EXT_MODULES)
 		return DWARF_CB_OK;
 	base++;
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {

@@ -194,7 +194,7 @@ struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx)
 	return (struct pc_layout_source){ .name = "dwarf", .fact = dwarf_fact, .ctx = idx };
 }
 
-#define PC_EXT_DWARF 8
+#define PC_EXT_DWARF 8   /* >= PC_EXT_MODULES */
 
 /* The interpreter's DWARF, then its extension modules': one build's. */
 struct dwarf_set {
@@ -591,6 +591,8 @@ static void init_buffers(struct pc_layout *L, struct ctx *c)
 	L->bytesio_buf = find(c, "bytesio", "buf", OPT);
 	if (L->bytesio_buf < 0)
 		L->bytesio_buf = 16;
+	/* 2.7's buffer is a char * of buf_size bytes, not a bytes object */
+	L->bytesio_buf_size = L->bytesio_buf >= 0 ? find(c, "bytesio", "buf_size", OPT) : -1;
 }
 
 /* --- what the traverse rules read ------------------------------------------ */

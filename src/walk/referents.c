@@ -78,6 +78,8 @@ static const struct spec specs[] = {
 	{ "itertoolsmodule.c", "repeat_traverse", RULE_FIELDS, PC_M_REPEAT },
 	{ "_operator.c", "attrgetter_traverse", RULE_FIELDS, PC_M_ATTRGETTER },
 	{ "_operator.c", "itemgetter_traverse", RULE_FIELDS, PC_M_ITEMGETTER },
+	{ "operator.c", "attrgetter_traverse", RULE_FIELDS, PC_M_ATTRGETTER },    /* 2.7 */
+	{ "operator.c", "itemgetter_traverse", RULE_FIELDS, PC_M_ITEMGETTER },    /* 2.7 */
 	{ "_struct.c", "s_traverse", RULE_FIELDS, PC_M_STRUCT },
 	{ "typevarobject.c", "typevar_traverse", RULE_FIELDS, PC_M_TYPEVAR },
 	{ "typevarobject.c", "paramspec_traverse", RULE_FIELDS, PC_M_PARAMSPEC },
@@ -101,7 +103,7 @@ struct pc_rulebook {
 	bool by_type;
 	uint64_t low, high;    /* the interpreter's addresses */
 	/* extension modules kept apart, with their addresses */
-	struct { Dwfl_Module *mod; uint64_t low, high; } ext[4];
+	struct { Dwfl_Module *mod; uint64_t low, high; } ext[PC_EXT_MODULES];
 	int next;
 	uint64_t subtype_fn;   /* subtype_traverse once learned, else 0 */
 	struct pc_rule rules[NSPECS];
@@ -198,7 +200,7 @@ void pc_rulebook_destroy(struct pc_rulebook *R)
 void pc_rulebook_add_module(struct pc_rulebook *R, Dwfl_Module *mod)
 {
 	Dwarf_Addr low = 0, high = 0;
-	if (R->next >= 4)
+	if (R->next >= PC_EXT_MODULES)
 		return;
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
 	R->ext[R->next].mod = mod;
