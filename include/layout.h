@@ -16,8 +16,9 @@
  * walker take another version's path.  In the int64_t fields below -1
  * means only "absent in this build".
  *
- * Walkers branch on the named decisions at the end (dict family, instance
- * dict model, frame model, thread frame, zero-digit rule), derived from the
+ * Walkers branch on the named decisions at the end (dict family, str model,
+ * int model, name model, type sizeof, instance dict model, frame model,
+ * thread frame, zero-digit rule), derived from the
  * facts in layout.c; the only version-keyed data is layout.c's behaviour
  * table (what sys.getsizeof counts, how many pre-header words), which no
  * struct describes.  The tp_flags bits below are ABI constants, which DWARF

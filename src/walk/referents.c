@@ -842,7 +842,8 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 			ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, obj + (uint64_t)L->ht_name, true);
-		ref_at(c, obj + (uint64_t)L->ht_qualname, true);
+		if (L->ht_qualname >= 0)    /* (none in 2.7's name model) */
+			ref_at(c, obj + (uint64_t)L->ht_qualname, true);
 		ref_at(c, obj + (uint64_t)L->ht_slots, true);
 		return;
 	}

@@ -327,7 +327,8 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		if (!h)
 			return NULL;  /* a heap type is a whole PyHeapTypeObject */
 		memcpy(&t->nslots, h + L->ob_size, 8);
-		memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
+		if (L->ht_cached_keys >= 0)   /* (2.7 has no shared keys) */
+			memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
 		if (t->nslots < 0 || t->nslots > 100000)
 			t->nslots = 0;
 	}
