@@ -335,7 +335,13 @@ const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *P
 		 * the interpreter here is outside it in every process. */
 		uint64_t fn = t->traverse - P->delta;
 		size_t slot = (size_t)((fn >> 4) % FN_CACHE);
-		if (R->cache_fn[slot] == fn) {
+		/* Extension modules kept apart (lib-dynload) are where the
+		 * build's first process had them; in a process with another
+		 * load bias they may lie elsewhere: outside the interpreter,
+		 * its types stay opaque there (and its rules are not cached). */
+		if (P->delta && R->next && (fn < R->low || fn >= R->high)) {
+			r = &R->opaque;
+		} else if (R->cache_fn[slot] == fn) {
 			r = R->cache_rule[slot];
 		} else {
 			r = rule_of_function(R, fn);
