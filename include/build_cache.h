@@ -41,6 +41,13 @@ struct pc_build {
 	 * addresses here (symbols, runtime, rules) are in that process. */
 	struct pc_target target;
 	struct pc_dwarf_index *dwarf;
+	/* Extension modules kept apart from the interpreter whose types the
+	 * rules decode (2.7's lib-dynload _collections, _functools, _io,
+	 * itertools, operator, _struct), loaded when the build was learnt:
+	 * their DWARF. */
+	struct pc_dwarf_index *ext_dwarf[PC_EXT_MODULES];
+	Dwfl_Module *ext_mod[PC_EXT_MODULES];
+	int next_ext;
 	struct pc_layout layout;
 	uint64_t kind_type[PK_NKINDS];
 	uint64_t set_dummy;

@@ -16,8 +16,9 @@
  * walker take another version's path.  In the int64_t fields below -1
  * means only "absent in this build".
  *
- * Walkers branch on the named decisions at the end (dict family, instance
- * dict model, frame model, thread frame, zero-digit rule), derived from the
+ * Walkers branch on the named decisions at the end (dict family, str model,
+ * int model, name model, type sizeof, instance dict model, frame model,
+ * thread frame, zero-digit rule), derived from the
  * facts in layout.c; the only version-keyed data is layout.c's behaviour
  * table (what sys.getsizeof counts, how many pre-header words), which no
  * struct describes.  The tp_flags bits below are ABI constants, which DWARF
@@ -140,6 +141,8 @@ enum pc_members {
 	PC_M_TYPEVAR,         /* typing.TypeVar (3.12+: C) */
 	PC_M_PARAMSPEC,       /* typing.ParamSpec (3.12+) */
 	PC_M_TYPEALIAS,       /* typing.TypeAliasType (3.12+) */
+	PC_M_CLASSOBJ,        /* old-style class (2.7) */
+	PC_M_INSTANCE,        /* old-style instance (2.7) */
 	PC_NMEMBERS
 };
 
@@ -200,6 +203,8 @@ struct pc_layout {
 		tp_bases, tp_mro, tp_dictoffset, tp_members, tp_weaklistoffset,
 		tp_subclasses, tp_traverse, type_size;
 	int64_t ht_name, ht_qualname, ht_cached_keys, ht_slots, heaptype_size;
+	/* name model PC_NAME_NAME: old-style classes and instances (2.7) */
+	int64_t cl_dict, cl_name, in_class;
 
 	/* PyMemberDef, for __slots__ */
 	int64_t memberdef_size, md_type, md_offset;
@@ -264,6 +269,10 @@ struct pc_layout {
 	int64_t state_kind_byte, state_compact_byte, state_ascii_byte;
 	int state_kind_bit, state_kind_bits, state_compact_bit, state_ascii_bit;
 
+	/* str model PC_STR_BYTES_UNICODE (2.7): PyStringObject's characters,
+	 * PyUnicodeObject's separate buffer and its Py_UNICODE width */
+	int64_t string_sval, ustr_length, ustr_buffer, py_unicode_size;
+
 	/* int */
 	int64_t long_digits, long_lv_tag, digit_size;
 
@@ -279,6 +288,8 @@ struct pc_layout {
 	int64_t dictvalues_valid, dictvalues_capacity, dictvalues_embedded;  /* 3.13, else -1 */
 	int64_t dk_lookup;          /* <= 3.10 */
 	int64_t set_entry_key;
+	/* PC_DICT_OPEN (2.7): the table, its mask and the inline slots */
+	int64_t ma_mask, ma_table, ma_smalltable;
 
 	/* set */
 	int64_t set_mask, set_table, set_smalltable, set_entry_size;
@@ -295,11 +306,13 @@ struct pc_layout {
 	int64_t f_frame, f_frame_data, frame_size, f_code;
 	int64_t md_def, m_size;
 	int64_t dq_leftindex, dq_block_size, dq_blocklen;
+	int64_t dq_len;        /* the item count: ob_size, or 2.7's own len */
 	int64_t od_fast_nodes_size, od_first, odnode_size;
 	int64_t buffered_buffer, buffered_buffer_size;
 	int64_t array_allocated, array_descr, arraydescr_itemsize;
 	int64_t struct_codes, formatcode_size;   /* _struct.Struct */
 	int64_t bytesio_buf;   /* _io.BytesIO */
+	int64_t bytesio_buf_size;  /* 2.7: buf is a char * of this many bytes, else -1 (a bytes object) */
 
 	/* the traverse rules */
 	struct pc_rule_offs ro;
@@ -324,7 +337,27 @@ struct pc_layout {
 	enum pc_dict_family {
 		PC_DICT_SIZE_LOOKUP,    /* dk_size, dk_lookup, {hash, key, value} entries (<= 3.10) */
 		PC_DICT_LOG2_KIND,      /* dk_log2_size, dk_kind, unicode entries {key, value} */
+		PC_DICT_OPEN,           /* no keys object: ma_table of ma_mask + 1 {hash, key, value}
+					 * slots, 8 inline (ma_smalltable); keys always traversed (2.7) */
 	} dict_family;
+	enum pc_str_model {
+		PC_STR_PEP393,          /* str is PEP 393's compact/legacy unicode; bytes is PyBytesObject */
+		PC_STR_BYTES_UNICODE,   /* str is PyStringObject (the bytes kind, sized to ob_sval + len + 1);
+					 * unicode a PyUnicodeObject with a separate Py_UNICODE buffer (2.7) */
+	} str_model;
+	enum pc_int_model {
+		PC_INT_LONG,            /* one int type, digits; bool is an int of it */
+		PC_INT_FIXED_AND_LONG,  /* PyIntObject (a C long, fixed size; bool is one) besides long (2.7) */
+	} int_model;
+	enum pc_name_model {
+		PC_NAME_QUALNAME,       /* heap types: module + ht_qualname; builtins module "builtins" */
+		PC_NAME_NAME,           /* no ht_qualname: module + ht_name; "__builtin__" and "exceptions"
+					 * left out; old-style instances by their class (2.7) */
+	} name_model;
+	enum pc_type_sizeof {
+		PC_TYPE_SIZEOF_HEAPTYPE,  /* type.__sizeof__: PyHeapTypeObject + ht_cached_keys */
+		PC_TYPE_SIZEOF_DEFAULT,   /* no ht_cached_keys, no type.__sizeof__: basicsize + nslots * itemsize (2.7) */
+	} type_sizeof;
 	enum pc_idict_model {
 		PC_IDICT_OFFSET,        /* tp_dictoffset only */
 		PC_IDICT_VALUES_WORD,   /* pre-header words: values pointer, dict (3.11) */
@@ -367,7 +400,10 @@ enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *k
 void pc_layout_table_free(struct pc_layout_source *src);
 
 /* The layout as the sources gave it: DWARF, then (test hook) a table
- * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it. */
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor);
+ * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it.  The DWARF is IDX's
+ * and, for what the interpreter's lacks, that of the NEXT extension
+ * modules in EXT the build keeps apart (2.7's lib-dynload _collections...). */
+struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next, int major, int minor);
 
 #endif

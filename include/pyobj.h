@@ -20,6 +20,8 @@ enum pc_kind {
 	PK_FUNCTION, PK_CODE, PK_MODULE, PK_CELL, PK_METHOD, PK_CFUNCTION,
 	PK_PROPERTY, PK_CLASSMETHOD, PK_STATICMETHOD, PK_WEAKREF, PK_FRAME,
 	PK_GEN, PK_CORO, PK_ASYNCGEN, PK_BASEEXC,
+	PK_OLDINSTANCE,   /* name model PC_NAME_NAME: old-style instance, named by its class */
+	PK_FIXEDINT,      /* int model PC_INT_FIXED_AND_LONG: the fixed-size int (2.7's int) */
 	PK_NKINDS
 };
 
@@ -69,8 +71,10 @@ struct pc_py {
 	uint64_t gc_symbol[PC_GC_SYMBOLS]; /* addresses of L->gc.symbols (2.7, 3.6: GC statics) */
 };
 
-/* Symbol names of the kinds, for discovery. */
+/* Symbol names of the kinds, for discovery, and the name a build without
+ * the first one gives that kind (2.7's str, PyString_Type, is the bytes kind). */
 extern const char *const pc_kind_symbol[PK_NKINDS];
+extern const char *const pc_kind_symbol_alt[PK_NKINDS];
 
 /* The fixed part of a str: length, kind (1, 2 or 4 bytes a character),
  * compact/ascii flags and where its characters are.  RAW points at least

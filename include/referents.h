@@ -24,6 +24,7 @@ enum pc_rule_kind {
 	RULE_TUPLE, RULE_LIST, RULE_DICT, RULE_SET, RULE_TYPE,
 	RULE_FRAME, RULE_GEN, RULE_LRU, RULE_DEQUE, RULE_ODICT,
 	RULE_MODULE, RULE_STRUCTSEQ,
+	RULE_INSTANCE,   /* 2.7's old-style instance: its class and __dict__ */
 };
 
 #define PC_RULE_MAX_FIELDS 16
@@ -47,6 +48,10 @@ struct pc_rulebook;
 struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 				    struct pc_rulebook **out);
 void pc_rulebook_destroy(struct pc_rulebook *book);
+/* Traverse functions of MOD too: an extension module the build keeps
+ * apart (lib-dynload), at its addresses in the build's first process. */
+void pc_rulebook_add_module(struct pc_rulebook *book, Dwfl_Module *mod);
+#define PC_EXT_MODULES 8
 
 /* BOOK as seen from one process: DELTA is that process's load bias minus
  * the bias of the process MOD was found in (ASLR). */

@@ -15,7 +15,7 @@ minutes): tests/run.py and tests/test_container.py build it; without it,
 or without root privileges, sid's interpreters are listed with a
 skip_reason.
 
-"supported" means pycensus is expected to read the version (3.6-3.15).
+"supported" means pycensus is expected to read the version (2.7, 3.6-3.15).
 "skip_reason" is set when the census checks cannot run: an unsupported
 version, or no debug information for the ELF file holding the runtime (a
 stripped distribution build whose -dbg package is not installed).
@@ -29,7 +29,7 @@ import re
 import subprocess
 import sys
 
-SUPPORTED_MIN = (3, 6)
+SUPPORTED_MIN = (2, 7)
 SUPPORTED_MAX = (3, 15)   # inclusive, by minor version
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SID_VERSIONS = ("3.13", "3.14", "3.15")    # the root's interpreters (scripts/sid-root)

@@ -365,10 +365,12 @@ def check_leaks(rep, pc, py, workdir):
         os.makedirs(mdir, exist_ok=True)
         m = node_json(FINDLEAKS_JS, files + [mdir])
         named = [h for path in m["paths"] for h in path if h["name"] == M + "UploadHandler"]
-        via = [h for path in m["paths"] for h in path if h["name"] == "functools._lru_cache_wrapper"]
+        # the lru_cache wrapper; on 2.7 (no lru_cache) the memoizing function
+        holder = "functools._lru_cache_wrapper" if py["version"][0] >= 3 else "function"
+        via = [h for path in m["paths"] for h in path if h["name"] == holder]
         rep.check(named and via, label, "find-leaks",
-                  "%d traces; UploadHandler (%r in the dumps) named, held by the lru_cache wrapper" % (
-                      m["traces"], counts),
+                  "%d traces; UploadHandler (%r in the dumps) named, held by %s" % (
+                      m["traces"], counts, holder),
                   "%d traces name %r" % (m["traces"], sorted(set(h["name"] for p in m["paths"] for h in p))[:20]))
     finally:
         harness.kill_proc(p)

@@ -59,11 +59,12 @@ def main():
         return
     # The harness reads the interpreter's debug file offline: pyenv builds
     # carry their DWARF in libpython, Debian sid's (3.14 and 3.15 exist only
-    # there) in the root's /usr/lib/debug.  Six versions span the layouts
-    # (3.6: the static GC lists and the 32-byte GC header).
+    # there) in the root's /usr/lib/debug.  Seven versions span the layouts
+    # (2.7 and 3.6: the static GC lists and the 32-byte GC header; 2.7's
+    # str, dicts and old-style instances).
     found = [p for p in pythons.discover() if p.get("supported") and not p["skip_reason"]
              and (p["label"].startswith("pyenv-") or p.get("root"))]
-    wanted = ("3.6", "3.8", "3.11", "3.13", "3.14", "3.15")
+    wanted = ("2.7", "3.6", "3.8", "3.11", "3.13", "3.14", "3.15")
     chosen = []
     for v in wanted:
         cands = [p for p in found if ".".join(map(str, p["version"][:2])) == v]
@@ -72,7 +73,7 @@ def main():
         if p not in chosen:
             print("# fuzz: not fuzzing %s (only %s, to keep the suite short)" % (p["label"], ", ".join(wanted)))
     if not chosen:
-        report("SKIP", "fuzz", "no pyenv CPython 3.6/3.8/3.11/3.13 or sid 3.14/3.15 found")
+        report("SKIP", "fuzz", "no pyenv CPython 2.7/3.6/3.8/3.11/3.13 or sid 3.14/3.15 found")
     tmp = tempfile.mkdtemp(prefix="pycensus-fuzz-")
     for p in chosen:
         label = p["label"]

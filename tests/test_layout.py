@@ -163,11 +163,17 @@ def run_one(pc, py, workdir):
                           kd[1], kt[1], kd[2], kt[2], t["python"]["offsets"]))
 
         known = dict(facts(info))
-        family = "PyDictKeysObject.dk_log2_size" if known.get("PyDictKeysObject.dk_log2_size") is not None \
-            else "PyDictKeysObject.dk_size"
-        withheld(pc, label, pid, info, family, workdir, "the dict family")
-        other = "PyDictKeysObject.dk_size" if family.endswith("log2_size") else "PyDictKeysObject.dk_log2_size"
-        withheld(pc, label, pid, info, other, workdir, "absent in this build, unknown to the table")
+        if known.get("PyDictObject.ma_table") is not None:
+            # 2.7's open-addressing dicts: no keys object at all
+            withheld(pc, label, pid, info, "PyDictObject.ma_table", workdir, "the dict family")
+            withheld(pc, label, pid, info, "PyDictObject.ma_keys", workdir,
+                     "absent in this build, unknown to the table")
+        else:
+            family = "PyDictKeysObject.dk_log2_size" if known.get("PyDictKeysObject.dk_log2_size") is not None \
+                else "PyDictKeysObject.dk_size"
+            withheld(pc, label, pid, info, family, workdir, "the dict family")
+            other = "PyDictKeysObject.dk_size" if family.endswith("log2_size") else "PyDictKeysObject.dk_log2_size"
+            withheld(pc, label, pid, info, other, workdir, "absent in this build, unknown to the table")
         frame = "_PyInterpreterFrame.owner" if known.get("_PyInterpreterFrame.owner") is not None \
             else "PyFrameObject.f_localsplus"
         withheld(pc, label, pid, info, frame, workdir, "frames")

@@ -63,7 +63,9 @@ def leak():
         k += 1
         time.sleep(max(0.0, t0 + k * 0.1 - time.time()))
 
-threading.Thread(target=leak, daemon=True).start()
+t = threading.Thread(target=leak)
+t.daemon = True   # (2.7: no daemon= argument)
+t.start()
 sys.stdout.write("ready\n")
 sys.stdout.flush()
 while True:

@@ -316,14 +316,45 @@ static struct pc_error *gc_symbols(struct pc_build *b)
 	return NULL;
 }
 
+/* An extension module whose types the traverse rules and sizers decode,
+ * built apart from the interpreter (lib-dynload): its DWARF and symbols. */
+static int ext_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr start, void *arg)
+{
+	(void)ud;
+	(void)start;
+	static const char *const wanted[] = { "_collections", "_functools", "_io", "itertools", "operator",
+					      "_struct" };
+	struct pc_build *b = arg;
+	const char *base = name ? strrchr(name, '/') : NULL;
+	if (!base || !strstr(name, "/lib-dynload/") || b->next_ext >= PC_EXT_MODULES)
+		return DWARF_CB_OK;
+	base++;
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+		size_t n = strlen(wanted[i]);
+		Dwarf_Addr bias;
+		Dwarf *dw;
+		if (strncmp(base, wanted[i], n) || base[n] != '.' || !(dw = dwfl_module_getdwarf(mod, &bias)))
+			continue;
+		struct pc_error *err = pc_dwarf_index_create(dw, &b->ext_dwarf[b->next_ext]);
+		if (err) {
+			pc_error_destroy(err);   /* its types stay opaque */
+			continue;
+		}
+		b->ext_mod[b->next_ext++] = mod;
+	}
+	return DWARF_CB_OK;
+}
+
 static struct pc_error *learn(struct pc_build *b)
 {
 	struct pc_target *t = &b->target;
 	struct pc_error *err = NULL;
+	if (t->dwarf && t->dwfl)
+		dwfl_getmodules(t->dwfl, ext_module, b, 0);
 	if (!t->dwarf)
 		err = t->pid > 0 ? layout_without_dwarf(b) : pc_discover_nodebug(t, "");
 	else if (!(err = pc_dwarf_index_create(t->dwarf, &b->dwarf)))
-		err = pc_layout_init(&b->layout, b->dwarf, t->major, t->minor);
+		err = pc_layout_init(&b->layout, b->dwarf, b->ext_dwarf, b->next_ext, t->major, t->minor);
 	if (err)
 		return err;
 	/* A table read back through the test hook is checked like one compiled in. */
@@ -344,7 +375,15 @@ static struct pc_error *learn(struct pc_build *b)
 	pc_target_symbols(t, names, addrs, PK_NKINDS + 3);
 	for (int k = 1; k < PK_NKINDS; k++)
 		b->kind_type[k] = addrs[k];
+	/* A kind under another name in this build (2.7's str is the bytes kind). */
+	for (int k = 1; k < PK_NKINDS; k++)
+		if (!b->kind_type[k] && pc_kind_symbol_alt[k])
+			pc_target_symbols(t, &pc_kind_symbol_alt[k], &b->kind_type[k], 1);
+	/* Where the pointer to the sets' dummy key is: exported, or a
+	 * static of setobject.c (2.7) */
 	b->set_dummy = addrs[PK_NKINDS];
+	if (!b->set_dummy)
+		pc_target_symbols(t, &(const char *){ "setobject.c:dummy" }, &b->set_dummy, 1);
 	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
 	if ((err = gc_symbols(b)))
@@ -352,6 +391,8 @@ static struct pc_error *learn(struct pc_build *b)
 	err = pc_rulebook_create(&b->layout, t->mod, &b->rules);
 	if (err)
 		return err;
+	for (int i = 0; i < b->next_ext; i++)
+		pc_rulebook_add_module(b->rules, b->ext_mod[i]);
 	if (!b->kind_type[PK_TYPE] || !b->kind_type[PK_STR] || !b->kind_type[PK_DICT])
 		return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
 				    t->module_path);
@@ -364,6 +405,8 @@ static void destroy(struct pc_build *b)
 		free(b->files[i].path);
 	pc_rulebook_destroy(b->rules);
 	pc_dwarf_index_destroy(b->dwarf);
+	for (int i = 0; i < b->next_ext; i++)
+		pc_dwarf_index_destroy(b->ext_dwarf[i]);
 	pc_target_fini(&b->target);
 	free(b);
 }

@@ -210,18 +210,21 @@ static uint32_t edge_count(struct dumper *x, uint32_t i, const struct pc_type *t
 	return n + (t && weak_target(x, g->addr[i], t) != UINT32_MAX);
 }
 
-static enum pc_hs_node_type node_type(const struct pc_type *t)
+/* (L's str model: where str is the bytes kind, 2.7, it is text still) */
+static enum pc_hs_node_type node_type(const struct pc_layout *L, const struct pc_type *t)
 {
 	switch (t->kind) {
 	case PK_STR:
 		return HS_STRING;
-	case PK_INT: case PK_BOOL: case PK_FLOAT: case PK_COMPLEX:
+	case PK_INT: case PK_BOOL: case PK_FLOAT: case PK_COMPLEX: case PK_FIXEDINT:
 		return HS_NUMBER;
 	case PK_CODE:
 		return HS_CODE;
 	case PK_FUNCTION: case PK_METHOD: case PK_CFUNCTION:
 		return HS_CLOSURE;
-	case PK_BYTES: case PK_BYTEARRAY:
+	case PK_BYTES:
+		return L->str_model == PC_STR_BYTES_UNICODE ? HS_STRING : HS_NATIVE;
+	case PK_BYTEARRAY:
 		return HS_NATIVE;
 	default:
 		return !strcmp(t->name, "re.Pattern") ? HS_REGEXP : HS_OBJECT;
@@ -261,7 +264,9 @@ static uint32_t object_id(struct dumper *x, uint64_t addr, uint64_t type)
 static void node_name(struct dumper *x, uint64_t addr, const struct pc_type *t, char **buf, const char **name)
 {
 	*name = t->name;
-	if (t->kind != PK_STR || !x->d->with_values)
+	bool text = t->kind == PK_STR ||
+		    (t->kind == PK_BYTES && x->g->py->L->str_model == PC_STR_BYTES_UNICODE);
+	if (!text || !x->d->with_values)
 		return;
 	size_t cap = x->d->with_values * 4 + 1;
 	char *s = malloc(cap);
@@ -427,7 +432,7 @@ static struct pc_error *write_all(struct dumper *x)
 		if (t) {
 			pc_sizeof(py, g->addr[i], t, &size);
 			node_name(x, g->addr[i], t, &buf, &name);
-			type = node_type(t);
+			type = node_type(py->L, t);
 		}
 		pc_hs_node(x->hs, type, name, object_id(x, g->addr[i], t ? t->addr : 0), size, edge_count(x, i, t));
 		free(buf);

@@ -141,7 +141,11 @@ static void py_init(struct pc_py *py, struct pc_session *s, struct pc_mem *mem)
 	py->mem = mem;
 	py->L = s->layout;
 	memcpy(py->kind_type, s->kind_type, sizeof(py->kind_type));
-	py->set_dummy = s->set_dummy;
+	/* the session knows where the pointer to the dummy is; the dummy
+	 * itself (2.7: a str on the heap) is this process's */
+	py->set_dummy = 0;
+	if (s->set_dummy)
+		pc_u64(py, s->set_dummy, &py->set_dummy);
 	py->lookdict = s->lookdict;
 	memcpy(py->gc_symbol, s->gc_symbol, sizeof(py->gc_symbol));
 }

@@ -42,7 +42,7 @@ static const char usage_text[] =
 
 static const char help_text[] =
 "\n"
-"pycensus counts and sizes the objects of a running CPython (3.6-3.15) by type,\n"
+"pycensus counts and sizes the objects of a running CPython (2.7, 3.6-3.15) by type,\n"
 "from outside: it stops the process with ptrace, reads its memory, and lets it\n"
 "go.  It never writes to the target.\n"
 "\n"

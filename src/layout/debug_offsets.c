@@ -213,8 +213,9 @@ struct pc_error *pc_layout_crosscheck(const struct pc_layout *L, struct pc_mem *
 		const char *name;
 		int64_t basicsize;
 	} want[] = {
-		{ types->integer, "int", L->long_digits },
-		{ types->str, "str", L->unicode_size },
+		/* (2.7's int model has long beside int, its str model unicode beside str) */
+		{ types->integer, L->int_model == PC_INT_FIXED_AND_LONG ? "long" : "int", L->long_digits },
+		{ types->str, L->str_model == PC_STR_BYTES_UNICODE ? "unicode" : "str", L->unicode_size },
 		{ types->dict, "dict", L->dict_size },
 		{ types->tuple, "tuple", L->tuple_item },
 		{ types->type, "type", L->heaptype_size },

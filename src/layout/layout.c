@@ -194,6 +194,23 @@ struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx)
 	return (struct pc_layout_source){ .name = "dwarf", .fact = dwarf_fact, .ctx = idx };
 }
 
+#define PC_EXT_DWARF 8   /* >= PC_EXT_MODULES */
+
+/* The interpreter's DWARF, then its extension modules': one build's. */
+struct dwarf_set {
+	struct pc_dwarf_index *idx[1 + PC_EXT_DWARF];
+	int n;
+};
+
+static enum pc_fact_state dwarf_set_fact(void *ctx, const char *key, int64_t *value)
+{
+	struct dwarf_set *d = ctx;
+	enum pc_fact_state st = PC_FACT_ABSENT;
+	for (int i = 0; i < d->n && st != PC_FACT_VALUE; i++)
+		st = dwarf_fact(d->idx[i], key, value);
+	return st;
+}
+
 #define REQ true
 #define OPT false
 
@@ -227,10 +244,21 @@ static void init_objects(struct pc_layout *L, struct ctx *c)
 
 	const char *H = "PyHeapTypeObject";
 	L->ht_name = find(c, H, "ht_name", REQ);
-	L->ht_qualname = find(c, H, "ht_qualname", REQ);
-	L->ht_cached_keys = find(c, H, "ht_cached_keys", REQ);
+	L->ht_qualname = find(c, H, "ht_qualname", OPT);
+	L->ht_cached_keys = find(c, H, "ht_cached_keys", OPT);
 	L->ht_slots = find(c, H, "ht_slots", REQ);
 	L->heaptype_size = size_of(c, H, REQ);
+	/* No qualname (2.7): types are named module + ht_name, and the
+	 * old-style classes of that model name their instances. */
+	L->name_model = L->ht_qualname >= 0 ? PC_NAME_QUALNAME : PC_NAME_NAME;
+	L->cl_dict = L->cl_name = L->in_class = -1;
+	if (L->name_model == PC_NAME_NAME) {
+		L->cl_dict = find(c, "PyClassObject", "cl_dict", OPT);
+		L->cl_name = find(c, "PyClassObject", "cl_name", OPT);
+		L->in_class = find(c, "PyInstanceObject", "in_class", OPT);
+	}
+	/* type.__sizeof__ came with the shared keys it counts (PEP 412). */
+	L->type_sizeof = L->ht_cached_keys >= 0 ? PC_TYPE_SIZEOF_HEAPTYPE : PC_TYPE_SIZEOF_DEFAULT;
 
 	L->memberdef_size = size_of(c, "PyMemberDef", REQ);
 	L->md_type = find(c, "PyMemberDef", "type", REQ);
@@ -385,7 +413,25 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 
 static void init_str(struct pc_layout *L, struct ctx *c)
 {
-	L->ascii_size = size_of(c, "PyASCIIObject", REQ);
+	L->string_sval = L->ustr_length = L->ustr_buffer = L->py_unicode_size = -1;
+	L->ascii_size = size_of(c, "PyASCIIObject", OPT);
+	if (L->ascii_size < 0) {
+		/* No PEP 393 (2.7): str is PyStringObject, unicode keeps its
+		 * Py_UNICODE characters (2 or 4 bytes: the build's choice) in a
+		 * buffer of its own. */
+		L->str_model = PC_STR_BYTES_UNICODE;
+		L->string_sval = find(c, "PyStringObject", "ob_sval", REQ);
+		L->unicode_size = size_of(c, "PyUnicodeObject", REQ);
+		L->ustr_length = find(c, "PyUnicodeObject", "length", REQ);
+		L->ustr_buffer = find(c, "PyUnicodeObject", "str", REQ);
+		L->py_unicode_size = size_of(c, "Py_UNICODE", REQ);
+		if (L->py_unicode_size != 2 && L->py_unicode_size != 4)
+			need(c, "sizeof(Py_UNICODE) of 2 or 4", true);
+		L->compact_size = L->str_length = L->str_wstr = L->str_utf8_length = L->str_utf8 =
+			L->str_wstr_length = L->str_data = -1;
+		return;
+	}
+	L->str_model = PC_STR_PEP393;
 	L->compact_size = size_of(c, "PyCompactUnicodeObject", REQ);
 	L->unicode_size = size_of(c, "PyUnicodeObject", REQ);
 	L->str_length = find(c, "PyASCIIObject", "length", REQ);
@@ -405,6 +451,8 @@ static void init_str(struct pc_layout *L, struct ctx *c)
 	}
 }
 
+static void init_dict_keys(struct pc_layout *L, struct ctx *c);
+
 static void init_containers(struct pc_layout *L, struct ctx *c)
 {
 	L->long_lv_tag = find(c, "PyLongObject", "long_value.lv_tag", OPT);
@@ -418,7 +466,39 @@ static void init_containers(struct pc_layout *L, struct ctx *c)
 
 	L->dict_size = size_of(c, "PyDictObject", REQ);
 	L->ma_used = find(c, "PyDictObject", "ma_used", REQ);
-	L->ma_keys = find(c, "PyDictObject", "ma_keys", REQ);
+	L->ma_keys = find(c, "PyDictObject", "ma_keys", OPT);
+	L->ma_mask = L->ma_table = L->ma_smalltable = -1;
+	if (L->ma_keys < 0) {
+		/* No keys object (2.7): the open-addressing table is the dict's. */
+		L->dict_family = PC_DICT_OPEN;
+		L->ma_mask = find(c, "PyDictObject", "ma_mask", REQ);
+		L->ma_table = find(c, "PyDictObject", "ma_table", REQ);
+		L->ma_smalltable = find(c, "PyDictObject", "ma_smalltable", REQ);
+		L->dict_entry_size = size_of(c, "PyDictEntry", REQ);
+		L->ma_values = L->dk_refcnt = L->dk_size = L->dk_log2_size = L->dk_log2_index_bytes = L->dk_kind =
+			L->dk_usable = L->dk_nentries = L->dk_indices = L->dictkeys_size = L->dict_unicode_entry_size =
+			L->dictvalues_valid = L->dictvalues_capacity = L->dictvalues_embedded = L->dk_lookup = -1;
+		L->dictvalues_values = 0;
+	} else
+		init_dict_keys(L, c);
+	L->set_entry_key = find(c, "setentry", "key", REQ);
+
+	L->set_mask = find(c, "PySetObject", "mask", REQ);
+	L->set_table = find(c, "PySetObject", "table", REQ);
+	L->set_smalltable = find(c, "PySetObject", "smalltable", REQ);
+	L->set_entry_size = size_of(c, "setentry", REQ);
+
+	L->bytearray_alloc = find(c, "PyByteArrayObject", "ob_alloc", REQ);
+	/* 3.15+: the buffer is a bytes object, its header counted too. */
+	L->bytearray_bytes_object = find(c, "PyByteArrayObject", "ob_bytes_object", OPT);
+	L->bytes_sval = L->bytearray_bytes_object >= 0 ? find(c, "PyBytesObject", "ob_sval", REQ) : -1;
+	/* A fixed-size int type beside long (2.7): bool is one of those. */
+	L->int_model = size_of(c, "PyIntObject", OPT) > 0 ? PC_INT_FIXED_AND_LONG : PC_INT_LONG;
+}
+
+/* The keys object of 3.6+ dicts. */
+static void init_dict_keys(struct pc_layout *L, struct ctx *c)
+{
 	L->ma_values = find(c, "PyDictObject", "ma_values", REQ);
 	const char *K = "PyDictKeysObject";
 	L->dk_refcnt = find(c, K, "dk_refcnt", REQ);
@@ -441,17 +521,6 @@ static void init_containers(struct pc_layout *L, struct ctx *c)
 	L->dictvalues_capacity = find(c, "PyDictValues", "capacity", OPT);
 	L->dictvalues_embedded = find(c, "PyDictValues", "embedded", OPT);
 	L->dk_lookup = find(c, K, "dk_lookup", OPT);
-	L->set_entry_key = find(c, "setentry", "key", REQ);
-
-	L->set_mask = find(c, "PySetObject", "mask", REQ);
-	L->set_table = find(c, "PySetObject", "table", REQ);
-	L->set_smalltable = find(c, "PySetObject", "smalltable", REQ);
-	L->set_entry_size = size_of(c, "setentry", REQ);
-
-	L->bytearray_alloc = find(c, "PyByteArrayObject", "ob_alloc", REQ);
-	/* 3.15+: the buffer is a bytes object, its header counted too. */
-	L->bytearray_bytes_object = find(c, "PyByteArrayObject", "ob_bytes_object", OPT);
-	L->bytes_sval = L->bytearray_bytes_object >= 0 ? find(c, "PyBytesObject", "ob_sval", REQ) : -1;
 }
 
 static void init_sizing(struct pc_layout *L, struct ctx *c)
@@ -467,7 +536,7 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->co_opcache_size = find(c, C, "co_opcache_size", OPT);
 	L->co_code = find(c, C, "co_code", OPT);
 	L->opcache_size = size_of(c, "_PyOpcache", OPT);
-	L->co_extra = find(c, C, "co_extra", REQ);
+	L->co_extra = find(c, C, "co_extra", OPT);  /* 3.6+ (PEP 523) */
 	L->code_extra_items = find(c, "_PyCodeObjectExtra", "ce_extras", OPT);
 	L->gi_code = find(c, "PyGenObject", "gi_code", OPT);
 	L->gi_iframe = find(c, "PyGenObject", "gi_iframe", OPT);
@@ -509,6 +578,10 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	}
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
+	/* 2.7's deque counts its items in len, not a var-object ob_size. */
+	L->dq_len = L->dq_leftindex >= 0 ? find(c, "dequeobject", "len", OPT) : -1;
+	if (L->dq_len < 0)
+		L->dq_len = L->ob_size;
 }
 
 /* io.BytesIO: from DWARF where _io is built in, else the layout 3.8-3.15
@@ -518,6 +591,8 @@ static void init_buffers(struct pc_layout *L, struct ctx *c)
 	L->bytesio_buf = find(c, "bytesio", "buf", OPT);
 	if (L->bytesio_buf < 0)
 		L->bytesio_buf = 16;
+	/* 2.7's buffer is a char * of buf_size bytes, not a bytes object */
+	L->bytesio_buf_size = L->bytesio_buf >= 0 ? find(c, "bytesio", "buf_size", OPT) : -1;
 }
 
 /* --- what the traverse rules read ------------------------------------------ */
@@ -536,7 +611,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_MAPPINGPROXY] = { "mappingproxyobject", "mapping" },
 	[PC_M_WRAPPER] = { "wrapperobject", "descr self" },
 	[PC_M_WEAKREF] = { "PyWeakReference", "wr_callback" },
-	[PC_M_BASEEXCEPTION] = { "PyBaseExceptionObject", "dict args notes traceback context cause" },
+	[PC_M_BASEEXCEPTION] = { "PyBaseExceptionObject", "dict args notes traceback context cause message" },  /* message: 2.7 */
 	[PC_M_MODULE] = { "PyModuleObject", "md_dict" },
 	[PC_M_NAMESPACE] = { "_PyNamespaceObject", "ns_dict" },
 	[PC_M_ASYNC_GEN] = { "PyAsyncGenObject", "ag_finalizer ag_origin_or_finalizer" },
@@ -575,6 +650,8 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_TYPEVAR] = { "typevarobject", "bound evaluate_bound constraints evaluate_constraints default_value evaluate_default" },
 	[PC_M_PARAMSPEC] = { "paramspecobject", "bound default_value evaluate_default" },
 	[PC_M_TYPEALIAS] = { "typealiasobject", "type_params compute_value value module" },
+	[PC_M_CLASSOBJ] = { "PyClassObject", "cl_bases cl_dict cl_name cl_getattr cl_setattr cl_delattr" },
+	[PC_M_INSTANCE] = { "PyInstanceObject", "in_class in_dict" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 
@@ -660,6 +737,11 @@ static void init_rules(struct pc_layout *L, struct ctx *c)
 
 	for (int i = 1; i < PC_NMEMBERS; i++)
 		members(c, member_specs[i].type, member_specs[i].fields, &L->members[i]);
+	/* classobject.c's instancemethod_traverse is 3.x's instancemethod
+	 * (PyInstanceMethodObject), or, where that struct is absent (2.7),
+	 * the bound and unbound method, class included. */
+	if (!L->members[PC_M_INSTANCEMETHOD].n)
+		members(c, "PyMethodObject", "im_func im_self im_class", &L->members[PC_M_INSTANCEMETHOD]);
 }
 
 /* Behaviour that no struct describes, per minor version: the one place a
@@ -678,6 +760,7 @@ static const struct behaviour {
 	 * shifted left by this (3.6/3.7 keep the finalized flag in bit 0) */
 	int gc_refs_shift;
 } behaviours[] = {
+	{ 2, 7, false, 0, 0, 0, 0, 0 },
 	{ 3, 6, false, 0, 0, 0, 0, 1 },
 	{ 3, 7, false, 0, 0, 0, 0, 1 },
 	{ 3, 8, false, 0, 0, 0, 0 },
@@ -719,16 +802,22 @@ static void decide(struct pc_layout *L, struct ctx *c)
 
 	/* Dict family: which keys header this build has. */
 	int64_t v;
-	if (fact(c, "PyDictKeysObject.dk_log2_size", &v))
-		L->dict_family = PC_DICT_LOG2_KIND;
-	else if (fact(c, "PyDictKeysObject.dk_size", &v))
-		L->dict_family = PC_DICT_SIZE_LOOKUP;
-	else
-		need(c, "PyDictKeysObject.dk_size|dk_log2_size", true);
-	L->entry_key = find(c, "PyDictKeyEntry", "me_key", REQ);
-	L->entry_value = find(c, "PyDictKeyEntry", "me_value", REQ);
-	L->uentry_key = find(c, "PyDictUnicodeEntry", "me_key", OPT);
-	L->uentry_value = find(c, "PyDictUnicodeEntry", "me_value", OPT);
+	if (L->dict_family == PC_DICT_OPEN) {
+		L->entry_key = find(c, "PyDictEntry", "me_key", REQ);
+		L->entry_value = find(c, "PyDictEntry", "me_value", REQ);
+		L->uentry_key = L->uentry_value = -1;
+	} else {
+		if (fact(c, "PyDictKeysObject.dk_log2_size", &v))
+			L->dict_family = PC_DICT_LOG2_KIND;
+		else if (fact(c, "PyDictKeysObject.dk_size", &v))
+			L->dict_family = PC_DICT_SIZE_LOOKUP;
+		else
+			need(c, "PyDictKeysObject.dk_size|dk_log2_size", true);
+		L->entry_key = find(c, "PyDictKeyEntry", "me_key", REQ);
+		L->entry_value = find(c, "PyDictKeyEntry", "me_value", REQ);
+		L->uentry_key = find(c, "PyDictUnicodeEntry", "me_key", OPT);
+		L->uentry_value = find(c, "PyDictUnicodeEntry", "me_value", OPT);
+	}
 	if (L->dict_family == PC_DICT_LOG2_KIND && (L->uentry_key < 0 || L->uentry_value < 0))
 		need(c, "PyDictUnicodeEntry.me_key", true);
 
@@ -898,11 +987,15 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	return NULL;
 }
 
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx, int major, int minor)
+struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next, int major, int minor)
 {
 	const char *path = getenv("PYCENSUS_TEST_LAYOUT_TABLE");
 	if (!path || !*path) {
-		struct pc_layout_source dwarf = pc_layout_dwarf_source(idx);
+		struct dwarf_set set = { .idx = { idx }, .n = 1 };
+		for (int i = 0; i < next && i < PC_EXT_DWARF; i++)
+			set.idx[set.n++] = ext[i];
+		struct pc_layout_source dwarf = { .name = "dwarf", .fact = dwarf_set_fact, .ctx = &set };
 		return pc_layout_build(L, &dwarf, 1, major, minor);
 	}
 	struct pc_layout_source table;

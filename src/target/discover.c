@@ -536,13 +536,13 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 		t->major = ctx.version >> 8;
 		t->minor = ctx.version & 0xff;
 	}
-	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || t->major == 2)
+	if ((t->major == 3 && t->minor < 6 && t->minor > 0) || (t->major == 2 && t->minor != 7))
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 2.7, 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 	if (t->major == 3 && t->minor > 15)
 		return pc_error_new(PC_EXIT_NOTPY,
-			"process %d runs Python %d.%d: unsupported version (pycensus reads 3.6-3.15)",
+			"process %d runs Python %d.%d: unsupported version (pycensus reads 2.7, 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 
 	/* Without DWARF the other offset sources get their say (build_cache.c);
@@ -581,10 +581,13 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 	for (size_t k = 0; k < n; k++)
 		addrs[k] = 0;
 	int nsyms = dwfl_module_getsymtab(t->mod);
+	const char *file = "";   /* the source file of the local symbols that follow */
 	for (int i = 1; i < nsyms; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
 		const char *s = dwfl_module_getsym_info(t->mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (s && GELF_ST_TYPE(sym.st_info) == STT_FILE)
+			file = s;
 		addr = symbol_address(t->mod, &sym, addr);
 		if (!s || sym.st_shndx == SHN_UNDEF ||
 		    (GELF_ST_TYPE(sym.st_info) != STT_OBJECT && GELF_ST_TYPE(sym.st_info) != STT_FUNC))
@@ -593,8 +596,16 @@ void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *
 		 * on local symbols. */
 		bool local = GELF_ST_BIND(sym.st_info) == STB_LOCAL;
 		for (size_t k = 0; k < n; k++) {
-			size_t len = strlen(names[k]);
-			if (!addrs[k] && len && !strncmp(s, names[k], len) &&
+			/* "file.c:name": the static of that source file (2.7 has
+			 * two statics named dummy) */
+			const char *name = names[k], *colon = local ? strchr(name, ':') : NULL;
+			if (colon) {
+				if (strncmp(file, name, (size_t)(colon - name)) || file[colon - name])
+					continue;
+				name = colon + 1;
+			}
+			size_t len = strlen(name);
+			if (!addrs[k] && len && !strncmp(s, name, len) &&
 			    (s[len] == 0 || (local && s[len] == '.')))
 				addrs[k] = addr;
 		}

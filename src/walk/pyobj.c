@@ -33,6 +33,12 @@ const char *const pc_kind_symbol[PK_NKINDS] = {
 	[PK_CORO] = "PyCoro_Type",
 	[PK_ASYNCGEN] = "PyAsyncGen_Type",
 	[PK_BASEEXC] = "_PyExc_BaseException",
+	[PK_OLDINSTANCE] = "PyInstance_Type",
+	[PK_FIXEDINT] = "PyInt_Type",
+};
+
+const char *const pc_kind_symbol_alt[PK_NKINDS] = {
+	[PK_BYTES] = "PyString_Type",
 };
 
 uint64_t pc_ob_type(struct pc_py *py, uint64_t addr)
@@ -83,6 +89,17 @@ static unsigned state_bits(const unsigned char *obj, int64_t byte, int bit, int 
 bool pc_str_header(struct pc_py *py, uint64_t addr, struct pc_str_header *h)
 {
 	const struct pc_layout *L = py->L;
+	if (L->str_model == PC_STR_BYTES_UNICODE) {
+		/* A unicode object: its Py_UNICODE characters in their own buffer. */
+		h->raw = pc_mem_ptr(py->mem, addr, (size_t)L->unicode_size);
+		if (!h->raw)
+			return false;
+		memcpy(&h->len, h->raw + L->ustr_length, 8);
+		memcpy(&h->data, h->raw + L->ustr_buffer, 8);
+		h->kind = (unsigned)L->py_unicode_size;
+		h->compact = h->ascii = false;
+		return h->len >= 0;
+	}
 	/* A compact str may end a mapping before sizeof(PyUnicodeObject). */
 	h->raw = pc_mem_ptr(py->mem, addr, (size_t)L->unicode_size);
 	if (!h->raw)
@@ -111,6 +128,21 @@ long pc_str_read(struct pc_py *py, uint64_t addr, char *buf, size_t cap)
 	uint64_t type = pc_ob_type(py, addr);
 	if (!type)
 		return -1;
+	if (L->str_model == PC_STR_BYTES_UNICODE) {
+		/* 2.7's str, the bytes kind, is what names are made of. */
+		uint64_t flags;
+		int64_t len;
+		if (type == py->kind_type[PK_BYTES] ||
+		    (pc_u64(py, type + (uint64_t)L->tp_flags, &flags) && (flags & PC_TPFLAGS_BYTES_SUBCLASS))) {
+			if (!pc_i64(py, addr + (uint64_t)L->ob_size, &len) || len < 0)
+				return -1;
+			size_t n = (size_t)len < cap - 1 ? (size_t)len : cap - 1;
+			if (n && !pc_mem_read(py->mem, addr + (uint64_t)L->string_sval, buf, n))
+				return -1;
+			buf[n] = 0;
+			return (long)n;
+		}
+	}
 	if (type != py->kind_type[PK_STR]) {
 		/* str subclasses keep the same layout; check the flag. */
 		uint64_t flags;
@@ -213,6 +245,22 @@ bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 	const unsigned char *d = pc_mem_ptr(py->mem, addr, (size_t)L->dict_size);
 	if (!d)
 		return false;
+	if (L->dict_family == PC_DICT_OPEN) {
+		/* The table's every slot; empty and deleted ones have no value.
+		 * dict_traverse visits every key. */
+		uint64_t table, mask;
+		memcpy(&table, d + L->ma_table, 8);
+		memcpy(&mask, d + L->ma_mask, 8);
+		if (!table || mask >= (uint64_t)MAX_DICT_ENTRIES || ((mask + 1) & mask))
+			return false;
+		v->nentries = (int64_t)mask + 1;
+		v->esize = L->dict_entry_size;
+		v->key_off = L->entry_key;
+		v->value_off = L->entry_value;
+		v->general = true;
+		v->entries = pc_mem_ptr(py->mem, table, (size_t)(v->nentries * v->esize));
+		return v->entries != NULL;
+	}
 	uint64_t keys, values;
 	memcpy(&keys, d + L->ma_keys, 8);
 	memcpy(&values, d + L->ma_values, 8);

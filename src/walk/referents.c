@@ -68,6 +68,7 @@ static const struct spec specs[] = {
 	{ "unionobject.c", "union_traverse", RULE_FIELDS, PC_M_UNION },
 	{ "traceback.c", "tb_traverse", RULE_FIELDS, PC_M_TB },
 	{ "_threadmodule.c", "local_traverse", RULE_FIELDS, PC_M_LOCAL },
+	{ "threadmodule.c", "local_traverse", RULE_FIELDS, PC_M_LOCAL },        /* 2.7 */
 	{ "_abc.c", "abc_data_traverse", RULE_FIELDS, PC_M_ABC_DATA },
 	{ "_json.c", "scanner_traverse", RULE_FIELDS, PC_M_SCANNER },
 	{ "_collectionsmodule.c", "tuplegetter_traverse", RULE_FIELDS, PC_M_TUPLEGETTER },
@@ -80,10 +81,14 @@ static const struct spec specs[] = {
 	{ "itertoolsmodule.c", "repeat_traverse", RULE_FIELDS, PC_M_REPEAT },
 	{ "_operator.c", "attrgetter_traverse", RULE_FIELDS, PC_M_ATTRGETTER },
 	{ "_operator.c", "itemgetter_traverse", RULE_FIELDS, PC_M_ITEMGETTER },
+	{ "operator.c", "attrgetter_traverse", RULE_FIELDS, PC_M_ATTRGETTER },    /* 2.7 */
+	{ "operator.c", "itemgetter_traverse", RULE_FIELDS, PC_M_ITEMGETTER },    /* 2.7 */
 	{ "_struct.c", "s_traverse", RULE_FIELDS, PC_M_STRUCT },
 	{ "typevarobject.c", "typevar_traverse", RULE_FIELDS, PC_M_TYPEVAR },
 	{ "typevarobject.c", "paramspec_traverse", RULE_FIELDS, PC_M_PARAMSPEC },
 	{ "typevarobject.c", "typealias_traverse", RULE_FIELDS, PC_M_TYPEALIAS },
+	{ "classobject.c", "class_traverse", RULE_FIELDS, PC_M_CLASSOBJ },        /* 2.7 */
+	{ "classobject.c", "instance_traverse", RULE_INSTANCE, PC_M_INSTANCE },   /* 2.7 */
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -100,6 +105,9 @@ struct pc_rulebook {
 	 * are recognised by name and shape instead (rule_by_type). */
 	bool by_type;
 	uint64_t low, high;    /* the interpreter's addresses */
+	/* extension modules kept apart, with their addresses */
+	struct { Dwfl_Module *mod; uint64_t low, high; } ext[PC_EXT_MODULES];
+	int next;
 	uint64_t subtype_fn;   /* subtype_traverse once learned, else 0 */
 	struct pc_rule rules[NSPECS];
 	struct pc_rule leaf, opaque;
@@ -180,7 +188,8 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
 		r->usable = structured_ok(L, &L->ro, s->kind) &&
-			    !(s->members && r->nfields == 0 && (s->kind == RULE_FIELDS || s->kind == RULE_TYPE));
+			    !(s->members && r->nfields == 0 &&
+			      (s->kind == RULE_FIELDS || s->kind == RULE_TYPE || s->kind == RULE_INSTANCE));
 	}
 	*out = R;
 	return NULL;
@@ -189,6 +198,17 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 void pc_rulebook_destroy(struct pc_rulebook *R)
 {
 	free(R);
+}
+
+void pc_rulebook_add_module(struct pc_rulebook *R, Dwfl_Module *mod)
+{
+	Dwarf_Addr low = 0, high = 0;
+	if (R->next >= PC_EXT_MODULES)
+		return;
+	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	R->ext[R->next].mod = mod;
+	R->ext[R->next].low = low;
+	R->ext[R->next++].high = high;
 }
 
 struct pc_error *pc_referents_create(struct pc_rulebook *book, uint64_t delta, struct pc_referents **out)
@@ -215,7 +235,11 @@ static const struct pc_rule *rule_of_function(struct pc_rulebook *R, uint64_t fn
 {
 	GElf_Off off;
 	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(R->mod, fn, &off, &sym, NULL, NULL, NULL);
+	Dwfl_Module *mod = R->mod;
+	for (int i = 0; i < R->next; i++)
+		if (fn >= R->ext[i].low && fn < R->ext[i].high)
+			mod = R->ext[i].mod;
+	const char *name = dwfl_module_addrinfo(mod, fn, &off, &sym, NULL, NULL, NULL);
 	if (!name || off != 0)
 		return &R->opaque;
 	char base[128];
@@ -224,7 +248,7 @@ static const struct pc_rule *rule_of_function(struct pc_rulebook *R, uint64_t fn
 		return &R->opaque;
 	memcpy(base, name, len);
 	base[len] = 0;
-	Dwfl_Line *line = dwfl_module_getsrc(R->mod, fn);
+	Dwfl_Line *line = dwfl_module_getsrc(mod, fn);
 	const char *src = line ? dwfl_lineinfo(line, NULL, NULL, NULL, NULL, NULL) : NULL;
 	const char *file = src ? strrchr(src, '/') : NULL;
 	file = file ? file + 1 : src;
@@ -315,7 +339,13 @@ const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *P
 		 * the interpreter here is outside it in every process. */
 		uint64_t fn = t->traverse - P->delta;
 		size_t slot = (size_t)((fn >> 4) % FN_CACHE);
-		if (R->cache_fn[slot] == fn) {
+		/* Extension modules kept apart (lib-dynload) are where the
+		 * build's first process had them; in a process with another
+		 * load bias they may lie elsewhere: outside the interpreter,
+		 * its types stay opaque there (and its rules are not cached). */
+		if (P->delta && R->next && (fn < R->low || fn >= R->high)) {
+			r = &R->opaque;
+		} else if (R->cache_fn[slot] == fn) {
 			r = R->cache_rule[slot];
 		} else {
 			r = rule_of_function(R, fn);
@@ -680,7 +710,7 @@ static void do_deque(struct ctx *c, uint64_t obj)
 	uint64_t b, right;
 	int64_t lo = read_i64(c, obj + (uint64_t)L->dq_leftindex);
 	int64_t hi = read_i64(c, obj + (uint64_t)o->dq_rightindex);
-	int64_t size = read_i64(c, obj + (uint64_t)c->py->L->ob_size);
+	int64_t size = read_i64(c, obj + (uint64_t)L->dq_len);
 	int64_t blen = L->dq_blocklen;
 	if (!pc_u64(c->py, obj + (uint64_t)o->dq_leftblock, &b) ||
 	    !pc_u64(c->py, obj + (uint64_t)o->dq_rightblock, &right) || size < 0 || lo < 0 || lo >= blen ||
@@ -822,7 +852,8 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 			ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, obj + (uint64_t)L->ht_name, true);
-		ref_at(c, obj + (uint64_t)L->ht_qualname, true);
+		if (L->ht_qualname >= 0)    /* (none in 2.7's name model) */
+			ref_at(c, obj + (uint64_t)L->ht_qualname, true);
 		ref_at(c, obj + (uint64_t)L->ht_slots, true);
 		return;
 	}
@@ -973,7 +1004,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		c->damaged = true;
 		return;
 	}
-	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE)
+	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE && r->kind != RULE_INSTANCE)
 		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 	switch (r->kind) {
 	case RULE_LEAF:
@@ -995,6 +1026,17 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		break;
 	case RULE_SUBTYPE:
 		do_subtype(c, obj, t, depth);
+		break;
+	case RULE_INSTANCE:
+		/* in_class, in_dict: labelled as a class instance's type and
+		 * __dict__ are, so why reads its attributes the same way */
+		if (r->nfields == 2) {
+			label(c, PC_EDGE_CLASS, 0, 0);
+			ref_at(c, obj + (uint64_t)r->fields[0], false);
+			label(c, PC_EDGE_DICT, 0, 0);
+			ref_at(c, obj + (uint64_t)r->fields[1], false);
+		} else
+			c->damaged = true;
 		break;
 	case RULE_TUPLE:
 		do_tuple(c, obj);

@@ -2,6 +2,7 @@
 
 #include "sizeof.h"
 #include "sizeof_buffers.h"
+#include "types.h"
 
 /* Every number below comes from the target's memory, which may be damaged
  * (or, with --no-stop, changing under us).  So every sum and product is
@@ -173,6 +174,28 @@ static bool str_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 	return true;
 }
 
+/* str model PC_STR_BYTES_UNICODE (2.7): str (the bytes kind) is
+ * ob_sval + len + 1, whatever the type's basicsize; unicode is the struct
+ * and its own buffer of len + 1 Py_UNICODE. */
+static bool string_size(struct pc_py *py, uint64_t addr, uint64_t *n)
+{
+	int64_t len;
+	if (!pc_i64(py, addr + (uint64_t)py->L->ob_size, &len) || !count_ok(len))
+		return false;
+	*n = (uint64_t)py->L->string_sval + (uint64_t)len + 1;
+	return fits(py, addr, *n);
+}
+
+static bool unicode_size(struct pc_py *py, uint64_t addr, uint64_t *n)
+{
+	struct pc_str_header h;
+	uint64_t data;
+	if (!pc_str_header(py, addr, &h) || !chars((uint64_t)h.len, h.kind, &data) || (h.data && !fits(py, h.data, data)))
+		return false;
+	*n = (uint64_t)py->L->unicode_size;
+	return add(n, data);
+}
+
 /* Size of a dict's keys object as _PyDict_KeysSize counts it, which is
  * also what was allocated at KEYS. */
 static bool keys_size(struct pc_py *py, uint64_t keys, const struct pc_dict_keys *k, uint64_t *n)
@@ -188,6 +211,18 @@ static bool dict_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, 
 {
 	const struct pc_layout *L = py->L;
 	uint64_t keys, values, ks;
+	if (L->dict_family == PC_DICT_OPEN) {
+		/* The table, unless it is the inline one. */
+		uint64_t table, mask;
+		*n = (uint64_t)t->basicsize;
+		if (!pc_u64(py, addr + (uint64_t)L->ma_table, &table) || !pc_u64(py, addr + (uint64_t)L->ma_mask, &mask) ||
+		    mask >= (1ULL << 40) || ((mask + 1) & mask))
+			return false;
+		if (table == addr + (uint64_t)L->ma_smalltable)
+			return true;
+		uint64_t bytes = (mask + 1) * (uint64_t)L->dict_entry_size;
+		return fits(py, table, bytes) && add(n, bytes);
+	}
 	if (!pc_u64(py, addr + (uint64_t)L->ma_keys, &keys) ||
 	    !pc_u64(py, addr + (uint64_t)L->ma_values, &values) || !pc_dict_keys(py, keys, k))
 		return false;
@@ -328,7 +363,7 @@ static bool deque_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	if (L->dq_leftindex < 0 || L->dq_blocklen <= 0 || L->dq_block_size <= 0)
 		return default_size(py, addr, t, n);
 	if (!pc_i64(py, addr + (uint64_t)L->dq_leftindex, &left) ||
-	    !pc_i64(py, addr + (uint64_t)L->ob_size, &size) || left < 0 || left >= L->dq_blocklen ||
+	    !pc_i64(py, addr + (uint64_t)L->dq_len, &size) || left < 0 || left >= L->dq_blocklen ||
 	    !count_ok(size))
 		return false;
 	uint64_t blocks = (uint64_t)(left + size + L->dq_blocklen - 1) / (uint64_t)L->dq_blocklen;
@@ -448,6 +483,11 @@ static bool type_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 	uint64_t flags, cached, ks;
 	if (!pc_u64(py, addr + (uint64_t)L->tp_flags, &flags))
 		return false;
+	if (L->type_sizeof == PC_TYPE_SIZEOF_DEFAULT) {
+		/* object.__sizeof__: type's basicsize, its itemsize a slot */
+		struct pc_type *tt = pc_type_of(py, addr);
+		return tt && default_size(py, addr, tt, n);
+	}
 	if (!(flags & PC_TPFLAGS_HEAPTYPE)) {
 		*n = (uint64_t)L->type_size;
 		return true;
@@ -487,12 +527,19 @@ static bool bytearray_size(struct pc_py *py, uint64_t addr, const struct pc_type
 static bool size_by_kind(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
 	struct pc_dict_keys k;
+	const struct pc_layout *L = py->L;
 	switch (t->kind) {
 	case PK_INT:
-	case PK_BOOL:
 		return int_size(py, addr, n);
+	case PK_BOOL:
+		/* beside a long type, bool is a fixed-size int */
+		return L->int_model == PC_INT_FIXED_AND_LONG ? default_size(py, addr, t, n) : int_size(py, addr, n);
 	case PK_STR:
-		return str_size(py, addr, n);
+		return L->str_model == PC_STR_BYTES_UNICODE ? unicode_size(py, addr, n) : str_size(py, addr, n);
+	case PK_BYTES:
+		if (L->str_model == PC_STR_BYTES_UNICODE)
+			return string_size(py, addr, n);
+		break;
 	case PK_LIST:
 		return list_size(py, addr, t, n);
 	case PK_SET:

@@ -98,6 +98,14 @@ static bool bytesio_size(struct pc_py *py, uint64_t addr, const struct pc_type *
 		return false;
 	if (!buf)
 		return true;
+	if (py->L->bytesio_buf_size >= 0) {
+		/* 2.7: a plain buffer of buf_size bytes */
+		int64_t size;
+		if (!pc_i64(py, addr + (uint64_t)py->L->bytesio_buf_size, &size) || size < 0 || size > (1LL << 40))
+			return false;
+		*n += (uint64_t)size;
+		return true;
+	}
 	struct pc_type *bt = pc_type_of(py, buf);
 	if (!bt || !pc_mem_read(py->mem, buf, &refcnt, (size_t)py->L->refcnt_size))
 		return false;

@@ -170,7 +170,8 @@ static char *read_c_name_anywhere(struct pc_py *py, uint64_t addr)
 static long read_str_name(struct pc_py *py, uint64_t addr, char *buf)
 {
 	struct pc_str_header h;
-	if (!addr || !pc_str_header(py, addr, &h) || h.len > NAME_MAX_CHARS)
+	/* (2.7's names are the bytes kind: pc_str_read checks those.) */
+	if (!addr || (py->L->str_model == PC_STR_PEP393 && (!pc_str_header(py, addr, &h) || h.len > NAME_MAX_CHARS)))
 		return -1;
 	return pc_str_read(py, addr, buf, NAME_MAX_BYTES);
 }
@@ -180,6 +181,24 @@ static long read_str_name(struct pc_py *py, uint64_t addr, char *buf)
  * as text.h says.  NULL if the type has no plausible name: then it is not
  * a type (every real type has one: PyType_Ready refuses a NULL tp_name, a
  * heap type's qualname is a str). */
+/* The length of the builtins module's "NAME." that N (of LEN bytes)
+ * starts with, else 0: the name model says which modules are the
+ * builtins ("builtins"; 2.7: "__builtin__", and "exceptions" whose types
+ * are builtins there). */
+static size_t builtin_prefix(const struct pc_layout *L, const char *n, size_t len)
+{
+	static const char *const qualname_model[] = { "builtins.", NULL };
+	static const char *const name_model[] = { "__builtin__.", "exceptions.", NULL };
+	for (const char *const *p = L->name_model == PC_NAME_QUALNAME ? qualname_model : name_model; *p; p++) {
+		size_t k = strlen(*p);
+		if (len >= k && !memcmp(n, *p, k))
+			return k;
+	}
+	return 0;
+}
+
+static char *module_dot(struct pc_py *py, uint64_t dict, const char *qual, long ql);
+
 static char *type_name(struct pc_py *py, struct pc_type *t, const unsigned char *raw)
 {
 	const struct pc_layout *L = py->L;
@@ -192,22 +211,32 @@ static char *type_name(struct pc_py *py, struct pc_type *t, const unsigned char 
 		memcpy(&meta, raw + L->ob_type, 8);
 		char *n = !tp_name ? NULL : meta != py->kind_type[PK_TYPE] ? read_c_name_anywhere(py, tp_name)
 									 : read_c_name(py, tp_name);
-		if (n && !strncmp(n, "builtins.", 9))
-			memmove(n, n + 9, strlen(n + 9) + 1);
+		size_t skip = n ? builtin_prefix(L, n, strlen(n)) : 0;
+		if (skip)
+			memmove(n, n + skip, strlen(n + skip) + 1);
 		return n;
 	}
-	char qual[NAME_MAX_BYTES], mod[NAME_MAX_BYTES];
+	char qual[NAME_MAX_BYTES];
 	uint64_t q;
 	/* not from RAW: it covers PyTypeObject only, and the heap type's
 	 * fields past it may lie past the end of the mapping */
-	if (!pc_u64(py, t->addr + (uint64_t)L->ht_qualname, &q))
+	if (!pc_u64(py, t->addr + (uint64_t)(L->name_model == PC_NAME_QUALNAME ? L->ht_qualname : L->ht_name), &q))
 		return NULL;
 	long ql = read_str_name(py, q, qual);
 	if (ql < 0)
 		return NULL;
-	uint64_t m = pc_dict_get_str(py, t->dict, "__module__");
+	return module_dot(py, t->dict, qual, ql);
+}
+
+/* MOD.NAME (NAME of QL bytes), escaped; NAME alone when DICT's __module__
+ * is missing or a builtins module. */
+static char *module_dot(struct pc_py *py, uint64_t dict, const char *qual, long ql)
+{
+	char mod[NAME_MAX_BYTES];
+	uint64_t m = pc_dict_get_str(py, dict, "__module__");
 	long ml = m ? read_str_name(py, m, mod) : -1;
-	if (ml < 0 || (ml == 8 && !memcmp(mod, "builtins", 8)))
+	mod[ml >= 0 ? ml : 0] = '.';
+	if (ml < 0 || builtin_prefix(py->L, mod, (size_t)ml + 1) == (size_t)ml + 1)
 		return pc_text_escape(qual, (size_t)ql);
 	/* memcpy, not "%s": a str may hold NUL characters */
 	char full[2 * NAME_MAX_BYTES];
@@ -225,9 +254,44 @@ static enum pc_kind kind_of(struct pc_py *py, uint64_t addr)
 	return PK_OTHER;
 }
 
+/* An old-style instance's class as a type of the census (name model
+ * PC_NAME_NAME: objgraph's rule, `module.Class`): the `instance` type
+ * INST under the classobj's address CLS and name. */
+static struct pc_type *class_type(struct pc_py *py, struct pc_type *inst, uint64_t cls)
+{
+	const struct pc_layout *L = py->L;
+	struct pc_type *t = lookup(py->types, cls);
+	if (t)
+		return t->valid ? t : NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	*t = *inst;
+	t->addr = cls;
+	t->name = NULL;
+	t->valid = false;
+	t->count = t->bytes = t->hidden_count = t->hidden_bytes = t->opaque_count = 0;
+	t->opaque = false;
+	if (!insert(py->types, t)) {
+		free(t);
+		return NULL;
+	}
+	uint64_t dict, name;
+	char buf[NAME_MAX_BYTES];
+	long n;
+	if (!pc_u64(py, cls + (uint64_t)L->cl_dict, &dict) || !pc_u64(py, cls + (uint64_t)L->cl_name, &name) ||
+	    (n = read_str_name(py, name, buf)) < 0 || !(t->name = module_dot(py, dict, buf, n)))
+		return NULL;
+	t->valid = true;
+	return t;
+}
+
 struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 {
 	struct pc_type *t = lookup(py->types, addr);
+	/* (a class standing for its old-style instances is not a type) */
+	if (t && t->kind == PK_OLDINSTANCE && addr != py->kind_type[PK_OLDINSTANCE])
+		return NULL;
 	if (t)
 		return t->valid ? t : NULL;
 	const struct pc_layout *L = py->L;
@@ -263,7 +327,8 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		if (!h)
 			return NULL;  /* a heap type is a whole PyHeapTypeObject */
 		memcpy(&t->nslots, h + L->ob_size, 8);
-		memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
+		if (L->ht_cached_keys >= 0)   /* (2.7 has no shared keys) */
+			memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
 		if (t->nslots < 0 || t->nslots > 100000)
 			t->nslots = 0;
 	}
@@ -275,9 +340,11 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 			return NULL;
 	}
 	/* Every object starts with a refcount and a type; every type in
-	 * use is ready. */
+	 * use is ready, but for static types in a module's data: 2.7 readies
+	 * some (method_descriptor, wrapper_descriptor...) only at the first
+	 * attribute lookup on them, long after their objects exist. */
 	if (t->basicsize < 16 || t->basicsize > (1 << 20) || t->itemsize < 0 || t->itemsize > (1 << 16) ||
-	    !(t->flags & PC_TPFLAGS_READY))
+	    (!(t->flags & PC_TPFLAGS_READY) && ((t->flags & PC_TPFLAGS_HEAPTYPE) || !in_file(py->mem, addr))))
 		return NULL;
 	if (L->static_types_no_dict && !t->dict && (t->flags & PC_TPFLAGS_STATIC_BUILTIN)) {
 		/* 3.12+: static builtin types keep tp_dict in the interpreter,
@@ -349,8 +416,14 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 
 struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
 {
-	uint64_t tp = pc_ob_type(py, addr);
-	return tp ? pc_type_get(py, tp) : NULL;
+	uint64_t tp = pc_ob_type(py, addr), cls;
+	struct pc_type *t = tp ? pc_type_get(py, tp) : NULL;
+	if (t && t->kind == PK_OLDINSTANCE && py->L->name_model == PC_NAME_NAME && py->L->in_class >= 0) {
+		if (!pc_u64(py, addr + (uint64_t)py->L->in_class, &cls) || !cls || (cls & 7))
+			return NULL;
+		return class_type(py, t, cls);
+	}
+	return t;
 }
 
 bool pc_alive(struct pc_py *py, uint64_t addr)

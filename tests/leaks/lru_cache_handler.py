@@ -12,6 +12,10 @@ bodies): the leak is 20 bodies, 2 MiB, per second.
 
     python3 lru_cache_handler.py [--lifetime SECONDS]
 
+On Python 2.7 (tornado's era there), which has no lru_cache, the same
+mistake is a memo dict keyed on (self, uri): it keeps every handler alive
+just the same.  The body's type is then str, "bytes_type" in the ready line.
+
 prints "ready {json}" once serving, then runs until killed (or LIFETIME).
 """
 
@@ -91,8 +95,26 @@ class RequestHandler(object):
 
 # --- the framework built on it ----------------------------------------------
 
+def memoize(fn):
+    """functools.lru_cache(maxsize=None) where there is one; else (2.7) the
+    hand-written memo of that time, a dict keyed on the arguments."""
+    if hasattr(functools, "lru_cache"):
+        return functools.lru_cache(maxsize=None)(fn)
+    memo = {}
+
+    @functools.wraps(fn)
+    def cached(*args):
+        try:
+            return memo[args]
+        except KeyError:
+            memo[args] = result = fn(*args)
+            return result
+    cached.memo = memo
+    return cached
+
+
 class ApiBaseHandler(RequestHandler):
-    @functools.lru_cache(maxsize=None)
+    @memoize
     def _calculate_uri_prefix(self, uri):
         # The cache key is (self, uri): every handler instance stays in the
         # cache, and with it self.request.body.
@@ -133,9 +155,15 @@ def ioloop():
 
 def main():
     lifetime = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 0
-    threading.Thread(target=ioloop, name="IOLoop", daemon=True).start()
-    print("ready " + json.dumps({"pid": os.getpid(), "rate": 1 / PERIOD, "body_bytes": BODY_BYTES,
-                                 "routes": N_ROUTES}), flush=True)
+    t = threading.Thread(target=ioloop, name="IOLoop")
+    t.daemon = True                # (2.7's Thread takes no daemon=)
+    t.start()
+    body = type(os.urandom(1))
+    sys.stdout.write("ready " + json.dumps({"pid": os.getpid(), "rate": 1 / PERIOD, "body_bytes": BODY_BYTES,
+                                            "routes": N_ROUTES,
+                                            "bytes_type": body.__name__,
+                                            "body_overhead": sys.getsizeof(body())}) + "\n")
+    sys.stdout.flush()
     deadline = time.time() + lifetime if lifetime else None
     while deadline is None or time.time() < deadline:
         time.sleep(1)

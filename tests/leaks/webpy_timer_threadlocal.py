@@ -20,6 +20,9 @@ grows at the timer's rate, 20 per second, not 40.
 
     python3 webpy_timer_threadlocal.py [--lifetime SECONDS]
 
+Runs on Python 2.7 too (web.py's own era): threading.local is plain
+thread._local there.
+
 prints "ready {json}" once both threads run, then runs until killed.
 """
 
@@ -188,12 +191,14 @@ def every(period, fn):
 def main():
     lifetime = float(sys.argv[sys.argv.index("--lifetime") + 1]) if "--lifetime" in sys.argv else 0
     # uwsgi.register_signal(99, "", users.timer_func); uwsgi.add_timer(99, ...)
-    threading.Thread(target=every, args=(PERIOD, lambda: timer_func(99)), name="uwsgi-timer",
-                     daemon=True).start()
-    threading.Thread(target=every, args=(PERIOD, lambda: app.wsgi({"PATH_INFO": "/page1"}, lambda s, h: None)),
-                     name="uwsgi-request", daemon=True).start()
-    print("ready " + json.dumps({"pid": os.getpid(), "rate": 1 / PERIOD, "request_rate": 1 / PERIOD,
-                                 "urls": N_URLS}), flush=True)
+    for name, fn in (("uwsgi-timer", lambda: timer_func(99)),
+                     ("uwsgi-request", lambda: app.wsgi({"PATH_INFO": "/page1"}, lambda s, h: None))):
+        t = threading.Thread(target=every, args=(PERIOD, fn), name=name)
+        t.daemon = True            # (2.7's Thread takes no daemon=)
+        t.start()
+    sys.stdout.write("ready " + json.dumps({"pid": os.getpid(), "rate": 1 / PERIOD, "request_rate": 1 / PERIOD,
+                                            "urls": N_URLS}) + "\n")
+    sys.stdout.flush()
     deadline = time.time() + lifetime if lifetime else None
     while deadline is None or time.time() < deadline:
         time.sleep(1)

@@ -3,7 +3,7 @@ what was opaque.
 
     python app_target.py GROUND_TRUTH.json [--app]
 
-Python 3.6+.  Builds, in every interpreter, C objects that own buffers
+Python 2.7 and 3.6+ (2.7: no typing objects).  Builds, in every interpreter, C objects that own buffers
 sys.getsizeof counts: array.array, mmap.mmap, _struct.Struct, deque,
 _io.BytesIO/StringIO/BufferedReader/BufferedWriter, and objects pycensus
 used to list as opaque (locks, typing.TypeVar, operator.attrgetter and
@@ -34,6 +34,8 @@ see quiescent.py; the frames of census() are left out on 3.6).  "ping" -> "pong"
 "quit" or EOF -> exit 0.
 """
 
+from __future__ import print_function
+
 import array
 import collections
 import functools
@@ -48,7 +50,10 @@ import struct
 import sys
 import threading
 import types
-import typing
+try:
+    import typing
+except ImportError:     # 2.7
+    typing = None
 
 import quiescent     # tests/targets: transient frames, a read that holds nothing
 
@@ -57,30 +62,41 @@ FLAVOURS = {}     # numpy array flavour -> [hex id, sys.getsizeof]
 
 
 def type_name(t):
-    if t.__module__ == "builtins":
-        return t.__qualname__
-    return t.__module__ + "." + t.__qualname__
+    """module.qualname; 2.7: module.__name__, builtins modules left out."""
+    qual = getattr(t, "__qualname__", t.__name__)
+    if t.__module__ in ("builtins", "__builtin__", "exceptions"):
+        return qual
+    return t.__module__ + "." + qual
+
+
+# Old-style instances (2.7) are counted under their class, as pycensus does.
+INSTANCE_TYPE = getattr(types, "InstanceType", None)
+
+
+def type_of(o):
+    t = type(o)
+    return o.__class__ if t is INSTANCE_TYPE else t
 
 
 def build_buffers():
     arrays = [array.array("d", range(i * 100)) for i in range(20)]
-    arrays += [array.array("b", b"x" * 1000), array.array("u", "text" * 50)]
+    arrays += [array.array("b", b"x" * 1000), array.array("u", u"text" * 50)]
     maps = [mmap.mmap(-1, 4096 * (i + 1)) for i in range(5)]
     structs = [struct.Struct("<%dsI%dq" % (i + 1, i)) for i in range(10)]
     deques = [collections.deque(range(i * 30)) for i in range(10)]
     bios = [io.BytesIO(b"b" * (1000 * (i + 1))) for i in range(5)]
-    sios = [io.StringIO("s" * (1000 * (i + 1))) for i in range(5)]
+    sios = [io.StringIO(u"s" * (1000 * (i + 1))) for i in range(5)]
     rpath = os.path.abspath(__file__)
-    readers = [open(rpath, "rb") for i in range(3)]
+    readers = [io.open(rpath, "rb") for i in range(3)]     # (2.7's open() is file)
     for r in readers:
         r.read(10)          # allocates the buffer
-    writers = [open(os.devnull, "wb") for i in range(3)]
+    writers = [io.open(os.devnull, "wb") for i in range(3)]
     for w in writers:
         w.write(b"w")
     # Objects pycensus used to call opaque, each holding a str nothing
     # else refers to.
     locks = [threading.Lock() for i in range(10)] + [threading.RLock() for i in range(10)]
-    tvars = [typing.TypeVar("T%d" % i) for i in range(10)]
+    tvars = [typing.TypeVar("T%d" % i) for i in range(10)] if typing else []
     tvars += [typing.ParamSpec("P%d" % i) for i in range(5)] if hasattr(typing, "ParamSpec") else []
     getters = [operator.attrgetter("attr_%d" % i) for i in range(10)]
     getters += [operator.itemgetter("item_%d" % i) for i in range(10)]
@@ -163,7 +179,7 @@ def census():
     for o in objs:
         if id(o) in skip:
             continue
-        t = type(o)
+        t = type_of(o)
         e = gcs.get(t)
         if e is None:
             e = gcs[t] = [0, 0]
@@ -180,7 +196,7 @@ def census():
         if i in seen:
             continue
         seen.add(i)
-        t = type(o)
+        t = type_of(o)
         e = stats.get(t)
         if e is None:
             e = stats[t] = [0, 0]
@@ -215,6 +231,16 @@ def say(text):
         data = data[os.write(1, data):]
 
 
+def write_truth(path, versions):
+    gcs, closure, pysz = census()
+    tot = lambda d: {"objects": sum(e["count"] for e in d.values()),  # noqa: E731
+                     "bytes": sum(e["bytes"] for e in d.values()), "types": len(d)}
+    truth = {"pid": os.getpid(), "version": sys.version.split()[0], "app": versions,
+             "gc": gcs, "types": closure, "totals": tot(closure), "gc_totals": tot(gcs),
+             "python_sizeof": pysz, "flavours": FLAVOURS}
+    write_atomically(path, truth)
+
+
 def main():
     args = sys.argv[1:]
     app = "--app" in args
@@ -230,22 +256,19 @@ def main():
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()
     readinto, buf = quiescent.blocking_reader(0)    # before the census: see quiescent.py
-    for attempt in range(2):        # the first one warms lazy caches up
-        gcs, closure, pysz = census()
-        tot = lambda d: {"objects": sum(e["count"] for e in d.values()),  # noqa: E731
-                         "bytes": sum(e["bytes"] for e in d.values()), "types": len(d)}
-        truth = {"pid": os.getpid(), "version": sys.version.split()[0], "app": versions,
-                 "gc": gcs, "types": closure, "totals": tot(closure), "gc_totals": tot(gcs),
-                 "python_sizeof": pysz, "flavours": FLAVOURS}
-        write_atomically(path, truth)
-        del gcs, closure, truth, pysz
+    KEEP.append(readinto)
+    # Twice, the first warming lazy caches up; not in a loop, whose
+    # iterator 2.7 would count and then free.
+    write_truth(path, versions)
+    write_truth(path, versions)
     say("ready\n")
     read = os.read
     pending = b""
     while True:
         nl = pending.find(b"\n")
         if nl < 0:
-            chunk = read(0, 4096) if readinto is None else bytes(buf[:readinto(buf)])
+            chunk = (read(0, 4096) if readinto is None else readinto() if buf is None
+                     else bytes(buf[:readinto(buf)]))
             if not chunk:
                 break
             pending += chunk

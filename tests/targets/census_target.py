@@ -22,7 +22,7 @@ reading stdin without allocating.  Stdin commands, one per line:
                  {"path": [[hexid, type, repr], ...]} (state changes after)
     quit, EOF -> exit 0
 
---zoo (3.5+; tests/test_reachable.py) adds build_zoo()'s heap: one or more of
+--zoo (2.7, 3.5+; tests/test_reachable.py) adds build_zoo()'s heap: one or more of
 every object kind the reachable scope decodes (see build_zoo), its classes
 under "classes"/"class_kinds" and facts the test checks under "zoo".  Without
 --zoo the heap is the one described below.  --ids writes one line per object
@@ -105,6 +105,8 @@ import time
 import quiescent     # tests/targets: transient frames, a read that holds nothing
 
 PY2 = sys.version_info[0] == 2
+# Old-style instances (2.7) are counted under their class.
+INSTANCE_TYPE = getattr(__import__("types"), "InstanceType", None)
 HAS_FREEZE = hasattr(gc, "freeze")           # 3.7+
 
 # Everything built stays alive through these globals.
@@ -149,6 +151,14 @@ class ListSub(list):
     pass
 
 
+class OldStyle:
+    """An old-style class on 2.7 (its instances are of type `instance`,
+    counted under the class); an ordinary one on 3.x."""
+
+    def __init__(self, i):
+        self.i = i
+
+
 class Frozen(object):
     def __init__(self, i):
         self.i = i
@@ -171,7 +181,7 @@ def type_name(t):
     if qual is None:
         qual = t.__name__
     mod = getattr(t, "__module__", None)
-    if mod == "builtins" or (PY2 and mod == "__builtin__"):
+    if mod == "builtins" or (PY2 and mod in ("__builtin__", "exceptions")):
         return qual
     return str(mod) + "." + qual
 
@@ -196,6 +206,7 @@ def freeze():
 def build_batch(n_leaky, n_slotted, n_nodes, n_sub, tag):
     batch = {"tag": tag}
     batch["leaky"] = [Leaky(i) for i in range(n_leaky)]
+    batch["old"] = [OldStyle(i) for i in range(n_sub)]
     batch["slotted"] = [Slotted(i) for i in range(n_slotted)]
     nodes = [Node(i) for i in range(n_nodes)]
     for ring in range(0, n_nodes, 5):          # reference cycles
@@ -303,8 +314,16 @@ class Zo\u00e9(object):
         self.name = "zo\u00e9-%d" % i
 '''
     py3 = {"types": types}
-    exec(compile(src, "<zoo>", "exec"), globals(), py3)
-    ZooAccent = py3["Zo\u00e9"]
+    if PY2:
+        # No Python 3 syntax, no non-ASCII identifiers: plain stand-ins.
+        class ZooAccent(object):
+            def __init__(self, i):
+                self.ete = i * 1000 + 11
+                self.name = "zoe-%d" % i
+        py3["make_kwfunc"] = lambda default, kwdefault: (lambda a, b=default, k=kwdefault: (a, b, k))
+    else:
+        exec(compile(src, "<zoo>", "exec"), globals(), py3)
+        ZooAccent = py3["Zo\u00e9"]
 
     # Classes.  __qualname__ keeps "build_zoo.<locals>." out of the names.
     class ZooPlain(object):
@@ -458,7 +477,22 @@ class Zo\u00e9(object):
     zoo["descriptors"] = [property(lambda s: 1, None, None, "p-%d" % i) for i in range(10)] + \
         [classmethod(make_closure(i)) for i in range(10)] + \
         [staticmethod(make_closure(i)) for i in range(10)]
-    zoo["namespace"] = types.SimpleNamespace(a="ns-a", b=["ns-b"])
+    if not PY2:
+        zoo["namespace"] = types.SimpleNamespace(a="ns-a", b=["ns-b"])
+    else:
+        # 2.7's own kinds: old-style classes, their instances and bound
+        # methods (instancemethod, with im_class), unbound methods, and
+        # exceptions with a message.
+        class ZooOld:
+            def __init__(self, i):
+                self.v = ["old-%d" % i]
+
+            def method(self):
+                return self.v
+        olds = [ZooOld(i) for i in range(n)]
+        zoo["old_style"] = olds
+        zoo["old_bound"] = [o.method for o in olds[:n // 2]] + [ZooOld.method, ZooPlain.method]
+        zoo["messages"] = [ValueError("msg-%d" % i) for i in range(10)]
 
     # Generators suspended mid-iteration (an iterator on their stack),
     # not started, and finished; coroutines suspended in an await; an
@@ -478,13 +512,14 @@ class Zo\u00e9(object):
     for _ in done:
         pass
     zoo["generators"] = gens + [fresh, done]
-    coros = []
-    for j in range(n // 10):
-        c = py3["zoo_coro"](py3["zoo_suspend"]("await-%d" % j), "coro-%d" % j)
-        c.send(None)
-        coros.append(c)
-    zoo["coroutines"] = coros
-    zoo["agen"] = py3["zoo_agen"]("agen-tag")
+    if not PY2:
+        coros = []
+        for j in range(n // 10):
+            c = py3["zoo_coro"](py3["zoo_suspend"]("await-%d" % j), "coro-%d" % j)
+            c.send(None)
+            coros.append(c)
+        zoo["coroutines"] = coros
+        zoo["agen"] = py3["zoo_agen"]("agen-tag")
 
     # Weak references, with and without callback (referents kept alive).
     def on_death(ref):
@@ -499,7 +534,8 @@ class Zo\u00e9(object):
     zoo["deque"] = dq
     zoo["deque_maxlen"] = collections.deque(("dm-%d" % i for i in range(250)), 100)
     od = collections.OrderedDict(("od-%d" % i, ["odv", i]) for i in range(n))
-    od.move_to_end("od-3")
+    if not PY2:
+        od.move_to_end("od-3")
     del od["od-5"]
     zoo["ordereddict"] = od
     dd = collections.defaultdict(list)
@@ -509,13 +545,23 @@ class Zo\u00e9(object):
     zoo["partials"] = [functools.partial(make_closure, i) for i in range(5)] + \
         [functools.partial(py3["make_kwfunc"], ["pd"], k=("pk-%d" % i,)) for i in range(5)]
 
-    # The leak: an lru_cache whose results are large bytes.
-    @functools.lru_cache(maxsize=4 * n)
-    def render(i):
-        return (("%08d" % i) * 4096).encode("ascii")          # 32 KiB each
+    # The leak: an lru_cache whose results are large bytes (2.7 has no
+    # lru_cache: a memo dict, as the leak stories of that time had).
+    if PY2:
+        memo = {}
+
+        def render(i):
+            if i not in memo:
+                memo[i] = ("%08d" % i) * 4096
+            return memo[i]
+        render.memo = memo
+    else:
+        @functools.lru_cache(maxsize=4 * n)
+        def render(i):
+            return (("%08d" % i) * 4096).encode("ascii")          # 32 KiB each
     leak = [render(i) for i in range(n)]
     facts["leak"] = {"count": len(leak), "bytes": sum(getsizeof(b) for b in leak),
-                     "ids": ["%x" % id(b) for b in leak]}
+                     "ids": ["%x" % id(b) for b in leak], "type": type_name(bytes)}
     del leak
     zoo["lru"] = render
 
@@ -540,6 +586,17 @@ class Zo\u00e9(object):
         yield None
     catcher = zoo_catcher(n // 5)
     zoo["exceptions"] = next(catcher)
+    if PY2:
+        # 2.7's exceptions hold no traceback: keep one (its frames are the
+        # suspended generator's and zoo_raise's, none of main()'s).
+        def zoo_tb():
+            try:
+                zoo_raise(-1)
+            except ZooError:
+                yield sys.exc_info()[2]
+            yield None
+        tbs = zoo_tb()
+        zoo["traceback"] = (next(tbs), tbs)
     zoo["catcher"] = catcher
 
     # Atomic objects.
@@ -642,6 +699,15 @@ def census(scope, frozen, record=False):
         del objs, roots
 
 
+def census_type(o):
+    """type(o), but an old-style instance's class (2.7), as objgraph and
+    pycensus name them."""
+    t = type(o)
+    if t is INSTANCE_TYPE:
+        return o.__class__
+    return t
+
+
 def count(roots, skip, scope, record=None):
     stats = {}
     seen = set(skip)
@@ -653,7 +719,7 @@ def count(roots, skip, scope, record=None):
                 if i in seen:
                     continue
                 seen.add(i)
-                t = type(o)
+                t = census_type(o)
                 entry = stats.get(t)
                 if entry is None:
                     entry = stats[t] = [0, 0]
@@ -675,7 +741,7 @@ def count(roots, skip, scope, record=None):
         if i in seen:
             continue
         seen.add(i)
-        t = type(o)
+        t = census_type(o)
         entry = stats.get(t)
         if entry is None:
             entry = stats[t] = [0, 0]
@@ -904,7 +970,7 @@ def parse_args(argv):
         if a == "--scale" and i + 1 < len(argv):
             scale = int(argv[i + 1])
             i += 2
-        elif a == "--zoo" and sys.version_info >= (3, 5):
+        elif a == "--zoo" and (PY2 or sys.version_info >= (3, 5)):
             zoo = True
             i += 1
         elif a == "--ids" and i + 1 < len(argv):
@@ -967,6 +1033,7 @@ def main():
     STATE["read"] = read
     # Up to 3.6 os.read keeps its argument tuple alive while it blocks.
     readinto, buf = quiescent.blocking_reader(0)
+    STATE["readinto"] = readinto
 
     # Warm-up: a full census and write, thrown away, so that interned type
     # names and lazy caches exist before the census that counts.
@@ -985,7 +1052,8 @@ def main():
     while True:
         nl = pending.find(b"\n")
         if nl < 0:
-            chunk = read(0, 4096) if readinto is None else bytes(buf[:readinto(buf)])
+            chunk = (read(0, 4096) if readinto is None else readinto() if buf is None
+                     else bytes(buf[:readinto(buf)]))
             if not chunk:
                 break                       # EOF
             pending += chunk

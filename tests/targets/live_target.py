@@ -4,9 +4,20 @@
 # [NBASE] [THREADS].  Prints "ready" once its base heap is built; on "quit"
 # it stops the mutators, waits until they are gone and writes OUT.json:
 # {"names": every type name it has or ever created}.  Also answers "ping".
+# Runs on 2.7 too (names there: module.__name__, __builtin__ and
+# exceptions left out, old-style instances by class).
 import gc
+import io
 import sys
 import threading
+
+PY2 = sys.version_info[0] == 2
+text = unicode if PY2 else str  # noqa: F821
+
+
+def say(line):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 OUT = sys.argv[1]
 NBASE = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
@@ -19,15 +30,15 @@ stop = threading.Event()
 
 def type_name(t):
     try:
-        m, q = t.__module__, t.__qualname__
+        m, q = t.__module__, getattr(t, "__qualname__", t.__name__)
     except Exception:
         return None
     if not isinstance(q, str):
         return None
-    return q if m == "builtins" or not isinstance(m, str) else m + "." + q
+    return q if m in ("builtins", "__builtin__", "exceptions") or not isinstance(m, str) else m + "." + q
 
 
-class Base:
+class Base(object):
     def __init__(self, i):
         self.i = i
         self.s = str(i)
@@ -75,11 +86,11 @@ threads = [threading.Thread(target=mutate, args=(i * 1000000,)) for i in range(N
 threads.append(threading.Thread(target=churn_frames, args=(7,)))
 for t in threads:
     t.start()
-print("ready", flush=True)
-for line in sys.stdin:
+say("ready")
+for line in iter(sys.stdin.readline, ""):   # (2.7's file iterator reads ahead)
     line = line.strip()
     if line == "ping":
-        print("pong", flush=True)
+        say("pong")
     elif line == "quit":
         break
 stop.set()
@@ -87,7 +98,10 @@ for t in threads:
     t.join()
 names = set(made)
 for o in gc.get_objects():
-    for t in type(o).__mro__:
+    if PY2 and type(o).__name__ == "instance":
+        names.add(type_name(o.__class__))     # old-style instances: by class
+        continue
+    for t in getattr(type(o), "__mro__", ()):
         names.add(type_name(t))
     if isinstance(o, type):
         for t in o.__mro__:
@@ -106,6 +120,6 @@ while todo:
         pass
 names.discard(None)
 import json
-with open(OUT, "w", encoding="utf-8", errors="surrogateescape") as f:
-    json.dump({"names": sorted(names)}, f)
-print("done", flush=True)
+with io.open(OUT, "w", encoding="utf-8", errors="surrogateescape") as f:
+    f.write(text(json.dumps({"names": sorted(names)})))
+say("done")

@@ -6,30 +6,41 @@
 import json
 import sys
 
-WEIRD = [
-    ("Line\nBreak", "__main__"),
-    ('Quote"d', "__main__"),
-    ("Back\\slash", "__main__"),
-    ("Caf\u00e9", "__main__"),
-    ("Lone\udcdcSurrogate", "__main__"),
-    ("Tab\tBell\x07", "__main__"),
-    ("Plain", 'mod"with\\odd\nmodule\u00e9'),
-    ("C1\x85Next", "__main__"),
+WEIRD = [   # (u"": text on 2.7 too)
+    (u"Line\nBreak", u"__main__"),
+    (u'Quote"d', u"__main__"),
+    (u"Back\\slash", u"__main__"),
+    (u"Caf\u00e9", u"__main__"),
+    (u"Lone\udcdcSurrogate", u"__main__"),
+    (u"Tab\tBell\x07", u"__main__"),
+    (u"Plain", u'mod"with\\odd\nmodule\u00e9'),
+    (u"C1\x85Next", u"__main__"),
 ]
+PY2 = sys.version_info[0] == 2
 keep = []
 names = {}
 for i, (qual, mod) in enumerate(WEIRD):
-    cls = type("W%d" % i, (object,), {})
-    cls.__qualname__ = qual
-    cls.__module__ = mod
+    if PY2:
+        # 2.7 has no __qualname__: the name is __name__, a byte string
+        # (UTF-8 here); a lone surrogate has no UTF-8 to give it.
+        if u"\udcdc" in qual:
+            continue
+        cls = type("W%d" % i, (object,), {"__module__": mod.encode("utf-8")})
+        cls.__name__ = qual.encode("utf-8")
+    else:
+        cls = type("W%d" % i, (object,), {})
+        cls.__qualname__ = qual
+        cls.__module__ = mod
     objs = [cls() for _ in range(10 + i)]
     keep.append((cls, objs))
     names[mod + "." + qual if mod != "builtins" else qual] = len(objs)
 with open(sys.argv[1], "w") as f:
     json.dump({"names": names}, f)
-print("ready", flush=True)
-for line in sys.stdin:
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+for line in iter(sys.stdin.readline, ""):   # (2.7's file iterator reads ahead)
     if line.strip() == "ping":
-        print("pong", flush=True)
+        sys.stdout.write("pong\n")
+        sys.stdout.flush()
     elif line.strip() == "quit":
         break

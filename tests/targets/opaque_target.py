@@ -2,7 +2,7 @@
 
     python opaque_target.py GROUND_TRUTH.json
 
-Python 3.8+.  Empties the permanent generation (3.12 starts with tuples
+Python 2.7 and 3.6+.  Empties the permanent generation (3.12 starts with tuples
 there, which gc.get_objects() would not list), then builds N instances each of C types that are GC-tracked and
 have a tp_traverse of their own that pycensus has no rule for
 (itertools.chain, _csv.writer; operator.itemgetter too, but for
@@ -33,12 +33,14 @@ KEEP = []
 
 
 def type_name(t):
-    if t.__module__ == "builtins":
-        return t.__qualname__
-    return t.__module__ + "." + t.__qualname__
+    """module.qualname; 2.7 has no __qualname__ and two builtins modules."""
+    qual = getattr(t, "__qualname__", t.__name__)
+    if t.__module__ in ("builtins", "__builtin__", "exceptions"):
+        return qual
+    return t.__module__ + "." + qual
 
 
-class Sink:
+class Sink(object):
     """Something with a write method for _csv.writer."""
 
     def write(self, text):
@@ -60,10 +62,15 @@ def build():
     return candidates
 
 
+# Old-style instances (2.7) are counted under their class, as pycensus does.
+INSTANCE_TYPE = getattr(__import__("types"), "InstanceType", None)
+
+
 def closure():
     objs = gc.get_objects()
     stats = {}
-    seen = set()
+    # This frame is GC-tracked on 2.7/3.6 and dies before the census.
+    seen = set([id(sys._getframe())])
     stack = list(objs)
     del objs
     getsizeof = sys.getsizeof
@@ -75,6 +82,8 @@ def closure():
             continue
         seen.add(i)
         t = type(o)
+        if t is INSTANCE_TYPE:
+            t = o.__class__
         e = stats.get(t)
         if e is None:
             e = stats[t] = [0, 0]
@@ -112,6 +121,11 @@ def main():
     gc.collect()        # (3.12 puts immortal tuples back there)
     if hasattr(gc, "unfreeze"):      # 3.7+
         gc.unfreeze()       # 3.12 starts with tuples in the permanent generation
+    # A partial called with no arguments passes its own args tuple on: on
+    # 2.7 os.read would otherwise hold a new GC-tracked tuple while blocked.
+    import functools
+    read = functools.partial(os.read, 0, 4096)
+    KEEP.append(read)
     candidates = build()
     for attempt in range(2):        # the first one warms lazy caches up
         types = closure()
@@ -127,12 +141,11 @@ def main():
         write_atomically(path, truth)
         del types, truth
     say("ready\n")
-    read = os.read
     pending = b""
     while True:
         nl = pending.find(b"\n")
         if nl < 0:
-            chunk = read(0, 4096)
+            chunk = read()
             if not chunk:
                 break
             pending += chunk

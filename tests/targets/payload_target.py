@@ -28,15 +28,19 @@ class Item(object):
 
 
 def type_name(t):
+    """module.qualname, builtins left out; 2.7: module.__name__, and its
+    builtins modules are __builtin__ and exceptions."""
     m = t.__module__
-    return t.__qualname__ if m == "builtins" else "%s.%s" % (m, t.__qualname__)
+    q = getattr(t, "__qualname__", t.__name__)
+    return q if m in ("builtins", "__builtin__", "exceptions") else "%s.%s" % (m, q)
 
 
 def reachable():
     """{type: [count, bytes]}: the gc.get_referents() closure of the GC
     objects, each object once."""
     stats = {}
-    seen = set()
+    # this frame is GC-tracked on 2.7/3.6 and gone before the census
+    seen = set([id(sys._getframe())])
     getsizeof = sys.getsizeof
     get_referents = gc.get_referents
     stack = gc.get_objects()
@@ -69,9 +73,10 @@ def build(mib, small):
     n_ba = (mib - n_bytes) // 2
     n_arr = mib - n_bytes - n_ba
     # Distinct contents, so no buffer is shared; every page is touched.
-    blobs = [bytes([i % 251]) * mb for i in range(n_bytes)]
+    # (bytes(bytearray(...)): on 2.7 bytes is str, bytes([n]) its repr)
+    blobs = [bytes(bytearray([i % 251])) * mb for i in range(n_bytes)]
     buffers = [bytearray([i % 251]) * mb for i in range(n_ba)]
-    arrays = [array.array("d", bytes([i % 251]) * mb) for i in range(n_arr)]
+    arrays = [array.array("d", bytes(bytearray([i % 251])) * mb) for i in range(n_arr)]
     items = [Item(i) for i in range(small)]
     return {"blobs": blobs, "buffers": buffers, "arrays": arrays, "items": items}
 
@@ -85,7 +90,7 @@ def main():
     write_truth(truth_path)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
-    for line in sys.stdin:
+    for line in iter(sys.stdin.readline, ""):   # (2.7's file iterator reads ahead)
         words = line.split()
         if words == ["ping"]:
             sys.stdout.write("pong\n")
@@ -93,7 +98,7 @@ def main():
         elif len(words) == 2 and words[0] == "grow":
             n = int(words[1])
             keep.setdefault("grown", []).append(
-                ([Item(i) for i in range(n)], [bytes([7]) * (1 << 20) for _ in range(n // 1000 + 1)]))
+                ([Item(i) for i in range(n)], [bytes(bytearray([7])) * (1 << 20) for _ in range(n // 1000 + 1)]))
             write_truth(truth_path)
             sys.stdout.write("grown\n")
             sys.stdout.flush()
@@ -104,7 +109,8 @@ def main():
 
 def write_truth(path):
     stats = reachable()
-    out = {"types": dict((type_name(t), v) for t, v in stats.items()), "rss": rss()}
+    out = {"types": dict((type_name(t), v) for t, v in stats.items()), "rss": rss(),
+           "bytes_type": type_name(bytes)}   # str on 2.7
     with open(path, "w") as f:
         json.dump(out, f)
 

@@ -19,7 +19,7 @@ class AsKey:
 class Holder:
     def __init__(self): self.attr = ByAttr()
 
-class Slotted:
+class Slotted(object):   # (new-style on 2.7 too: slots)
     __slots__ = ('member',)
 
 holder = Holder()
@@ -111,7 +111,8 @@ def worker():
     started.set()
     os.read(0, 1)
     return in_thread
-t = threading.Thread(target=worker, daemon=True)
+t = threading.Thread(target=worker)
+t.daemon = True   # (2.7: no daemon= argument)
 t.start()
 started.wait()
 gc.collect()
@@ -125,5 +126,6 @@ del obj, name   # module globals otherwise: the last would be held twice
 ids["__main__.Leaked"] = [leaked_id, None]
 ids["dominators"] = dominated_truth(dom_root)
 ids["worker"] = [t.ident, os.path.basename(worker.__code__.co_filename), worker.__code__.co_firstlineno]
-print("ready " + json.dumps(ids), flush=True)
+sys.stdout.write("ready " + json.dumps(ids) + "\n")
+sys.stdout.flush()
 os.read(0, 1)
