@@ -159,7 +159,8 @@ def check_order(pc, workdir):
     if not usable:
         rep.skip("synthetic", "", "no supported interpreter with debug information")
         return
-    py = usable[0]
+    # The free-threaded build's own minor version if at hand, else the newest.
+    py = max(usable, key=lambda p: (tuple(p["version"][:2]) == (3, 14), p["version"]))
     label = py["label"]
     target = None
     try:
