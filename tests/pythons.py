@@ -13,8 +13,12 @@ any other interpreter).  Their "elf" and debug information are looked up
 inside the root ("root" names it).  The root is not built here (that takes
 minutes): tests/run.py and tests/test_container.py build it; without it,
 or without root privileges, sid's interpreters are listed with a
-skip_reason.
+skip_reason.  A free-threaded CPython 3.14 that scripts/ft-python built
+(never built here either: minutes) is listed when present, as "ft-3.14" and
+its --strip-all copy "ft-3.14-stripped".
 
+"free_threaded" is true for a --disable-gil build (Py_GIL_DISABLED): such a
+build is not supported (pycensus refuses it, exit 4), whatever its version.
 "supported" means pycensus is expected to read the version (2.7, 3.6-3.15).
 "skip_reason" is set when the census checks cannot run: an unsupported
 version, or no debug information for the ELF file holding the runtime (a
@@ -34,19 +38,22 @@ SUPPORTED_MAX = (3, 15)   # inclusive, by minor version
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SID_VERSIONS = ("3.13", "3.14", "3.15")    # the root's interpreters (scripts/sid-root)
 SID_WRAPPER = re.compile(r"/sid-python(3\.\d+)$")
+FT_EXE = "python3.14t"          # scripts/ft-python's interpreter
 
 # Works on 2.7 as well as 3.x.
-_VERSION_SNIPPET = ("import sys; "
-                    "print('%d %d %d ' % sys.version_info[:3] + sys.version.split()[0])")
+_VERSION_SNIPPET = ("import sys, sysconfig; "
+                    "print('%d %d %d ' % sys.version_info[:3] + sys.version.split()[0] + "
+                    "' %d' % bool(sysconfig.get_config_var('Py_GIL_DISABLED')))")
 
 
 def _ask_version(path):
-    """(major, minor, micro), "3.11.2" as the interpreter reports them."""
+    """(major, minor, micro), "3.11.2", free-threaded? as the interpreter
+    reports them."""
     out = subprocess.run([path, "-E", "-s", "-c", _VERSION_SNIPPET],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          timeout=30, check=True, universal_newlines=True).stdout
     parts = out.split()
-    return tuple(int(p) for p in parts[:3]), parts[3]
+    return tuple(int(p) for p in parts[:3]), parts[3], parts[4] == "1"
 
 
 def _label(path, version):
@@ -59,6 +66,8 @@ def _label(path, version):
         return "debian-%d.%d" % version[:2]
     if SID_WRAPPER.search(real):
         return "sid-%d.%d" % version[:2]
+    if real.startswith(ft_dir() + "/"):
+        return "ft-%d.%d" % version[:2] + ("-stripped" if "/stripped/" in real else "")
     return "python-%s" % ver
 
 
@@ -112,6 +121,20 @@ def sid_problem():
     return None
 
 
+def ft_dir():
+    """Where scripts/ft-python puts its free-threaded build."""
+    return os.path.realpath(os.environ.get("PYCENSUS_FT_PYTHON") or "/var/cache/pycensus/ft-3.14")
+
+
+def ft_pythons():
+    """The free-threaded build and its stripped copy, [] if not built."""
+    d = ft_dir()
+    if not os.path.exists(os.path.join(d, ".pycensus-ft-python")):
+        return []
+    return [p for p in (os.path.join(d, "bin", FT_EXE), os.path.join(d, "stripped", FT_EXE))
+            if os.path.exists(p)]
+
+
 def debuginfo_problem(elf, root=""):
     """None if DWARF for ELF can be found (in the file itself or under
     ROOT's /usr/lib/debug/.build-id), else a sentence saying what is missing."""
@@ -132,7 +155,8 @@ def debuginfo_problem(elf, root=""):
 def describe(path):
     """One interpreter's dict (see module doc)."""
     entry = {"label": None, "path": path, "version": None, "full_version": None,
-             "elf": None, "supported": False, "skip_reason": None, "root": None}
+             "elf": None, "supported": False, "skip_reason": None, "root": None,
+             "free_threaded": False}
     sid = SID_WRAPPER.search(os.path.realpath(path))
     if sid:
         entry["root"] = sid_root()
@@ -142,7 +166,7 @@ def describe(path):
             entry["skip_reason"] = why
             return entry
     try:
-        version, full = _ask_version(path)
+        version, full, ft = _ask_version(path)
     except (OSError, subprocess.SubprocessError, ValueError) as e:
         entry["label"] = "python-" + os.path.basename(path)
         entry["skip_reason"] = "cannot run %s: %s" % (path, e)
@@ -155,8 +179,12 @@ def describe(path):
         entry["elf"] = os.path.join(entry["root"], "usr/bin/python" + sid.group(1))
     else:
         entry["elf"] = libpython(path) or os.path.realpath(path)
-    entry["supported"] = SUPPORTED_MIN <= version[:2] <= SUPPORTED_MAX
-    if not entry["supported"]:
+    entry["free_threaded"] = ft
+    entry["supported"] = SUPPORTED_MIN <= version[:2] <= SUPPORTED_MAX and not ft
+    if ft:
+        entry["skip_reason"] = ("free-threaded build %s (Py_GIL_DISABLED): pycensus refuses it, "
+                                "exit 4 (tests/test_freethreaded.py)" % full)
+    elif not entry["supported"]:
         entry["skip_reason"] = "unsupported version %s (pycensus reads %d.%d-%d.%d)" % (
             full, SUPPORTED_MIN[0], SUPPORTED_MIN[1], SUPPORTED_MAX[0], SUPPORTED_MAX[1])
     else:
@@ -174,6 +202,7 @@ def _candidates():
     paths += sorted(p for p in glob.glob("/usr/bin/python3.*")
                     if re.match(r"^/usr/bin/python3\.\d+$", p))
     paths += [os.path.join(TOP, "scripts", "sid-python" + v) for v in SID_VERSIONS]
+    paths += ft_pythons()
     return paths
 
 

@@ -402,7 +402,8 @@ def check_info(rep, pc, label, target):
 
 
 def check_unsupported(rep, pc, py, workdir):
-    """(e) 2.7/3.6/3.7: exit 4, one stderr line saying "unsupported"."""
+    """(e) 2.7 and free-threaded builds: exit 4, one stderr line saying
+    "unsupported" (or "free-threaded")."""
     label = py["label"]
     target = Target(py["path"], workdir, label)
     try:
@@ -414,7 +415,9 @@ def check_unsupported(rep, pc, py, workdir):
         bad = one_line(err, 200)
         if bad:
             errs.append(bad)
-        elif "unsupported" not in err.lower():
+        elif py.get("free_threaded") and "free-threaded" not in err:
+            errs.append("stderr does not say free-threaded: %r" % short(err))
+        elif not py.get("free_threaded") and "unsupported" not in err.lower():
             errs.append("stderr does not say unsupported: %r" % short(err))
         why = target_running(target)
         if why:
@@ -422,8 +425,9 @@ def check_unsupported(rep, pc, py, workdir):
         if errs:
             rep.fail(label, "unsupported version", "; ".join(errs))
         else:
-            rep.skip(label, "", "unsupported version %s (pycensus exit 4 as expected)"
-                     % py["full_version"])
+            rep.skip(label, "", "%s %s (pycensus exit 4 as expected)" % (
+                "free-threaded build" if py.get("free_threaded") else "unsupported version",
+                py["full_version"]))
     except TargetError as e:
         rep.fail(label, "target", str(e))
     finally:

@@ -962,6 +962,13 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 				 L->offsets[0] ? "+" : "", sources[i].name);
 	if (L->nfacts >= PC_LAYOUT_FACTS)
 		return pc_error_new(PC_EXIT_FAILED, "the layout table is full (%d facts)", PC_LAYOUT_FACTS);
+	/* Before the missing facts: a free-threaded build's structs differ
+	 * from a GIL build's, so a fact it lacks is a consequence of that;
+	 * the reason to give is the build. */
+	if (L->ob_tid >= 0)
+		return pc_error_new(PC_EXIT_NOTPY,
+			"this Python %d.%d is a free-threaded build (PyObject.ob_tid): it has no GC lists; pycensus reads GIL builds only",
+			major, minor);
 	if (c.unknown) {
 		char names[64] = "";
 		for (int i = 0; i < nsources; i++)
@@ -975,10 +982,6 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the debug information of this Python %d.%d lacks %s; pycensus cannot read it",
 			major, minor, c.missing);
-	if (L->ob_tid >= 0)
-		return pc_error_new(PC_EXIT_NOTPY,
-			"this Python %d.%d is a free-threaded build (PyObject.ob_tid): it has no GC lists; pycensus reads GIL builds only",
-			major, minor);
 	/* Sanity: the fields we rely on must sit where any CPython has them. */
 	if (L->ob_type != 8 || L->object_size != 16 || (L->gc_head_size != 16 && L->gc_head_size != 32))
 		return pc_error_new(PC_EXIT_NOTPY,
