@@ -3,7 +3,7 @@ classes sized as sys.getsizeof sizes them.
 
     python ctypes_target.py GROUND_TRUTH.json
 
-Python 3.6+.  Holds many ctypes objects of every flavour: simple types
+Python 2.7 and 3.6+.  Holds many ctypes objects of every flavour: simple types
 (c_int, c_double, c_char_p, c_wchar_p), arrays of several sizes (owning
 their buffer, or views from_buffer of a bytearray, which do not),
 create_string_buffer, a Structure, a Union, pointers, and the classes
@@ -34,9 +34,10 @@ KEEP = []
 
 
 def type_name(t):
-    if t.__module__ == "builtins":
-        return t.__qualname__
-    return t.__module__ + "." + t.__qualname__
+    name = getattr(t, "__qualname__", t.__name__)    # 2.7: no __qualname__
+    if t.__module__ in ("builtins", "__builtin__", "exceptions"):
+        return name
+    return t.__module__ + "." + name
 
 
 class Point(ctypes.Structure):
@@ -53,7 +54,7 @@ def build():
     keep += [ctypes.c_int(i) for i in range(50)]
     keep += [ctypes.c_double(i / 3.0) for i in range(20)]
     keep += [ctypes.c_char_p(b"bytes %d" % i) for i in range(20)]
-    keep += [ctypes.c_wchar_p("text %d" % i) for i in range(10)]
+    keep += [ctypes.c_wchar_p(u"text %d" % i) for i in range(10)]
     for n in (1, 2, 15, 16, 17, 100, 1000, 65536):
         keep += [(ctypes.c_char * n)() for i in range(3)]
         keep += [(ctypes.c_int * n)() for i in range(2)]
