@@ -27,6 +27,10 @@ missing is a failure, named.  PYCENSUS_TEST_PYTHONS narrows what is found.
 "--quick"); the others run in full.  --san PATH runs every file a second time,
 with --quick, against PATH (the ASan/UBSan build), with ASAN_OPTIONS and
 UBSAN_OPTIONS set unless they already are; its results count in the total.
+The long matrices run once, in the first pass: unless PYCENSUS_TEST_PYTHONS
+is set, the sanitizer pass runs under three interpreters only, the oldest
+and the newest supported ones with debug information and the preferred one
+(harness.by_preference), which span the layouts' extremes.
 FILE arguments run only those files instead of every tests/test_*.py.
 
 As root, Debian sid's root (scripts/sid-root, cached) is built first: its
@@ -231,6 +235,22 @@ def on_signal(signum, frame):
     sys.exit(128 + signum)
 
 
+def san_pythons():
+    """The sanitizer pass's interpreters: oldest, preferred, newest."""
+    sys.path.insert(0, HERE)
+    import harness
+    import pythons
+    ok = [e for e in pythons.discover() if e["supported"] and not e["skip_reason"]]
+    if not ok:
+        return ""
+    chosen = [ok[0], harness.by_preference(ok)[0], ok[-1]]
+    paths = []
+    for e in chosen:
+        if e["path"] not in paths:
+            paths.append(e["path"])
+    return ":".join(paths)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pycensus", default="./pycensus", help="binary under test")
@@ -256,6 +276,9 @@ def main():
                         "UBSAN_OPTIONS": "print_stacktrace=1"}))
 
     prepare_sid_root()
+    if args.san and "PYCENSUS_TEST_PYTHONS" not in os.environ:
+        passes[1][3]["PYCENSUS_TEST_PYTHONS"] = san_pythons()
+        emit("# sanitizer pass: %s" % passes[1][3]["PYCENSUS_TEST_PYTHONS"])
     results = []
     for n, (binary, quick, tag, extra_env) in enumerate(passes):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
