@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""A heap with damaged objects, for tests/test_damage.py (3.7+).
+"""A heap with damaged objects, for tests/test_damage.py (2.7, 3.6+).
 
     python damage_target.py OUT.json
 
@@ -30,18 +30,37 @@ blocks in os.read, which holds no GC object.
 import gc
 import json
 import os
+import struct
 import sys
+
+import quiescent     # tests/targets: a blocking read that holds nothing
+
+PY2 = sys.version_info[0] == 2
+# Old-style instances (2.7) are counted under their class, as pycensus does.
+INSTANCE_TYPE = getattr(__import__("types"), "InstanceType", None)
 
 VICTIMS = []     # the damaged objects, alive to the end
 DAMAGE = []      # (object, address, value, what), all made before the count
 MEM = []         # a descriptor of /proc/self/mem
 KEEP = []        # the undamaged heap
-READINTO = []    # <= 3.6: a bound FileIO.readinto and its buffer
+READER = []      # quiescent.blocking_reader(0), made before the count
 
 
 def type_name(t):
     mod = t.__module__
-    return t.__qualname__ if mod == "builtins" else "%s.%s" % (mod, t.__qualname__)
+    name = getattr(t, "__qualname__", t.__name__)     # 2.7: no __qualname__
+    return name if mod in ("builtins", "__builtin__", "exceptions") else "%s.%s" % (mod, name)
+
+
+# /proc/self/mem at an address (2.7 has no os.pread/pwrite).
+def peek(fd, addr):
+    os.lseek(fd, addr, os.SEEK_SET)
+    return struct.unpack("<Q", os.read(fd, 8))[0]
+
+
+def poke(fd, data, addr):
+    os.lseek(fd, addr, os.SEEK_SET)
+    os.write(fd, data)
 
 
 class Plain(object):
@@ -73,15 +92,20 @@ def build():
     damage([4, 5, 6, "list"], 32, int64_min, "list allocated INT64_MIN")
     damage(set(range(100)), 32, (1 << 44) - 1, "set mask 2^44-1 (own table)")
     damage({"small", "set"}, 32, (1 << 44) - 1, "set mask 2^44-1 (small table)")
-    d = {"dk%d" % i: [i] for i in range(20)}
-    keys = int.from_bytes(os.pread(MEM[0], 8, id(d) + 32), "little")
-    # dk_usable: offset 24 up to 3.10, 16 from 3.11 (PyDictKeysObject).
-    usable = 24 if sys.version_info < (3, 11) else 16
-    damage(d, usable, 1 << 50, "dict keys dk_usable 2^50", base=keys)
+    d = dict(("dk%d" % i, [i]) for i in range(20))
+    if PY2:
+        # open addressing: ma_fill, ma_used, then ma_mask at 32
+        damage(d, 32, (1 << 44) - 1, "dict ma_mask 2^44-1")
+    else:
+        keys = peek(MEM[0], id(d) + 32)
+        # dk_usable: offset 24 up to 3.10, 16 from 3.11 (PyDictKeysObject).
+        usable = 24 if sys.version_info < (3, 11) else 16
+        damage(d, usable, 1 << 50, "dict keys dk_usable 2^50", base=keys)
     damage("".join(["damaged-str-", "a"]), 16, 1 << 62, "str length 2^62")
     damage("".join(["damaged-str-", "b"]), 16, -5, "str length -5")
     damage(b"".join([b"damaged-bytes", b"!"]), 16, 1 << 59, "bytes ob_size 2^59")
-    damage(bytearray(b"damaged-bytearray"), 24, big, "bytearray ob_alloc 2^60")
+    # 2.7: an int ob_exports comes first, so ob_alloc is at 32
+    damage(bytearray(b"damaged-bytearray"), 32 if PY2 else 24, big, "bytearray ob_alloc 2^60")
     huge = int("1" + "0" * 30)      # not a constant of this code object
     if sys.version_info >= (3, 12):
         # lv_tag = ndigits << 3 | sign
@@ -102,6 +126,8 @@ def count():
         if o is me:
             continue
         t = type(o)
+        if t is INSTANCE_TYPE:
+            t = o.__class__
         e = stats.get(t)
         if e is None:
             e = stats[t] = [0, 0]
@@ -138,17 +164,15 @@ def main():
     if hasattr(gc, "unfreeze"):      # 3.7+
         gc.unfreeze()
     MEM.append(os.open("/proc/self/mem", os.O_RDWR))
-    if sys.version_info < (3, 7):
-        import io
-        READINTO.extend([io.FileIO(0, "r", closefd=False).readinto, bytearray(4096)])
+    READER.extend(quiescent.blocking_reader(0))
     build()
     tracked = set(id(o) for o in gc.get_objects())
     info = describe(tracked)
     del tracked
     # The writes, prepared now: (8 bytes, address).
-    writes = [((d["value"] % (1 << 64)).to_bytes(8, "little"), d["addr"]) for d in info]
-    pwrite, fd = os.pwrite, MEM[0]
-    pwrite(fd, os.pread(fd, 8, id(VICTIMS)), id(VICTIMS))      # warm-up
+    writes = [(struct.pack("<Q", d["value"] % (1 << 64)), d["addr"]) for d in info]
+    fd = MEM[0]
+    poke(fd, struct.pack("<Q", peek(fd, id(VICTIMS))), id(VICTIMS))      # warm-up
     # 3.7 keeps the keyword tuple of a C function's argument parser from its
     # first call on (open's ('raw', 'buffer_size'), rename's): call them now.
     write(path + ".warm", "{}")
@@ -159,16 +183,21 @@ def main():
                             "version": list(sys.version_info[:3])}))
     del truth              # made after the count; INFO and WRITES were counted
     for data, addr in writes:
-        pwrite(fd, data, addr)
+        poke(fd, data, addr)
     os.write(1, b"ready\n")
     # Up to 3.6 os.read holds its arguments as a GC-tracked tuple while it
-    # blocks; FileIO.readinto (METH_O), bound before the count, holds none.
-    if sys.version_info < (3, 7):
-        while READINTO[0](READINTO[1]):
+    # blocks: quiescent's reader, made before the count, holds none.
+    readinto, buf = READER
+    if readinto is None:
+        read = os.read
+        while read(0, 4096):
             pass
-    read = os.read
-    while read(0, 4096):
-        pass
+    elif buf is None:
+        while readinto():
+            pass
+    else:
+        while readinto(buf):
+            pass
     os._exit(0)
 
 
