@@ -13,6 +13,11 @@
  * layout is none pycensus knows: then *N is the fixed part only. */
 bool pc_sizeof_buffer(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n);
 
+/* How many numpy arrays had their data left out because numpy.dtype's
+ * layout (its basicsize) is none pycensus knows, in this process so far:
+ * the census says so in a warning. */
+uint64_t pc_numpy_unknown_dtypes(void);
+
 /* The value size numpy's scalar type NAME (its tp_name) adds to its
  * basicsize in sys.getsizeof, -1 if NAME is none of numpy's fixed-size
  * scalar types. */

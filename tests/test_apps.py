@@ -282,6 +282,52 @@ def read_dump(path):
     return sizes
 
 
+def check_numpy(rep, pc, py, workdir):
+    """numpy's arrays and scalars alone (--numpy), on an interpreter that has
+    numpy but not the app's other packages (Debian sid's: numpy 2.x)."""
+    label = py["label"] + "-numpy"
+    probe = subprocess.run([py["path"], "-E", "-s", "-c", "import numpy"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    if probe != 0:
+        rep.skip(label, "", "no numpy for this interpreter")
+        return
+    target = harness.TruthTarget(py["path"], TARGET, workdir, label, args=["--numpy"])
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        truth = target.truth
+        Report.note(label, "numpy %(numpy)s" % truth["app"])
+        dump = os.path.join(workdir, label + ".dump")
+        reach, err = snapshot(pc, target.pid, "reachable",
+                              env=dict(os.environ, PYCENSUS_DEBUG_DUMP=dump))
+        if reach is None:
+            rep.fail(label, "snapshot", err)
+            return
+        harness.censused(py["path"])
+        got_r = visible(reach)
+        rep.check(not reach.get("warnings"), label, "no warnings", "none",
+                  "%s" % reach.get("warnings"))
+        want = truth["types"].get("numpy.ndarray", {"count": 0, "bytes": 0})
+        g = got_r.get("numpy.ndarray", (0, 0))
+        sizes = read_dump(dump)
+        bad = []
+        if g != (want["count"], want["bytes"]):
+            bad.append("%d arrays %d bytes, the closure %d %d" % (g + (want["count"], want["bytes"])))
+        for name, (hexid, size) in sorted(truth["flavours"].items()):
+            s = sizes.get(hexid)
+            if s is None or s[0] != size:
+                bad.append("%s array: %s, sys.getsizeof %d" % (name, s, size))
+        rep.check(not bad and truth["flavours"], label, "numpy.ndarray",
+                  "%d arrays, %d bytes, as the closure; flavours %s each as sys.getsizeof" % (
+                      g[0], g[1], ", ".join(sorted(truth["flavours"]))), "; ".join(bad))
+        status = target.quit()
+        if status != 0:
+            rep.fail(label, "target quits", "exit %r: %s" % (status, short(target.stderr_text())))
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
 def check_app(rep, pc, workdir):
     label = "debian-3.11-app"
     if not os.access(DEBIAN, os.X_OK):
@@ -395,6 +441,11 @@ def main():
                     check_ctypes(rep, pc, py, workdir)
                 except Exception as e:
                     rep.fail(py["label"], "ctypes harness", "%s: %s" % (type(e).__name__, e))
+                if py.get("root"):      # Debian sid's numpy (2.x) without pandas or Django
+                    try:
+                        check_numpy(rep, pc, py, workdir)
+                    except Exception as e:
+                        rep.fail(py["label"], "numpy harness", "%s: %s" % (type(e).__name__, e))
             if not args.only or args.only in "debian-3.11-app":
                 check_app(rep, pc, workdir)
     finally:

@@ -14,9 +14,12 @@ enum { NP_DATA = 16, NP_ND = 24, NP_DIMENSIONS = 32, NP_DESCR = 56, NP_FLAGS = 6
 #define NPY_MAXDIMS_ANY 64      /* 32 in numpy 1.x, 64 in 2.x */
 
 /* Where PyArray_Descr keeps the element size, which numpy 2 moved: told
- * apart by the size of a dtype object (numpy.dtype's tp_basicsize), which
- * differs between the two.  A dtype of any other size is a numpy pycensus
- * does not know: its arrays' data is left out rather than guessed. */
+ * apart by the size of numpy.dtype itself (its tp_basicsize), the base of
+ * every dtype class, which differs between the two.  A dtype's own class
+ * says nothing: numpy 2's legacy dtypes (Float64DType...) are 120 bytes,
+ * StringDType 144, numpy 1's np.dtype[float64] 96.  A numpy.dtype of any
+ * other size is a numpy pycensus does not know: its arrays' data is left
+ * out rather than guessed, and counted (pc_numpy_unknown_dtypes). */
 static const struct descr_abi {
 	int64_t basicsize;      /* tp_basicsize of numpy.dtype */
 	int64_t elsize, width;  /* offset and width of elsize */
@@ -29,18 +32,36 @@ static const struct descr_abi {
 	/* PyObject_HEAD, typeobj, kind, type, byteorder, _former_flags,
 	 * int type_num, npy_uint64 flags, npy_intp elsize, npy_intp
 	 * alignment, metadata, hash, reserved_null[2]; the legacy dtypes
-	 * numpy creates are _PyArray_LegacyDescr: subarray, fields, names,
-	 * c_metadata more */
-	{ 120, 40, 8, "numpy 2.x ndarraytypes.h _PyArray_LegacyDescr" },
+	 * (_PyArray_LegacyDescr) and StringDType extend it.  Seen: numpy
+	 * 2.4.6 (Debian sid), numpy.dtype.__basicsize__ == 88. */
+	{ 88, 40, 8, "numpy 2.x ndarraytypes.h PyArray_Descr" },
 };
+
+static uint64_t unknown_dtypes;
+
+uint64_t pc_numpy_unknown_dtypes(void)
+{
+	return unknown_dtypes;
+}
+
+/* numpy.dtype among the bases of dtype class DT (itself, in numpy 1 for
+ * dtypes made before np.dtype[...] classes, or a few levels up). */
+static const struct pc_type *dtype_root(struct pc_py *py, const struct pc_type *dt)
+{
+	for (int depth = 0; dt && depth < 8; depth++) {
+		if (dt->name && strcmp(dt->name, "numpy.dtype") == 0)
+			return dt;
+		dt = dt->base ? pc_type_get(py, dt->base) : NULL;
+	}
+	return NULL;
+}
 
 /* The element size of the dtype at DESCR, -1 if unknown or damaged. */
 static int64_t descr_elsize(struct pc_py *py, uint64_t descr)
 {
-	struct pc_type *dt = descr ? pc_type_of(py, descr) : NULL;
-	if (!dt)
-		return -1;
-	for (size_t i = 0; i < sizeof(descr_abis) / sizeof(descr_abis[0]); i++) {
+	struct pc_type *t = descr ? pc_type_of(py, descr) : NULL;
+	const struct pc_type *dt = t ? dtype_root(py, t) : NULL;
+	for (size_t i = 0; dt && i < sizeof(descr_abis) / sizeof(descr_abis[0]); i++) {
 		const struct descr_abi *a = &descr_abis[i];
 		if (dt->basicsize != a->basicsize)
 			continue;
@@ -51,6 +72,7 @@ static int64_t descr_elsize(struct pc_py *py, uint64_t descr)
 			v = (int32_t)v;
 		return v >= 0 && v < (1LL << 40) ? v : -1;
 	}
+	unknown_dtypes++;
 	return -1;
 }
 

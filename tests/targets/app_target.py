@@ -1,7 +1,7 @@
 """Application-heap target for pycensus tests (issue 16): C buffers and
 what was opaque.
 
-    python app_target.py GROUND_TRUTH.json [--app]
+    python app_target.py GROUND_TRUTH.json [--app | --numpy]
 
 Python 2.7 and 3.6+ (2.7: no typing objects).  Builds, in every interpreter, C objects that own buffers
 sys.getsizeof counts: array.array, mmap.mmap, _struct.Struct, deque,
@@ -138,6 +138,16 @@ def build_app():
     df = pd.DataFrame({"i": np.arange(n), "f": np.linspace(0, 1, n),
                        "s": ["row-%d" % (i % 1000) for i in range(n)],
                        "c": pd.Categorical(["a", "b", "c", "d"] * (n // 4))})
+    build_numpy()
+    KEEP.extend((users, engine, table, df, decimal.Decimal("1.25")))
+    return {"numpy": np.__version__, "pandas": pd.__version__, "django": django.__version__,
+            "sqlalchemy": sqlalchemy.__version__}
+
+
+def build_numpy():
+    """numpy arrays of every flavour and scalars of every fixed size (--app,
+    and alone with --numpy on an interpreter with numpy but not the rest)."""
+    import numpy as np
     flavours = {
         "owning": np.arange(10000, dtype=np.float64),
         "zero_d": np.array(3.5),
@@ -154,14 +164,16 @@ def build_app():
     flavours["matrix"] = np.matrix(np.ones((3, 4)))                 # a Python subclass
     flavours["recarray"] = np.rec.array([(1, 2.0)] * 10, dtype=[("x", "i4"), ("y", "f8")])
     flavours["int8"] = np.arange(1000, dtype=np.int8)
+    if hasattr(getattr(np, "dtypes", None), "StringDType"):    # numpy 2: not a legacy dtype
+        flavours["stringdtype"] = np.array(["s-%d" % i for i in range(100)],
+                                           dtype=np.dtypes.StringDType())
     scalars = [t(i) for t in (np.float64, np.float32, np.longdouble, np.int8, np.uint16, np.int64,
                               np.complex64, np.complex128, np.bool_) for i in range(3)]
     scalars += [np.datetime64("2020-01-0%d" % (i + 1)) for i in range(3)]
     scalars += [np.timedelta64(i, "s") for i in range(3)]
-    KEEP.extend((users, engine, table, df, flavours, scalars, decimal.Decimal("1.25")))
+    KEEP.extend((flavours, scalars))
     FLAVOURS.update((k, ["%x" % id(a), sys.getsizeof(a)]) for k, a in flavours.items())
-    return {"numpy": np.__version__, "pandas": pd.__version__, "django": django.__version__,
-            "sqlalchemy": sqlalchemy.__version__}
+    return {"numpy": np.__version__}
 
 
 def python_sizeof(t):
@@ -244,14 +256,15 @@ def write_truth(path, versions):
 def main():
     args = sys.argv[1:]
     app = "--app" in args
-    args = [a for a in args if a != "--app"]
+    numpy_only = "--numpy" in args
+    args = [a for a in args if a not in ("--app", "--numpy")]
     if len(args) != 1:
-        sys.stderr.write("usage: app_target.py GROUND_TRUTH.json [--app]\n")
+        sys.stderr.write("usage: app_target.py GROUND_TRUTH.json [--app | --numpy]\n")
         return 2
     path = args[0]
     gc.disable()
     build_buffers()
-    versions = build_app() if app else None
+    versions = build_app() if app else build_numpy() if numpy_only else None
     gc.collect()
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()
