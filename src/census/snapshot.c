@@ -12,6 +12,7 @@
 #include "memlimit.h"
 #include "reach.h"
 #include "sizeof.h"
+#include "sizeof_buffers.h"
 #include "interned.h"
 #include "snapshot.h"
 #include "types.h"
@@ -626,6 +627,9 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	}
 	if (err)
 		goto out;
+	/* the process-wide count of arrays sized without their data, before
+	 * this census's walks (the pre-pass's are not its own) */
+	uint64_t numpy_unknown = pc_numpy_unknown_dtypes();
 	c->threads = opts->no_stop ? pc_thread_count(s->pid) : (int)at.ntids;
 	unsigned stall = env_ms("PYCENSUS_TEST_STALL_MS");
 	if (stall)
@@ -701,6 +705,9 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 		err = opts->on_copy(opts->on_copy_arg, s, &py);
 	if (!err)
 		err = pc_census_collect(c, &py);
+	if (!err && pc_numpy_unknown_dtypes() != numpy_unknown)
+		pc_census_warn(c, "numpy arrays whose numpy.dtype layout pycensus does not know (its size "
+			       "is neither numpy 1.x's nor 2.x's): their data is left out of their bytes");
 	pc_typemap_destroy(py.types);
 out:
 	/* Also frees what a signal handler's detach left behind. */
