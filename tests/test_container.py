@@ -317,7 +317,7 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
     label = "sid-" + version
     program = "/usr/bin/python" + version
     binds = [workdir, TOP, os.path.dirname(pc.path)]
-    py = {"label": label, "path": IN_CONTAINER}
+    py = {"label": label, "path": IN_CONTAINER, "version": tuple(int(x) for x in version.split("."))}
     with Container(root, program, binds):
         # From the host: test_snapshot's whole per-interpreter suite (gc
         # exact, table, --top, info, a changing heap) and the reachable zoo.

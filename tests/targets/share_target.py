@@ -28,6 +28,9 @@ import subprocess
 import sys
 import time
 
+# 2.7's subprocess has no DEVNULL
+DEVNULL = getattr(subprocess, "DEVNULL", None) or open(os.devnull, "rb")
+
 
 class Worker(object):
     pass
@@ -45,7 +48,7 @@ def sleep_forever():
 
 def spawn(python, n):
     p = subprocess.Popen([python, "-E", "-s", os.path.abspath(__file__), "worker", str(n)],
-                         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                         stdout=subprocess.PIPE, stdin=DEVNULL)
     if p.stdout.readline().strip() != b"up":
         raise SystemExit("worker %d did not start" % p.pid)
     return p.pid
