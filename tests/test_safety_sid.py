@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""tests/test_safety.py's checks on Debian sid's interpreters (3.13, 3.14,
-3.15; tests/pythons.py finds them through scripts/sid-pythonN): kills,
+"""tests/test_safety.py's checks on Debian sid's 3.14 and 3.15, which
+exist only there (tests/pythons.py finds them through scripts/sid-pythonN;
+sid's 3.13 has a pyenv twin that test_safety.py runs): kills,
 signals, timeouts, exits, exec, churn, garbage and no-write, as a file of
 its own so that each stays within tests/run.py's time limit per file.
 
