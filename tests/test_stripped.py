@@ -293,7 +293,9 @@ def check_cookie_scan(rep, pc, py, workdir):
     initialised, the cookie in it as well), with and without symbols: the
     census must come from the running one, exact."""
     elf = os.path.realpath(py["elf"])
-    if os.path.realpath(py["path"]) == elf or py["version"][:2] not in DEBUG_OFFSETS:
+    # a shared libpython only: a static build (Debian sid's) has no
+    # library for LD_LIBRARY_PATH to swap
+    if not os.path.basename(elf).startswith("libpython") or py["version"][:2] not in DEBUG_OFFSETS:
         return
     for hidden, second in ((True, False), (True, True), (False, True)):
         label = "%s-%s%s" % (py["label"], "cookie" if hidden else "symbols",
@@ -330,7 +332,8 @@ def check_cookie_scan(rep, pc, py, workdir):
                         "try: u.module_from_spec(u.spec_from_file_location('x', %r, "
                         "loader=m.ExtensionFileLoader('x', %r)))\n"
                         "except ImportError: pass\n"
-                        "del sys.argv[0]; runpy.run_path(sys.argv[0], run_name='__main__')" % (other, other))
+                        "del sys.argv[0]; sys.path.insert(0, __import__('os').path.dirname(sys.argv[0]))\n"
+                        "runpy.run_path(sys.argv[0], run_name='__main__')" % (other, other))
                 f.write('#!/bin/sh\n[ "$1" = -E ] && shift\n[ "$1" = -s ] && shift\n'
                         '%s exec %s -E -s -c "%s" "$@"\n' % (env, py["path"], boot))
         os.chmod(wrapper, 0o755)
