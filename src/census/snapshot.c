@@ -631,9 +631,11 @@ static struct pc_error *snapshot_once(struct pc_session *s, const struct pc_snap
 	 * this census's walks (the pre-pass's are not its own) */
 	uint64_t numpy_unknown = pc_numpy_unknown_dtypes();
 	c->threads = opts->no_stop ? pc_thread_count(s->pid) : (int)at.ntids;
+	/* A test hook: a census that takes STALL ms while stopped and, like
+	 * the walks, notices a signal (also one that came just before). */
 	unsigned stall = env_ms("PYCENSUS_TEST_STALL_MS");
-	if (stall)
-		pc_sleep_ms(stall);
+	for (unsigned t = 0; t < stall && !(opts->interrupted && *opts->interrupted); t += 10)
+		pc_sleep_ms(10);
 
 	struct pc_py py;
 	py_init(&py, s, st.mem);
