@@ -44,7 +44,8 @@ def main():
     ap.add_argument("--pycensus", default="./pycensus")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    seconds = int(os.environ.get("PYCENSUS_FUZZ_SECONDS", "8" if args.quick else "20"))
+    # seven images: 12 s each keeps the file near a minute and a half
+    seconds = int(os.environ.get("PYCENSUS_FUZZ_SECONDS", "8" if args.quick else "12"))
     if os.path.basename(args.pycensus).endswith("-san"):
         # The fuzzer is built with ASan and UBSan already.
         report("SKIP", "fuzz", "the fuzz harness always runs under ASan/UBSan; not repeated for " + args.pycensus)
