@@ -5,7 +5,7 @@ For a few interpreters (pyenv's 3.8, 3.11 and 3.13, Debian sid's 3.14 and
 3.15 through tests/pythons.py): start tests/targets/small_target.py, take a memory
 image of it with build/dump_image, and run the libFuzzer harness
 build/fuzz_census (make fuzz) on it for PYCENSUS_FUZZ_SECONDS seconds
-(default 20; --quick: 8).  Each fuzz input overwrites words of the image:
+(default 12; --quick: 8).  Each fuzz input overwrites words of the image:
 raw words (garbage, small deltas, pointers into other mappings,
 self-pointers) and, aimed at the objects of the image, extreme lengths and
 counts, pointers into other objects, into their middle or to themselves,
