@@ -109,6 +109,9 @@ struct pc_why_graph {
 typedef struct pc_error *(*pc_why_graph_fn)(void *arg, struct pc_why *w, const struct pc_why_graph *g);
 void pc_why_on_graph(struct pc_why *w, pc_why_graph_fn fn, void *arg);
 
+/* Whether ADDR is in the sorted array V of N addresses (the GC lists' objects). */
+bool pc_why_sorted_has(const uint64_t *v, size_t n, uint64_t a);
+
 /* The node of the object at ADDR, UINT32_MAX if none (inside FN). */
 uint32_t pc_why_node(const struct pc_why *w, uint64_t addr);
 

@@ -46,19 +46,6 @@ static uint32_t node_of(const struct dumper *x, uint32_t i)
 	return x->map ? x->map[i] : x->base + i;
 }
 
-static bool on_gc_lists(const struct pc_why_graph *g, uint64_t a)
-{
-	size_t lo = 0, hi = g->ngc;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (g->gc[mid] < a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < g->ngc && g->gc[lo] == a;
-}
-
 /* The group a root label belongs to, and the edge's name from it. */
 static const char *group_of(const char *label, char *group, size_t cap)
 {
@@ -379,7 +366,7 @@ static struct pc_error *write_all(struct dumper *x)
 	 * their rank, the base is added once the groups are known */
 	for (size_t i = 0; i < g->n; i++) {
 		if (x->map)
-			x->map[i] = on_gc_lists(g, g->addr[i]) ? nobj++ : UINT32_MAX;
+			x->map[i] = pc_why_sorted_has(g->gc, g->ngc, g->addr[i]) ? nobj++ : UINT32_MAX;
 		else
 			nobj++;
 	}

@@ -372,17 +372,17 @@ static void on_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge_la
 	edge_to(w, ref);
 }
 
-static bool on_gc_lists(const struct pc_why *w, uint64_t a)
+bool pc_why_sorted_has(const uint64_t *v, size_t n, uint64_t a)
 {
-	size_t lo = 0, hi = w->ngc;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (w->gc[mid] < a)
+		if (v[mid] < a)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < w->ngc && w->gc[lo] == a;
+	return lo < n && v[lo] == a;
 }
 
 static bool collect_gc(void *arg, uint64_t obj)
@@ -425,7 +425,7 @@ static void scan_opaque(struct pc_why *w, uint64_t obj, struct pc_type *t)
 			continue;
 		/* only objects on the GC lists: a freed object keeps its type
 		 * word, and a stale pointer to one would be taken as a holder */
-		if (!on_gc_lists(w, v))
+		if (!pc_why_sorted_has(w->gc, w->ngc, v))
 			continue;
 		struct pc_type *vt = pc_type_of(w->py, v);
 		if (vt && vt->kind != PK_TYPE)
