@@ -48,6 +48,12 @@ void pc_print(const char *text);
 int pc_close_stdout(int rc);
 /* Handle one of the census options shared by snapshot and watch. */
 bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli);
+/* One census of PID whose copy is also walked by the why walk W (why,
+ * dump): signal handlers, the session, the stop.  On success *S is open
+ * and *C filled; on failure neither needs closing. */
+struct pc_why;
+struct pc_error *pc_census_with_why(pid_t pid, struct pc_snapshot_opts *snap, struct pc_why *w,
+				    struct pc_session **s, struct pc_census *c);
 
 int pc_cmd_watch(int argc, char **argv);
 int pc_cmd_diff(int argc, char **argv);

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "memlimit.h"
+#include "why.h"
 
 int pc_usage_error(const char *fmt, ...)
 {
@@ -120,3 +122,18 @@ bool pc_parse_census_option(int opt, const char *arg, struct pc_census_cli *cli)
 	return false;
 }
 
+
+struct pc_error *pc_census_with_why(pid_t pid, struct pc_snapshot_opts *snap, struct pc_why *w,
+				    struct pc_session **s, struct pc_census *c)
+{
+	pc_attach_install_signal_handlers(NULL);
+	struct pc_error *err = pc_session_open(pid, s);
+	if (err)
+		return err;
+	snap->on_copy = pc_why_on_copy;
+	snap->on_copy_arg = w;
+	err = pc_snapshot(*s, snap, c);
+	if (err)
+		pc_session_close(*s);
+	return err;
+}

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "attach.h"
 #include "cli.h"
 #include "dump.h"
 
@@ -118,19 +117,10 @@ int pc_cmd_dump(int argc, char **argv)
 		goto out;
 	}
 	pc_why_on_graph(w, pc_dump_graph, &d);
-	pc_attach_install_signal_handlers(NULL);
 	struct pc_session *s;
-	struct pc_error *err = pc_session_open(pid, &s);
-	if (err) {
-		code = pc_report(err);
-		goto out;
-	}
-	cli.snap.on_copy = pc_why_on_copy;
-	cli.snap.on_copy_arg = w;
 	struct pc_census c;
-	err = pc_snapshot(s, &cli.snap, &c);
+	struct pc_error *err = pc_census_with_why(pid, &cli.snap, w, &s, &c);
 	if (err) {
-		pc_session_close(s);
 		if (d.write_errno && !path) {
 			/* said once, by pc_close_stdout() as for every command */
 			pc_stdout_failed(d.write_errno);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attach.h"
 #include "cli.h"
 #include "why.h"
 
@@ -89,19 +88,10 @@ int pc_cmd_why(int argc, char **argv)
 	struct pc_why *w = pc_why_create(argv + optind + 1, argc - optind - 1, shapes, top);
 	if (!w)
 		return pc_report(pc_error_nomem());
-	pc_attach_install_signal_handlers(NULL);
 	struct pc_session *s;
-	struct pc_error *err = pc_session_open(pid, &s);
-	if (err) {
-		pc_why_destroy(w);
-		return pc_report(err);
-	}
-	cli.snap.on_copy = pc_why_on_copy;
-	cli.snap.on_copy_arg = w;
 	struct pc_census c;
-	err = pc_snapshot(s, &cli.snap, &c);
+	struct pc_error *err = pc_census_with_why(pid, &cli.snap, w, &s, &c);
 	if (err) {
-		pc_session_close(s);
 		pc_why_destroy(w);
 		return pc_report(err);
 	}
