@@ -265,6 +265,12 @@ static struct pc_error *crosscheck(struct pc_build *b)
 	snprintf(build, sizeof(build), "%s (%s) for %s", b->layout.offsets, b->table_from, b->target.module_path);
 	err = pc_layout_crosscheck(&b->layout, mem, b->target.runtime, &ty, build);
 	pc_mem_close(mem);
+	/* The table is refused, not the target: its own DWARF would do. */
+	if (err && err != pc_error_nomem() && strstr(err->msg, "does not fit this process")) {
+		size_t n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof(err->msg) - n,
+			 "; a build other than the table's (debug, patched?): install its debug information");
+	}
 	return err;
 }
 

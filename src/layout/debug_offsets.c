@@ -246,6 +246,29 @@ struct pc_error *pc_layout_crosscheck(const struct pc_layout *L, struct pc_mem *
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the runtime at %#llx has no interpreter: an uninitialised copy of libpython (loaded by ctypes?), or the layout from %s does not fit",
 			(unsigned long long)runtime, build);
+	/* Facts deep in PyInterpreterState, where a build with other options
+	 * (Py_DEBUG's reference totals) has its fields 16 bytes further on
+	 * than the release build a table came from: each must hold a dict. */
+	if (interp || pc_mem_u64(mem, runtime + (uint64_t)L->rt_interp_head, &interp)) {
+		struct {
+			int64_t off;
+			const char *fact;
+		} dicts[] = {
+			{ L->is_interned, "cached_objects.interned_strings" },
+			{ L->is_types_builtins >= 0 ? L->is_types_builtins + L->builtin_state_tp_dict : -1,
+			  "types.builtins[0].tp_dict" },
+		};
+		for (size_t i = 0; interp && i < sizeof(dicts) / sizeof(dicts[0]); i++) {
+			uint64_t d = 0, dt = 0;
+			if (dicts[i].off < 0)
+				continue;
+			if (!pc_mem_u64(mem, interp + (uint64_t)dicts[i].off, &d) || !d ||
+			    !pc_mem_u64(mem, d + (uint64_t)L->ob_type, &dt) || dt != types->dict)
+				return pc_error_new(PC_EXIT_NOTPY,
+					"the layout from %s does not fit this process: PyInterpreterState.%s (at %lld) does not hold a dict",
+					build, dicts[i].fact, (long long)dicts[i].off);
+		}
+	}
 	if (!gc_links_back(L, mem, runtime, types))
 		return pc_error_new(PC_EXIT_NOTPY,
 			"the layout from %s does not fit this process: generation 0's first object does not link back to it",
