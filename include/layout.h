@@ -399,11 +399,14 @@ struct json_object;
 enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *key, int64_t *value);
 void pc_layout_table_free(struct pc_layout_source *src);
 
-/* The layout as the sources gave it: DWARF, then (test hook) a table
- * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it.  The DWARF is IDX's
- * and, for what the interpreter's lacks, that of the NEXT extension
- * modules in EXT the build keeps apart (2.7's lib-dynload _collections...). */
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
-				struct pc_dwarf_index *const *ext, int next, int major, int minor);
+/* The layout from the target's sources, combined, asked in order: the
+ * DWARF of IDX (NULL: none) and, for what the interpreter's lacks, that
+ * of the NEXT extension modules in EXT the build keeps apart (2.7's
+ * lib-dynload _collections...); then MORE (the _Py_DebugOffsets record
+ * read from the target's memory, a table compiled in).  Test hook: a
+ * table named by PYCENSUS_TEST_LAYOUT_TABLE instead of them all. */
+struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next,
+				const struct pc_layout_source *more, int nmore, int major, int minor);
 
 #endif

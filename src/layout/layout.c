@@ -990,16 +990,22 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	return NULL;
 }
 
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
-				struct pc_dwarf_index *const *ext, int next, int major, int minor)
+struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next,
+				const struct pc_layout_source *more, int nmore, int major, int minor)
 {
 	const char *path = getenv("PYCENSUS_TEST_LAYOUT_TABLE");
 	if (!path || !*path) {
 		struct dwarf_set set = { .idx = { idx }, .n = 1 };
 		for (int i = 0; i < next && i < PC_EXT_DWARF; i++)
 			set.idx[set.n++] = ext[i];
-		struct pc_layout_source dwarf = { .name = "dwarf", .fact = dwarf_set_fact, .ctx = &set };
-		return pc_layout_build(L, &dwarf, 1, major, minor);
+		struct pc_layout_source src[PC_LAYOUT_SOURCES];
+		int n = 0;
+		if (idx)
+			src[n++] = (struct pc_layout_source){ .name = "dwarf", .fact = dwarf_set_fact, .ctx = &set };
+		for (int i = 0; i < nmore && n < PC_LAYOUT_SOURCES; i++)
+			src[n++] = more[i];
+		return pc_layout_build(L, src, n, major, minor);
 	}
 	struct pc_layout_source table;
 	struct pc_error *err = pc_layout_table_source(path, &table);
