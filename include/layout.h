@@ -373,6 +373,46 @@ struct pc_layout {
 		PC_TF_CFRAME,           /* ->cframe->current_frame (3.11, 3.12) */
 		PC_TF_CURRENT,          /* ->current_frame (3.13) */
 	} thread_frame;
+	enum pc_gc_head_model {
+		PC_GC_HEAD_TAGGED,      /* _gc_next/_gc_prev, flags in their low bits (3.8+) */
+		PC_GC_HEAD_REFS,        /* a union with gc_refs: a tracked object's is -3 << shift (<= 3.7) */
+	} gc_head_model;
+	enum pc_interned_model {
+		PC_INTERNED_STATIC,     /* the static dict `interned`, by its symbol (<= 3.11) */
+		PC_INTERNED_INTERP,     /* each interpreter's cached_objects.interned_strings (3.12+) */
+	} interned_model;
+	enum pc_stack_top {
+		PC_STACK_TOP_PTR,       /* PyFrameObject.f_stacktop, a pointer past the top (<= 3.9) */
+		PC_STACK_DEPTH,         /* PyFrameObject.f_stackdepth, a count (3.10) */
+		PC_STACK_SLOTS,         /* _PyInterpreterFrame.stacktop, slots from localsplus (3.11-3.13) */
+		PC_STACK_POINTER,       /* _PyInterpreterFrame.stackpointer, NULL while running (3.14+) */
+	} stack_top;
+	enum pc_code_sizeof {
+		PC_CODE_SIZEOF_FIXED,   /* basicsize + cell2arg + opcache, as present (<= 3.10) */
+		PC_CODE_SIZEOF_UNITS,   /* a var-object of code units: the default size (3.11+) */
+	} code_sizeof;
+	enum pc_gen_code {
+		PC_GEN_CODE_FIELD,      /* gi_code (2.7-3.11) */
+		PC_GEN_CODE_IFRAME,     /* the code of the generator's embedded frame (3.12+) */
+	} gen_code;
+	enum pc_module_state {
+		PC_MSTATE_NONE,         /* no module state (2.7) */
+		PC_MSTATE_DEF,          /* md_state of md_def->m_size bytes, m_traverse in the def */
+		PC_MSTATE_MODULE,       /* md_state_size and md_state_traverse in the module (3.15+) */
+	} module_state;
+	enum pc_bytesio_model {
+		PC_BYTESIO_BYTES,       /* buf is a bytes object (3.x) */
+		PC_BYTESIO_CHARS,       /* buf is a char * of buf_size bytes (2.7) */
+	} bytesio_model;
+	bool str_wstr_copy;         /* str may hold a legacy wchar_t copy (wstr, <= 3.11) */
+	bool bytearray_bytes_buffer;  /* bytearray's buffer is a bytes object (3.15+) */
+	bool old_instances_by_class;  /* old-style instances named by their class (2.7) */
+	/* The structured traverse rules and sizers this layout has every fact
+	 * for (else the type's referents are opaque, its size the default). */
+	struct pc_decodes {
+		bool frame, gen, lru, deque, odict;   /* traverse rules */
+		bool deque_size, odict_size, buffered_size;   /* __sizeof__ */
+	} decodes;
 	int zero_int_digits;        /* digits sys.getsizeof counts for 0: 0, or 1 (3.11+) */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
 	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */
@@ -398,6 +438,13 @@ struct pc_error *pc_layout_table_source(const char *path, struct pc_layout_sourc
 struct json_object;
 enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *key, int64_t *value);
 void pc_layout_table_free(struct pc_layout_source *src);
+
+/* The struct fact KEY is about ("T.path", "sizeof(T)", "len(T.x)",
+ * "bitfield(T.x).y"), into TYPE; false for a key about none ("enum(X)").
+ * A source answers "struct(T)" with a value when it describes T at all:
+ * a fact it does not know of a struct it describes is a gap in it, which
+ * refuses; of a struct no source describes, only what needs it refuses. */
+bool pc_layout_key_struct(const char *key, char *type, size_t cap);
 
 /* The layout from the target's sources, combined, asked in order: the
  * DWARF of IDX (NULL: none) and, for what the interpreter's lacks, that

@@ -409,8 +409,8 @@ static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem)
 	b->set_dummy = addrs[PK_NKINDS];
 	if (!b->set_dummy)
 		pc_target_symbols(t, &(const char *){ "setobject.c:dummy" }, &b->set_dummy, 1);
-	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
-	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
+	b->lookdict = b->layout.dict_family == PC_DICT_SIZE_LOOKUP ? addrs[PK_NKINDS + 1] : 0;
+	b->interned = b->layout.interned_model == PC_INTERNED_STATIC ? addrs[PK_NKINDS + 2] : 0;
 	if ((err = gc_symbols(b, mem)))
 		return err;
 	err = pc_rulebook_create(&b->layout, t->mod, &b->rules);

@@ -242,7 +242,7 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 	}
 	/* 3.8-3.11 keep the interned dict in a static variable: its symbol,
 	 * else (strip --strip-all) the one such dict in the module's data. */
-	if (!s->interned && s->layout->is_interned < 0 && opts->scope == PC_SCOPE_REACHABLE)
+	if (!s->interned && s->layout->interned_model == PC_INTERNED_STATIC && opts->scope == PC_SCOPE_REACHABLE)
 		s->interned = pc_find_interned(py, s->target.runtime);
 	struct pc_reach_roots roots = { s->target.runtime, s->interned };
 	struct pc_reach_stats rs;

@@ -120,7 +120,7 @@ static bool bytesio_size(struct pc_py *py, uint64_t addr, const struct pc_type *
 		return false;
 	if (!buf)
 		return true;
-	if (py->L->bytesio_buf_size >= 0) {
+	if (py->L->bytesio_model == PC_BYTESIO_CHARS) {
 		/* 2.7: a plain buffer of buf_size bytes */
 		int64_t size;
 		if (!pc_i64(py, addr + (uint64_t)py->L->bytesio_buf_size, &size) || size < 0 || size > (1LL << 40))

@@ -327,7 +327,7 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		if (!h)
 			return NULL;  /* a heap type is a whole PyHeapTypeObject */
 		memcpy(&t->nslots, h + L->ob_size, 8);
-		if (L->ht_cached_keys >= 0)   /* (2.7 has no shared keys) */
+		if (L->type_sizeof == PC_TYPE_SIZEOF_HEAPTYPE)   /* shared keys (none in 2.7) */
 			memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
 		if (t->nslots < 0 || t->nslots > 100000)
 			t->nslots = 0;
@@ -418,7 +418,7 @@ struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
 {
 	uint64_t tp = pc_ob_type(py, addr), cls;
 	struct pc_type *t = tp ? pc_type_get(py, tp) : NULL;
-	if (t && t->kind == PK_OLDINSTANCE && py->L->name_model == PC_NAME_NAME && py->L->in_class >= 0) {
+	if (t && t->kind == PK_OLDINSTANCE && py->L->old_instances_by_class) {
 		if (!pc_u64(py, addr + (uint64_t)py->L->in_class, &cls) || !cls || (cls & 7))
 			return NULL;
 		return class_type(py, t, cls);
