@@ -65,16 +65,17 @@ enum pc_fact_state { PC_FACT_UNKNOWN, PC_FACT_ABSENT, PC_FACT_VALUE };
  * "sizeof(Type)", "len(Type.array)", "enum(NAME)",
  * "bitfield(Type.path).byte|.bit|.bits". */
 struct pc_layout_source {
-	const char *name;      /* provenance: "dwarf", "table" */
+	const char *name;      /* provenance: "dwarf", "debug_offsets", "table", "abi" */
 	enum pc_fact_state (*fact)(void *ctx, const char *key, int64_t *value);
 	void *ctx;
+	bool aside;            /* extension modules' ABI only: not named in `offsets` */
 };
 
 #define PC_FACT_KEY 80
 #define PC_GC_LISTS 8
 #define PC_GC_SYMBOLS 2
-#define PC_LAYOUT_FACTS 400
-#define PC_LAYOUT_SOURCES 4
+#define PC_LAYOUT_FACTS 512
+#define PC_LAYOUT_SOURCES 5
 
 struct pc_fact {
 	char key[PC_FACT_KEY];
@@ -314,6 +315,22 @@ struct pc_layout {
 	int64_t bytesio_buf;   /* _io.BytesIO */
 	int64_t bytesio_buf_size;  /* 2.7: buf is a char * of this many bytes, else -1 (a bytes object) */
 
+	/* Extension modules outside the interpreter's DWARF, from their public
+	 * ABI where no DWARF describes them (the "abi" source). */
+	struct pc_numpy_layout {
+		/* PyArrayObject_fields; its size, the least an ndarray type's basicsize */
+		int64_t data, nd, dimensions, descr, flags, fields_size;
+		/* PyArray_Descr's elsize (offset, width) by numpy.dtype's basicsize */
+		int ndescr;
+		struct pc_numpy_descr { int64_t basicsize, elsize, width; } descr_abi[2];
+		/* the fixed-size scalar types and their element sizes */
+		int nscalars;
+		struct pc_numpy_scalar { char name[24]; int64_t size; } scalar[24];
+	} numpy;
+	/* _ctypes' per-class part (StgDict 3.8-3.12; StgInfo 3.13+), by size */
+	struct pc_stg_layout { int64_t size, length, elements, format, ndim; } stgdict[2], stginfo[2];
+	int nstgdict, nstginfo;
+
 	/* the traverse rules */
 	struct pc_rule_offs ro;
 	struct pc_member_list members[PC_NMEMBERS];
@@ -411,7 +428,7 @@ struct pc_layout {
 	 * for (else the type's referents are opaque, its size the default). */
 	struct pc_decodes {
 		bool frame, gen, lru, deque, odict;   /* traverse rules */
-		bool deque_size, odict_size, buffered_size;   /* __sizeof__ */
+		bool deque_size, odict_size, buffered_size, array_size, struct_size, bytesio_size;   /* __sizeof__ */
 	} decodes;
 	int zero_int_digits;        /* digits sys.getsizeof counts for 0: 0, or 1 (3.11+) */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
@@ -424,6 +441,10 @@ struct pc_layout {
  * found and its memory readable (a source may read it). */
 struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_source *sources, int nsources,
 				 int major, int minor);
+
+/* The source of extension modules' ABI facts (array, _struct, _io,
+ * numpy, _ctypes), named "abi", asked after the interpreter's sources. */
+struct pc_layout_source pc_layout_abi_source(void);
 
 /* The DWARF source over IDX. */
 struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx);

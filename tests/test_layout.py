@@ -150,9 +150,13 @@ def run_one(pc, py, workdir):
         with open(dump, "w") as f:
             json.dump(info, f)
         froms = set(f["from"] for f in info["layout"]["facts"])
-        rep.check(info["python"]["offsets"] == "dwarf" and froms == {"dwarf"} and len(facts(info)) > 100,
-                  label, "dwarf provenance", "%d facts, offsets \"dwarf\"" % len(facts(info)),
-                  "offsets %r, sources %r, %d facts" % (info["python"]["offsets"], froms, len(facts(info))))
+        abi = [f["fact"] for f in info["layout"]["facts"] if f["from"] == "abi"]
+        rep.check(info["python"]["offsets"] == "dwarf" and froms <= {"dwarf", "abi"} and "dwarf" in froms and
+                  len(facts(info)) > 100 and any("numpy" in k for k in abi),
+                  label, "dwarf provenance", "%d facts, offsets \"dwarf\"; %d of extension modules' ABI" % (
+                      len(facts(info)), len(abi)),
+                  "offsets %r, sources %r, %d facts, abi %r" % (info["python"]["offsets"], froms, len(facts(info)),
+                                                                abi[:4]))
 
         back, rc, err = run_json(pc, ["info", pid], table=dump)
         if back is None:

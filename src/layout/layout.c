@@ -675,27 +675,14 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->odnode_size = size_of(c, "_odictnode", OPT);
 	L->buffered_buffer = find(c, "buffered", "buffer", OPT);
 	L->buffered_buffer_size = find(c, "buffered", "buffer_size", OPT);
-	/* array.array: where the module is built into the interpreter its
-	 * DWARF is here; built as a shared module (lib-dynload) it is not, and
-	 * then the layout every version 3.8-3.15 shares is used (arrayobject:
-	 * PyObject_VAR_HEAD, ob_item, allocated, ob_descr; arraydescr:
-	 * typecode, itemsize). */
+	/* array.array and _struct.Struct: where the module is built into the
+	 * interpreter its DWARF is here; built as a shared module
+	 * (lib-dynload) it is not, and the "abi" source answers. */
 	L->array_allocated = find(c, "arrayobject", "allocated", OPT);
 	L->array_descr = find(c, "arrayobject", "ob_descr", OPT);
 	L->arraydescr_itemsize = find(c, "arraydescr", "itemsize", OPT);
-	if (L->array_allocated < 0 || L->array_descr < 0 || L->arraydescr_itemsize < 0) {
-		L->array_allocated = 32;
-		L->array_descr = 40;
-		L->arraydescr_itemsize = 4;
-	}
-	/* _struct.Struct, likewise (PyStructObject: PyObject_HEAD, s_size,
-	 * s_len, s_codes; formatcode: fmtdef, offset, size, repeat). */
 	L->struct_codes = find(c, "PyStructObject", "s_codes", OPT);
 	L->formatcode_size = size_of(c, "formatcode", OPT);
-	if (L->struct_codes < 0 || L->formatcode_size <= 0) {
-		L->struct_codes = 32;
-		L->formatcode_size = 32;
-	}
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
 	/* 2.7's deque counts its items in len, not a var-object ob_size. */
@@ -704,15 +691,70 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 		L->dq_len = L->ob_size;
 }
 
-/* io.BytesIO: from DWARF where _io is built in, else the layout 3.8-3.15
- * share (bytesio: PyObject_HEAD, buf). */
+/* io.BytesIO: from DWARF where _io is built in, else the "abi" source. */
 static void init_buffers(struct pc_layout *L, struct ctx *c)
 {
 	L->bytesio_buf = find(c, "bytesio", "buf", OPT);
-	if (L->bytesio_buf < 0)
-		L->bytesio_buf = 16;
 	/* 2.7's buffer is a char * of buf_size bytes, not a bytes object */
 	L->bytesio_buf_size = L->bytesio_buf >= 0 ? find(c, "bytesio", "buf_size", OPT) : -1;
+}
+
+/* numpy's scalar types the sizer knows the element size of. */
+static const char *const numpy_scalars[] = {
+	"numpy.bool_", "numpy.bool", "numpy.int8", "numpy.uint8", "numpy.int16", "numpy.uint16",
+	"numpy.int32", "numpy.uint32", "numpy.int64", "numpy.uint64", "numpy.longlong", "numpy.ulonglong",
+	"numpy.float16", "numpy.float32", "numpy.float64", "numpy.float128", "numpy.complex64",
+	"numpy.complex128", "numpy.complex256", "numpy.datetime64", "numpy.timedelta64",
+};
+
+/* The _ctypes part named TYPE (a layout of it), appended to OUT if known. */
+static void stg_layout(struct ctx *c, const char *type, struct pc_stg_layout *out, int *n)
+{
+	struct pc_stg_layout s = {
+		.size = size_of(c, type, OPT),
+		.length = find(c, type, "length", OPT),
+		.elements = find(c, type, "ffi_type_pointer.elements", OPT),
+		.format = find(c, type, "format", OPT),
+		.ndim = find(c, type, "ndim", OPT),
+	};
+	if (s.size > 0 && s.length >= 0 && s.elements >= 0 && s.format >= 0 && s.ndim >= 0)
+		out[(*n)++] = s;
+}
+
+/* numpy and _ctypes, which no interpreter DWARF describes: a layout a
+ * source does not know leaves those sizers to the type's basicsize. */
+static void init_modules(struct pc_layout *L, struct ctx *c)
+{
+	struct pc_numpy_layout *np = &L->numpy;
+	const char *A = "PyArrayObject_fields";
+	np->data = find(c, A, "data", OPT);
+	np->nd = find(c, A, "nd", OPT);
+	np->dimensions = find(c, A, "dimensions", OPT);
+	np->descr = find(c, A, "descr", OPT);
+	np->flags = find(c, A, "flags", OPT);
+	np->fields_size = size_of(c, A, OPT);
+	static const char *const descrs[] = { "PyArray_Descr_v1", "PyArray_Descr_v2" };
+	for (size_t i = 0; i < sizeof(descrs) / sizeof(descrs[0]); i++) {
+		char key[PC_FACT_KEY];
+		struct pc_numpy_descr d = { .basicsize = size_of(c, descrs[i], OPT),
+					    .elsize = find(c, descrs[i], "elsize", OPT) };
+		snprintf(key, sizeof(key), "width(%s.elsize)", descrs[i]);
+		fact(c, key, &d.width);
+		if (d.basicsize > 0 && d.elsize >= 0 && (d.width == 4 || d.width == 8))
+			np->descr_abi[np->ndescr++] = d;
+	}
+	for (size_t i = 0; i < sizeof(numpy_scalars) / sizeof(numpy_scalars[0]); i++) {
+		char key[PC_FACT_KEY];
+		int64_t size;
+		snprintf(key, sizeof(key), "itemsize(%s)", numpy_scalars[i]);
+		if (fact(c, key, &size) && size > 0 && np->nscalars < 24) {
+			snprintf(np->scalar[np->nscalars].name, sizeof(np->scalar[0].name), "%s", numpy_scalars[i]);
+			np->scalar[np->nscalars++].size = size;
+		}
+	}
+	stg_layout(c, "StgDictObject_38", L->stgdict, &L->nstgdict);
+	stg_layout(c, "StgInfo_313", L->stginfo, &L->nstginfo);
+	stg_layout(c, "StgInfo_314", L->stginfo, &L->nstginfo);
 }
 
 /* --- what the traverse rules read ------------------------------------------ */
@@ -962,6 +1004,9 @@ static void decide_walks(struct pc_layout *L, struct ctx *c)
 	d->deque_size = L->dq_leftindex >= 0 && L->dq_blocklen > 0 && L->dq_block_size > 0;
 	d->odict_size = L->od_fast_nodes_size >= 0 && L->od_first >= 0 && L->odnode_size > 0;
 	d->buffered_size = L->buffered_buffer >= 0 && L->buffered_buffer_size >= 0;
+	d->array_size = L->array_allocated >= 0 && L->array_descr >= 0 && L->arraydescr_itemsize >= 0;
+	d->struct_size = L->struct_codes >= 0 && L->formatcode_size > 0;
+	d->bytesio_size = L->bytesio_buf >= 0;
 }
 
 static void decide(struct pc_layout *L, struct ctx *c)
@@ -1083,15 +1128,18 @@ enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *k
 {
 	*value = -1;
 	size_t n = json_object_array_length(facts);
-	/* struct(T): the table describes T if it holds any fact of it. */
+	/* struct(T): the table describes T if it holds any fact of it, other
+	 * than the "abi" source's single facts (an info dump keeps them). */
 	size_t kn = strlen(key);
 	if (!strncmp(key, "struct(", 7) && kn > 8 && key[kn - 1] == ')') {
 		char type[PC_FACT_KEY];
 		snprintf(type, sizeof(type), "%.*s", (int)(kn - 8), key + 7);
 		for (size_t i = 0; i < n; i++) {
-			json_object *k;
-			if (json_object_object_get_ex(json_object_array_get_idx(facts, i), "fact", &k) &&
-			    names_struct(json_object_get_string(k), type)) {
+			json_object *f = json_object_array_get_idx(facts, i), *k, *from;
+			if (json_object_object_get_ex(f, "from", &from) &&
+			    !strcmp(json_object_get_string(from) ? json_object_get_string(from) : "", "abi"))
+				continue;
+			if (json_object_object_get_ex(f, "fact", &k) && names_struct(json_object_get_string(k), type)) {
 				*value = 1;
 				return PC_FACT_VALUE;
 			}
@@ -1172,12 +1220,14 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	c.feature = "sizing";
 	init_sizing(L, &c);
 	init_buffers(L, &c);
+	c.feature = "sizing extension modules' objects";
+	init_modules(L, &c);
 	c.feature = "the traverse rules";
 	init_rules(L, &c);
 	c.feature = "its layout decisions";
 	decide(L, &c);
 	for (int i = 0; i < nsources; i++)
-		if (c.used & (1u << i))
+		if ((c.used & (1u << i)) && !sources[i].aside)
 			snprintf(L->offsets + strlen(L->offsets), sizeof(L->offsets) - strlen(L->offsets), "%s%s",
 				 L->offsets[0] ? "+" : "", sources[i].name);
 	if (L->nfacts >= PC_LAYOUT_FACTS)
@@ -1223,8 +1273,9 @@ struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
 		int n = 0;
 		if (idx)
 			src[n++] = (struct pc_layout_source){ .name = "dwarf", .fact = dwarf_set_fact, .ctx = &set };
-		for (int i = 0; i < nmore && n < PC_LAYOUT_SOURCES; i++)
+		for (int i = 0; i < nmore && n < PC_LAYOUT_SOURCES - 1; i++)
 			src[n++] = more[i];
+		src[n++] = pc_layout_abi_source();
 		return pc_layout_build(L, src, n, major, minor);
 	}
 	struct pc_layout_source table;

@@ -417,6 +417,8 @@ static bool array_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	int64_t allocated;
 	int32_t itemsize;
 	*n = (uint64_t)t->basicsize;
+	if (!L->decodes.array_size)
+		return true;
 	if (!pc_i64(py, addr + (uint64_t)L->array_allocated, &allocated) ||
 	    !pc_u64(py, addr + (uint64_t)L->array_descr, &descr) ||
 	    !pc_mem_read(py->mem, descr + (uint64_t)L->arraydescr_itemsize, &itemsize, 4))
@@ -432,6 +434,8 @@ static bool struct_size(struct pc_py *py, uint64_t addr, const struct pc_type *t
 	const struct pc_layout *L = py->L;
 	uint64_t codes, fmtdef;
 	*n = (uint64_t)t->basicsize;
+	if (!L->decodes.struct_size)
+		return true;
 	if (!pc_u64(py, addr + (uint64_t)L->struct_codes, &codes))
 		return false;
 	uint64_t each = (uint64_t)L->formatcode_size;

@@ -402,7 +402,7 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	/* Their memory holds pointers to their data (an array's items, a
 	 * mapped file), never to an object: scanning it would read payload. */
 	t->payload_only = t->sizer == SZ_ARRAY || !strcmp(t->name, "mmap.mmap");
-	if ((t->sizer_bytes = pc_numpy_scalar_size(t->name)) >= 0 && !(t->flags & PC_TPFLAGS_HEAPTYPE))
+	if ((t->sizer_bytes = pc_numpy_scalar_size(py->L, t->name)) >= 0 && !(t->flags & PC_TPFLAGS_HEAPTYPE))
 		t->sizer = SZ_NPSCALAR;
 	if (t->sizer == SZ_DEFAULT && t->base && t->base != addr) {
 		struct pc_type *b = pc_type_get(py, t->base);
