@@ -1,28 +1,46 @@
 /* The per-build layout table: the struct offsets and sizes that naming,
- * sizing, the GC walk and the traverse rules use, and the behaviour
+ * sizing, the GC walk and the traverse rules use, the encodings, the
+ * layouts of extension modules the sizers read, and the behaviour
  * decisions derived from them.  Code asks this table; it does not branch on
- * version numbers.
+ * version numbers, nor on whether an offset is known.
  *
- * Every fact comes from offset sources, asked in order: DWARF
- * (layout/dwarf_offsets.c); else, without debug information, the target's
- * own _Py_DebugOffsets (3.13+, layout/debug_offsets.c) and a table
+ * It is built after discovery (which finds the binary, its runtime and
+ * version, and builds nothing), with the target's memory open
+ * (census/build_cache.c), from offset sources combined, asked in order
+ * (pc_layout_from): DWARF, the interpreter's and its lib-dynload modules'
+ * (layout/dwarf_offsets.c); the _Py_DebugOffsets record read from the
+ * target's memory (3.13+, layout/debug_offsets.c); without DWARF, a table
  * generated from the DWARF of a real build of that version
- * (layout/builtin_table.c, data in the top-level layout/X.Y.Z.json), which
- * is cross-checked against the target before use; and, as a test hook, a
- * table read back from `info`'s dump.  A source says of
- * each fact: a value, absent in this build, or unknown to it; the first
- * that knows answers, and the table records which (provenance).  A fact
- * no source knows refuses the census with its name: it never makes a
- * walker take another version's path.  In the int64_t fields below -1
- * means only "absent in this build".
+ * (layout/builtin_table.c, data in the top-level layout/X.Y.Z.json),
+ * which is then cross-checked against the target before use; last, the
+ * "abi" source (layout/abi_table.c) for extension modules no interpreter
+ * DWARF describes (array, _struct, BytesIO where shared; numpy; _ctypes),
+ * which `offsets` does not name.  A test hook reads a table back from
+ * `info`'s dump instead of them all.
+ *
+ * A source says of each fact: a value, absent in this build, or unknown to
+ * it; the first that knows answers, and the table records which
+ * (provenance, `info`'s layout.facts).  DWARF knows a member's absence only
+ * of a struct it has a DIE for: a struct with none is unknown to it, not
+ * absent.  A fact no source knows refuses the census with its name when a
+ * source describes its struct (a gap in that source), when it is required,
+ * or when a decision is asked of it (decisions are asked of structs every
+ * version has: the frame model of PyFrameObject, the str model of
+ * PyUnicodeObject); of a struct no source describes, an optional fact only
+ * turns off what needs it (that type's traverse rule or sizer).  It never
+ * makes a walker take another version's path.  In the int64_t fields below
+ * -1 means "no value": absent, or (optional, of an undescribed struct)
+ * unknown; walkers read such a field only under a decision that needs it.
  *
  * Walkers branch on the named decisions at the end (dict family, str model,
  * int model, name model, type sizeof, instance dict model, frame model,
- * thread frame, zero-digit rule), derived from the
- * facts in layout.c; the only version-keyed data is layout.c's behaviour
- * table (what sys.getsizeof counts, how many pre-header words), which no
- * struct describes.  The tp_flags bits below are ABI constants, which DWARF
- * does not describe either.
+ * thread frame, GC head model, interned model, stack top, code and
+ * generator sizing, module state, BytesIO model, and what the structured
+ * rules and sizers decode), derived from the facts in layout.c; the only
+ * version-keyed data is layout.c's behaviour table (what sys.getsizeof
+ * counts, how many pre-header words, the 3.12 tagged dict-or-values word),
+ * which no struct describes.  The tp_flags bits below are ABI constants,
+ * which DWARF does not describe either.
  *
  * The table is built once per build (build_cache.c shares it across the
  * processes of one build; a session points to it): it holds offsets and
