@@ -4,6 +4,7 @@
 #define PC_DISCOVER_H
 
 #include <elfutils/libdwfl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -13,9 +14,10 @@ struct pc_target {
 	pid_t pid;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;        /* the module holding _PyRuntime */
-	const char *module_path; /* its file */
+	const char *module_path; /* its file (as found; the file opened once its DWARF is) */
+	const char *elf_path;    /* the file libdwfl opened for it */
 	const char *debug_path;  /* where its DWARF came from */
-	Dwarf *dwarf;            /* NULL: none found (other offset sources then) */
+	Dwarf *dwarf;            /* NULL: not looked for yet (pc_target_dwarf), or none */
 	Dwarf_Addr bias;
 	char build_id[81];
 	int major, minor;        /* from Py_Version or the file name */
@@ -24,8 +26,17 @@ struct pc_target {
 	uint64_t py_version_addr; /* &Py_Version, 0 if absent (< 3.11) */
 };
 
-/* Everything here works on a running target: nothing is stopped. */
+/* Everything here works on a running target: nothing is stopped.
+ * Discovery finds the module holding the runtime, its address, version and
+ * build-id; it builds no layout and looks for no DWARF (the layout's
+ * sources have their say later, with the target's memory open), so it
+ * exits only when there is no CPython to read. */
 struct pc_error *pc_discover(pid_t pid, struct pc_target *t);
+
+/* T's DWARF, one of the layout's offset sources: false if there is none.
+ * Found, it sets t->dwarf, t->debug_path and the load bias it implies, and
+ * names the binary by the file opened (t->elf_path). */
+bool pc_target_dwarf(struct pc_target *t);
 void pc_target_fini(struct pc_target *t);
 
 /* Exit 6 for T, which has no DWARF (t->dwarf NULL): WHY says why no other

@@ -1,28 +1,46 @@
 /* The per-build layout table: the struct offsets and sizes that naming,
- * sizing, the GC walk and the traverse rules use, and the behaviour
+ * sizing, the GC walk and the traverse rules use, the encodings, the
+ * layouts of extension modules the sizers read, and the behaviour
  * decisions derived from them.  Code asks this table; it does not branch on
- * version numbers.
+ * version numbers, nor on whether an offset is known.
  *
- * Every fact comes from offset sources, asked in order: DWARF
- * (layout/dwarf_offsets.c); else, without debug information, the target's
- * own _Py_DebugOffsets (3.13+, layout/debug_offsets.c) and a table
+ * It is built after discovery (which finds the binary, its runtime and
+ * version, and builds nothing), with the target's memory open
+ * (census/build_cache.c), from offset sources combined, asked in order
+ * (pc_layout_from): DWARF, the interpreter's and its lib-dynload modules'
+ * (layout/dwarf_offsets.c); the _Py_DebugOffsets record read from the
+ * target's memory (3.13+, layout/debug_offsets.c); without DWARF, a table
  * generated from the DWARF of a real build of that version
- * (layout/builtin_table.c, data in the top-level layout/X.Y.Z.json), which
- * is cross-checked against the target before use; and, as a test hook, a
- * table read back from `info`'s dump.  A source says of
- * each fact: a value, absent in this build, or unknown to it; the first
- * that knows answers, and the table records which (provenance).  A fact
- * no source knows refuses the census with its name: it never makes a
- * walker take another version's path.  In the int64_t fields below -1
- * means only "absent in this build".
+ * (layout/builtin_table.c, data in the top-level layout/X.Y.Z.json),
+ * which is then cross-checked against the target before use; last, the
+ * "abi" source (layout/abi_table.c) for extension modules no interpreter
+ * DWARF describes (array, _struct, BytesIO where shared; numpy; _ctypes),
+ * which `offsets` does not name.  A test hook reads a table back from
+ * `info`'s dump instead of them all.
+ *
+ * A source says of each fact: a value, absent in this build, or unknown to
+ * it; the first that knows answers, and the table records which
+ * (provenance, `info`'s layout.facts).  DWARF knows a member's absence only
+ * of a struct it has a DIE for: a struct with none is unknown to it, not
+ * absent.  A fact no source knows refuses the census with its name when a
+ * source describes its struct (a gap in that source), when it is required,
+ * or when a decision is asked of it (decisions are asked of structs every
+ * version has: the frame model of PyFrameObject, the str model of
+ * PyUnicodeObject); of a struct no source describes, an optional fact only
+ * turns off what needs it (that type's traverse rule or sizer).  It never
+ * makes a walker take another version's path.  In the int64_t fields below
+ * -1 means "no value": absent, or (optional, of an undescribed struct)
+ * unknown; walkers read such a field only under a decision that needs it.
  *
  * Walkers branch on the named decisions at the end (dict family, str model,
  * int model, name model, type sizeof, instance dict model, frame model,
- * thread frame, zero-digit rule), derived from the
- * facts in layout.c; the only version-keyed data is layout.c's behaviour
- * table (what sys.getsizeof counts, how many pre-header words), which no
- * struct describes.  The tp_flags bits below are ABI constants, which DWARF
- * does not describe either.
+ * thread frame, GC head model, interned model, stack top, code and
+ * generator sizing, module state, BytesIO model, and what the structured
+ * rules and sizers decode), derived from the facts in layout.c; the only
+ * version-keyed data is layout.c's behaviour table (what sys.getsizeof
+ * counts, how many pre-header words, the 3.12 tagged dict-or-values word),
+ * which no struct describes.  The tp_flags bits below are ABI constants,
+ * which DWARF does not describe either.
  *
  * The table is built once per build (build_cache.c shares it across the
  * processes of one build; a session points to it): it holds offsets and
@@ -65,16 +83,17 @@ enum pc_fact_state { PC_FACT_UNKNOWN, PC_FACT_ABSENT, PC_FACT_VALUE };
  * "sizeof(Type)", "len(Type.array)", "enum(NAME)",
  * "bitfield(Type.path).byte|.bit|.bits". */
 struct pc_layout_source {
-	const char *name;      /* provenance: "dwarf", "table" */
+	const char *name;      /* provenance: "dwarf", "debug_offsets", "table", "abi" */
 	enum pc_fact_state (*fact)(void *ctx, const char *key, int64_t *value);
 	void *ctx;
+	bool aside;            /* extension modules' ABI only: not named in `offsets` */
 };
 
 #define PC_FACT_KEY 80
 #define PC_GC_LISTS 8
 #define PC_GC_SYMBOLS 2
-#define PC_LAYOUT_FACTS 400
-#define PC_LAYOUT_SOURCES 4
+#define PC_LAYOUT_FACTS 512
+#define PC_LAYOUT_SOURCES 5
 
 struct pc_fact {
 	char key[PC_FACT_KEY];
@@ -314,6 +333,22 @@ struct pc_layout {
 	int64_t bytesio_buf;   /* _io.BytesIO */
 	int64_t bytesio_buf_size;  /* 2.7: buf is a char * of this many bytes, else -1 (a bytes object) */
 
+	/* Extension modules outside the interpreter's DWARF, from their public
+	 * ABI where no DWARF describes them (the "abi" source). */
+	struct pc_numpy_layout {
+		/* PyArrayObject_fields; its size, the least an ndarray type's basicsize */
+		int64_t data, nd, dimensions, descr, flags, fields_size;
+		/* PyArray_Descr's elsize (offset, width) by numpy.dtype's basicsize */
+		int ndescr;
+		struct pc_numpy_descr { int64_t basicsize, elsize, width; } descr_abi[2];
+		/* the fixed-size scalar types and their element sizes */
+		int nscalars;
+		struct pc_numpy_scalar { char name[24]; int64_t size; } scalar[24];
+	} numpy;
+	/* _ctypes' per-class part (StgDict 3.8-3.12; StgInfo 3.13+), by size */
+	struct pc_stg_layout { int64_t size, length, elements, format, ndim; } stgdict[2], stginfo[2];
+	int nstgdict, nstginfo;
+
 	/* the traverse rules */
 	struct pc_rule_offs ro;
 	struct pc_member_list members[PC_NMEMBERS];
@@ -373,6 +408,46 @@ struct pc_layout {
 		PC_TF_CFRAME,           /* ->cframe->current_frame (3.11, 3.12) */
 		PC_TF_CURRENT,          /* ->current_frame (3.13) */
 	} thread_frame;
+	enum pc_gc_head_model {
+		PC_GC_HEAD_TAGGED,      /* _gc_next/_gc_prev, flags in their low bits (3.8+) */
+		PC_GC_HEAD_REFS,        /* a union with gc_refs: a tracked object's is -3 << shift (<= 3.7) */
+	} gc_head_model;
+	enum pc_interned_model {
+		PC_INTERNED_STATIC,     /* the static dict `interned`, by its symbol (<= 3.11) */
+		PC_INTERNED_INTERP,     /* each interpreter's cached_objects.interned_strings (3.12+) */
+	} interned_model;
+	enum pc_stack_top {
+		PC_STACK_TOP_PTR,       /* PyFrameObject.f_stacktop, a pointer past the top (<= 3.9) */
+		PC_STACK_DEPTH,         /* PyFrameObject.f_stackdepth, a count (3.10) */
+		PC_STACK_SLOTS,         /* _PyInterpreterFrame.stacktop, slots from localsplus (3.11-3.13) */
+		PC_STACK_POINTER,       /* _PyInterpreterFrame.stackpointer, NULL while running (3.14+) */
+	} stack_top;
+	enum pc_code_sizeof {
+		PC_CODE_SIZEOF_FIXED,   /* basicsize + cell2arg + opcache, as present (<= 3.10) */
+		PC_CODE_SIZEOF_UNITS,   /* a var-object of code units: the default size (3.11+) */
+	} code_sizeof;
+	enum pc_gen_code {
+		PC_GEN_CODE_FIELD,      /* gi_code (2.7-3.11) */
+		PC_GEN_CODE_IFRAME,     /* the code of the generator's embedded frame (3.12+) */
+	} gen_code;
+	enum pc_module_state {
+		PC_MSTATE_NONE,         /* no module state (2.7) */
+		PC_MSTATE_DEF,          /* md_state of md_def->m_size bytes, m_traverse in the def */
+		PC_MSTATE_MODULE,       /* md_state_size and md_state_traverse in the module (3.15+) */
+	} module_state;
+	enum pc_bytesio_model {
+		PC_BYTESIO_BYTES,       /* buf is a bytes object (3.x) */
+		PC_BYTESIO_CHARS,       /* buf is a char * of buf_size bytes (2.7) */
+	} bytesio_model;
+	bool str_wstr_copy;         /* str may hold a legacy wchar_t copy (wstr, <= 3.11) */
+	bool bytearray_bytes_buffer;  /* bytearray's buffer is a bytes object (3.15+) */
+	bool old_instances_by_class;  /* old-style instances named by their class (2.7) */
+	/* The structured traverse rules and sizers this layout has every fact
+	 * for (else the type's referents are opaque, its size the default). */
+	struct pc_decodes {
+		bool frame, gen, lru, deque, odict;   /* traverse rules */
+		bool deque_size, odict_size, buffered_size, array_size, struct_size, bytesio_size;   /* __sizeof__ */
+	} decodes;
 	int zero_int_digits;        /* digits sys.getsizeof counts for 0: 0, or 1 (3.11+) */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
 	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */
@@ -384,6 +459,10 @@ struct pc_layout {
  * found and its memory readable (a source may read it). */
 struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_source *sources, int nsources,
 				 int major, int minor);
+
+/* The source of extension modules' ABI facts (array, _struct, _io,
+ * numpy, _ctypes), named "abi", asked after the interpreter's sources. */
+struct pc_layout_source pc_layout_abi_source(void);
 
 /* The DWARF source over IDX. */
 struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx);
@@ -399,11 +478,21 @@ struct json_object;
 enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *key, int64_t *value);
 void pc_layout_table_free(struct pc_layout_source *src);
 
-/* The layout as the sources gave it: DWARF, then (test hook) a table
- * named by PYCENSUS_TEST_LAYOUT_TABLE instead of it.  The DWARF is IDX's
- * and, for what the interpreter's lacks, that of the NEXT extension
- * modules in EXT the build keeps apart (2.7's lib-dynload _collections...). */
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
-				struct pc_dwarf_index *const *ext, int next, int major, int minor);
+/* The struct fact KEY is about ("T.path", "sizeof(T)", "len(T.x)",
+ * "bitfield(T.x).y"), into TYPE; false for a key about none ("enum(X)").
+ * A source answers "struct(T)" with a value when it describes T at all:
+ * a fact it does not know of a struct it describes is a gap in it, which
+ * refuses; of a struct no source describes, only what needs it refuses. */
+bool pc_layout_key_struct(const char *key, char *type, size_t cap);
+
+/* The layout from the target's sources, combined, asked in order: the
+ * DWARF of IDX (NULL: none) and, for what the interpreter's lacks, that
+ * of the NEXT extension modules in EXT the build keeps apart (2.7's
+ * lib-dynload _collections...); then MORE (the _Py_DebugOffsets record
+ * read from the target's memory, a table compiled in).  Test hook: a
+ * table named by PYCENSUS_TEST_LAYOUT_TABLE instead of them all. */
+struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next,
+				const struct pc_layout_source *more, int nmore, int major, int minor);
 
 #endif

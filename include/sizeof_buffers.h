@@ -21,7 +21,7 @@ uint64_t pc_numpy_unknown_dtypes(void);
 /* The value size numpy's scalar type NAME (its tp_name) adds to its
  * basicsize in sys.getsizeof, -1 if NAME is none of numpy's fixed-size
  * scalar types. */
-int64_t pc_numpy_scalar_size(const char *name);
+int64_t pc_numpy_scalar_size(const struct pc_layout *L, const char *name);
 
 /* What ctypes' StgDict at ADDR, of type T (SZ_STGDICT), adds to the dict
  * size *N: its C fields and the buffers they own.  False if damaged; a

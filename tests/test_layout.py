@@ -19,6 +19,11 @@ decodes):
     version's path: the dict family's fact (dk_log2_size on 3.11+,
     dk_size before), a fact this build has as absent (unknown is not
     absent), and a frame fact the traverse rules read.
+  * "hidden ...": with a whole struct's DWARF withheld
+    (PYCENSUS_TEST_DWARF_HIDE), DWARF does not know it, which is not
+    "absent": the frame model (PyFrameObject), the str model
+    (PyUnicodeObject) and, 3.11+, the instance dict model (PyDictValues)
+    refuse with exit 4 naming the fact, instead of another version's path.
   * "released": the target runs on after all of it.
 
 One line per check: PASS / FAIL / SKIP; the last line is "N passed, M
@@ -86,6 +91,20 @@ def withheld(pc, label, pid, info, key, workdir, why):
                   "exit %r, stdout %d bytes, stderr: %s" % (rc, len(out), harness.short(err, 300)))
 
 
+def hidden(pc, label, pid, struct, why):
+    """With the DWARF of STRUCT withheld (PYCENSUS_TEST_DWARF_HIDE: no DIE
+    at all, unknown to the source, not absent from the build), a census
+    that needs it is refused naming it, never decoded by another model."""
+    env = env_with(None)
+    env["PYCENSUS_TEST_DWARF_HIDE"] = struct
+    rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", str(pid)], env=env)
+    lines = [l for l in err.splitlines() if l.strip()]
+    ok = rc == 4 and not out.strip() and len(lines) == 1 and struct in lines[0] and "refuses" in lines[0] \
+        and "knows" in lines[0]
+    rep.check(ok, label, "hidden %s (%s)" % (struct, why), "exit 4: %s" % harness.short(err, 200),
+              "exit %r, stdout %d bytes, stderr: %s" % (rc, len(out), harness.short(err, 300)))
+
+
 def check_gc_lists(label, info, known):
     """info's GC list heads are where the facts put them: in _PyRuntime
     (3.7, 3.8), in each interpreter (3.9+) or from the static generations
@@ -131,9 +150,13 @@ def run_one(pc, py, workdir):
         with open(dump, "w") as f:
             json.dump(info, f)
         froms = set(f["from"] for f in info["layout"]["facts"])
-        rep.check(info["python"]["offsets"] == "dwarf" and froms == {"dwarf"} and len(facts(info)) > 100,
-                  label, "dwarf provenance", "%d facts, offsets \"dwarf\"" % len(facts(info)),
-                  "offsets %r, sources %r, %d facts" % (info["python"]["offsets"], froms, len(facts(info))))
+        abi = [f["fact"] for f in info["layout"]["facts"] if f["from"] == "abi"]
+        rep.check(info["python"]["offsets"] == "dwarf" and froms <= {"dwarf", "abi"} and "dwarf" in froms and
+                  len(facts(info)) > 100 and any("numpy" in k for k in abi),
+                  label, "dwarf provenance", "%d facts, offsets \"dwarf\"; %d of extension modules' ABI" % (
+                      len(facts(info)), len(abi)),
+                  "offsets %r, sources %r, %d facts, abi %r" % (info["python"]["offsets"], froms, len(facts(info)),
+                                                                abi[:4]))
 
         back, rc, err = run_json(pc, ["info", pid], table=dump)
         if back is None:
@@ -177,6 +200,13 @@ def run_one(pc, py, workdir):
         frame = "_PyInterpreterFrame.owner" if known.get("_PyInterpreterFrame.owner") is not None \
             else "PyFrameObject.f_localsplus"
         withheld(pc, label, pid, info, frame, workdir, "frames")
+
+        # whole structs' DWARF withheld: the frame and str models are asked
+        # of structs every version has; the pre-header model of PyDictValues
+        hidden(pc, label, pid, "PyFrameObject", "the frame model")
+        hidden(pc, label, pid, "PyUnicodeObject", "the str model")
+        if known.get("PyDictValues.values") is not None:
+            hidden(pc, label, pid, "PyDictValues", "the instance dict model")
 
         check_gc_lists(label, info, known)
         withheld(pc, label, pid, info, "sizeof(gc_generation)", workdir, "the GC list heads")

@@ -211,51 +211,62 @@ struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path)
 
 /* --- learning a build --------------------------------------------------- */
 
-/* Everything a build's sessions learn from its DWARF and symbols. */
-/* Without DWARF: _Py_DebugOffsets from the target's memory, then the
- * table compiled in for this version for the rest; the layout is trusted
- * only once the cross-check says it fits the target.  Exit 6 when neither
- * source exists for this version. */
-static struct pc_error *layout_without_dwarf(struct pc_build *b)
+/* The layout from every offset source this target has, combined, asked
+ * in order: its DWARF (the interpreter's and its extension modules'); the
+ * _Py_DebugOffsets record read from its memory (3.13+); and, without DWARF,
+ * the table compiled in for its version, which is then trusted only once
+ * the cross-check says it fits.  With DWARF a record that does not read is
+ * left out; without, it refuses (exit 4).  Exit 6 when no source can stand
+ * in for the DWARF.  MEM: the target's memory, NULL for none. */
+static struct pc_error *layout_from_sources(struct pc_build *b, struct pc_mem *mem)
 {
 	struct pc_target *t = &b->target;
-	struct pc_layout_source src[2];
-	const char *from = NULL;
-	if (!pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from)) {
-		char why[96];
-		snprintf(why, sizeof(why), ", and pycensus has no layout table for Python %d.%d", t->major, t->minor);
-		return pc_discover_nodebug(t, why);
-	}
-	snprintf(b->table_from, sizeof(b->table_from), "%s", from);
-	struct pc_mem *mem = NULL;
-	struct pc_debug_offsets *rec = calloc(1, sizeof(*rec));
-	struct pc_error *err = rec ? pc_mem_open(t->pid, &mem) : pc_error_nomem();
+	struct pc_layout_source src[PC_LAYOUT_SOURCES];
 	int n = 0;
-	if (!err && pc_debug_offsets_known(t->major, t->minor)) {
-		err = pc_debug_offsets_read(mem, t->runtime, t->major, t->minor, rec);
-		src[n++] = pc_debug_offsets_source(rec);
+	bool table = false;
+	struct pc_debug_offsets *rec = NULL;
+	struct pc_error *err = NULL;
+	if (!b->dwarf) {
+		const char *from = NULL;
+		if (t->pid <= 0 || !pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from)) {
+			char why[96] = "";
+			if (t->pid > 0)
+				snprintf(why, sizeof(why), ", and pycensus has no layout table for Python %d.%d",
+					 t->major, t->minor);
+			return pc_discover_nodebug(t, why);
+		}
+		table = true;
+		snprintf(b->table_from, sizeof(b->table_from), "%s", from);
+		if (!mem)
+			err = pc_error_new(PC_EXIT_FAILED, "cannot read the memory of process %d", (int)t->pid);
 	}
-	if (!err) {
+	if (!err && mem && pc_debug_offsets_known(t->major, t->minor)) {
+		if (!(rec = calloc(1, sizeof(*rec))))
+			err = pc_error_nomem();
+		else if ((err = pc_debug_offsets_read(mem, t->runtime, t->major, t->minor, rec)) && b->dwarf) {
+			pc_error_destroy(err);   /* the DWARF answers without it */
+			err = NULL;
+		} else if (!err) {
+			src[n++] = pc_debug_offsets_source(rec);
+		}
+	}
+	if (!err && table) {
 		src[n++] = src[1];
-		err = pc_layout_build(&b->layout, src, n, t->major, t->minor);
-	}
-	if (!err) {
-		b->layout.table_from = b->table_from;
 		b->check = true;
 	}
-	pc_builtin_table_free(&src[1]);
+	if (!err)
+		err = pc_layout_from(&b->layout, b->dwarf, b->ext_dwarf, b->next_ext, src, n, t->major, t->minor);
+	if (!err && table)
+		b->layout.table_from = b->table_from;
+	if (table)
+		pc_builtin_table_free(&src[1]);
 	free(rec);
-	pc_mem_close(mem);
 	return err;
 }
 
 /* The table's cross-check against the target (item 2 of issue 10). */
-static struct pc_error *crosscheck(struct pc_build *b)
+static struct pc_error *crosscheck(struct pc_build *b, struct pc_mem *mem)
 {
-	struct pc_mem *mem = NULL;
-	struct pc_error *err = pc_mem_open(b->target.pid, &mem);
-	if (err)
-		return err;
 	struct pc_check_types ty = {
 		.type = b->kind_type[PK_TYPE], .integer = b->kind_type[PK_INT], .str = b->kind_type[PK_STR],
 		.dict = b->kind_type[PK_DICT], .tuple = b->kind_type[PK_TUPLE],
@@ -263,8 +274,7 @@ static struct pc_error *crosscheck(struct pc_build *b)
 	memcpy(ty.gc_symbol, b->gc_symbol, sizeof(ty.gc_symbol));
 	char build[520];
 	snprintf(build, sizeof(build), "%s (%s) for %s", b->layout.offsets, b->table_from, b->target.module_path);
-	err = pc_layout_crosscheck(&b->layout, mem, b->target.runtime, &ty, build);
-	pc_mem_close(mem);
+	struct pc_error *err = pc_layout_crosscheck(&b->layout, mem, b->target.runtime, &ty, build);
 	/* The table is refused, not the target: its own DWARF would do. */
 	if (err && err != pc_error_nomem() && strstr(err->msg, "does not fit this process")) {
 		size_t n = strlen(err->msg);
@@ -294,7 +304,7 @@ static bool has_symtab(struct pc_target *t)
 /* The statics the GC lists are anchored at (2.7, 3.6: gcmodule.c's
  * generations and collecting): local symbols, in .symtab; without it, the
  * exported pointer to the static, read from the process. */
-static struct pc_error *gc_symbols(struct pc_build *b)
+static struct pc_error *gc_symbols(struct pc_build *b, struct pc_mem *mem)
 {
 	const struct pc_gc_lists *g = &b->layout.gc;
 	if (!g->nsymbols)
@@ -308,12 +318,8 @@ static struct pc_error *gc_symbols(struct pc_build *b)
 	pc_target_symbols(&b->target, names, addrs, (size_t)(2 * g->nsymbols));
 	for (int i = 0; i < g->nsymbols; i++) {
 		b->gc_symbol[i] = addrs[2 * i];
-		if (!b->gc_symbol[i] && addrs[2 * i + 1] && b->target.pid > 0) {
-			struct pc_mem *mem = NULL;
-			if (!pc_mem_open(b->target.pid, &mem))
-				pc_mem_u64(mem, addrs[2 * i + 1], &b->gc_symbol[i]);
-			pc_mem_close(mem);
-		}
+		if (!b->gc_symbol[i] && addrs[2 * i + 1] && mem)
+			pc_mem_u64(mem, addrs[2 * i + 1], &b->gc_symbol[i]);
 		if (!b->gc_symbol[i])
 			return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbol %s%s%s, where its GC lists are",
 					    b->target.module_path, g->symbols[i], g->symbol_ptrs[i][0] ? " or " : "",
@@ -351,16 +357,36 @@ static int ext_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr 
 	return DWARF_CB_OK;
 }
 
+static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem);
+
+/* Discovery found the binary and its runtime; now its memory is opened and
+ * the layout built from the sources, then the symbols and rules. */
 static struct pc_error *learn(struct pc_build *b)
 {
 	struct pc_target *t = &b->target;
+	struct pc_mem *mem = NULL;
+	struct pc_error *mem_err = t->pid > 0 ? pc_mem_open(t->pid, &mem) : NULL;
 	struct pc_error *err = NULL;
-	if (t->dwarf && t->dwfl)
+	if (t->dwfl && pc_target_dwarf(t)) {
 		dwfl_getmodules(t->dwfl, ext_module, b, 0);
-	if (!t->dwarf)
-		err = t->pid > 0 ? layout_without_dwarf(b) : pc_discover_nodebug(t, "");
-	else if (!(err = pc_dwarf_index_create(t->dwarf, &b->dwarf)))
-		err = pc_layout_init(&b->layout, b->dwarf, b->ext_dwarf, b->next_ext, t->major, t->minor);
+		err = pc_dwarf_index_create(t->dwarf, &b->dwarf);
+	}
+	/* Without DWARF the target's memory holds the other sources. */
+	if (!err && mem_err && !b->dwarf) {
+		err = mem_err;
+		mem_err = NULL;
+	}
+	pc_error_destroy(mem_err);
+	if (!err)
+		err = learn_with(b, mem);
+	pc_mem_close(mem);
+	return err;
+}
+
+static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem)
+{
+	struct pc_target *t = &b->target;
+	struct pc_error *err = layout_from_sources(b, mem);
 	if (err)
 		return err;
 	/* A table read back through the test hook is checked like one compiled in. */
@@ -390,9 +416,9 @@ static struct pc_error *learn(struct pc_build *b)
 	b->set_dummy = addrs[PK_NKINDS];
 	if (!b->set_dummy)
 		pc_target_symbols(t, &(const char *){ "setobject.c:dummy" }, &b->set_dummy, 1);
-	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
-	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
-	if ((err = gc_symbols(b)))
+	b->lookdict = b->layout.dict_family == PC_DICT_SIZE_LOOKUP ? addrs[PK_NKINDS + 1] : 0;
+	b->interned = b->layout.interned_model == PC_INTERNED_STATIC ? addrs[PK_NKINDS + 2] : 0;
+	if ((err = gc_symbols(b, mem)))
 		return err;
 	err = pc_rulebook_create(&b->layout, t->mod, &b->rules);
 	if (err)
@@ -402,7 +428,7 @@ static struct pc_error *learn(struct pc_build *b)
 	if (!b->kind_type[PK_TYPE] || !b->kind_type[PK_STR] || !b->kind_type[PK_DICT])
 		return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbols of the builtin types (PyType_Type...)",
 				    t->module_path);
-	return b->check ? crosscheck(b) : NULL;
+	return b->check && mem ? crosscheck(b, mem) : NULL;
 }
 
 static void destroy(struct pc_build *b)
@@ -439,7 +465,7 @@ struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build *
 		if (!same)
 			continue;
 		if (have_file)
-			add_file(b, &f, t->module_path);
+			add_file(b, &f, b->dwarf && t->elf_path ? t->elf_path : t->module_path);
 		pc_target_fini(t);
 		b->refs++;
 		*fresh = false;
@@ -459,8 +485,12 @@ struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build *
 		destroy(b);
 		return err;
 	}
-	if (have_file)
+	/* The bias the layout's sources settled on (the DWARF's, if read). */
+	*bias = b->target.bias;
+	if (have_file) {
+		f.base_off = base - b->target.bias;
 		add_file(b, &f, b->target.module_path);
+	}
 	b->serial = ++serials;
 	b->refs = 1;
 	if (share) {

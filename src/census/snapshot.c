@@ -69,16 +69,20 @@ static struct pc_error *session_finish(struct pc_session *s, struct pc_target *t
 {
 	struct pc_build *b = NULL;
 	uint64_t bias = 0;
-	char *binary = NULL;
-	if (!err && !(binary = strdup(t->module_path ? t->module_path : "")))
+	/* The binary by its name, or, for a build read through DWARF, by the
+	 * file opened (as the build learnt from this target names it). */
+	char *name = NULL, *opened = NULL;
+	if (!err && (!(name = strdup(t->module_path ? t->module_path : "")) ||
+		     !(opened = strdup(t->elf_path ? t->elf_path : name))))
 		err = pc_error_nomem();
 	if (!err)
 		err = pc_build_get(t, share, &b, &bias, &s->indexed);
 	else
 		pc_target_fini(t);
 	if (!err)
-		err = session_init(s, b, bias, binary);
-	free(binary);
+		err = session_init(s, b, bias, b->dwarf ? opened : name);
+	free(name);
+	free(opened);
 	if (err) {
 		pc_session_close(s);
 		return err;
@@ -238,7 +242,7 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 	}
 	/* 3.8-3.11 keep the interned dict in a static variable: its symbol,
 	 * else (strip --strip-all) the one such dict in the module's data. */
-	if (!s->interned && s->layout->is_interned < 0 && opts->scope == PC_SCOPE_REACHABLE)
+	if (!s->interned && s->layout->interned_model == PC_INTERNED_STATIC && opts->scope == PC_SCOPE_REACHABLE)
 		s->interned = pc_find_interned(py, s->target.runtime);
 	struct pc_reach_roots roots = { s->target.runtime, s->interned };
 	struct pc_reach_stats rs;

@@ -1478,7 +1478,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	for (int i = 0; i < ni && !w->oom; i++) {
 		uint64_t d;
 		thread_roots(w, interps[i], true);
-		if (L->is_interned >= 0 && pc_u64(py, interps[i] + (uint64_t)L->is_interned, &d) && d &&
+		if (L->interned_model == PC_INTERNED_INTERP && pc_u64(py, interps[i] + (uint64_t)L->is_interned, &d) && d &&
 		    find(w, d) == UINT32_MAX)
 			add(w, d, root(w, "interned strings"));
 	}

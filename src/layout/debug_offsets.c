@@ -147,6 +147,17 @@ static enum pc_fact_state record_fact(void *ctx, const char *key, int64_t *value
 {
 	const struct pc_debug_offsets *d = ctx;
 	*value = -1;
+	size_t n = strlen(key);
+	if (!strncmp(key, "struct(", 7) && n > 8) {
+		char type[PC_FACT_KEY], t[PC_FACT_KEY];
+		snprintf(type, sizeof(type), "%.*s", (int)(n - 8), key + 7);
+		for (size_t i = 0; i < d->format->nfields; i++)
+			if (pc_layout_key_struct(d->format->fields[i].key, t, sizeof(t)) && !strcmp(t, type)) {
+				*value = 1;
+				return PC_FACT_VALUE;
+			}
+		return PC_FACT_UNKNOWN;
+	}
 	for (size_t i = 0; i < d->format->nfields; i++)
 		if (!strcmp(d->format->fields[i].key, key)) {
 			*value = (int64_t)u64_at(d, d->format->fields[i].at);

@@ -18,16 +18,64 @@ struct ctx {
 	char buf[160], ubuf[PC_FACT_KEY];
 };
 
+/* The struct KEY names ("T.path", "sizeof(T|U)": the first, "len(T.x)",
+ * "bitfield(T.x).y") into TYPE; false for a key naming none ("enum(X)"). */
+bool pc_layout_key_struct(const char *key, char *type, size_t cap)
+{
+	const char *p = key;
+	if (!strncmp(p, "sizeof(", 7))
+		p += 7;
+	else if (!strncmp(p, "len(", 4))
+		p += 4;
+	else if (!strncmp(p, "bitfield(", 9))
+		p += 9;
+	else if (strchr(p, '('))
+		return false;   /* enum(X), struct(X) */
+	size_t n = strcspn(p, ".|)");
+	if (!n || n >= cap)
+		return false;
+	memcpy(type, p, n);
+	type[n] = 0;
+	return true;
+}
+
+/* Whether some source describes struct TYPE at all. */
+static bool struct_known(struct ctx *c, const char *type)
+{
+	char key[PC_FACT_KEY + 16];
+	snprintf(key, sizeof(key), "struct(%s)", type);
+	for (int i = 0; i < c->nsrc; i++) {
+		int64_t v;
+		if (c->src[i].fact(c->src[i].ctx, key, &v) == PC_FACT_VALUE)
+			return true;
+	}
+	return false;
+}
+
+static void unknown(struct ctx *c, const char *key)
+{
+	if (c->unknown)
+		return;
+	size_t n = strnlen(key, sizeof(c->ubuf) - 1);
+	memcpy(c->ubuf, key, n);
+	c->ubuf[n] = 0;
+	c->unknown = c->ubuf;
+	c->unknown_for = c->feature;
+}
+
 /* The first answer of the sources to KEY, recorded with its provenance.
- * False unless a value. */
-static bool fact(struct ctx *c, const char *key, int64_t *value)
+ * A fact no source knows, of a struct some source describes, refuses the
+ * census; of a struct no source describes (one this build may lack, or a
+ * module's kept apart), it stays unknown: a required fact or a decision
+ * asking it refuses then (need, decide_find), an optional one is off. */
+static enum pc_fact_state ask(struct ctx *c, const char *key, int64_t *value)
 {
 	struct pc_layout *L = c->L;
 	*value = -1;
 	for (int i = 0; i < L->nfacts; i++)
 		if (!strcmp(L->facts[i].key, key)) {
 			*value = L->facts[i].value;
-			return L->facts[i].state == PC_FACT_VALUE;
+			return (enum pc_fact_state)L->facts[i].state;
 		}
 	struct pc_fact f = { .state = PC_FACT_UNKNOWN, .value = -1 };
 	snprintf(f.key, sizeof(f.key), "%s", key);
@@ -38,31 +86,56 @@ static bool fact(struct ctx *c, const char *key, int64_t *value)
 		if (f.state == PC_FACT_VALUE)
 			f.value = v;
 	}
+	char type[PC_FACT_KEY];
 	if (f.state != PC_FACT_UNKNOWN)
 		c->used |= 1u << f.source;
-	else if (!c->unknown) {
-		snprintf(c->ubuf, sizeof(c->ubuf), "%s", key);
-		c->unknown = c->ubuf;
-		c->unknown_for = c->feature;
-	}
+	else if (!pc_layout_key_struct(key, type, sizeof(type)) || struct_known(c, type))
+		unknown(c, key);
 	if (L->nfacts < PC_LAYOUT_FACTS)
 		L->facts[L->nfacts++] = f;
 	*value = f.value;
-	return f.state == PC_FACT_VALUE;
+	return (enum pc_fact_state)f.state;
 }
 
+/* False unless a value. */
+static bool fact(struct ctx *c, const char *key, int64_t *value)
+{
+	return ask(c, key, value) == PC_FACT_VALUE;
+}
+
+/* A required KEY lacks a value: absent (the build's debug information
+ * lacks it) or unknown to every source (refused as such). */
 static void need(struct ctx *c, const char *key, bool required)
 {
-	if (required && !c->missing) {
+	if (!required)
+		return;
+	for (int i = 0; i < c->L->nfacts; i++)
+		if (!strcmp(c->L->facts[i].key, key) && c->L->facts[i].state == PC_FACT_UNKNOWN) {
+			unknown(c, key);
+			return;
+		}
+	if (!c->missing) {
 		snprintf(c->buf, sizeof(c->buf), "%s", key);
 		c->missing = c->buf;
 	}
 }
 
+/* Offset of TYPE.PATH for a decision: a value or absent, never unknown
+ * (an unknown refuses: the decision is not guessed). */
+static int64_t decide_find(struct ctx *c, const char *type, const char *path)
+{
+	char key[2 * PC_FACT_KEY];
+	snprintf(key, sizeof(key), "%s.%s", type, path);
+	int64_t v;
+	if (ask(c, key, &v) == PC_FACT_UNKNOWN)
+		unknown(c, key);
+	return v;
+}
+
 /* Offset of TYPE.PATHS ("a|b": alternative names of one member). */
 static int64_t find(struct ctx *c, const char *type, const char *paths, bool required)
 {
-	char key[PC_FACT_KEY];
+	char key[2 * PC_FACT_KEY + 64];
 	snprintf(key, sizeof(key), "%s.%s", type, paths);
 	int64_t v;
 	if (!fact(c, key, &v))
@@ -136,8 +209,32 @@ static const char *span(char *buf, const char *p, size_t n)
 	return buf;
 }
 
-/* DWARF describes every struct of the interpreter: what it does not hold is
- * absent from this build, never unknown. */
+/* Test hook: the structs named in PYCENSUS_TEST_DWARF_HIDE (separated by
+ * commas) have no DIE, as in DWARF that does not describe them. */
+static bool hidden(const char *type)
+{
+	const char *h = getenv("PYCENSUS_TEST_DWARF_HIDE");
+	size_t n = strlen(type);
+	for (const char *p = h; p && *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && !strncmp(p, type, n))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+/* Whether the DWARF has a DIE for TYPE (the first of "a|b" alternatives). */
+static bool dwarf_describes(struct pc_dwarf_index *idx, const char *type)
+{
+	char t[PC_FACT_KEY];
+	span(t, type, strcspn(type, "|"));
+	return !hidden(t) && pc_dwarf_sizeof(idx, t) >= 0;
+}
+
+/* A member the struct's DIE lacks is absent from this build; a struct the
+ * DWARF has no DIE for is unknown to it (this build may lack it, or keep
+ * it in a module whose DWARF is elsewhere): other sources may know it. */
 static enum pc_fact_state dwarf_fact(void *ctx, const char *key, int64_t *value)
 {
 	struct pc_dwarf_index *idx = ctx;
@@ -145,6 +242,11 @@ static enum pc_fact_state dwarf_fact(void *ctx, const char *key, int64_t *value)
 	const char *path;
 	size_t n = strlen(key);
 	*value = -1;
+	if (!strncmp(key, "struct(", 7) && key[n - 1] == ')') {
+		span(inner, key + 7, n - 8);
+		*value = 1;
+		return dwarf_describes(idx, inner) ? PC_FACT_VALUE : PC_FACT_UNKNOWN;
+	}
 	if (!strncmp(key, "enum(", 5) && key[n - 1] == ')') {
 		span(inner, key + 5, n - 6);
 		return pc_dwarf_enumerator(idx, inner, value) ? PC_FACT_VALUE : PC_FACT_ABSENT;
@@ -153,6 +255,8 @@ static enum pc_fact_state dwarf_fact(void *ctx, const char *key, int64_t *value)
 		span(inner, key + 4, n - 5);
 		if (!split(inner, type, sizeof(type), &path))
 			return PC_FACT_ABSENT;
+		if (!dwarf_describes(idx, type))
+			return PC_FACT_UNKNOWN;
 		*value = pc_dwarf_array_len(idx, type, path);
 		return *value >= 0 ? PC_FACT_VALUE : PC_FACT_ABSENT;
 	}
@@ -163,6 +267,8 @@ static enum pc_fact_state dwarf_fact(void *ctx, const char *key, int64_t *value)
 		span(inner, key + 9, (size_t)(close - key - 9));
 		int64_t byte;
 		int bit, bits;
+		if (split(inner, type, sizeof(type), &path) && !dwarf_describes(idx, type))
+			return PC_FACT_UNKNOWN;
 		if (!split(inner, type, sizeof(type), &path) ||
 		    !pc_dwarf_bitfield(idx, type, path, &byte, &bit, &bits))
 			return PC_FACT_ABSENT;
@@ -174,19 +280,22 @@ static enum pc_fact_state dwarf_fact(void *ctx, const char *key, int64_t *value)
 		span(inner, key + 7, n - 8);
 	else if (!split(key, type, sizeof(type), &path))
 		return PC_FACT_ABSENT;
+	if (!sizeof_ && !dwarf_describes(idx, type))
+		return PC_FACT_UNKNOWN;
 	/* The first alternative this build has. */
 	const char *p = sizeof_ ? inner : path;
 	while (*p) {
 		size_t len = strcspn(p, "|");
 		span(alt, p, len);
-		*value = sizeof_ ? pc_dwarf_sizeof(idx, alt) : pc_dwarf_offsetof(idx, type, alt, NULL);
+		*value = sizeof_ ? (hidden(alt) ? -1 : pc_dwarf_sizeof(idx, alt)) : pc_dwarf_offsetof(idx, type, alt, NULL);
 		if (*value >= 0)
 			return PC_FACT_VALUE;
 		p += len;
 		if (*p == '|')
 			p++;
 	}
-	return PC_FACT_ABSENT;
+	/* sizeof(T): no DIE for any alternative is unknown, not absent. */
+	return sizeof_ ? PC_FACT_UNKNOWN : PC_FACT_ABSENT;
 }
 
 struct pc_layout_source pc_layout_dwarf_source(struct pc_dwarf_index *idx)
@@ -202,12 +311,18 @@ struct dwarf_set {
 	int n;
 };
 
+/* A value from any; else absent if any describes the struct; else unknown. */
 static enum pc_fact_state dwarf_set_fact(void *ctx, const char *key, int64_t *value)
 {
 	struct dwarf_set *d = ctx;
-	enum pc_fact_state st = PC_FACT_ABSENT;
-	for (int i = 0; i < d->n && st != PC_FACT_VALUE; i++)
-		st = dwarf_fact(d->idx[i], key, value);
+	enum pc_fact_state st = PC_FACT_UNKNOWN;
+	for (int i = 0; i < d->n && st != PC_FACT_VALUE; i++) {
+		enum pc_fact_state one = dwarf_fact(d->idx[i], key, value);
+		if (one != PC_FACT_UNKNOWN)
+			st = one;
+	}
+	if (st != PC_FACT_VALUE)
+		*value = -1;
 	return st;
 }
 
@@ -307,10 +422,12 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 	 * a gc_refs word beside them. */
 	L->gc_next = find(c, "PyGC_Head", "_gc_next", OPT);
 	if (L->gc_next >= 0) {
+		L->gc_head_model = PC_GC_HEAD_TAGGED;
 		L->gc_prev = find(c, "PyGC_Head", "_gc_prev", REQ);
 		L->gc_next_mask = L->gc_prev_mask = ~(uint64_t)3;
 		L->gc_refs = -1;
 	} else {
+		L->gc_head_model = PC_GC_HEAD_REFS;
 		L->gc_next = find(c, "PyGC_Head", "gc.gc_next", REQ);
 		L->gc_prev = find(c, "PyGC_Head", "gc.gc_prev", REQ);
 		L->gc_refs = find(c, "PyGC_Head", "gc.gc_refs", REQ);
@@ -414,8 +531,10 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 static void init_str(struct pc_layout *L, struct ctx *c)
 {
 	L->string_sval = L->ustr_length = L->ustr_buffer = L->py_unicode_size = -1;
-	L->ascii_size = size_of(c, "PyASCIIObject", OPT);
-	if (L->ascii_size < 0) {
+	/* PEP 393's unicode object has its characters' union `data`; asked of
+	 * PyUnicodeObject, which every version has, so it cannot be guessed. */
+	if (decide_find(c, "PyUnicodeObject", "data") < 0) {
+		L->ascii_size = -1;
 		/* No PEP 393 (2.7): str is PyStringObject, unicode keeps its
 		 * Py_UNICODE characters (2 or 4 bytes: the build's choice) in a
 		 * buffer of its own. */
@@ -432,6 +551,7 @@ static void init_str(struct pc_layout *L, struct ctx *c)
 		return;
 	}
 	L->str_model = PC_STR_PEP393;
+	L->ascii_size = size_of(c, "PyASCIIObject", REQ);
 	L->compact_size = size_of(c, "PyCompactUnicodeObject", REQ);
 	L->unicode_size = size_of(c, "PyUnicodeObject", REQ);
 	L->str_length = find(c, "PyASCIIObject", "length", REQ);
@@ -555,27 +675,14 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 	L->odnode_size = size_of(c, "_odictnode", OPT);
 	L->buffered_buffer = find(c, "buffered", "buffer", OPT);
 	L->buffered_buffer_size = find(c, "buffered", "buffer_size", OPT);
-	/* array.array: where the module is built into the interpreter its
-	 * DWARF is here; built as a shared module (lib-dynload) it is not, and
-	 * then the layout every version 3.8-3.15 shares is used (arrayobject:
-	 * PyObject_VAR_HEAD, ob_item, allocated, ob_descr; arraydescr:
-	 * typecode, itemsize). */
+	/* array.array and _struct.Struct: where the module is built into the
+	 * interpreter its DWARF is here; built as a shared module
+	 * (lib-dynload) it is not, and the "abi" source answers. */
 	L->array_allocated = find(c, "arrayobject", "allocated", OPT);
 	L->array_descr = find(c, "arrayobject", "ob_descr", OPT);
 	L->arraydescr_itemsize = find(c, "arraydescr", "itemsize", OPT);
-	if (L->array_allocated < 0 || L->array_descr < 0 || L->arraydescr_itemsize < 0) {
-		L->array_allocated = 32;
-		L->array_descr = 40;
-		L->arraydescr_itemsize = 4;
-	}
-	/* _struct.Struct, likewise (PyStructObject: PyObject_HEAD, s_size,
-	 * s_len, s_codes; formatcode: fmtdef, offset, size, repeat). */
 	L->struct_codes = find(c, "PyStructObject", "s_codes", OPT);
 	L->formatcode_size = size_of(c, "formatcode", OPT);
-	if (L->struct_codes < 0 || L->formatcode_size <= 0) {
-		L->struct_codes = 32;
-		L->formatcode_size = 32;
-	}
 	L->dq_block_size = size_of(c, "BLOCK", OPT);
 	L->dq_blocklen = array_len(c, "BLOCK", "data");
 	/* 2.7's deque counts its items in len, not a var-object ob_size. */
@@ -584,15 +691,70 @@ static void init_sizing(struct pc_layout *L, struct ctx *c)
 		L->dq_len = L->ob_size;
 }
 
-/* io.BytesIO: from DWARF where _io is built in, else the layout 3.8-3.15
- * share (bytesio: PyObject_HEAD, buf). */
+/* io.BytesIO: from DWARF where _io is built in, else the "abi" source. */
 static void init_buffers(struct pc_layout *L, struct ctx *c)
 {
 	L->bytesio_buf = find(c, "bytesio", "buf", OPT);
-	if (L->bytesio_buf < 0)
-		L->bytesio_buf = 16;
 	/* 2.7's buffer is a char * of buf_size bytes, not a bytes object */
 	L->bytesio_buf_size = L->bytesio_buf >= 0 ? find(c, "bytesio", "buf_size", OPT) : -1;
+}
+
+/* numpy's scalar types the sizer knows the element size of. */
+static const char *const numpy_scalars[] = {
+	"numpy.bool_", "numpy.bool", "numpy.int8", "numpy.uint8", "numpy.int16", "numpy.uint16",
+	"numpy.int32", "numpy.uint32", "numpy.int64", "numpy.uint64", "numpy.longlong", "numpy.ulonglong",
+	"numpy.float16", "numpy.float32", "numpy.float64", "numpy.float128", "numpy.complex64",
+	"numpy.complex128", "numpy.complex256", "numpy.datetime64", "numpy.timedelta64",
+};
+
+/* The _ctypes part named TYPE (a layout of it), appended to OUT if known. */
+static void stg_layout(struct ctx *c, const char *type, struct pc_stg_layout *out, int *n)
+{
+	struct pc_stg_layout s = {
+		.size = size_of(c, type, OPT),
+		.length = find(c, type, "length", OPT),
+		.elements = find(c, type, "ffi_type_pointer.elements", OPT),
+		.format = find(c, type, "format", OPT),
+		.ndim = find(c, type, "ndim", OPT),
+	};
+	if (s.size > 0 && s.length >= 0 && s.elements >= 0 && s.format >= 0 && s.ndim >= 0)
+		out[(*n)++] = s;
+}
+
+/* numpy and _ctypes, which no interpreter DWARF describes: a layout a
+ * source does not know leaves those sizers to the type's basicsize. */
+static void init_modules(struct pc_layout *L, struct ctx *c)
+{
+	struct pc_numpy_layout *np = &L->numpy;
+	const char *A = "PyArrayObject_fields";
+	np->data = find(c, A, "data", OPT);
+	np->nd = find(c, A, "nd", OPT);
+	np->dimensions = find(c, A, "dimensions", OPT);
+	np->descr = find(c, A, "descr", OPT);
+	np->flags = find(c, A, "flags", OPT);
+	np->fields_size = size_of(c, A, OPT);
+	static const char *const descrs[] = { "PyArray_Descr_v1", "PyArray_Descr_v2" };
+	for (size_t i = 0; i < sizeof(descrs) / sizeof(descrs[0]); i++) {
+		char key[PC_FACT_KEY];
+		struct pc_numpy_descr d = { .basicsize = size_of(c, descrs[i], OPT),
+					    .elsize = find(c, descrs[i], "elsize", OPT) };
+		snprintf(key, sizeof(key), "width(%s.elsize)", descrs[i]);
+		fact(c, key, &d.width);
+		if (d.basicsize > 0 && d.elsize >= 0 && (d.width == 4 || d.width == 8))
+			np->descr_abi[np->ndescr++] = d;
+	}
+	for (size_t i = 0; i < sizeof(numpy_scalars) / sizeof(numpy_scalars[0]); i++) {
+		char key[PC_FACT_KEY];
+		int64_t size;
+		snprintf(key, sizeof(key), "itemsize(%s)", numpy_scalars[i]);
+		if (fact(c, key, &size) && size > 0 && np->nscalars < 24) {
+			snprintf(np->scalar[np->nscalars].name, sizeof(np->scalar[0].name), "%s", numpy_scalars[i]);
+			np->scalar[np->nscalars++].size = size;
+		}
+	}
+	stg_layout(c, "StgDictObject_38", L->stgdict, &L->nstgdict);
+	stg_layout(c, "StgInfo_313", L->stginfo, &L->nstginfo);
+	stg_layout(c, "StgInfo_314", L->stginfo, &L->nstginfo);
 }
 
 /* --- what the traverse rules read ------------------------------------------ */
@@ -759,19 +921,93 @@ static const struct behaviour {
 	/* <= 3.7: gc_refs of a tracked object is _PyGC_REFS_REACHABLE (-3)
 	 * shifted left by this (3.6/3.7 keep the finalized flag in bit 0) */
 	int gc_refs_shift;
+	/* The pre-header's dict word is the 3.12 dict-or-values word, values
+	 * tagged in bit 0: an encoding of macros.  (Its union type
+	 * PyDictOrValues says so where the DWARF describes it, but a struct
+	 * no source describes cannot say the other versions lack it.) */
+	bool dict_or_values_word;
 } behaviours[] = {
-	{ 2, 7, false, 0, 0, 0, 0, 0 },
-	{ 3, 6, false, 0, 0, 0, 0, 1 },
-	{ 3, 7, false, 0, 0, 0, 0, 1 },
-	{ 3, 8, false, 0, 0, 0, 0 },
-	{ 3, 9, false, 0, 0, 0, 0 },
-	{ 3, 10, false, 0, 0, 0, 0 },
-	{ 3, 11, true, 2, 1, 0, 0 },
-	{ 3, 12, true, 2, 1, 0, 0 },
-	{ 3, 13, false, 2, 1, 0, 0 },
-	{ 3, 14, false, 2, 1, 3, 3 },
-	{ 3, 15, false, 2, 1, 3, 3 },
+	{ 2, 7, false, 0, 0, 0, 0, 0, false },
+	{ 3, 6, false, 0, 0, 0, 0, 1, false },
+	{ 3, 7, false, 0, 0, 0, 0, 1, false },
+	{ 3, 8, false, 0, 0, 0, 0, 0, false },
+	{ 3, 9, false, 0, 0, 0, 0, 0, false },
+	{ 3, 10, false, 0, 0, 0, 0, 0, false },
+	{ 3, 11, true, 2, 1, 0, 0, 0, false },
+	{ 3, 12, true, 2, 1, 0, 0, 0, true },
+	{ 3, 13, false, 2, 1, 0, 0, 0, false },
+	{ 3, 14, false, 2, 1, 3, 3, 0, false },
+	{ 3, 15, false, 2, 1, 3, 3, 0, false },
 };
+
+/* The walkers' other choices, each from the facts that decide it: they
+ * branch on these, never on whether an offset is known. */
+static void decide_walks(struct pc_layout *L, struct ctx *c)
+{
+	const struct pc_rule_offs *o = &L->ro;
+	/* The interned strings: per interpreter where it holds them. */
+	L->interned_model = L->is_interned >= 0 ? PC_INTERNED_INTERP : PC_INTERNED_STATIC;
+	/* A <= 3.10 dict's keys say by dk_lookup whether they are general. */
+	if (L->dict_family == PC_DICT_SIZE_LOOKUP && L->dk_lookup < 0)
+		need(c, "PyDictKeysObject.dk_lookup", true);
+	/* Inline values say whether they are the object's own. */
+	if (L->idict_model == PC_IDICT_INLINE_VALUES && L->dictvalues_embedded < 0)
+		need(c, "PyDictValues.embedded", true);
+
+	/* How deep a frame's value stack is: the member this build has. */
+	bool stack = true;
+	if (L->frame_model == PC_FRAME_INTERP) {
+		if (o->iframe_stackpointer >= 0)
+			L->stack_top = PC_STACK_POINTER;
+		else if (o->iframe_stacktop >= 0)
+			L->stack_top = PC_STACK_SLOTS;
+		else
+			stack = false;
+	} else if (o->f_stackdepth >= 0) {
+		L->stack_top = PC_STACK_DEPTH;
+	} else if (o->f_stacktop >= 0) {
+		L->stack_top = PC_STACK_TOP_PTR;
+	} else {
+		stack = false;
+	}
+	/* Code objects: 3.11+ is a var-object of code units; before, a fixed
+	 * struct plus what hangs off it. */
+	L->code_sizeof = L->co_nlocalsplus >= 0 ? PC_CODE_SIZEOF_UNITS : PC_CODE_SIZEOF_FIXED;
+	/* A generator's code: its own member, or its frame's (3.12+). */
+	L->gen_code = L->gi_code >= 0 ? PC_GEN_CODE_FIELD : PC_GEN_CODE_IFRAME;
+	/* Where a module keeps its state's size and traverse function. */
+	if (o->md_state_traverse >= 0)
+		L->module_state = PC_MSTATE_MODULE;
+	else if (L->md_def >= 0 && o->m_traverse >= 0 && L->m_size >= 0)
+		L->module_state = PC_MSTATE_DEF;
+	else
+		L->module_state = PC_MSTATE_NONE;
+	if (L->module_state != PC_MSTATE_NONE && o->md_state < 0)
+		need(c, "PyModuleObject.md_state", true);
+	L->bytesio_model = L->bytesio_buf_size >= 0 ? PC_BYTESIO_CHARS : PC_BYTESIO_BYTES;
+	L->str_wstr_copy = L->str_model == PC_STR_PEP393 && L->str_wstr >= 0;
+	if (L->str_wstr_copy && L->str_wstr_length < 0)
+		need(c, "PyCompactUnicodeObject.wstr_length", true);
+	L->bytearray_bytes_buffer = L->bytearray_bytes_object >= 0;
+	L->old_instances_by_class = L->name_model == PC_NAME_NAME && L->in_class >= 0;
+
+	/* The structured rules and sizers with every fact they read. */
+	struct pc_decodes *d = &L->decodes;
+	d->frame = stack && (L->frame_model == PC_FRAME_OBJECT
+			     ? o->f_localsplus >= 0 && o->f_valuestack >= 0 && L->co_nlocals >= 0 && L->f_code >= 0
+			     : L->f_frame >= 0 && o->iframe_owner >= 0 && L->iframe_localsplus >= 0);
+	d->gen = L->frame_model == PC_FRAME_OBJECT ||
+		 (stack && L->gi_iframe >= 0 && o->gi_frame_state >= 0);
+	d->lru = o->lru_root >= 0 && o->lru_next >= 0 && o->lru_key >= 0 && o->lru_result >= 0;
+	d->deque = o->dq_leftblock >= 0 && o->blk_data >= 0 && o->blk_rightlink >= 0 && L->dq_blocklen > 0;
+	d->odict = L->od_first >= 0 && o->odnode_key >= 0 && o->odnode_next >= 0;
+	d->deque_size = L->dq_leftindex >= 0 && L->dq_blocklen > 0 && L->dq_block_size > 0;
+	d->odict_size = L->od_fast_nodes_size >= 0 && L->od_first >= 0 && L->odnode_size > 0;
+	d->buffered_size = L->buffered_buffer >= 0 && L->buffered_buffer_size >= 0;
+	d->array_size = L->array_allocated >= 0 && L->array_descr >= 0 && L->arraydescr_itemsize >= 0;
+	d->struct_size = L->struct_codes >= 0 && L->formatcode_size > 0;
+	d->bytesio_size = L->bytesio_buf >= 0;
+}
 
 static void decide(struct pc_layout *L, struct ctx *c)
 {
@@ -821,21 +1057,27 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	if (L->dict_family == PC_DICT_LOG2_KIND && (L->uentry_key < 0 || L->uentry_value < 0))
 		need(c, "PyDictUnicodeEntry.me_key", true);
 
-	/* Instance dicts: the 3.12 tagged word has its own union type; 3.13's
-	 * values know whether they are valid. */
-	bool tagged = size_of(c, "PyDictOrValues", OPT) > 0;
+	/* Instance dicts: 3.13's values know whether they are valid (asked
+	 * where pre-header words exist, so PyDictValues does); the 3.12 tagged
+	 * word is the behaviour table's, checked against its union type where
+	 * a source describes that. */
+	int64_t tagged_size;
 	if (!L->has_preheader)
 		L->idict_model = PC_IDICT_OFFSET;
-	else if (tagged)
-		L->idict_model = PC_IDICT_TAGGED;
-	else if (L->dictvalues_valid >= 0)
+	else if (decide_find(c, "PyDictValues", "valid") >= 0)
 		L->idict_model = PC_IDICT_INLINE_VALUES;
+	else if (b->dict_or_values_word)
+		L->idict_model = PC_IDICT_TAGGED;
 	else
 		L->idict_model = PC_IDICT_VALUES_WORD;
+	if (ask(c, "sizeof(PyDictOrValues)", &tagged_size) == PC_FACT_VALUE && L->idict_model != PC_IDICT_TAGGED)
+		need(c, "a pre-header model that fits PyDictOrValues", true);
 	L->idict_values_tag = 1;
 
-	/* Frames: 3.11 moved locals and the stack into _PyInterpreterFrame. */
-	L->frame_model = size_of(c, "_PyInterpreterFrame", OPT) > 0 ? PC_FRAME_INTERP : PC_FRAME_OBJECT;
+	/* Frames: 3.11 moved locals and the stack into _PyInterpreterFrame,
+	 * which the frame object points to (f_frame): asked of the frame
+	 * object, which every version has, so it cannot be guessed. */
+	L->frame_model = decide_find(c, "PyFrameObject", "f_frame") >= 0 ? PC_FRAME_INTERP : PC_FRAME_OBJECT;
 	L->frame_cleared = -1;
 	if (L->frame_model == PC_FRAME_INTERP && !enumerator(c, "FRAME_CLEARED", &L->frame_cleared))
 		need(c, "enum(FRAME_CLEARED)", true);
@@ -865,6 +1107,7 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	/* Static builtin type i (tp_subclasses = i + 1) has state i. */
 	L->builtin_index_bias = 1;
 	L->static_types_no_dict = L->is_types_builtins >= 0;
+	decide_walks(L, c);
 }
 
 /* --- the table source --------------------------------------------------- */
@@ -874,10 +1117,35 @@ struct table {
 	json_object *facts;    /* [{"fact", "value"}]: null value = absent */
 };
 
+/* Whether fact KEY is about struct TYPE. */
+static bool names_struct(const char *key, const char *type)
+{
+	char t[PC_FACT_KEY];
+	return pc_layout_key_struct(key, t, sizeof(t)) && !strcmp(t, type);
+}
+
 enum pc_fact_state pc_layout_facts_find(struct json_object *facts, const char *key, int64_t *value)
 {
 	*value = -1;
 	size_t n = json_object_array_length(facts);
+	/* struct(T): the table describes T if it holds any fact of it, other
+	 * than the "abi" source's single facts (an info dump keeps them). */
+	size_t kn = strlen(key);
+	if (!strncmp(key, "struct(", 7) && kn > 8 && key[kn - 1] == ')') {
+		char type[PC_FACT_KEY];
+		snprintf(type, sizeof(type), "%.*s", (int)(kn - 8), key + 7);
+		for (size_t i = 0; i < n; i++) {
+			json_object *f = json_object_array_get_idx(facts, i), *k, *from;
+			if (json_object_object_get_ex(f, "from", &from) &&
+			    !strcmp(json_object_get_string(from) ? json_object_get_string(from) : "", "abi"))
+				continue;
+			if (json_object_object_get_ex(f, "fact", &k) && names_struct(json_object_get_string(k), type)) {
+				*value = 1;
+				return PC_FACT_VALUE;
+			}
+		}
+		return PC_FACT_UNKNOWN;
+	}
 	for (size_t i = 0; i < n; i++) {
 		json_object *f = json_object_array_get_idx(facts, i), *k, *v;
 		if (!json_object_object_get_ex(f, "fact", &k) || strcmp(json_object_get_string(k), key))
@@ -952,12 +1220,14 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	c.feature = "sizing";
 	init_sizing(L, &c);
 	init_buffers(L, &c);
+	c.feature = "sizing extension modules' objects";
+	init_modules(L, &c);
 	c.feature = "the traverse rules";
 	init_rules(L, &c);
 	c.feature = "its layout decisions";
 	decide(L, &c);
 	for (int i = 0; i < nsources; i++)
-		if (c.used & (1u << i))
+		if ((c.used & (1u << i)) && !sources[i].aside)
 			snprintf(L->offsets + strlen(L->offsets), sizeof(L->offsets) - strlen(L->offsets), "%s%s",
 				 L->offsets[0] ? "+" : "", sources[i].name);
 	if (L->nfacts >= PC_LAYOUT_FACTS)
@@ -990,16 +1260,23 @@ struct pc_error *pc_layout_build(struct pc_layout *L, const struct pc_layout_sou
 	return NULL;
 }
 
-struct pc_error *pc_layout_init(struct pc_layout *L, struct pc_dwarf_index *idx,
-				struct pc_dwarf_index *const *ext, int next, int major, int minor)
+struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
+				struct pc_dwarf_index *const *ext, int next,
+				const struct pc_layout_source *more, int nmore, int major, int minor)
 {
 	const char *path = getenv("PYCENSUS_TEST_LAYOUT_TABLE");
 	if (!path || !*path) {
 		struct dwarf_set set = { .idx = { idx }, .n = 1 };
 		for (int i = 0; i < next && i < PC_EXT_DWARF; i++)
 			set.idx[set.n++] = ext[i];
-		struct pc_layout_source dwarf = { .name = "dwarf", .fact = dwarf_set_fact, .ctx = &set };
-		return pc_layout_build(L, &dwarf, 1, major, minor);
+		struct pc_layout_source src[PC_LAYOUT_SOURCES];
+		int n = 0;
+		if (idx)
+			src[n++] = (struct pc_layout_source){ .name = "dwarf", .fact = dwarf_set_fact, .ctx = &set };
+		for (int i = 0; i < nmore && n < PC_LAYOUT_SOURCES - 1; i++)
+			src[n++] = more[i];
+		src[n++] = pc_layout_abi_source();
+		return pc_layout_build(L, src, n, major, minor);
 	}
 	struct pc_layout_source table;
 	struct pc_error *err = pc_layout_table_source(path, &table);

@@ -545,21 +545,30 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 			"process %d runs Python %d.%d: unsupported version (pycensus reads 2.7, 3.6-3.15)",
 			(int)pid, t->major, t->minor);
 
-	/* Without DWARF the other offset sources get their say (build_cache.c);
-	 * pc_discover_nodebug says what to install if none can. */
-	t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias);
-	if (!t->dwarf) {
-		GElf_Addr bias = 0;
-		dwfl_module_getelf(t->mod, &bias);
-		t->bias = bias;
-		return NULL;
-	}
+	/* Discovery ends here: the binary, its runtime and version.  Its
+	 * DWARF is one offset source among others, looked for when the layout
+	 * is built (pc_target_dwarf), once the target's memory is open. */
+	GElf_Addr bias = 0;
+	dwfl_module_getelf(t->mod, &bias);
+	t->bias = bias;
+	const char *mainfile = NULL;
+	dwfl_module_info(t->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	t->elf_path = mainfile;
+	return NULL;
+}
+
+bool pc_target_dwarf(struct pc_target *t)
+{
+	if (t->dwarf)
+		return true;
+	if (!t->mod || !(t->dwarf = dwfl_module_getdwarf(t->mod, &t->bias)))
+		return false;
 	const char *mainfile = NULL, *debugfile = NULL;
 	dwfl_module_info(t->mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
 	t->debug_path = debugfile ? debugfile : mainfile;
 	if (mainfile)
 		t->module_path = mainfile;
-	return NULL;
+	return true;
 }
 
 struct pc_error *pc_discover_nodebug(struct pc_target *t, const char *why)

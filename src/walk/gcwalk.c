@@ -152,7 +152,7 @@ static uint64_t walk_list(struct pc_py *py, uint64_t head, pc_obj_fn fn, void *a
 		/* <= 3.7: outside a collection every object on a list is
 		 * tracked as reachable (-3); anything else is not a GC header. */
 		int64_t refs;
-		if (L->gc_refs >= 0 && (memcpy(&refs, g + L->gc_refs, 8), refs >> L->gc_refs_shift) != -3) {
+		if (L->gc_head_model == PC_GC_HEAD_REFS && (memcpy(&refs, g + L->gc_refs, 8), refs >> L->gc_refs_shift) != -3) {
 			st->broken = true;
 			snprintf(st->problem, sizeof(st->problem),
 				 "GC list at 0x%llx: object 0x%llx has gc_refs %lld, not a tracked object's, after %llu objects",

@@ -285,7 +285,7 @@ bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 		if (!v->entries)
 			return false;
 	}
-	if (L->dk_lookup >= 0 && !py->lookdict && !values && nentries)
+	if (L->dict_family == PC_DICT_SIZE_LOOKUP && !py->lookdict && !values && nentries)
 		learn_lookdict(py, keys, v);
 	if (values) {
 		if (nentries) {
@@ -293,7 +293,7 @@ bool pc_dict_view(struct pc_py *py, uint64_t addr, struct pc_dict_view *v)
 			if (!v->values)
 				return false;
 		}
-		if (L->dictvalues_embedded >= 0) {
+		if (L->idict_model == PC_IDICT_INLINE_VALUES) {
 			const uint8_t *e = pc_mem_ptr(py->mem, values + (uint64_t)L->dictvalues_embedded, 1);
 			v->embedded = e && *e;
 		}

@@ -263,7 +263,7 @@ struct pc_error *pc_reach(struct pc_py *py, const struct pc_referents *R, const 
 			on_ref(&w, d, true);
 		if (pc_u64(py, interps[i] + (uint64_t)L->is_builtins, &d))
 			on_ref(&w, d, true);
-		if (L->is_interned >= 0 && pc_u64(py, interps[i] + (uint64_t)L->is_interned, &d))
+		if (L->interned_model == PC_INTERNED_INTERP && pc_u64(py, interps[i] + (uint64_t)L->is_interned, &d))
 			on_ref(&w, d, true);
 		thread_frames(&w, interps[i]);
 		drain(&w);

@@ -120,23 +120,20 @@ struct pc_referents {
 	uint64_t delta;        /* this process's load bias minus the book's */
 };
 
-static bool structured_ok(const struct pc_layout *L, const struct pc_rule_offs *o, enum pc_rule_kind k)
+/* Whether the layout has every fact rule kind K reads. */
+static bool structured_ok(const struct pc_layout *L, enum pc_rule_kind k)
 {
 	switch (k) {
 	case RULE_FRAME:
-		return L->frame_model == PC_FRAME_OBJECT ? o->f_localsplus >= 0 && L->co_nlocals >= 0 && L->f_code >= 0
-					    : L->f_frame >= 0 && o->iframe_owner >= 0 && L->iframe_localsplus >= 0 &&
-						      (o->iframe_stacktop >= 0 || o->iframe_stackpointer >= 0);
+		return L->decodes.frame;
 	case RULE_GEN:
-		return L->frame_model == PC_FRAME_OBJECT ||
-		       (L->gi_iframe >= 0 && (o->iframe_stacktop >= 0 || o->iframe_stackpointer >= 0) &&
-			o->gi_frame_state >= 0);
+		return L->decodes.gen;
 	case RULE_LRU:
-		return o->lru_root >= 0 && o->lru_next >= 0 && o->lru_key >= 0 && o->lru_result >= 0;
+		return L->decodes.lru;
 	case RULE_DEQUE:
-		return o->dq_leftblock >= 0 && o->blk_data >= 0 && o->blk_rightlink >= 0 && L->dq_blocklen > 0;
+		return L->decodes.deque;
 	case RULE_ODICT:
-		return L->od_first >= 0 && o->odnode_key >= 0 && o->odnode_next >= 0;
+		return L->decodes.odict;
 	default:
 		return true;
 	}
@@ -187,7 +184,7 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 			r->field_names[f] = m->name[f];
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
-		r->usable = structured_ok(L, &L->ro, s->kind) &&
+		r->usable = structured_ok(L, s->kind) &&
 			    !(s->members && r->nfields == 0 &&
 			      (s->kind == RULE_FIELDS || s->kind == RULE_TYPE || s->kind == RULE_INSTANCE));
 	}
@@ -558,7 +555,7 @@ static void do_iframe(struct ctx *c, uint64_t frame, bool hidden, bool running)
 			c->damaged = true;
 	}
 	int32_t top = 0;
-	if (o->iframe_stackpointer >= 0) {
+	if (L->stack_top == PC_STACK_POINTER) {
 		/* NULL while the frame executes (the pointer is in a register). */
 		uint64_t sp, base = frame + (uint64_t)L->iframe_localsplus;
 		if (!pc_u64(c->py, frame + (uint64_t)o->iframe_stackpointer, &sp)) {
@@ -631,11 +628,11 @@ static void do_frame(struct ctx *c, uint64_t obj)
 	if (!pc_u64(c->py, obj + (uint64_t)o->f_valuestack, &stack))
 		return;
 	int64_t depth = 0;
-	if (o->f_stackdepth >= 0) {
+	if (L->stack_top == PC_STACK_DEPTH) {
 		int32_t d = 0;
 		pc_mem_read(c->py->mem, obj + (uint64_t)o->f_stackdepth, &d, 4);
 		depth = d;
-	} else if (o->f_stacktop >= 0) {
+	} else {   /* PC_STACK_TOP_PTR */
 		uint64_t top;
 		if (pc_u64(c->py, obj + (uint64_t)o->f_stacktop, &top) && top && top >= stack)
 			depth = (int64_t)((top - stack) / 8);
@@ -807,15 +804,15 @@ static void do_module(struct ctx *c, uint64_t obj)
 		ref_at(c, obj + (uint64_t)o->md_name, true);
 	uint64_t def, trav, state;
 	int64_t size;
-	if (o->md_state_traverse >= 0) {
-		/* 3.15+: the module holds its state's traverse and size itself. */
+	if (L->module_state == PC_MSTATE_MODULE) {
+		/* The module holds its state's traverse and size itself. */
 		if (pc_u64(c->py, obj + (uint64_t)o->md_state_traverse, &trav) && trav &&
 		    pc_i64(c->py, obj + (uint64_t)o->md_state_size, &size) &&
-		    (size <= 0 || (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
+		    (size <= 0 || (pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
 			c->opaque = true;
 		return;
 	}
-	if (L->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def)
+	if (L->module_state != PC_MSTATE_DEF || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def)
 		return;
 	if (!pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) || !trav ||
 	    !pc_i64(c->py, def + (uint64_t)L->m_size, &size))
@@ -823,7 +820,7 @@ static void do_module(struct ctx *c, uint64_t obj)
 	/* The state is m_size bytes: scanned for what m_traverse visits. */
 	if (size <= 0)
 		c->opaque = true;
-	else if (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)
+	else if (pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)
 		scan_opaque(c, obj, state, (uint64_t)size, 0);
 }
 
@@ -852,7 +849,7 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 			ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
 		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, obj + (uint64_t)L->ht_name, true);
-		if (L->ht_qualname >= 0)    /* (none in 2.7's name model) */
+		if (L->name_model == PC_NAME_QUALNAME)
 			ref_at(c, obj + (uint64_t)L->ht_qualname, true);
 		ref_at(c, obj + (uint64_t)L->ht_slots, true);
 		return;

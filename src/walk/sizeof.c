@@ -159,7 +159,7 @@ static bool str_size(struct pc_py *py, uint64_t addr, uint64_t *n)
 		    (utf8_len < 0 || !chars((uint64_t)utf8_len, 1, &bytes) || !fits(py, utf8, bytes) || !add(n, bytes)))
 			return false;
 	}
-	if (L->str_wstr >= 0) {
+	if (L->str_wstr_copy) {
 		/* <= 3.11: a wchar_t copy made by the legacy API. */
 		uint64_t wstr, bytes;
 		memcpy(&wstr, h.raw + L->str_wstr, 8);
@@ -273,7 +273,7 @@ static int64_t frame_slots(struct pc_py *py, uint64_t code)
 static bool code_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
 	const struct pc_layout *L = py->L;
-	if (L->co_nlocalsplus >= 0) {
+	if (L->code_sizeof == PC_CODE_SIZEOF_UNITS) {
 		if (!default_size(py, addr, t, n))
 			return false;
 		*n = round8(*n);
@@ -347,7 +347,7 @@ static bool gen_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, u
 		return default_size(py, addr, t, n);
 	uint64_t code;
 	int64_t slots;
-	uint64_t where = L->gi_code >= 0 ? addr + (uint64_t)L->gi_code
+	uint64_t where = L->gen_code == PC_GEN_CODE_FIELD ? addr + (uint64_t)L->gi_code
 					 : addr + (uint64_t)(L->gi_iframe + L->iframe_code);
 	if (!pc_u64(py, where, &code) || (slots = frame_slots(py, code)) < 0)
 		return false;
@@ -360,7 +360,7 @@ static bool deque_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 {
 	const struct pc_layout *L = py->L;
 	int64_t left, size;
-	if (L->dq_leftindex < 0 || L->dq_blocklen <= 0 || L->dq_block_size <= 0)
+	if (!L->decodes.deque_size)
 		return default_size(py, addr, t, n);
 	if (!pc_i64(py, addr + (uint64_t)L->dq_leftindex, &left) ||
 	    !pc_i64(py, addr + (uint64_t)L->dq_len, &size) || left < 0 || left >= L->dq_blocklen ||
@@ -380,7 +380,7 @@ static bool odict_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	int64_t fast, used;
 	if (!dict_size(py, addr, t, n, &k))
 		return false;
-	if (L->od_fast_nodes_size < 0 || L->odnode_size <= 0)
+	if (!L->decodes.odict_size)
 		return true;
 	/* The node index has one entry per slot of the keys it was built for;
 	 * there is one node per item. */
@@ -399,7 +399,7 @@ static bool buffered_size(struct pc_py *py, uint64_t addr, const struct pc_type 
 	uint64_t buf;
 	int64_t size;
 	*n = (uint64_t)t->basicsize;
-	if (L->buffered_buffer < 0 || !pc_u64(py, addr + (uint64_t)L->buffered_buffer, &buf) || !buf)
+	if (!L->decodes.buffered_size || !pc_u64(py, addr + (uint64_t)L->buffered_buffer, &buf) || !buf)
 		return true;
 	if (!pc_i64(py, addr + (uint64_t)L->buffered_buffer_size, &size) || !count_ok(size) ||
 	    !fits(py, buf, (uint64_t)size))
@@ -417,6 +417,8 @@ static bool array_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	int64_t allocated;
 	int32_t itemsize;
 	*n = (uint64_t)t->basicsize;
+	if (!L->decodes.array_size)
+		return true;
 	if (!pc_i64(py, addr + (uint64_t)L->array_allocated, &allocated) ||
 	    !pc_u64(py, addr + (uint64_t)L->array_descr, &descr) ||
 	    !pc_mem_read(py->mem, descr + (uint64_t)L->arraydescr_itemsize, &itemsize, 4))
@@ -432,6 +434,8 @@ static bool struct_size(struct pc_py *py, uint64_t addr, const struct pc_type *t
 	const struct pc_layout *L = py->L;
 	uint64_t codes, fmtdef;
 	*n = (uint64_t)t->basicsize;
+	if (!L->decodes.struct_size)
+		return true;
 	if (!pc_u64(py, addr + (uint64_t)L->struct_codes, &codes))
 		return false;
 	uint64_t each = (uint64_t)L->formatcode_size;
@@ -515,7 +519,7 @@ static bool bytearray_size(struct pc_py *py, uint64_t addr, const struct pc_type
 		return false;
 	/* 3.15+: a buffer is a bytes object; unless empty (b"" is shared)
 	 * its header and trailing NUL count too. */
-	if (L->bytearray_bytes_object >= 0) {
+	if (L->bytearray_bytes_buffer) {
 		if (!pc_u64(py, addr + (uint64_t)L->bytearray_bytes_object, &bytes))
 			return false;
 		if (bytes && alloc && !add(n, (uint64_t)L->bytes_sval + 1))

@@ -4,39 +4,21 @@
 #include "sizeof_buffers.h"
 #include "types.h"
 
-/* numpy's PyArrayObject_fields (numpy/ndarraytypes.h), public ABI that has
- * not moved from numpy 1.7 to 2.x: PyObject_HEAD, char *data, int nd,
- * npy_intp *dimensions, npy_intp *strides, PyObject *base,
- * PyArray_Descr *descr, int flags, PyObject *weakreflist.  An ndarray type
- * whose basicsize cannot hold them is not this layout. */
-enum { NP_DATA = 16, NP_ND = 24, NP_DIMENSIONS = 32, NP_DESCR = 56, NP_FLAGS = 64, NP_MIN_BASICSIZE = 80 };
+/* numpy's PyArrayObject_fields and PyArray_Descr, _ctypes' per-class
+ * part: facts of the layout (pc_layout.numpy, .stgdict, .stginfo; the
+ * "abi" source where no DWARF describes them).  The flags and the most
+ * dimensions are numpy's public constants. */
 #define NPY_ARRAY_OWNDATA 0x4
 #define NPY_MAXDIMS_ANY 64      /* 32 in numpy 1.x, 64 in 2.x */
 
-/* Where PyArray_Descr keeps the element size, which numpy 2 moved: told
+/* Where PyArray_Descr keeps the element size, which numpy 2 moved, is told
  * apart by the size of numpy.dtype itself (its tp_basicsize), the base of
  * every dtype class, which differs between the two.  A dtype's own class
  * says nothing: numpy 2's legacy dtypes (Float64DType...) are 120 bytes,
- * StringDType 144, numpy 1's np.dtype[float64] 96.  A numpy.dtype of any
- * other size is a numpy pycensus does not know: its arrays' data is left
- * out rather than guessed, and counted (pc_numpy_unknown_dtypes). */
-static const struct descr_abi {
-	int64_t basicsize;      /* tp_basicsize of numpy.dtype */
-	int64_t elsize, width;  /* offset and width of elsize */
-	const char *from;       /* provenance */
-} descr_abis[] = {
-	/* PyObject_HEAD, typeobj, kind, type, byteorder, flags (chars),
-	 * int type_num, int elsize, int alignment, subarray, fields, names,
-	 * f, metadata, c_metadata, hash */
-	{ 96, 32, 4, "numpy 1.x ndarraytypes.h PyArray_Descr" },
-	/* PyObject_HEAD, typeobj, kind, type, byteorder, _former_flags,
-	 * int type_num, npy_uint64 flags, npy_intp elsize, npy_intp
-	 * alignment, metadata, hash, reserved_null[2]; the legacy dtypes
-	 * (_PyArray_LegacyDescr) and StringDType extend it.  Seen: numpy
-	 * 2.4.6 (Debian sid), numpy.dtype.__basicsize__ == 88. */
-	{ 88, 40, 8, "numpy 2.x ndarraytypes.h PyArray_Descr" },
-};
-
+ * StringDType 144, numpy 1's np.dtype[float64] 96.  A numpy.dtype of a
+ * size the layout does not list is a numpy pycensus does not know: its
+ * arrays' data is left out rather than guessed, and counted
+ * (pc_numpy_unknown_dtypes). */
 static uint64_t unknown_dtypes;
 
 uint64_t pc_numpy_unknown_dtypes(void)
@@ -61,8 +43,9 @@ static int64_t descr_elsize(struct pc_py *py, uint64_t descr)
 {
 	struct pc_type *t = descr ? pc_type_of(py, descr) : NULL;
 	const struct pc_type *dt = t ? dtype_root(py, t) : NULL;
-	for (size_t i = 0; dt && i < sizeof(descr_abis) / sizeof(descr_abis[0]); i++) {
-		const struct descr_abi *a = &descr_abis[i];
+	const struct pc_numpy_layout *np = &py->L->numpy;
+	for (int i = 0; dt && i < np->ndescr; i++) {
+		const struct pc_numpy_descr *a = &np->descr_abi[i];
 		if (dt->basicsize != a->basicsize)
 			continue;
 		int64_t v = 0;
@@ -81,14 +64,19 @@ static int64_t descr_elsize(struct pc_py *py, uint64_t descr)
  * elsize * product of the shape. */
 static bool ndarray_size(struct pc_py *py, uint64_t addr, const struct pc_type *t, uint64_t *n)
 {
+	const struct pc_numpy_layout *np = &py->L->numpy;
 	*n = (uint64_t)t->basicsize;
-	if (t->basicsize < NP_MIN_BASICSIZE)
+	/* An ndarray type whose basicsize cannot hold the fields is not this
+	 * layout; a layout with a field unknown sizes none. */
+	if (np->data < 0 || np->nd < 0 || np->dimensions < 0 || np->descr < 0 || np->flags < 0 ||
+	    np->fields_size <= 0 || t->basicsize < np->fields_size)
 		return true;
 	int32_t nd = 0, flags = 0;
 	uint64_t dims, descr, data;
-	if (!pc_mem_read(py->mem, addr + NP_ND, &nd, 4) || !pc_mem_read(py->mem, addr + NP_FLAGS, &flags, 4) ||
-	    !pc_u64(py, addr + NP_DIMENSIONS, &dims) || !pc_u64(py, addr + NP_DESCR, &descr) ||
-	    !pc_u64(py, addr + NP_DATA, &data) || nd < 0 || nd > NPY_MAXDIMS_ANY || (nd && !dims))
+	if (!pc_mem_read(py->mem, addr + (uint64_t)np->nd, &nd, 4) ||
+	    !pc_mem_read(py->mem, addr + (uint64_t)np->flags, &flags, 4) ||
+	    !pc_u64(py, addr + (uint64_t)np->dimensions, &dims) || !pc_u64(py, addr + (uint64_t)np->descr, &descr) ||
+	    !pc_u64(py, addr + (uint64_t)np->data, &data) || nd < 0 || nd > NPY_MAXDIMS_ANY || (nd && !dims))
 		return false;
 	*n += (uint64_t)nd * 16;
 	if (!(flags & NPY_ARRAY_OWNDATA))
@@ -116,11 +104,13 @@ static bool bytesio_size(struct pc_py *py, uint64_t addr, const struct pc_type *
 {
 	uint64_t buf, refcnt = 0, bn;
 	*n = (uint64_t)t->basicsize;
+	if (!py->L->decodes.bytesio_size)
+		return true;
 	if (!pc_u64(py, addr + (uint64_t)py->L->bytesio_buf, &buf))
 		return false;
 	if (!buf)
 		return true;
-	if (py->L->bytesio_buf_size >= 0) {
+	if (py->L->bytesio_model == PC_BYTESIO_CHARS) {
 		/* 2.7: a plain buffer of buf_size bytes */
 		int64_t size;
 		if (!pc_i64(py, addr + (uint64_t)py->L->bytesio_buf_size, &size) || size < 0 || size > (1LL << 40))
@@ -137,29 +127,16 @@ static bool bytesio_size(struct pc_py *py, uint64_t addr, const struct pc_type *
 }
 
 /* numpy's gentype_sizeof: a scalar's basicsize plus its dtype's element
- * size.  The fixed-size scalar types and their element sizes (numpy's
- * public ABI: the C types of npy_common.h on LP64, the same in 1.x and
- * 2.x; 2.x names bool_ "bool").  Strings and voids are flexible: their
- * builtin base (str, bytes) sizes them, or their basicsize. */
-static const struct { const char *name; int64_t size; } np_scalars[] = {
-	{ "numpy.bool_", 1 }, { "numpy.bool", 1 },
-	{ "numpy.int8", 1 }, { "numpy.uint8", 1 },
-	{ "numpy.int16", 2 }, { "numpy.uint16", 2 },
-	{ "numpy.int32", 4 }, { "numpy.uint32", 4 },
-	{ "numpy.int64", 8 }, { "numpy.uint64", 8 },
-	{ "numpy.longlong", 8 }, { "numpy.ulonglong", 8 },
-	{ "numpy.float16", 2 }, { "numpy.float32", 4 }, { "numpy.float64", 8 }, { "numpy.float128", 16 },
-	{ "numpy.complex64", 8 }, { "numpy.complex128", 16 }, { "numpy.complex256", 32 },
-	{ "numpy.datetime64", 8 }, { "numpy.timedelta64", 8 },
-};
-
-int64_t pc_numpy_scalar_size(const char *name)
+ * size, the layout's for the fixed-size scalar types.  Strings and voids
+ * are flexible: their builtin base (str, bytes) sizes them, or their
+ * basicsize. */
+int64_t pc_numpy_scalar_size(const struct pc_layout *L, const char *name)
 {
 	if (strncmp(name, "numpy.", 6))
 		return -1;
-	for (size_t i = 0; i < sizeof(np_scalars) / sizeof(np_scalars[0]); i++)
-		if (!strcmp(name, np_scalars[i].name))
-			return np_scalars[i].size;
+	for (int i = 0; i < L->numpy.nscalars; i++)
+		if (!strcmp(name, L->numpy.scalar[i].name))
+			return L->numpy.scalar[i].size;
 	return -1;
 }
 
@@ -172,37 +149,20 @@ int64_t pc_numpy_scalar_size(const char *name)
  * (ndim Py_ssize_t) and, when allocated, the ffi element pointers
  * (length + 1).
  *
- * _ctypes is an extension module, so libpython's DWARF (the layout table's
- * source) has neither struct.  The offsets below are from the DWARF of
- * _ctypes.so (pyenv 3.8.18-3.13.0; Debian sid's python3.14/3.15-dbg) and
- * are told apart by the size of the struct, which the target gives: the
- * StgDict type's basicsize less dict's, or CType_Type's basicsize less
- * type's (both aligned to 16: PyType_FromMetaClass rounds up the base's
- * basicsize and the StgInfo's size).  A size not listed is a layout pycensus does not know:
- * the extra buffers are then left out rather than guessed. */
-static const struct stg_abi {
-	int64_t size;                      /* sizeof the ctypes part */
-	int64_t length, elements, format, ndim;  /* offsets in it */
-	const char *from;
-} stgdict_abis[] = {
-	/* dict part 48 (PyDictObject); size, align, length, ffi_type (size,
-	 * alignment, type, elements), proto, 3 funcs, argtypes, converters,
-	 * restype, checker, flags, format, ndim, shape */
-	{ 144, 16, 40, 120, 128, "StgDictObject, _ctypes.so DWARF 3.8-3.12" },
-}, stginfo_abis[] = {
-	/* initialized, size, align, length, ffi_type, proto, 3 funcs,
-	 * argtypes, converters, restype, checker, module, flags, format,
-	 * ndim, shape */
-	{ 160, 24, 48, 136, 144, "StgInfo, _ctypes.so DWARF 3.13" },
-	/* 3.14 adds a field before format */
-	{ 168, 24, 48, 144, 152, "StgInfo, _ctypes.so DWARF 3.14-3.15 (Debian sid -dbg)" },
-};
+ * _ctypes is an extension module, so libpython's DWARF has neither struct:
+ * the layout's stgdict/stginfo facts are told apart by the size of the
+ * struct, which the target gives: the StgDict type's basicsize less
+ * dict's, or CType_Type's basicsize less type's (both aligned to 16:
+ * PyType_FromMetaClass rounds up the base's basicsize and the StgInfo's
+ * size).  A size not listed is a layout pycensus does not know: the extra
+ * buffers are then left out rather than guessed. */
 
 /* The layout whose struct fills SIZE bytes, its size rounded up to ALIGN
  * (a negative basicsize in a PyType_Spec is so rounded). */
-static const struct stg_abi *stg_abi(const struct stg_abi *abis, size_t nabis, int64_t size, int64_t align)
+static const struct pc_stg_layout *stg_abi(const struct pc_stg_layout *abis, int nabis, int64_t size,
+					    int64_t align)
 {
-	for (size_t i = 0; i < nabis; i++)
+	for (int i = 0; i < nabis; i++)
 		if (((abis[i].size + align - 1) & ~(align - 1)) == size)
 			return &abis[i];
 	return NULL;
@@ -230,7 +190,7 @@ static int64_t target_strlen(struct pc_py *py, uint64_t addr)
 
 /* What the ctypes part at BASE (an StgDict's start, or a class's StgInfo)
  * of layout A adds: format, shape, ffi elements. */
-static bool stg_extra(struct pc_py *py, uint64_t base, const struct stg_abi *a, uint64_t *n)
+static bool stg_extra(struct pc_py *py, uint64_t base, const struct pc_stg_layout *a, uint64_t *n)
 {
 	uint64_t format, elements;
 	int64_t length;
@@ -266,8 +226,7 @@ bool pc_sizeof_stgdict(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 		if (!dict)
 			return true;
 	}
-	const struct stg_abi *a = stg_abi(stgdict_abis, sizeof(stgdict_abis) / sizeof(stgdict_abis[0]),
-					  s->basicsize - dict->basicsize, 1);
+	const struct pc_stg_layout *a = stg_abi(py->L->stgdict, py->L->nstgdict, s->basicsize - dict->basicsize, 1);
 	/* PyCStgDict_sizeof came in 3.7: without it a StgDict is a dict to
 	 * sys.getsizeof.  Asked of the type, not of a version number. */
 	if (!a || !s->dict || !pc_dict_get_str(py, s->dict, "__sizeof__"))
@@ -296,8 +255,7 @@ static bool ctype_size(struct pc_py *py, uint64_t addr, const struct pc_type *t,
 	if (!tt)
 		return true;
 	int64_t off = (tt->basicsize + 15) & ~(int64_t)15;
-	const struct stg_abi *a = stg_abi(stginfo_abis, sizeof(stginfo_abis) / sizeof(stginfo_abis[0]),
-					  ct->basicsize - off, 16);
+	const struct pc_stg_layout *a = stg_abi(py->L->stginfo, py->L->nstginfo, ct->basicsize - off, 16);
 	return !a || stg_extra(py, addr + (uint64_t)off, a, n);
 }
 

@@ -327,7 +327,7 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 		if (!h)
 			return NULL;  /* a heap type is a whole PyHeapTypeObject */
 		memcpy(&t->nslots, h + L->ob_size, 8);
-		if (L->ht_cached_keys >= 0)   /* (2.7 has no shared keys) */
+		if (L->type_sizeof == PC_TYPE_SIZEOF_HEAPTYPE)   /* shared keys (none in 2.7) */
 			memcpy(&t->cached_keys, h + L->ht_cached_keys, 8);
 		if (t->nslots < 0 || t->nslots > 100000)
 			t->nslots = 0;
@@ -402,7 +402,7 @@ struct pc_type *pc_type_get(struct pc_py *py, uint64_t addr)
 	/* Their memory holds pointers to their data (an array's items, a
 	 * mapped file), never to an object: scanning it would read payload. */
 	t->payload_only = t->sizer == SZ_ARRAY || !strcmp(t->name, "mmap.mmap");
-	if ((t->sizer_bytes = pc_numpy_scalar_size(t->name)) >= 0 && !(t->flags & PC_TPFLAGS_HEAPTYPE))
+	if ((t->sizer_bytes = pc_numpy_scalar_size(py->L, t->name)) >= 0 && !(t->flags & PC_TPFLAGS_HEAPTYPE))
 		t->sizer = SZ_NPSCALAR;
 	if (t->sizer == SZ_DEFAULT && t->base && t->base != addr) {
 		struct pc_type *b = pc_type_get(py, t->base);
@@ -418,7 +418,7 @@ struct pc_type *pc_type_of(struct pc_py *py, uint64_t addr)
 {
 	uint64_t tp = pc_ob_type(py, addr), cls;
 	struct pc_type *t = tp ? pc_type_get(py, tp) : NULL;
-	if (t && t->kind == PK_OLDINSTANCE && py->L->name_model == PC_NAME_NAME && py->L->in_class >= 0) {
+	if (t && t->kind == PK_OLDINSTANCE && py->L->old_instances_by_class) {
 		if (!pc_u64(py, addr + (uint64_t)py->L->in_class, &cls) || !cls || (cls & 7))
 			return NULL;
 		return class_type(py, t, cls);
