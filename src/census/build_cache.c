@@ -388,7 +388,7 @@ static struct pc_error *learn(struct pc_build *b)
 	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
 	if ((err = gc_symbols(b)))
 		return err;
-	err = pc_rulebook_create(&b->layout, t->mod, &b->rules);
+	err = pc_rulebook_create(&b->layout, t->mod, t->major, t->minor, t->micro, &b->rules);
 	if (err)
 		return err;
 	for (int i = 0; i < b->next_ext; i++)

@@ -93,6 +93,48 @@ static const struct spec specs[] = {
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
+/* Members a traverse function began to visit in a patch release, the first
+ * such release of each minor version: before it the member holds its
+ * object all the same, a reference gc.get_referents() does not report.
+ * gh-140000 (NEWS of 3.13.10, 3.14.1, 3.15.0a1): the name of TypeVar,
+ * ParamSpec and TypeAliasType; 3.14 added TypeAliasType's qualname, which
+ * only 3.15 visits (measured: gc.get_referents() on 3.14.10, 3.15.2). */
+static const struct visited_since {
+	const char *fn, *member;
+	int major, minor, micro;
+} visited_since[] = {
+	{ "typevar_traverse", "name", 3, 13, 10 },
+	{ "typevar_traverse", "name", 3, 14, 1 },
+	{ "typevar_traverse", "name", 3, 15, 0 },
+	{ "paramspec_traverse", "name", 3, 13, 10 },
+	{ "paramspec_traverse", "name", 3, 14, 1 },
+	{ "paramspec_traverse", "name", 3, 15, 0 },
+	{ "typealias_traverse", "name", 3, 13, 10 },
+	{ "typealias_traverse", "name", 3, 14, 1 },
+	{ "typealias_traverse", "name", 3, 15, 0 },
+	{ "typealias_traverse", "qualname", 3, 15, 0 },
+};
+
+/* Whether FN visits MEMBER in MAJOR.MINOR.MICRO: always, unless listed
+ * above; in a listed minor version from its release on (MICRO -1, unknown:
+ * not); in another, if it is newer than one listed. */
+static bool visits(const char *fn, const char *member, int major, int minor, int micro)
+{
+	int v = major * 100 + minor;
+	bool listed = false, newer = false;
+	for (size_t i = 0; i < sizeof(visited_since) / sizeof(visited_since[0]); i++) {
+		const struct visited_since *e = &visited_since[i];
+		if (strcmp(e->fn, fn) || strcmp(e->member, member))
+			continue;
+		int ev = e->major * 100 + e->minor;
+		if (ev == v)
+			return micro >= e->micro;
+		listed = true;
+		newer = newer || v > ev;
+	}
+	return !listed || newer;
+}
+
 /* Traverse functions met so far and their rules: many types share one. */
 #define FN_CACHE 256
 
@@ -157,8 +199,8 @@ static bool names_traverse(Dwfl_Module *mod)
 	return false;
 }
 
-struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
-				    struct pc_rulebook **out)
+struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod, int major, int minor,
+				    int micro, struct pc_rulebook **out)
 {
 	struct pc_rulebook *R = calloc(1, sizeof(*R));
 	if (!R)
@@ -183,8 +225,11 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 		const struct pc_member_list *m = &L->members[s->members];
 		r->nfields = m->n < PC_RULE_MAX_FIELDS ? m->n : PC_RULE_MAX_FIELDS;
 		memcpy(r->fields, m->off, (size_t)r->nfields * sizeof(r->fields[0]));
-		for (int f = 0; f < r->nfields; f++)
+		for (int f = 0; f < r->nfields; f++) {
 			r->field_names[f] = m->name[f];
+			if (!visits(s->fn, m->name[f], major, minor, micro))
+				r->hidden |= 1u << f;
+		}
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
 		r->usable = structured_ok(L, &L->ro, s->kind) &&
@@ -416,12 +461,12 @@ static void ref_array(struct ctx *c, uint64_t addr, uint64_t n, bool hidden)
 	}
 }
 
-static void ref_fields(struct ctx *c, uint64_t obj, const int64_t *fields, const char *const *names, int n,
-		       bool hidden)
+/* The rule's fields: those its traverse does not visit here as hidden. */
+static void ref_fields(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 {
-	for (int i = 0; i < n; i++) {
-		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)names[i], fields[i]);
-		ref_at(c, obj + (uint64_t)fields[i], hidden);
+	for (int i = 0; i < r->nfields; i++) {
+		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)r->field_names[i], r->fields[i]);
+		ref_at(c, obj + (uint64_t)r->fields[i], (r->hidden >> i) & 1);
 	}
 }
 
@@ -809,17 +854,14 @@ static void do_module(struct ctx *c, uint64_t obj)
 	int64_t size;
 	if (o->md_state_traverse >= 0) {
 		/* 3.15+: the module holds its state's traverse and size itself. */
-		if (pc_u64(c->py, obj + (uint64_t)o->md_state_traverse, &trav) && trav &&
-		    pc_i64(c->py, obj + (uint64_t)o->md_state_size, &size) &&
-		    (size <= 0 || (o->md_state >= 0 && pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
-			c->opaque = true;
+		if (!pc_u64(c->py, obj + (uint64_t)o->md_state_traverse, &trav) || !trav ||
+		    !pc_i64(c->py, obj + (uint64_t)o->md_state_size, &size))
+			return;
+	} else if (L->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def ||
+		   !pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) || !trav ||
+		   !pc_i64(c->py, def + (uint64_t)L->m_size, &size)) {
 		return;
 	}
-	if (L->md_def < 0 || o->m_traverse < 0 || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def)
-		return;
-	if (!pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) || !trav ||
-	    !pc_i64(c->py, def + (uint64_t)L->m_size, &size))
-		return;
 	/* The state is m_size bytes: scanned for what m_traverse visits. */
 	if (size <= 0)
 		c->opaque = true;
@@ -849,7 +891,7 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 	bool heap = flags & PC_TPFLAGS_HEAPTYPE;
 	if (heap) {
 		if (r)
-			ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
+			ref_fields(c, obj, r);
 		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, obj + (uint64_t)L->ht_name, true);
 		if (L->ht_qualname >= 0)    /* (none in 2.7's name model) */
@@ -1005,7 +1047,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		return;
 	}
 	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE && r->kind != RULE_INSTANCE)
-		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
+		ref_fields(c, obj, r);
 	switch (r->kind) {
 	case RULE_LEAF:
 		break;

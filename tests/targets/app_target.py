@@ -26,9 +26,13 @@ objects there, which gc.get_objects() would not list).  Computes in itself:
     DataFrame, Series, Index: a deep memory_usage no reader from outside
     can replay);
   * "flavours" (--app): per numpy array flavour, [hex id, sys.getsizeof];
+  * "names": for each name (and qualname) of the typing.TypeVar,
+    ParamSpec and TypeAliasType objects it holds, [hex id, whether the
+    closure has it] (their traverse visits it only from a patch release
+    on);
 
 writes {"pid", "version", "app" (versions, --app), "gc", "types",
-"totals", "gc_totals", "python_sizeof", "flavours"} atomically to GROUND_TRUTH.json, prints "ready" and blocks reading
+"totals", "gc_totals", "python_sizeof", "flavours", "names"} atomically to GROUND_TRUTH.json, prints "ready" and blocks reading
 stdin (os.read, FileIO.readinto on 3.6: nothing allocated while blocked;
 see quiescent.py; the frames of census() are left out on 3.6).  "ping" -> "pong";
 "quit" or EOF -> exit 0.
@@ -59,6 +63,7 @@ import quiescent     # tests/targets: transient frames, a read that holds nothin
 
 KEEP = []
 FLAVOURS = {}     # numpy array flavour -> [hex id, sys.getsizeof]
+NAME_IDS = []     # ids of the type parameters' and aliases' names
 
 
 def type_name(t):
@@ -98,6 +103,11 @@ def build_buffers():
     locks = [threading.Lock() for i in range(10)] + [threading.RLock() for i in range(10)]
     tvars = [typing.TypeVar("T%d" % i) for i in range(10)] if typing else []
     tvars += [typing.ParamSpec("P%d" % i) for i in range(5)] if hasattr(typing, "ParamSpec") else []
+    # Their names (and 3.15's alias qualnames) are referents only from a
+    # patch release on (gh-140000): each a str nothing else holds.
+    if hasattr(typing, "TypeAliasType"):
+        qual = (lambda i: {"qualname": "Q.Alias%d" % i}) if sys.version_info >= (3, 15) else (lambda i: {})
+        tvars += [typing.TypeAliasType("Alias%d" % i, int, **qual(i)) for i in range(5)]
     getters = [operator.attrgetter("attr_%d" % i) for i in range(10)]
     getters += [operator.itemgetter("item_%d" % i) for i in range(10)]
     partials = [functools.partial(print, "partial-%d" % i) for i in range(10)]
@@ -105,6 +115,9 @@ def build_buffers():
     iters += [itertools.repeat("repeat-%d" % i) for i in range(10)]
     KEEP.extend((arrays, maps, structs, deques, bios, sios, readers, writers,
                  locks, tvars, getters, partials, iters))
+    # By address only: a list of them would hold them visibly.
+    NAME_IDS.extend(id(v.__name__) for v in tvars)
+    NAME_IDS.extend(id(v.__qualname__) for v in tvars if hasattr(v, "__qualname__"))
 
 
 def build_app():
@@ -215,6 +228,9 @@ def census():
         e[0] += 1
         e[1] += getsizeof(o)
         stack.extend(get_referents(o))
+    names = []
+    for i in NAME_IDS:      # not a comprehension: its cell would hold seen (3.6)
+        names.append(["%x" % i, i in seen])
     del seen, o     # o may be this frame (3.6): a cycle the disabled GC keeps
 
     pysz = sorted(set(type_name(t) for t in list(gcs) + list(stats) if python_sizeof(t)))
@@ -226,7 +242,7 @@ def census():
             e["count"] += n
             e["bytes"] += b
         return out
-    return named(gcs), named(stats), pysz
+    return named(gcs), named(stats), pysz, names
 
 
 def write_atomically(path, obj):
@@ -244,12 +260,12 @@ def say(text):
 
 
 def write_truth(path, versions):
-    gcs, closure, pysz = census()
+    gcs, closure, pysz, names = census()
     tot = lambda d: {"objects": sum(e["count"] for e in d.values()),  # noqa: E731
                      "bytes": sum(e["bytes"] for e in d.values()), "types": len(d)}
     truth = {"pid": os.getpid(), "version": sys.version.split()[0], "app": versions,
              "gc": gcs, "types": closure, "totals": tot(closure), "gc_totals": tot(gcs),
-             "python_sizeof": pysz, "flavours": FLAVOURS}
+             "python_sizeof": pysz, "flavours": FLAVOURS, "names": names}
     write_atomically(path, truth)
 
 
