@@ -841,6 +841,22 @@ static void scan_opaque(struct ctx *c, uint64_t obj, uint64_t addr, uint64_t len
 		c->opaque = true;
 }
 
+/* OBJ's own words, its weak reference list left out; and, for a type (a
+ * metatype's instance, such as ctypes' classes), its tp_name: a char *
+ * into its name's str, whose text and the stale bytes after it can read
+ * as an object (measured: ctypes' c_int_be, 3.13.0). */
+static void opaque_words(struct ctx *c, uint64_t obj, const struct pc_type *t)
+{
+	uint64_t from = obj + 16, end = obj + (uint64_t)(t->basicsize > 16 ? t->basicsize : 16);
+	uint64_t wl = t->weaklistoffset > 0 ? obj + (uint64_t)t->weaklistoffset : 0;
+	int64_t name = c->py->L->tp_name;
+	if ((t->flags & PC_TPFLAGS_TYPE_SUBCLASS) && name >= 16 && obj + (uint64_t)name + 8 <= end) {
+		scan_opaque(c, obj, from, obj + (uint64_t)name - from, wl);
+		from = obj + (uint64_t)name + 8;
+	}
+	scan_opaque(c, obj, from, end - from, wl);
+}
+
 /* module_traverse also runs an extension module's own m_traverse over its
  * C state, which pycensus cannot read. */
 static void do_module(struct ctx *c, uint64_t obj)
@@ -1063,8 +1079,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		/* A managed dict (3.11+) is outside the object: its traverse
 		 * visits it with _PyObject_VisitManagedDict. */
 		instance_dict(c, obj, t, t);
-		scan_opaque(c, obj, obj + 16, t->basicsize > 16 ? (uint64_t)t->basicsize - 16 : 0,
-			    t->weaklistoffset > 0 ? obj + (uint64_t)t->weaklistoffset : 0);
+		opaque_words(c, obj, t);
 		break;
 	case RULE_SUBTYPE:
 		do_subtype(c, obj, t, depth);
