@@ -18,10 +18,10 @@ ob_alloc.  OUT.json then holds:
                  (on the GC lists), "addr" written, "value" written}]
     "version": [major, minor, micro]
 
-and the target prints "ready" and blocks reading stdin until EOF (answering
-"ping" with "pong": quiescent.serve); it never
-touches the damaged objects again (the cyclic GC is disabled; a collection
-would walk them) and leaves with os._exit(), so nothing deallocates them.
+and the target prints "ready" and blocks reading stdin until EOF or "quit"
+(answering "ping" with "pong": quiescent.serve); it never touches the
+damaged objects again (the cyclic GC is disabled; a collection would walk
+them) and leaves with os._exit(), so nothing deallocates them.
 
 The counting follows census_target.py: a warm-up count first (type names
 may be interned on first use), nothing lasting is made after the count
