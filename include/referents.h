@@ -36,6 +36,9 @@ struct pc_rule {
 	int nfields;
 	int64_t fields[PC_RULE_MAX_FIELDS];  /* PyObject * members visited first */
 	const char *field_names[PC_RULE_MAX_FIELDS];  /* their C names (layout's) */
+	/* Bit i: this build's traverse does not visit fields[i] (it did not
+	 * yet), a hidden reference. */
+	uint32_t hidden;
 };
 
 /* The rules of one interpreter build, shared by every process running it;
@@ -44,9 +47,11 @@ struct pc_rulebook;
 
 /* L is the build's layout table (offsets shared with sizing); MOD is the
  * interpreter module: its symbols and line tables name the
- * traverse function a type points to. */
-struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
-				    struct pc_rulebook **out);
+ * traverse function a type points to.  MAJOR.MINOR.MICRO is the build's
+ * version (MICRO -1: unknown): a traverse may visit more in a later patch
+ * release. */
+struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod, int major, int minor,
+				    int micro, struct pc_rulebook **out);
 void pc_rulebook_destroy(struct pc_rulebook *book);
 /* Traverse functions of MOD too: an extension module the build keeps
  * apart (lib-dynload), at its addresses in the build's first process. */

@@ -21,7 +21,10 @@ checks), the reachable census (test_reachable's zoo) and the layout table's
 round trip (test_layout's checks); the incremental-GC layout decision
 (young, old[2], as 3.14.0-3.14.4 have it) fed the build's own facts as a
 synthetic table, and a free-threaded header refused; watch with
---prometheus on a growing target; dump (test_dump's counts: the gc dump
+--prometheus on a growing target; why on tests/targets/why_target.py
+(each holder chain exactly as test_why expects it, the second thread's
+root named by the thread id the target reports, not "#N"), with DWARF and
+from the layout table, from the host and from inside; dump (test_dump's counts: the gc dump
 exact, the reachable one equal to snapshot, memlab's counts); from inside the namespace (nsenter
 --mount --pid, pycensus run from the bind mount); from a sidecar (the
 target's PID namespace, pycensus's own root: kubectl debug --target); with
@@ -56,9 +59,11 @@ import test_snapshot  # noqa: E402
 import test_reachable  # noqa: E402
 import test_layout  # noqa: E402
 import test_dump  # noqa: E402
+import test_why  # noqa: E402
 
 IN_CONTAINER = os.path.join(HERE, "targets", "in_container.sh")
 CENSUS_TARGET = os.path.join(HERE, "targets", "census_target.py")
+WHY_TARGET = os.path.join(HERE, "targets", "why_target.py")
 SHARE_TARGET = os.path.join(HERE, "targets", "share_target.py")
 SID_ROOT = os.path.join(TOP, "scripts", "sid-root")
 READY_TIMEOUT = 60
@@ -281,6 +286,51 @@ def check_incremental_layout(rep, pc, py, workdir):
         target.kill()
 
 
+def check_why(rep, pc, label, workdir, san, where):
+    """why on tests/targets/why_target.py in the container, from the host
+    and from inside: each marker's holder chain exactly as test_why expects
+    it, the target's own id() as the sample, and the second thread's local
+    rooted at the thread id the target reports (threading's ident), never
+    a "#N" stand-in."""
+    target = harness.Target(IN_CONTAINER, [WHY_TARGET], workdir, "%s-why-%s" % (label, where.split()[0][1:]))
+    try:
+        line = target.readline(READY_TIMEOUT)
+        if not line or not line.startswith("ready "):
+            rep.fail(label, "why %s: target" % where, "no ready line: %r %s" % (line, short(target.stderr_text())))
+            return
+        truth = json.loads(line.split(" ", 1)[1])
+        expected = dict(test_why.EXPECTED)
+        expected[test_why.M + "ByLocal"] = test_why.EXPECTED[test_why.M + "ByLocal"] % tuple(truth["worker"])
+        tries = [("from the host", pc.path, (), target.pid)]
+        if not san:
+            prefix, inner = inside(pc.path, target.pid)
+            tries.append(("from inside", inner, prefix, 1))
+        for how, pc_path, prefix, pid in tries:
+            rc, out, err = run(pc_path, ["why", "--top", "0", pid] + sorted(expected), prefix)
+            if not rep.check(rc == 0, label, "why %s %s runs" % (where, how), "exit 0", "exit %s: %s" % (rc, short(err))):
+                continue
+            by = dict((t["type"], t) for t in json.loads(out)["types"])
+            bad = []
+            for name, chain in sorted(expected.items()):
+                t = by.get(name, {})
+                got = [sh["chain"] for sh in t.get("shapes", [])]
+                if got != [chain] or t.get("count") != 1:
+                    bad.append("%s: %r (count %r)" % (name, got, t.get("count")))
+                elif name in truth and t["shapes"][0]["sample"] != hex(truth[name][0]):
+                    bad.append("%s: sample %s, id() %s" % (name, t["shapes"][0]["sample"], hex(truth[name][0])))
+            local = (by.get(test_why.M + "ByLocal", {}).get("shapes") or [{}])[0].get("chain", "")
+            if not local.startswith("thread %d " % truth["worker"][0]):
+                bad.append("the thread root %r is not thread %d" % (local[:40], truth["worker"][0]))
+            rep.check(not bad, label, "why %s %s" % (where, how), "%d chains as test_why's; %s" % (
+                len(expected), local), "; ".join(bad))
+        # (it blocks reading one byte: a ping would end it)
+        stopped = harness.still_stopped(target.pid)
+        rep.check(stopped == [], label, "target runs after why %s" % where, "no thread stopped",
+                  "gone" if stopped is None else "stopped: %s" % stopped)
+    finally:
+        target.kill()
+
+
 def check_watch(rep, pc, py, workdir):
     """watch and its Prometheus file on a growing target: the leaking type
     grows census after census and is in the file."""
@@ -328,6 +378,7 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
             test_layout.run_one(pc, py, workdir)
         check_incremental_layout(rep, pc, py, workdir)
         check_watch(rep, pc, py, workdir)
+        check_why(rep, pc, label, workdir, san, "(DWARF)")
         # dump: gc exact, reachable equal to snapshot, memlab loads it
         try:
             test_dump.check_counts(rep, pc.path, py, workdir)
@@ -383,6 +434,7 @@ def check_supported(rep, pc, root, version, workdir, quick, san):
             rep.fail(label, "nodebug target", str(e))
         finally:
             target.kill()
+        check_why(rep, pc, label, workdir, san, "(no /usr/lib/debug: the layout table)")
 
     # The root's /usr/lib/debug hidden, the debug file next to a copy of
     # the executable as its .gnu_debuglink names it (DIR/.debug/NAME).

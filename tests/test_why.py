@@ -8,7 +8,8 @@ For every interpreter tests/pythons.py discovers:
   * "paths": tests/targets/why_target.py holds one instance of each marker
     class in one known way (an attribute, a list item, a dict value under a
     str key, a dict key, a closure cell, a __slots__ member, a cycle, an
-    itertools.chain pycensus cannot follow, a local of a second thread) and
+    itertools.chain pycensus cannot follow, a local of a second thread, a
+    value of the static type slice's dict, a root of its own) and
     leaks one with ctypes Py_IncRef.  `why` must give exactly the expected
     chain for each, with the target's own id() as the sample address and
     sys.getsizeof as the bytes; the leaked one must be unrooted.  The table
@@ -69,6 +70,8 @@ EXPECTED = {
     M + "BySlot": "module __main__ .slotted (__main__.Slotted) .member (__main__.BySlot)",
     M + "InCycle": "module __main__ .cyc_b (list) [1] (__main__.InCycle)",
     M + "ByDeque": "module __main__ .dq (collections.deque) [100] (__main__.ByDeque)",
+    # held only by a static type's dict: that dict is the root
+    M + "ByTypeDict": "type slice.__dict__ (dict) ['_by_type_dict'] (__main__.ByTypeDict)",
     # thread id, function (file:first line): from the target
     M + "ByLocal": "thread %d frame 0 worker (%s:%d) local in_thread (__main__.ByLocal)",
 }

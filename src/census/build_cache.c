@@ -420,7 +420,7 @@ static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem)
 	b->interned = b->layout.interned_model == PC_INTERNED_STATIC ? addrs[PK_NKINDS + 2] : 0;
 	if ((err = gc_symbols(b, mem)))
 		return err;
-	err = pc_rulebook_create(&b->layout, t->mod, &b->rules);
+	err = pc_rulebook_create(&b->layout, t->mod, t->major, t->minor, t->micro, &b->rules);
 	if (err)
 		return err;
 	for (int i = 0; i < b->next_ext; i++)

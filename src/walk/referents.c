@@ -93,6 +93,48 @@ static const struct spec specs[] = {
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
+/* Members a traverse function began to visit in a patch release, the first
+ * such release of each minor version: before it the member holds its
+ * object all the same, a reference gc.get_referents() does not report.
+ * gh-140000 (NEWS of 3.13.10, 3.14.1, 3.15.0a1): the name of TypeVar,
+ * ParamSpec and TypeAliasType; 3.14 added TypeAliasType's qualname, which
+ * only 3.15 visits (measured: gc.get_referents() on 3.14.10, 3.15.2). */
+static const struct visited_since {
+	const char *fn, *member;
+	int major, minor, micro;
+} visited_since[] = {
+	{ "typevar_traverse", "name", 3, 13, 10 },
+	{ "typevar_traverse", "name", 3, 14, 1 },
+	{ "typevar_traverse", "name", 3, 15, 0 },
+	{ "paramspec_traverse", "name", 3, 13, 10 },
+	{ "paramspec_traverse", "name", 3, 14, 1 },
+	{ "paramspec_traverse", "name", 3, 15, 0 },
+	{ "typealias_traverse", "name", 3, 13, 10 },
+	{ "typealias_traverse", "name", 3, 14, 1 },
+	{ "typealias_traverse", "name", 3, 15, 0 },
+	{ "typealias_traverse", "qualname", 3, 15, 0 },
+};
+
+/* Whether FN visits MEMBER in MAJOR.MINOR.MICRO: always, unless listed
+ * above; in a listed minor version from its release on (MICRO -1, unknown:
+ * not); in another, if it is newer than one listed. */
+static bool visits(const char *fn, const char *member, int major, int minor, int micro)
+{
+	int v = major * 100 + minor;
+	bool listed = false, newer = false;
+	for (size_t i = 0; i < sizeof(visited_since) / sizeof(visited_since[0]); i++) {
+		const struct visited_since *e = &visited_since[i];
+		if (strcmp(e->fn, fn) || strcmp(e->member, member))
+			continue;
+		int ev = e->major * 100 + e->minor;
+		if (ev == v)
+			return micro >= e->micro;
+		listed = true;
+		newer = newer || v > ev;
+	}
+	return !listed || newer;
+}
+
 /* Traverse functions met so far and their rules: many types share one. */
 #define FN_CACHE 256
 
@@ -154,8 +196,8 @@ static bool names_traverse(Dwfl_Module *mod)
 	return false;
 }
 
-struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
-				    struct pc_rulebook **out)
+struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod, int major, int minor,
+				    int micro, struct pc_rulebook **out)
 {
 	struct pc_rulebook *R = calloc(1, sizeof(*R));
 	if (!R)
@@ -180,8 +222,11 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 		const struct pc_member_list *m = &L->members[s->members];
 		r->nfields = m->n < PC_RULE_MAX_FIELDS ? m->n : PC_RULE_MAX_FIELDS;
 		memcpy(r->fields, m->off, (size_t)r->nfields * sizeof(r->fields[0]));
-		for (int f = 0; f < r->nfields; f++)
+		for (int f = 0; f < r->nfields; f++) {
 			r->field_names[f] = m->name[f];
+			if (!visits(s->fn, m->name[f], major, minor, micro))
+				r->hidden |= 1u << f;
+		}
 		/* A rule whose structure this build's DWARF lacks cannot mirror
 		 * its traverse: such types stay opaque. */
 		r->usable = structured_ok(L, s->kind) &&
@@ -413,12 +458,12 @@ static void ref_array(struct ctx *c, uint64_t addr, uint64_t n, bool hidden)
 	}
 }
 
-static void ref_fields(struct ctx *c, uint64_t obj, const int64_t *fields, const char *const *names, int n,
-		       bool hidden)
+/* The rule's fields: those its traverse does not visit here as hidden. */
+static void ref_fields(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 {
-	for (int i = 0; i < n; i++) {
-		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)names[i], fields[i]);
-		ref_at(c, obj + (uint64_t)fields[i], hidden);
+	for (int i = 0; i < r->nfields; i++) {
+		label(c, PC_EDGE_FIELD, (uint64_t)(uintptr_t)r->field_names[i], r->fields[i]);
+		ref_at(c, obj + (uint64_t)r->fields[i], (r->hidden >> i) & 1);
 	}
 }
 
@@ -793,6 +838,22 @@ static void scan_opaque(struct ctx *c, uint64_t obj, uint64_t addr, uint64_t len
 		c->opaque = true;
 }
 
+/* OBJ's own words, its weak reference list left out; and, for a type (a
+ * metatype's instance, such as ctypes' classes), its tp_name: a char *
+ * into its name's str, whose text and the stale bytes after it can read
+ * as an object (measured: ctypes' c_int_be, 3.13.0). */
+static void opaque_words(struct ctx *c, uint64_t obj, const struct pc_type *t)
+{
+	uint64_t from = obj + 16, end = obj + (uint64_t)(t->basicsize > 16 ? t->basicsize : 16);
+	uint64_t wl = t->weaklistoffset > 0 ? obj + (uint64_t)t->weaklistoffset : 0;
+	int64_t name = c->py->L->tp_name;
+	if ((t->flags & PC_TPFLAGS_TYPE_SUBCLASS) && name >= 16 && obj + (uint64_t)name + 8 <= end) {
+		scan_opaque(c, obj, from, obj + (uint64_t)name - from, wl);
+		from = obj + (uint64_t)name + 8;
+	}
+	scan_opaque(c, obj, from, end - from, wl);
+}
+
 /* module_traverse also runs an extension module's own m_traverse over its
  * C state, which pycensus cannot read. */
 static void do_module(struct ctx *c, uint64_t obj)
@@ -806,17 +867,14 @@ static void do_module(struct ctx *c, uint64_t obj)
 	int64_t size;
 	if (L->module_state == PC_MSTATE_MODULE) {
 		/* The module holds its state's traverse and size itself. */
-		if (pc_u64(c->py, obj + (uint64_t)o->md_state_traverse, &trav) && trav &&
-		    pc_i64(c->py, obj + (uint64_t)o->md_state_size, &size) &&
-		    (size <= 0 || (pc_u64(c->py, obj + (uint64_t)o->md_state, &state) && state)))
-			c->opaque = true;
+		if (!pc_u64(c->py, obj + (uint64_t)o->md_state_traverse, &trav) || !trav ||
+		    !pc_i64(c->py, obj + (uint64_t)o->md_state_size, &size))
+			return;
+	} else if (L->module_state != PC_MSTATE_DEF || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def ||
+		   !pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) || !trav ||
+		   !pc_i64(c->py, def + (uint64_t)L->m_size, &size)) {
 		return;
 	}
-	if (L->module_state != PC_MSTATE_DEF || !pc_u64(c->py, obj + (uint64_t)L->md_def, &def) || !def)
-		return;
-	if (!pc_u64(c->py, def + (uint64_t)o->m_traverse, &trav) || !trav ||
-	    !pc_i64(c->py, def + (uint64_t)L->m_size, &size))
-		return;
 	/* The state is m_size bytes: scanned for what m_traverse visits. */
 	if (size <= 0)
 		c->opaque = true;
@@ -846,7 +904,7 @@ static void do_type(struct ctx *c, uint64_t obj, const struct pc_rule *r)
 	bool heap = flags & PC_TPFLAGS_HEAPTYPE;
 	if (heap) {
 		if (r)
-			ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
+			ref_fields(c, obj, r);
 		label(c, PC_EDGE_OTHER, 0, 0);
 		ref_at(c, obj + (uint64_t)L->ht_name, true);
 		if (L->name_model == PC_NAME_QUALNAME)
@@ -1002,7 +1060,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		return;
 	}
 	if (r->kind != RULE_SUBTYPE && r->kind != RULE_TYPE && r->kind != RULE_INSTANCE)
-		ref_fields(c, obj, r->fields, r->field_names, r->nfields, false);
+		ref_fields(c, obj, r);
 	switch (r->kind) {
 	case RULE_LEAF:
 		break;
@@ -1018,8 +1076,7 @@ static void apply(struct ctx *c, uint64_t obj, struct pc_type *t, const struct p
 		/* A managed dict (3.11+) is outside the object: its traverse
 		 * visits it with _PyObject_VisitManagedDict. */
 		instance_dict(c, obj, t, t);
-		scan_opaque(c, obj, obj + 16, t->basicsize > 16 ? (uint64_t)t->basicsize - 16 : 0,
-			    t->weaklistoffset > 0 ? obj + (uint64_t)t->weaklistoffset : 0);
+		opaque_words(c, obj, t);
 		break;
 	case RULE_SUBTYPE:
 		do_subtype(c, obj, t, depth);

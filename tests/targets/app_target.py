@@ -26,12 +26,17 @@ objects there, which gc.get_objects() would not list).  Computes in itself:
     DataFrame, Series, Index: a deep memory_usage no reader from outside
     can replay);
   * "flavours" (--app): per numpy array flavour, [hex id, sys.getsizeof];
+  * "names": for each name (and qualname) of the typing.TypeVar,
+    ParamSpec and TypeAliasType objects it holds, [hex id, whether the
+    closure has it] (their traverse visits it only from a patch release
+    on);
 
 writes {"pid", "version", "app" (versions, --app), "gc", "types",
-"totals", "gc_totals", "python_sizeof", "flavours"} atomically to GROUND_TRUTH.json, prints "ready" and blocks reading
-stdin (os.read, FileIO.readinto on 3.6: nothing allocated while blocked;
-see quiescent.py; the frames of census() are left out on 3.6).  "ping" -> "pong";
-"quit" or EOF -> exit 0.
+"totals", "gc_totals", "python_sizeof", "flavours", "names"} atomically
+to GROUND_TRUTH.json, prints "ready" and blocks reading stdin
+(quiescent.py's census and serve(): nothing allocated while blocked, the
+census's frames left out on 2.7/3.6).  "ping" -> "pong"; "quit" or EOF ->
+exit 0.
 """
 
 from __future__ import print_function
@@ -42,7 +47,6 @@ import functools
 import gc
 import io
 import itertools
-import json
 import mmap
 import operator
 import os
@@ -55,27 +59,14 @@ try:
 except ImportError:     # 2.7
     typing = None
 
-import quiescent     # tests/targets: transient frames, a read that holds nothing
+import quiescent     # tests/targets: the census, output, the command loop
 
 KEEP = []
 FLAVOURS = {}     # numpy array flavour -> [hex id, sys.getsizeof]
+NAME_IDS = []     # ids of the type parameters' and aliases' names
 
 
-def type_name(t):
-    """module.qualname; 2.7: module.__name__, builtins modules left out."""
-    qual = getattr(t, "__qualname__", t.__name__)
-    if t.__module__ in ("builtins", "__builtin__", "exceptions"):
-        return qual
-    return t.__module__ + "." + qual
-
-
-# Old-style instances (2.7) are counted under their class, as pycensus does.
-INSTANCE_TYPE = getattr(types, "InstanceType", None)
-
-
-def type_of(o):
-    t = type(o)
-    return o.__class__ if t is INSTANCE_TYPE else t
+type_name = quiescent.type_name
 
 
 def build_buffers():
@@ -98,6 +89,11 @@ def build_buffers():
     locks = [threading.Lock() for i in range(10)] + [threading.RLock() for i in range(10)]
     tvars = [typing.TypeVar("T%d" % i) for i in range(10)] if typing else []
     tvars += [typing.ParamSpec("P%d" % i) for i in range(5)] if hasattr(typing, "ParamSpec") else []
+    # Their names (and 3.15's alias qualnames) are referents only from a
+    # patch release on (gh-140000): each a str nothing else holds.
+    if hasattr(typing, "TypeAliasType"):
+        qual = (lambda i: {"qualname": "Q.Alias%d" % i}) if sys.version_info >= (3, 15) else (lambda i: {})
+        tvars += [typing.TypeAliasType("Alias%d" % i, int, **qual(i)) for i in range(5)]
     getters = [operator.attrgetter("attr_%d" % i) for i in range(10)]
     getters += [operator.itemgetter("item_%d" % i) for i in range(10)]
     partials = [functools.partial(print, "partial-%d" % i) for i in range(10)]
@@ -105,6 +101,9 @@ def build_buffers():
     iters += [itertools.repeat("repeat-%d" % i) for i in range(10)]
     KEEP.extend((arrays, maps, structs, deques, bios, sios, readers, writers,
                  locks, tvars, getters, partials, iters))
+    # By address only: a list of them would hold them visibly.
+    NAME_IDS.extend(id(v.__name__) for v in tvars)
+    NAME_IDS.extend(id(v.__qualname__) for v in tvars if hasattr(v, "__qualname__"))
 
 
 def build_app():
@@ -184,73 +183,22 @@ def python_sizeof(t):
 
 
 def census():
-    objs = gc.get_objects()
-    skip = quiescent.transient_frames(main.__code__)   # this frame on 3.6
-    getsizeof = sys.getsizeof
-    gcs = {}
-    for o in objs:
-        if id(o) in skip:
-            continue
-        t = type_of(o)
-        e = gcs.get(t)
-        if e is None:
-            e = gcs[t] = [0, 0]
-        e[0] += 1
-        e[1] += getsizeof(o)
-    stats = {}
-    seen = set(skip)
-    stack = list(objs)
-    del objs
-    get_referents = gc.get_referents
-    while stack:
-        o = stack.pop()
-        i = id(o)
-        if i in seen:
-            continue
-        seen.add(i)
-        t = type_of(o)
-        e = stats.get(t)
-        if e is None:
-            e = stats[t] = [0, 0]
-        e[0] += 1
-        e[1] += getsizeof(o)
-        stack.extend(get_referents(o))
-    del seen, o     # o may be this frame (3.6): a cycle the disabled GC keeps
-
+    gcs, stats, inside = quiescent.census(probe=NAME_IDS)
+    names = []
+    for n in range(len(NAME_IDS)):
+        names.append(["%x" % NAME_IDS[n], inside[n]])
     pysz = sorted(set(type_name(t) for t in list(gcs) + list(stats) if python_sizeof(t)))
-
-    def named(d):
-        out = {}
-        for t, (n, b) in d.items():
-            e = out.setdefault(type_name(t), {"count": 0, "bytes": 0})
-            e["count"] += n
-            e["bytes"] += b
-        return out
-    return named(gcs), named(stats), pysz
-
-
-def write_atomically(path, obj):
-    data = json.dumps(obj).encode("utf-8")
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, path)
-
-
-def say(text):
-    data = text.encode("utf-8")
-    while data:
-        data = data[os.write(1, data):]
+    return quiescent.by_name(gcs), quiescent.by_name(stats), pysz, names
 
 
 def write_truth(path, versions):
-    gcs, closure, pysz = census()
+    gcs, closure, pysz, names = census()
     tot = lambda d: {"objects": sum(e["count"] for e in d.values()),  # noqa: E731
                      "bytes": sum(e["bytes"] for e in d.values()), "types": len(d)}
     truth = {"pid": os.getpid(), "version": sys.version.split()[0], "app": versions,
              "gc": gcs, "types": closure, "totals": tot(closure), "gc_totals": tot(gcs),
-             "python_sizeof": pysz, "flavours": FLAVOURS}
-    write_atomically(path, truth)
+             "python_sizeof": pysz, "flavours": FLAVOURS, "names": names}
+    quiescent.write_atomically(path, truth)
 
 
 def main():
@@ -268,30 +216,9 @@ def main():
     gc.collect()
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()
-    readinto, buf = quiescent.blocking_reader(0)    # before the census: see quiescent.py
-    KEEP.append(readinto)
     # Twice, the first warming lazy caches up; not in a loop, whose
     # iterator 2.7 would count and then free.
-    write_truth(path, versions)
-    write_truth(path, versions)
-    say("ready\n")
-    read = os.read
-    pending = b""
-    while True:
-        nl = pending.find(b"\n")
-        if nl < 0:
-            chunk = (read(0, 4096) if readinto is None else readinto() if buf is None
-                     else bytes(buf[:readinto(buf)]))
-            if not chunk:
-                break
-            pending += chunk
-            continue
-        line = pending[:nl].strip()
-        pending = pending[nl + 1:]
-        if line == b"quit":
-            break
-        if line == b"ping":
-            say("pong\n")
+    quiescent.serve(lambda: (write_truth(path, versions), write_truth(path, versions)))
     return 0
 
 

@@ -60,17 +60,17 @@ what an outside reader sees while we block:
     gc.get_objects() returns (so they are not in it; that list never contains
     itself) and are all freed before "ready".
   * Executing frames: on 2.7/3.6 they are GC-tracked objects, so the frames
-    of the census's call chain (below main()) are in gc.get_objects() but die
-    when the census returns: they are excluded.  main()'s frame persists and
-    is counted; the blocking loop runs inline in main() so no new frame
-    exists while blocked.  3.7-3.10 do not track a frame while it executes,
+    of the census's call chain (below quiescent.serve()) are in
+    gc.get_objects() but die when the census returns: they are excluded.
+    main()'s and serve()'s frames persist and are counted; the census runs
+    under serve(), whose blocking loop then makes no new frame.  3.7-3.10 do not track a frame while it executes,
     and on 3.11+ frames are not objects unless materialised (we never call
     sys._getframe() there), so neither view sees them.
   * type.__module__ of a static type may intern a new str the first time
     (e.g. 3.12+): a warm-up census is run first and thrown away, so the real one
     creates nothing that lasts.  Same for any lazy caches of json/open.
   * The main thread blocks in os.read(0, ...) (FileIO.readinto on 3.6, see
-    main()) and answers with os.write(1,
+    quiescent.py) and answers with os.write(1,
     ...), not sys.stdin.readline()/sys.stdout: on 3.x a BufferedReader blocks
     inside raw.readinto(memoryview), so a memoryview and its managedbuffer
     (both GC-tracked) exist only while blocked -- pycensus saw exactly those
@@ -78,7 +78,7 @@ what an outside reader sees while we block:
     method while blocked.  os.read holds only an untracked bytes object that
     nothing references.  Writing through sys.stdout would likewise hold a
     memoryview for an instant after "ready" has reached the pipe.
-  * After each command the main frame holds the line read (bytes, not
+  * After each command serve()'s frame holds the line read (bytes, not
     GC-tracked, so only the reachable scope can see it).
   * Generation 0 is left populated (no collection after the last batch), so
     any cyclic garbage made after the last gc.collect() is still in the GC
@@ -88,7 +88,7 @@ what an outside reader sees while we block:
   * Reachable scope only: objects referenced only from an executing frame
     (3.7+: such frames are not GC roots here), or only from the
     interned-string table, are not in the closure; pycensus counts those
-    roots too, so it may see a few more objects -- e.g. the bytes main()
+    roots too, so it may see a few more objects -- e.g. the bytes serve()
     holds after a command was read (chunk, line, pending), and the locals of
     the waiter thread's frames.  main() keeps its other locals in the global
     STATE too.
@@ -105,8 +105,6 @@ import time
 import quiescent     # tests/targets: transient frames, a read that holds nothing
 
 PY2 = sys.version_info[0] == 2
-# Old-style instances (2.7) are counted under their class.
-INSTANCE_TYPE = getattr(__import__("types"), "InstanceType", None)
 HAS_FREEZE = hasattr(gc, "freeze")           # 3.7+
 
 # Everything built stays alive through these globals.
@@ -174,16 +172,7 @@ CLASS_KINDS = {Leaky: "plain", Slotted: "plain", Node: "plain",
                ListSub: "builtin-subclass"}
 
 
-def type_name(t):
-    """The BRIEF's naming rule; 2.7 has no __qualname__ and calls the
-    builtins module __builtin__."""
-    qual = getattr(t, "__qualname__", None)
-    if qual is None:
-        qual = t.__name__
-    mod = getattr(t, "__module__", None)
-    if mod == "builtins" or (PY2 and mod in ("__builtin__", "exceptions")):
-        return qual
-    return str(mod) + "." + qual
+type_name = quiescent.type_name
 
 
 # --- building the heap -----------------------------------------------------
@@ -672,86 +661,22 @@ class Zo\u00e9(object):
 
 # --- the census --------------------------------------------------------------
 
-def transient_frames():
-    """ids of the frames between main() (exclusive) and our caller: on
-    2.7/3.6 they are in gc.get_objects() but die before we block."""
-    return quiescent.transient_frames(main.__code__)
+def frozen_roots():
+    """The permanent generation as census roots: FROZEN's tracked items
+    (nothing untracks them, the GC never collects it, but be safe) and the
+    list itself; made when census() asks, after gc.get_objects()."""
+    if FROZEN is None:
+        return []
+    return [[o for o in FROZEN if gc.is_tracked(o)], [FROZEN]]
 
 
 def census(scope, frozen, record=False):
-    """{type: [count, bytes]} for the scope, keyed by type object.  With
-    RECORD, ({...}, [(id, type, size, short repr) of each object counted])."""
-    objs = gc.get_objects()                 # first: see the module doc
-    skip = transient_frames()
-    record = [] if record else None         # made after gc.get_objects()
-    roots = [objs]
-    if frozen is not None:
-        # Only tracked objects are in the permanent generation; nothing
-        # untracks them (the GC never collects it) but be safe.
-        roots.append([o for o in frozen if gc.is_tracked(o)])
-        roots.append([frozen])
-    try:
-        stats = count(roots, skip, scope, record)
-        return stats if record is None else (stats, record)
-    finally:
-        # objs holds this frame on 2.7/3.6 (a cycle the disabled GC would never
-        # free); the loops run in count() so no loop variable keeps it either.
-        del objs, roots
-
-
-def census_type(o):
-    """type(o), but an old-style instance's class (2.7), as objgraph and
-    pycensus name them."""
-    t = type(o)
-    if t is INSTANCE_TYPE:
-        return o.__class__
-    return t
-
-
-def count(roots, skip, scope, record=None):
-    stats = {}
-    seen = set(skip)
-    getsizeof = sys.getsizeof
-    if scope == "gc":
-        for group in roots:
-            for o in group:
-                i = id(o)
-                if i in seen:
-                    continue
-                seen.add(i)
-                t = census_type(o)
-                entry = stats.get(t)
-                if entry is None:
-                    entry = stats[t] = [0, 0]
-                size = getsizeof(o)
-                entry[0] += 1
-                entry[1] += size
-                if record is not None:
-                    record.append((i, t, size, short_repr(o, t)))
-        return stats
-    get_referents = gc.get_referents
-    stack = []
-    for group in roots:
-        stack.extend(group)
-    # Every object on the stack is referenced by a live root, so ids stay
-    # unique while we walk.
-    while stack:
-        o = stack.pop()
-        i = id(o)
-        if i in seen:
-            continue
-        seen.add(i)
-        t = census_type(o)
-        entry = stats.get(t)
-        if entry is None:
-            entry = stats[t] = [0, 0]
-        size = getsizeof(o)
-        entry[0] += 1
-        entry[1] += size
-        if record is not None:
-            record.append((i, t, size, short_repr(o, t)))
-        stack.extend(get_referents(o))
-    return stats
+    """{type: [count, bytes]} for the scope, keyed by type object (FROZEN,
+    if FROZEN, is the permanent generation).  With RECORD, ({...}, [(id,
+    type, size, short repr) of each object counted])."""
+    out = quiescent.census(scope, frozen_roots if frozen is not None else (),
+                           short_repr if record else None)
+    return out[0] if not record else (out[0], out[1])
 
 
 def short_repr(o, t):
@@ -777,17 +702,7 @@ def own_sizeof(stats):
     return sorted(names)
 
 
-def by_name(stats):
-    """Merge {type: [count, bytes]} into {name: {"count", "bytes"}}."""
-    types = {}
-    for t, (count, size) in stats.items():
-        name = type_name(t)
-        entry = types.get(name)
-        if entry is None:
-            entry = types[name] = {"count": 0, "bytes": 0}
-        entry["count"] += count
-        entry["bytes"] += size
-    return types
+by_name = quiescent.by_name
 
 
 def write_ids(path, record):
@@ -854,27 +769,8 @@ def gc_info(frozen):
     return info
 
 
-def write_atomically(path, obj):
-    # Default json.dumps uses the C encoder; indent or sort_keys would use
-    # the pure-Python one (2.7: also for sort_keys), whose closures form
-    # reference cycles that the disabled GC never frees.
-    data = obj if isinstance(obj, bytes) else json.dumps(obj)
-    if not isinstance(data, bytes):
-        data = data.encode("utf-8")
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    f = open(tmp, "wb")                # binary: no locale lookup on open
-    try:
-        f.write(data)
-    finally:
-        f.close()
-    os.rename(tmp, path)
-
-
-def say(text):
-    """Write all of TEXT to stdout with os.write (see the module doc)."""
-    data = text.encode("utf-8") if not isinstance(text, bytes) else text
-    while data:
-        data = data[os.write(1, data):]
+write_atomically = quiescent.write_atomically
+say = quiescent.say
 
 
 class Fresh(object):
@@ -991,6 +887,17 @@ def parse_args(argv):
     return path, scale, scope, zoo, ids
 
 
+def prepare():
+    """The census: a warm-up one, written and thrown away, so that
+    interned type names and lazy caches exist before the one that counts."""
+    path, scope, scale, ids = STATE["path"], STATE["scope"], STATE["scale"], STATE.get("ids")
+    write_atomically(path, ground_truth(scope, FROZEN, scale, ids))
+    STATE["gc_info"] = gc_info(FROZEN)
+    truth = ground_truth(scope, FROZEN, scale, ids)
+    truth["gc"] = STATE["gc_info"]
+    write_atomically(path, truth)
+
+
 def main():
     global FROZEN
     path, scale, scope, zoo, ids = parse_args(sys.argv[1:])
@@ -1027,49 +934,11 @@ def main():
     del leaky, slotted, nodes, subs, gen
 
     start_waiter()
-
-    read = os.read
-    pending = b""
-    STATE["read"] = read
-    # Up to 3.6 os.read keeps its argument tuple alive while it blocks.
-    readinto, buf = quiescent.blocking_reader(0)
-    STATE["readinto"] = readinto
-
-    # Warm-up: a full census and write, thrown away, so that interned type
-    # names and lazy caches exist before the census that counts.
-    write_atomically(path, ground_truth(scope, FROZEN, scale, ids))
-    info = gc_info(FROZEN)
-    STATE["gc_info"] = info
-
-    truth = ground_truth(scope, FROZEN, scale, ids)
-    truth["gc"] = info
-    write_atomically(path, truth)
-    del truth
-
-    say("ready\n")
-    # Blocking loop, inline: no new frame, no GC-tracked object while
-    # waiting in read().
-    while True:
-        nl = pending.find(b"\n")
-        if nl < 0:
-            chunk = (read(0, 4096) if readinto is None else readinto() if buf is None
-                     else bytes(buf[:readinto(buf)]))
-            if not chunk:
-                break                       # EOF
-            pending += chunk
-            continue
-        line = pending[:nl].strip()
-        pending = pending[nl + 1:]
-        if line == b"quit":
-            break
-        elif line == b"ping":
-            say("pong\n")
-        elif line == b"recount":
-            recount(path, scope, FROZEN)
-        elif line.startswith(b"grow "):
-            grow(int(line[5:]), path, scope, scale, FROZEN)
-        elif line.startswith(b"path "):
-            find_path(line[5:].decode("ascii"), FROZEN)
+    # The census runs under serve(), whose reader and frame exist by then.
+    quiescent.serve(prepare, {
+        b"recount": lambda rest: recount(path, scope, FROZEN),
+        b"grow": lambda rest: grow(int(rest), path, scope, scale, FROZEN),
+        b"path": lambda rest: find_path(rest.decode("ascii"), FROZEN)})
     return 0
 
 

@@ -20,24 +20,20 @@ itself:
     ctypes class, the ctypes metatypes (the classes' types) and StgDict.
 
 writes {"pid", "version", "gc", "types", "ctypes"} atomically to
-GROUND_TRUTH.json, prints "ready" and blocks reading stdin (os.read:
-nothing allocated while blocked).  "ping" -> "pong"; "quit" or EOF -> exit 0.
+GROUND_TRUTH.json, prints "ready" and blocks reading stdin
+(quiescent.py's census and serve(): nothing allocated while blocked).
+"ping" -> "pong"; "quit" or EOF -> exit 0.
 """
 
 import ctypes
 import gc
-import json
 import os
 import sys
 
+import quiescent     # tests/targets: the census, output, the command loop
+
 KEEP = []
-
-
-def type_name(t):
-    name = getattr(t, "__qualname__", t.__name__)    # 2.7: no __qualname__
-    if t.__module__ in ("builtins", "__builtin__", "exceptions"):
-        return name
-    return t.__module__ + "." + name
+type_name = quiescent.type_name
 
 
 class Point(ctypes.Structure):
@@ -97,59 +93,15 @@ def ctypes_types(types):
 
 
 def census():
-    objs = gc.get_objects()
-    getsizeof = sys.getsizeof
-    gcs = {}
-    for o in objs:
-        t = type(o)
-        e = gcs.get(t)
-        if e is None:
-            e = gcs[t] = [0, 0]
-        e[0] += 1
-        e[1] += getsizeof(o)
-    stats = {}
-    seen = set()
-    stack = list(objs)
-    del objs
-    get_referents = gc.get_referents
-    while stack:
-        o = stack.pop()
-        i = id(o)
-        if i in seen:
-            continue
-        seen.add(i)
-        t = type(o)
-        e = stats.get(t)
-        if e is None:
-            e = stats[t] = [0, 0]
-        e[0] += 1
-        e[1] += getsizeof(o)
-        stack.extend(get_referents(o))
-    del seen
+    gcs, stats = quiescent.census()
     names = ctypes_types(list(gcs) + list(stats))
-
-    def named(d):
-        out = {}
-        for t, (n, b) in d.items():
-            e = out.setdefault(type_name(t), {"count": 0, "bytes": 0})
-            e["count"] += n
-            e["bytes"] += b
-        return out
-    return named(gcs), named(stats), names
+    return quiescent.by_name(gcs), quiescent.by_name(stats), names
 
 
-def write_atomically(path, obj):
-    data = json.dumps(obj).encode("utf-8")
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.rename(tmp, path)
-
-
-def say(text):
-    data = text.encode("utf-8")
-    while data:
-        data = data[os.write(1, data):]
+def write_truth(path):
+    gcs, closure, names = census()
+    quiescent.write_atomically(path, {"pid": os.getpid(), "version": sys.version.split()[0], "gc": gcs,
+                                      "types": closure, "ctypes": names})
 
 
 def main():
@@ -162,29 +114,9 @@ def main():
     gc.collect()
     if hasattr(gc, "unfreeze"):
         gc.unfreeze()
-    for attempt in range(2):        # the first one warms lazy caches up
-        gcs, closure, names = census()
-        truth = {"pid": os.getpid(), "version": sys.version.split()[0], "gc": gcs,
-                 "types": closure, "ctypes": names}
-        write_atomically(path, truth)
-        del gcs, closure, truth, names
-    say("ready\n")
-    read = os.read
-    pending = b""
-    while True:
-        nl = pending.find(b"\n")
-        if nl < 0:
-            chunk = read(0, 4096)
-            if not chunk:
-                break
-            pending += chunk
-            continue
-        line = pending[:nl].strip()
-        pending = pending[nl + 1:]
-        if line == b"quit":
-            break
-        if line == b"ping":
-            say("pong\n")
+    # Twice, the first warming lazy caches up; not in a loop, whose
+    # iterator 2.7 would count and then free.
+    quiescent.serve(lambda: (write_truth(path), write_truth(path)))
     return 0
 
 

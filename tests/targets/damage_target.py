@@ -18,38 +18,29 @@ ob_alloc.  OUT.json then holds:
                  (on the GC lists), "addr" written, "value" written}]
     "version": [major, minor, micro]
 
-and the target prints "ready" and blocks in os.read(0) until EOF; it never
-touches the damaged objects again (the cyclic GC is disabled; a collection
-would walk them) and leaves with os._exit(), so nothing deallocates them.
+and the target prints "ready" and blocks reading stdin until EOF or "quit"
+(answering "ping" with "pong": quiescent.serve); it never touches the
+damaged objects again (the cyclic GC is disabled; a collection would walk
+them) and leaves with os._exit(), so nothing deallocates them.
 
 The counting follows census_target.py: a warm-up count first (type names
 may be interned on first use), nothing lasting is made after the count
 (the damage writes use only what the warm-up made), and the main thread
-blocks in os.read, which holds no GC object.
+blocks in quiescent.serve's read, which holds no GC object.
 """
 import gc
-import json
 import os
 import struct
 import sys
 
-import quiescent     # tests/targets: a blocking read that holds nothing
+import quiescent     # tests/targets: the census, output, the command loop
 
-PY2 = sys.version_info[0] == 2
-# Old-style instances (2.7) are counted under their class, as pycensus does.
-INSTANCE_TYPE = getattr(__import__("types"), "InstanceType", None)
-
+PY2 = quiescent.PY2
+type_name = quiescent.type_name
 VICTIMS = []     # the damaged objects, alive to the end
 DAMAGE = []      # (object, address, value, what), all made before the count
 MEM = []         # a descriptor of /proc/self/mem
 KEEP = []        # the undamaged heap
-READER = []      # quiescent.blocking_reader(0), made before the count
-
-
-def type_name(t):
-    mod = t.__module__
-    name = getattr(t, "__qualname__", t.__name__)     # 2.7: no __qualname__
-    return name if mod in ("builtins", "__builtin__", "exceptions") else "%s.%s" % (mod, name)
 
 
 # /proc/self/mem at an address (2.7 has no os.pread/pwrite).
@@ -117,42 +108,13 @@ def build():
 
 
 def count():
-    objs = gc.get_objects()
-    stats = {}
-    getsizeof = sys.getsizeof
-    # Up to 3.6 an executing frame is GC-tracked: this one dies on return.
-    me = sys._getframe()
-    for o in objs:
-        if o is me:
-            continue
-        t = type(o)
-        if t is INSTANCE_TYPE:
-            t = o.__class__
-        e = stats.get(t)
-        if e is None:
-            e = stats[t] = [0, 0]
-        e[0] += 1
-        e[1] += getsizeof(o)
-    del objs, o, me
-    types = {}
-    for t, (n, size) in stats.items():
-        e = types.setdefault(type_name(t), {"count": 0, "bytes": 0})
-        e["count"] += n
-        e["bytes"] += size
-    return types
+    return quiescent.by_name(quiescent.census(("gc",))[0])
 
 
 def describe(tracked):
     return [{"what": what, "type": type_name(type(obj)), "size": sys.getsizeof(obj),
              "tracked": id(obj) in tracked, "addr": addr, "value": value}
             for obj, addr, value, what in DAMAGE]
-
-
-def write(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(data)
-    os.rename(tmp, path)
 
 
 def main():
@@ -164,7 +126,6 @@ def main():
     if hasattr(gc, "unfreeze"):      # 3.7+
         gc.unfreeze()
     MEM.append(os.open("/proc/self/mem", os.O_RDWR))
-    READER.extend(quiescent.blocking_reader(0))
     build()
     tracked = set(id(o) for o in gc.get_objects())
     info = describe(tracked)
@@ -175,29 +136,19 @@ def main():
     poke(fd, struct.pack("<Q", peek(fd, id(VICTIMS))), id(VICTIMS))      # warm-up
     # 3.7 keeps the keyword tuple of a C function's argument parser from its
     # first call on (open's ('raw', 'buffer_size'), rename's): call them now.
-    write(path + ".warm", "{}")
+    quiescent.write_atomically(path + ".warm", {})
     os.remove(path + ".warm")
-    count()
-    truth = count()
-    write(path, json.dumps({"truth": truth, "damaged": info,
-                            "version": list(sys.version_info[:3])}))
-    del truth              # made after the count; INFO and WRITES were counted
-    for data, addr in writes:
-        poke(fd, data, addr)
-    os.write(1, b"ready\n")
-    # Up to 3.6 os.read holds its arguments as a GC-tracked tuple while it
-    # blocks: quiescent's reader, made before the count, holds none.
-    readinto, buf = READER
-    if readinto is None:
-        read = os.read
-        while read(0, 4096):
-            pass
-    elif buf is None:
-        while readinto():
-            pass
-    else:
-        while readinto(buf):
-            pass
+
+    def prepare():
+        count()
+        truth = count()
+        quiescent.write_atomically(path, {"truth": truth, "damaged": info,
+                                          "version": list(sys.version_info[:3])})
+        del truth          # made after the count; INFO and WRITES were counted
+        for data, addr in writes:
+            poke(fd, data, addr)
+    # Answers ping and blocks in quiescent's reader, which holds no GC object.
+    quiescent.serve(prepare)
     os._exit(0)
 
 

@@ -13,6 +13,7 @@ class ByOpaque: pass
 class Leaked: pass
 class BySlot: pass
 class ByDeque: pass
+class ByTypeDict: pass
 class AsKey:
     def __hash__(self): return 1
 
@@ -41,6 +42,10 @@ cyc_a = []; cyc_b = [cyc_a, InCycle()]; cyc_a.append(cyc_b)
 
 # a deque item past the first block (64 items a block)
 dq = collections.deque(range(100)); dq.append(ByDeque())
+
+# a static type's dict: Python refuses setattr on slice, but the dict is
+# the referent of the read-only proxy type.__dict__ gives
+gc.get_referents(slice.__dict__)[0]['_by_type_dict'] = ByTypeDict()
 
 # itertools.chain: a traverse pycensus has no rule for
 chained = itertools.chain([ByOpaque()])
@@ -120,7 +125,8 @@ import json
 ids = {}
 for obj, name in ((holder.attr, "ByAttr"), (items[2], "ByIndex"), (table['the key'], "ByKey"),
                   (next(iter(keyed)), "AsKey"), (closure.__closure__[0].cell_contents, "ByClosure"),
-                  (cyc_b[1], "InCycle"), (slotted.member, "BySlot"), (dq[100], "ByDeque")):
+                  (cyc_b[1], "InCycle"), (slotted.member, "BySlot"), (dq[100], "ByDeque"),
+                  (slice.__dict__['_by_type_dict'], "ByTypeDict")):
     ids["__main__." + name] = [id(obj), sys.getsizeof(obj)]
 del obj, name   # module globals otherwise: the last would be held twice
 ids["__main__.Leaked"] = [leaked_id, None]
