@@ -26,6 +26,13 @@ struct pc_debug_offsets {
 struct pc_error *pc_debug_offsets_read(struct pc_mem *mem, uint64_t runtime, int major, int minor,
 				       struct pc_debug_offsets *out);
 
+/* The record's header, the same in every version that has one (3.13+):
+ * if RUNTIME starts with the cookie and the record says the build is
+ * free-threaded, exit 4 saying so; NULL otherwise (no cookie: nothing to
+ * say).  Asked before any table is trusted: a free-threaded build's
+ * layout is none pycensus reads, whatever its version's record looks like. */
+struct pc_error *pc_debug_offsets_flavour(struct pc_mem *mem, uint64_t runtime, int major, int minor);
+
 /* Whether this pycensus knows the record's layout for MAJOR.MINOR. */
 bool pc_debug_offsets_known(int major, int minor);
 

@@ -16,6 +16,11 @@ free-threading, and leave the target running.
   no dump file, and the target is left running (no thread stopped, answers
   ping).  The build takes minutes, so this file never builds it: SKIP
   saying so when it is absent.
+- The record's flag alone (real GIL builds 3.13-3.15, each a copy of its
+  _PyRuntime ELF with _Py_DebugOffsets.free_threaded set to 1 in the file,
+  which CPython itself never reads): snapshot and info exit 4 naming the
+  record, with the build's DWARF and on a --strip-all copy, before any
+  table or DWARF layout is trusted.
 - Order of the reasons (any GIL interpreter): a layout source that has
   PyObject.ob_tid and lacks a fact pycensus needs must still be refused as
   free-threaded, not as "lacks X": a real free-threaded build's structs
@@ -27,6 +32,8 @@ import argparse
 import json
 import os
 import shutil
+import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -203,6 +210,84 @@ def check_order(pc, workdir):
             target.kill()
 
 
+def section(path, name):
+    """(file offset, size) of section NAME in ELF PATH, or None."""
+    out = subprocess.run(["readelf", "-SW", path], stdout=subprocess.PIPE, universal_newlines=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        if "] " + name + " " in line:
+            f = line.split("]", 1)[1].split()
+            return int(f[3], 16), int(f[4], 16)
+    return None
+
+
+def flagged_copy(py, workdir, how):
+    """A copy of PY's _PyRuntime ELF (stripped HOW: "all", or None: whole,
+    its DWARF in it or found by build-id) whose _Py_DebugOffsets record says
+    free_threaded = 1 and nothing else changed: (wrapper, copy) or a
+    reason it cannot be made.  CPython itself never reads the record, so
+    the copy runs as the GIL build it is."""
+    import test_stripped  # noqa: E402  (late: it imports the whole suite)
+    wrapper, copy = test_stripped.stripped_copy(py, how or "all", workdir)
+    if not how:
+        # Its wrapper, but the file whole: DWARF, build-id, debuglink.
+        shutil.copyfile(os.path.realpath(py["elf"]), copy)
+    sec = section(copy, ".PyRuntime")
+    if sec is None:
+        return None, "%s has no .PyRuntime section" % copy
+    with open(copy, "r+b") as f:
+        f.seek(sec[0])
+        head = f.read(24)
+        if head[:8] != b"xdebugpy" or head[16:24] != b"\0" * 8:
+            return None, "%s's .PyRuntime does not start with a default build's record: %r" % (copy, head)
+        f.seek(sec[0] + 16)
+        f.write(struct.pack("<Q", 1))
+    return (wrapper, copy), None
+
+
+def check_flag(pc, workdir):
+    """The record's free_threaded flag alone refuses, before any table or
+    DWARF is trusted: real GIL builds (pyenv 3.13's libpython, sid's
+    3.14/3.15), their copy's record flagged, with and without DWARF."""
+    done = set()
+    for py in harness.usable_pythons():
+        v = tuple(py["version"][:2])
+        if v < (3, 13) or v in done or not py["elf"]:
+            continue
+        done.add(v)
+        for how in ("all", None):
+            label = "%s-flagged%s" % (py["label"], "-strip-all" if how else "")
+            made, why = flagged_copy(py, workdir, how)
+            if why:
+                rep.fail(label, "premise", why)
+                continue
+            wrapper, copy = made
+            target = None
+            try:
+                target, premise = start_target(wrapper, workdir, label)
+                with open("/proc/%d/maps" % target.pid) as f:
+                    if copy not in f.read():
+                        rep.fail(label, "premise", "the target did not load %s" % copy)
+                        continue
+                if premise[0] != 0:
+                    rep.fail(label, "premise", "Py_GIL_DISABLED %d: want a GIL build" % premise[0])
+                    continue
+                for name, args in (("snapshot", ["snapshot", target.pid]), ("info", ["info", target.pid])):
+                    rc, out, err, _ = pc.run(args)
+                    ok = rc == EXIT_NOTPY and not harness.one_line(err) and "free-threaded" in err \
+                        and "_Py_DebugOffsets" in err and not out.strip()
+                    why = harness.target_running(target)
+                    rep.check(ok and not why, label, "%s refused by the record's flag" % name,
+                              "exit 4: %s" % short(err, 160),
+                              "exit %r: %s%s" % (rc, short(err), "; " + why if why else ""))
+            except TargetError as e:
+                rep.fail(label, "target", str(e))
+            finally:
+                if target is not None:
+                    target.quit()
+                    target.kill()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pycensus", default=os.path.join(TOP, "pycensus"))
@@ -213,6 +298,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="pycensus-ft-")
     try:
         check_order(pc, workdir)
+        check_flag(pc, workdir)
         found = pythons.ft_pythons()
         if not found:
             rep.skip("ft-3.14", "", "no free-threaded build at %s: scripts/ft-python builds it "

@@ -225,7 +225,10 @@ static struct pc_error *layout_from_sources(struct pc_build *b, struct pc_mem *m
 	int n = 0;
 	bool table = false;
 	struct pc_debug_offsets *rec = NULL;
-	struct pc_error *err = NULL;
+	/* Free-threaded first: whatever else this build lacks follows from it. */
+	struct pc_error *err = mem && t->pid > 0 ? pc_debug_offsets_flavour(mem, t->runtime, t->major, t->minor) : NULL;
+	if (err)
+		return err;
 	if (!b->dwarf) {
 		const char *from = NULL;
 		if (t->pid <= 0 || !pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from)) {

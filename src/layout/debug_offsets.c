@@ -92,6 +92,23 @@ static uint64_t u64_at(const struct pc_debug_offsets *d, size_t at)
 	return v;
 }
 
+/* The header every record starts with: cookie, version, free_threaded. */
+#define HDR_FREE_THREADED 16
+
+struct pc_error *pc_debug_offsets_flavour(struct pc_mem *mem, uint64_t runtime, int major, int minor)
+{
+	unsigned char h[HDR_FREE_THREADED + 8];
+	uint64_t ft;
+	if (!runtime || !pc_mem_read(mem, runtime, h, sizeof(h)) || memcmp(h, "xdebugpy", 8))
+		return NULL;
+	memcpy(&ft, h + HDR_FREE_THREADED, 8);
+	if (!ft)
+		return NULL;
+	return pc_error_new(PC_EXIT_NOTPY,
+		"Python %d.%d is a free-threaded build (_Py_DebugOffsets.free_threaded); pycensus reads the default build only",
+		major, minor);
+}
+
 /* A section larger than this is not a CPython struct: a wrong record. */
 #define SECTION_MAX (1u << 20)
 
@@ -120,10 +137,9 @@ struct pc_error *pc_debug_offsets_read(struct pc_mem *mem, uint64_t runtime, int
 		return pc_error_new(PC_EXIT_NOTPY,
 			"_Py_DebugOffsets says Python %d.%d (%#llx) but the binary says %d.%d; refusing", vmaj, vmin,
 			(unsigned long long)out->version, major, minor);
-	if (u64_at(out, 16))
-		return pc_error_new(PC_EXIT_NOTPY,
-			"Python %d.%d is a free-threaded build (_Py_DebugOffsets.free_threaded); pycensus reads the default build only",
-			major, minor);
+	struct pc_error *ft = pc_debug_offsets_flavour(mem, runtime, major, minor);
+	if (ft)
+		return ft;
 	for (size_t i = 0; i < f->nsections; i++) {
 		uint64_t size = u64_at(out, f->sections[i]);
 		if (!size || size > SECTION_MAX)
