@@ -8,6 +8,7 @@
 #include "chain.h"
 #include "conservative.h"
 #include "referents.h"
+#include "traverse_since.h"
 #include "traverse_names.h"
 #include "types.h"
 
@@ -92,48 +93,6 @@ static const struct spec specs[] = {
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
-
-/* Members a traverse function began to visit in a patch release, the first
- * such release of each minor version: before it the member holds its
- * object all the same, a reference gc.get_referents() does not report.
- * gh-140000 (NEWS of 3.13.10, 3.14.1, 3.15.0a1): the name of TypeVar,
- * ParamSpec and TypeAliasType; 3.14 added TypeAliasType's qualname, which
- * only 3.15 visits (measured: gc.get_referents() on 3.14.10, 3.15.2). */
-static const struct visited_since {
-	const char *fn, *member;
-	int major, minor, micro;
-} visited_since[] = {
-	{ "typevar_traverse", "name", 3, 13, 10 },
-	{ "typevar_traverse", "name", 3, 14, 1 },
-	{ "typevar_traverse", "name", 3, 15, 0 },
-	{ "paramspec_traverse", "name", 3, 13, 10 },
-	{ "paramspec_traverse", "name", 3, 14, 1 },
-	{ "paramspec_traverse", "name", 3, 15, 0 },
-	{ "typealias_traverse", "name", 3, 13, 10 },
-	{ "typealias_traverse", "name", 3, 14, 1 },
-	{ "typealias_traverse", "name", 3, 15, 0 },
-	{ "typealias_traverse", "qualname", 3, 15, 0 },
-};
-
-/* Whether FN visits MEMBER in MAJOR.MINOR.MICRO: always, unless listed
- * above; in a listed minor version from its release on (MICRO -1, unknown:
- * not); in another, if it is newer than one listed. */
-static bool visits(const char *fn, const char *member, int major, int minor, int micro)
-{
-	int v = major * 100 + minor;
-	bool listed = false, newer = false;
-	for (size_t i = 0; i < sizeof(visited_since) / sizeof(visited_since[0]); i++) {
-		const struct visited_since *e = &visited_since[i];
-		if (strcmp(e->fn, fn) || strcmp(e->member, member))
-			continue;
-		int ev = e->major * 100 + e->minor;
-		if (ev == v)
-			return micro >= e->micro;
-		listed = true;
-		newer = newer || v > ev;
-	}
-	return !listed || newer;
-}
 
 /* Traverse functions met so far and their rules: many types share one. */
 #define FN_CACHE 256
@@ -224,7 +183,7 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 		memcpy(r->fields, m->off, (size_t)r->nfields * sizeof(r->fields[0]));
 		for (int f = 0; f < r->nfields; f++) {
 			r->field_names[f] = m->name[f];
-			if (!visits(s->fn, m->name[f], major, minor, micro))
+			if (!pc_traverse_visits(s->fn, m->name[f], major, minor, micro))
 				r->hidden |= 1u << f;
 		}
 		/* A rule whose structure this build's DWARF lacks cannot mirror
