@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Run pycensus's tests: every tests/test_*.py, one after the other.
+"""Run pycensus's tests: every tests/test_*.py, two files at a time.
 
     python3 tests/run.py [--pycensus ./pycensus] [--quick] [--san ./pycensus-san]
-                         [--timeout SECONDS] [FILE ...]
+                         [--timeout SECONDS] [--jobs N] [FILE ...]
 
 Each tests/test_*.py is a standalone script that takes --pycensus PATH, prints
 one PASS / FAIL / SKIP line per check and ends with "N passed, M failed, K
-skipped".  This runner streams their output as it comes, reads each file's
-closing line, and prints the grand total, alone, as its last line:
+skipped".  This runner runs --jobs files at once (default 2, the CI
+machine's cores; 1 on one CPU), a file whose source says "run.py: alone"
+(it bounds wall-clock time, or loads every CPU itself) with no other beside
+it.  It prints "# started FILE" as each starts and each file's output whole
+when it ends, under "### FILE (SECONDS)", reads each file's closing line,
+and prints the grand total, alone, as its last line:
 
     N passed, M failed, K skipped
 
@@ -60,7 +64,7 @@ EXIT_SKIP = 77
 TOTALS = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped\s*$")
 CENSUSED = re.compile(r"^# censused: (\S.*?)\s*$")   # harness.censused()
 
-_current = None            # the Popen running now, for the signal handler
+_running = set()           # the Jobs running now, for the signal handler
 
 
 class Result:
@@ -87,6 +91,16 @@ def accepts_quick(path):
         return False
 
 
+def runs_alone(path):
+    """A file whose source says "run.py: alone" (it measures time or
+    loads every CPU itself) runs with no other file beside it."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "run.py: alone" in f.read()
+    except OSError:
+        return False
+
+
 def kill_group(proc):
     """SIGTERM the file's process group (its own cleanup runs), then SIGKILL."""
     for sig, grace in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5)):
@@ -101,58 +115,59 @@ def kill_group(proc):
             continue
 
 
-def run_file(path, label, argv, env, timeout):
-    """Run one test file, streaming its output; return its Result."""
-    global _current
-    res = Result(label)
-    emit("### %s" % label)
-    t0 = time.monotonic()
-    try:
-        proc = subprocess.Popen(argv, cwd=TOP, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-    except OSError as e:
-        res.failed = 1
-        res.note = "cannot start: %s" % e
-        emit("FAIL %s: %s" % (label, res.note))
-        return res
-    _current = proc
-    totals = None
-    timed_out = False
-    buf = b""
-    deadline = t0 + timeout
-    fd = proc.stdout.fileno()
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n" in buf:
-                raw, buf = buf.split(b"\n", 1)
-                line = raw.decode("utf-8", "replace")
-                emit(line)
-                m = TOTALS.match(line)
-                if m:
-                    totals = tuple(int(g) for g in m.groups())
-                m = CENSUSED.match(line)
-                if m:
-                    res.censused.add(os.path.realpath(m.group(1)))
-        if buf and not timed_out:
-            line = buf.decode("utf-8", "replace")
-            emit(line)
-            m = TOTALS.match(line)
-            if m:
-                totals = tuple(int(g) for g in m.groups())
-    finally:
-        if timed_out:
+class Job:
+    """One test file running: its process, output so far and Result."""
+
+    def __init__(self, label, argv, env, timeout, alone):
+        self.res = Result(label)
+        self.argv, self.env, self.timeout, self.alone = argv, env, timeout, alone
+        self.proc = None
+        self.lines = []
+        self.buf = b""
+        self.totals = None
+        self.timed_out = False
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + self.timeout
+        try:
+            self.proc = subprocess.Popen(self.argv, cwd=TOP, env=self.env, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        except OSError as e:
+            self.res.failed = 1
+            self.res.note = "cannot start: %s" % e
+            self.lines.append("FAIL %s: %s" % (self.res.name, self.res.note))
+            return False
+        _running.add(self)
+        return True
+
+    def line(self, line):
+        self.lines.append(line)
+        m = TOTALS.match(line)
+        if m:
+            self.totals = tuple(int(g) for g in m.groups())
+        m = CENSUSED.match(line)
+        if m:
+            self.res.censused.add(os.path.realpath(m.group(1)))
+
+    def read(self):
+        """Take what the file wrote; False once it closed its output."""
+        chunk = os.read(self.proc.stdout.fileno(), 65536)
+        if not chunk:
+            return False
+        self.buf += chunk
+        while b"\n" in self.buf:
+            raw, self.buf = self.buf.split(b"\n", 1)
+            self.line(raw.decode("utf-8", "replace"))
+        return True
+
+    def finish(self):
+        """Reap the process and count what it said."""
+        res, proc = self.res, self.proc
+        if self.buf and not self.timed_out:
+            self.line(self.buf.decode("utf-8", "replace"))
+        if self.timed_out:
             kill_group(proc)
         else:
             try:
@@ -160,28 +175,66 @@ def run_file(path, label, argv, env, timeout):
             except subprocess.TimeoutExpired:   # closed stdout but did not exit
                 kill_group(proc)
         proc.stdout.close()
-        _current = None
-    rc = proc.returncode
-    res.seconds = time.monotonic() - t0
+        _running.discard(self)
+        rc = proc.returncode
+        res.seconds = time.monotonic() - self.t0
+        if self.totals:
+            res.passed, res.failed, res.skipped = self.totals
+        if self.timed_out:
+            res.failed += 1
+            res.note = "timed out after %ds" % self.timeout
+            self.lines.append("FAIL %s: %s (killed)" % (res.name, res.note))
+        elif self.totals is None and rc == EXIT_SKIP:
+            res.skipped = 1
+            res.note = "skipped (exit 77)"
+        elif self.totals is None:
+            res.failed = 1
+            res.note = "crashed: exit %s and no closing 'N passed, M failed, K skipped' line" % rc
+            self.lines.append("FAIL %s: %s" % (res.name, res.note))
+        elif rc != 0 and res.failed == 0:
+            res.failed = 1
+            res.note = "exit %s although it counted no failure" % rc
+            self.lines.append("FAIL %s: %s" % (res.name, res.note))
 
-    if totals:
-        res.passed, res.failed, res.skipped = totals
-    if timed_out:
-        res.failed += 1
-        res.note = "timed out after %ds" % timeout
-        emit("FAIL %s: %s (killed)" % (label, res.note))
-    elif totals is None and rc == EXIT_SKIP:
-        res.skipped = 1
-        res.note = "skipped (exit 77)"
-    elif totals is None:
-        res.failed = 1
-        res.note = "crashed: exit %s and no closing 'N passed, M failed, K skipped' line" % rc
-        emit("FAIL %s: %s" % (label, res.note))
-    elif rc != 0 and res.failed == 0:
-        res.failed = 1
-        res.note = "exit %s although it counted no failure" % rc
-        emit("FAIL %s: %s" % (label, res.note))
-    return res
+
+def run_jobs(jobs, slots):
+    """Run JOBS, at most SLOTS at a time (a job marked alone by itself),
+    each file's output printed whole when it ends; their Results in order."""
+    waiting = list(jobs)
+    running = []
+    while waiting or running:
+        while waiting and len(running) < slots and \
+                not (running and (waiting[0].alone or any(j.alone for j in running))):
+            job = waiting.pop(0)
+            emit("# started %s" % job.res.name)
+            if job.start():
+                running.append(job)
+            else:
+                emit("### %s" % job.res.name)
+                for line in job.lines:
+                    emit(line)
+        if not running:
+            continue
+        now = time.monotonic()
+        for job in running:
+            if now >= job.deadline:
+                job.timed_out = True
+        fds = dict((j.proc.stdout.fileno(), j) for j in running if not j.timed_out)
+        ready = []
+        if fds:
+            wait = max(0.0, min(j.deadline for j in running) - now)
+            ready, _, _ = select.select(list(fds), [], [], min(wait, 1.0))
+        done = [j for j in running if j.timed_out]
+        for fd in ready:
+            if not fds[fd].read():
+                done.append(fds[fd])
+        for job in done:
+            job.finish()
+            running.remove(job)
+            emit("### %s (%.1fs)" % (job.res.name, job.res.seconds))
+            for line in job.lines:
+                emit(line)
+    return [j.res for j in jobs]
 
 
 def check_interpreters(results):
@@ -230,8 +283,8 @@ def prepare_sid_root():
 
 
 def on_signal(signum, frame):
-    if _current is not None:
-        kill_group(_current)
+    for job in list(_running):
+        kill_group(job.proc)
     sys.exit(128 + signum)
 
 
@@ -261,6 +314,8 @@ def main():
     ap.add_argument("--timeout", type=float,
                     help="per-file timeout in seconds (default %d, %d with --quick)"
                     % (TIMEOUT, QUICK_TIMEOUT))
+    ap.add_argument("--jobs", type=int,
+                    help="test files run at once (default: 2, or 1 on one CPU)")
     ap.add_argument("files", nargs="*", help="test files (default: tests/test_*.py)")
     args = ap.parse_args()
 
@@ -279,7 +334,7 @@ def main():
     if args.san and "PYCENSUS_TEST_PYTHONS" not in os.environ:
         passes[1][3]["PYCENSUS_TEST_PYTHONS"] = san_pythons()
         emit("# sanitizer pass: %s" % passes[1][3]["PYCENSUS_TEST_PYTHONS"])
-    results = []
+    jobs, first = [], []
     for n, (binary, quick, tag, extra_env) in enumerate(passes):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         for k, v in extra_env.items():
@@ -291,9 +346,14 @@ def main():
             argv = [sys.executable, path, "--pycensus", binary]
             if quick and accepts_quick(path):
                 argv.append("--quick")
-            results.append(run_file(path, label, argv, env, timeout))
-        if n == 0 and not args.files:
-            results.append(check_interpreters(results))
+            jobs.append(Job(label, argv, env, timeout, runs_alone(path)))
+            if n == 0:
+                first.append(jobs[-1])
+    slots = args.jobs or min(2, os.cpu_count() or 1)
+    emit("# %d files at a time (those that must run alone, by themselves)" % slots)
+    results = run_jobs(jobs, slots)
+    if not args.files:
+        results.insert(len(first), check_interpreters([j.res for j in first]))
 
     emit("")
     emit("### summary")

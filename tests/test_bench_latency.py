@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Smoke test of scripts/bench-latency: a short real run, its JSON checked.
+"""
+
+# run.py: alone -- wrk and gunicorn load both CPUs.Smoke test of scripts/bench-latency: a short real run, its JSON checked.
 
     python3 tests/test_bench_latency.py [--pycensus ./pycensus] [--quick]
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""`--no-stop` against a target that never stops changing, and names that
+"""
+
+# run.py: alone -- its censuses are bounded in wall-clock time.`--no-stop` against a target that never stops changing, and names that
 need escaping (issue 18).
 
     python3 tests/test_live.py [--pycensus ./pycensus] [--quick] [--only SUBSTR]
