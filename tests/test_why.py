@@ -69,8 +69,10 @@ EXPECTED = {
     M + "BySlot": "module __main__ .slotted (__main__.Slotted) .member (__main__.BySlot)",
     M + "InCycle": "module __main__ .cyc_b (list) [1] (__main__.InCycle)",
     M + "ByDeque": "module __main__ .dq (collections.deque) [100] (__main__.ByDeque)",
-    # thread id, function (file:first line): from the target
-    M + "ByLocal": "thread %d frame 0 worker (%s:%d) local in_thread (__main__.ByLocal)",
+    # thread id, function (file:running line): from the target, which
+    # records from inside the line each of its two frames runs
+    M + "ByLocal": "thread %d frame 1 worker (%s:%d) local in_thread (__main__.ByLocal)",
+    M + "ByInnerLocal": "thread %d frame 0 block (%s:%d) local in_block (__main__.ByInnerLocal)",
 }
 
 
@@ -96,6 +98,7 @@ def check_paths(rep, pc, py):
         truth = json.loads(line.split(" ", 1)[1])
         expected = dict(EXPECTED)
         expected[M + "ByLocal"] = EXPECTED[M + "ByLocal"] % tuple(truth["worker"])
+        expected[M + "ByInnerLocal"] = EXPECTED[M + "ByInnerLocal"] % tuple(truth["block"])
         names = sorted(expected) + [M + "ByOpaque", M + "Leaked"]
         rc, out, err = run([pc, "why", str(p.pid)] + names)
         if not rep.check(rc == 0, label, "why runs", "exit 0", "exit %d: %s" % (rc, short(err))):
