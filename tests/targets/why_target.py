@@ -135,6 +135,7 @@ ids["__main__.Leaked"] = [leaked_id, None]
 ids["dominators"] = dominated_truth(dom_root)
 ids["worker"] = [t.ident, os.path.basename(worker.__code__.co_filename), lines["worker"]]
 ids["block"] = [t.ident, os.path.basename(block.__code__.co_filename), lines["block"]]
+ids["first"] = {"worker": worker.__code__.co_firstlineno, "block": block.__code__.co_firstlineno}
 sys.stdout.write("ready " + json.dumps(ids) + "\n")
 sys.stdout.flush()
 os.read(0, 1)
