@@ -46,7 +46,4 @@ enum pc_line_status pc_lines_addr2line(enum pc_lines_format f, const uint8_t *ta
  * but PC_LINE_OK, *LINE is CODE's co_firstlineno (0 if unreadable). */
 enum pc_line_status pc_frame_line(struct pc_py *py, uint64_t frame, uint64_t code, int32_t *line);
 
-/* A word for a status, for labels and messages: "ok", "no line", ... */
-const char *pc_line_status_name(enum pc_line_status s);
-
 #endif

@@ -203,16 +203,3 @@ enum pc_line_status pc_frame_line(struct pc_py *py, uint64_t frame, uint64_t cod
 		*line = l;
 	return st;
 }
-
-const char *pc_line_status_name(enum pc_line_status s)
-{
-	switch (s) {
-	case PC_LINE_OK: return "ok";
-	case PC_LINE_NO_LINE: return "no line";
-	case PC_LINE_BAD_TABLE: return "bad line table";
-	case PC_LINE_NO_POSITION: return "no instruction position";
-	case PC_LINE_UNREADABLE: return "unreadable code";
-	case PC_LINE_UNKNOWN: return "no line model";
-	}
-	return "?";
-}
