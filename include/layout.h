@@ -35,10 +35,11 @@
  * Walkers branch on the named decisions at the end (dict family, str model,
  * int model, name model, type sizeof, instance dict model, frame model,
  * thread frame, GC head model, interned model, stack top, code and
- * generator sizing, module state, BytesIO model, and what the structured
- * rules and sizers decode), derived from the facts in layout.c; the only
- * version-keyed data is layout.c's behaviour table (what sys.getsizeof
- * counts, how many pre-header words, the 3.12 tagged dict-or-values word),
+ * generator sizing, module state, BytesIO model, line model, zero-digit
+ * rule, and what the structured rules and sizers decode), derived from the
+ * facts in layout.c; the only version-keyed data is layout.c's behaviour
+ * table (what sys.getsizeof counts, how many pre-header words, the 3.12
+ * tagged dict-or-values word, whether co_lnotab's line deltas are signed),
  * which no struct describes.  The tp_flags bits below are ABI constants,
  * which DWARF does not describe either.
  *
@@ -281,6 +282,12 @@ struct pc_layout {
 	 * its dict, 3.13's thread-local key and sentinel; the first line of a
 	 * code object (-1 where the build lacks one) */
 	int64_t ts_thread_id, ts_dict, ts_local_key, ts_local_sentinel, co_firstlineno;
+	/* for the line a frame runs (line model below): PyFrameObject.f_lasti
+	 * (<= 3.10), _PyInterpreterFrame.prev_instr (3.11, 3.12) or instr_ptr
+	 * (3.13+), a pointer into the code's co_code_adaptive (3.11+); the
+	 * code's line table (co_lnotab, else co_linetable) and where a bytes
+	 * object's (2.7: str's) characters start; -1 where absent */
+	int64_t f_lasti, iframe_instr, co_code_adaptive, co_lines, lines_sval;
 
 	/* str */
 	int64_t ascii_size, compact_size, unicode_size, str_length,
@@ -448,6 +455,16 @@ struct pc_layout {
 		bool frame, gen, lru, deque, odict;   /* traverse rules */
 		bool deque_size, odict_size, buffered_size, array_size, struct_size, bytesio_size;   /* __sizeof__ */
 	} decodes;
+	enum pc_line_model {
+		PC_LINES_NONE,          /* no position or no table known: the first line only */
+		PC_LINES_LNOTAB,        /* co_lnotab's (bytecode delta, line delta) byte pairs;
+					 * f_lasti in bytes (<= 3.9); line deltas signed if lnotab_signed */
+		PC_LINES_PAIRS,         /* co_linetable's (bytecode delta, line delta or -128: none)
+					 * pairs; f_lasti in code units (3.10) */
+		PC_LINES_LOCATIONS,     /* co_linetable's location entries; prev_instr/instr_ptr
+					 * into co_code_adaptive (3.11+) */
+	} line_model;
+	bool lnotab_signed;         /* co_lnotab's line deltas are signed bytes (3.6+), else unsigned (2.7) */
 	int zero_int_digits;        /* digits sys.getsizeof counts for 0: 0, or 1 (3.11+) */
 	bool static_type_presize;   /* 3.11, 3.12: getsizeof(static type) adds a GC header */
 	bool long_tagged;           /* 3.12+: lv_tag instead of signed ob_size */

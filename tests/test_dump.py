@@ -21,7 +21,8 @@ For every interpreter tests/pythons.py discovers:
     Leaky object the same id.
   * "edges" and "retained": tests/targets/why_target.py holds one marker
     instance per way (attribute, list item, str dict key, dict key,
-    closure cell, __slots__ member, a thread's local): following the named
+    closure cell, __slots__ member, a thread's local, whose edge names
+    the line its frame runs as the target records it): following the named
     edges from the root's groups must reach each marker, with V8 edge
     types (property, element, internal).  For its Dom* graph the target
     computes its own dominator sets over gc.get_referents(): memlab's
@@ -294,9 +295,11 @@ def check_graph(rep, pc, py, workdir):
         # a thread's local: an edge from that thread's group
         local = [e for g, es in s["group_edges"].items() if g.startswith("(thread ")
                  for e in es if e["to_name"] == M + "ByLocal"]
-        rep.check(local and local[0]["type"] == "property" and "in_thread" in local[0]["name"],
+        # named by the line the frame runs, as the target records it
+        want = "frame 1 worker (%s:%d) local in_thread" % tuple(ids["worker"][1:3])
+        rep.check(local and local[0]["type"] == "property" and local[0]["name"] == want,
                   label, "edges thread local", local and local[0]["name"],
-                  "no thread group edge to ByLocal: %r" % (local[:2],))
+                  "no thread group edge %r to ByLocal: %r" % (want, local[:2]))
         if not memlab_ready():
             rep.skip(label, "retained", "memlab not installed in %s" % MEMLAB_DIR)
             return

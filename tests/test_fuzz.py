@@ -13,7 +13,9 @@ type pointers made other objects, cycles of pointers, type names made raw
 bytes (see
 tests/fuzz/fuzz_census.c).  Both censuses and a `why` walk (paths from
 the roots, unrooted objects, the dominator tree over the decoded graph)
-must finish without a crash, a sanitizer report or a leak, and render as
+must finish without a crash, a sanitizer report or a leak (and the
+line-table decoder of why's frame roots, run over each input's raw bytes
+in every format, must answer or refuse), and render as
 strict JSON in valid UTF-8 and as a table (why: and dot) without control
 characters.  The harness's own count must show
 that every kind of mutation was made and that some censuses found invalid
@@ -160,6 +162,10 @@ def check_reach(label, stderr):
     why = re.search(r"why (\d+) \(shapes (\d+), unrooted \d+, dominators (\d+)\)", line[-1])
     if not why or not all(int(n) > 0 for n in why.groups()):
         missing.append("why (walks, shapes and dominators)")
+    # the line-table decoder over raw bytes: answers and refusals both
+    lines = re.search(r"fuzz_census: lines ok (\d+), no line (\d+), bad table (\d+)", stderr)
+    if not lines or int(lines.group(1)) == 0 or int(lines.group(3)) == 0:
+        missing.append("line-table decodes (ok and bad)")
     ok = not missing and invalid and int(invalid.group(1)) > 0
     report("PASS" if ok else "FAIL", label + " mutations",
            line[-1][len("fuzz_census: stats "):] if ok else

@@ -14,8 +14,10 @@ copied executable with PYTHONHOME) and:
     table compiled in from layout/3.13.*.json): the gc census must be exact
     against gc.get_objects() (test_snapshot's check_census) and the
     reachable census must match the in-process gc.get_referents() closure
-    (test_reachable's zoo, on the --strip-all copy), the same checks the
-    DWARF runs pass; without
+    (test_reachable's zoo, on the --strip-all copy), and `why` on
+    tests/targets/why_target.py must give test_why's exact paths (frame
+    roots at the line each frame runs), the same checks the DWARF runs
+    pass; without
     .symtab the traverse rules know each tp_traverse function by the type
     that sets it (its name, a Python class, a struct sequence) instead of
     its symbol; `info` says "offsets": "debug_offsets+table" and which
@@ -59,6 +61,7 @@ import pythons  # noqa: E402
 import harness  # noqa: E402
 import test_snapshot  # noqa: E402
 import test_reachable  # noqa: E402
+import test_why  # noqa: E402
 import test_container  # noqa: E402
 from harness import EXIT_NOTPY, EXIT_NODEBUG, TargetError, short, target_running  # noqa: E402
 
@@ -425,6 +428,10 @@ def main():
                     # DWARF runs' do.
                     if how == "all" and not args.quick:
                         test_reachable.check_zoo(rep, pc, spy, workdir, False)
+                        # why's paths, frame roots at their running line:
+                        # the line facts from the table (and 3.13+'s
+                        # _Py_DebugOffsets)
+                        test_why.check_paths(rep, pc.path, spy)
                 check_cookie_scan(rep, pc, py, workdir)
                 if has_table(py["version"]) and not py["skip_reason"] and not wrong_done:
                     check_wrong_table(rep, pc, py, workdir)

@@ -11,10 +11,15 @@ For every interpreter tests/pythons.py discovers:
     itertools.chain pycensus cannot follow, a local of a second thread, a
     value of the static type slice's dict, a root of its own) and
     leaks one with ctypes Py_IncRef.  `why` must give exactly the expected
-    chain for each, with the target's own id() as the sample address and
+    chain for each (a thread's frame roots name the line each frame runs,
+    which the target records from inside with sys._getframe().f_lineno:
+    frame 0 blocked in os.read, frame 1 in the call of frame 0's function), with the target's own id() as the sample address and
     sys.getsizeof as the bytes; the leaked one must be unrooted.  The table
     and dot formats must carry the same chains; dot must render with
     `dot -Tsvg` (SKIP without Graphviz).
+  * "first-line fallback": with a layout table (the target's own `info`)
+    whose instruction-position fact is made absent, the frame root names
+    the function's first line, marked ", first line".
   * "lru story": tests/leaks/lru_cache_handler.py; every leaked handler
     and request must be held through the functools._lru_cache_wrapper's
     cache, named from the module that defines the class.
@@ -72,8 +77,10 @@ EXPECTED = {
     M + "ByDeque": "module __main__ .dq (collections.deque) [100] (__main__.ByDeque)",
     # held only by a static type's dict: that dict is the root
     M + "ByTypeDict": "type slice.__dict__ (dict) ['_by_type_dict'] (__main__.ByTypeDict)",
-    # thread id, function (file:first line): from the target
-    M + "ByLocal": "thread %d frame 0 worker (%s:%d) local in_thread (__main__.ByLocal)",
+    # thread id, function (file:running line): from the target, which
+    # records from inside the line each of its two frames runs
+    M + "ByLocal": "thread %d frame 1 worker (%s:%d) local in_thread (__main__.ByLocal)",
+    M + "ByInnerLocal": "thread %d frame 0 block (%s:%d) local in_block (__main__.ByInnerLocal)",
 }
 
 
@@ -99,6 +106,7 @@ def check_paths(rep, pc, py):
         truth = json.loads(line.split(" ", 1)[1])
         expected = dict(EXPECTED)
         expected[M + "ByLocal"] = EXPECTED[M + "ByLocal"] % tuple(truth["worker"])
+        expected[M + "ByInnerLocal"] = EXPECTED[M + "ByInnerLocal"] % tuple(truth["block"])
         names = sorted(expected) + [M + "ByOpaque", M + "Leaked"]
         rc, out, err = run([pc, "why", str(p.pid)] + names)
         if not rep.check(rc == 0, label, "why runs", "exit 0", "exit %d: %s" % (rc, short(err))):
@@ -164,6 +172,49 @@ def check_paths(rep, pc, py):
                            stderr=subprocess.PIPE, timeout=60)
         rep.check(d.returncode == 0 and b"<svg" in d.stdout and b"ByClosure" in d.stdout, label,
                   "dot -Tsvg", "renders", "exit %d: %s" % (d.returncode, short(d.stderr.decode())))
+    finally:
+        harness.kill_proc(p)
+
+
+# the running-line facts a layout table can lack: without them the frame
+# roots name the function's first line, saying so
+LINE_FACTS = ("PyFrameObject.f_lasti", "_PyInterpreterFrame.prev_instr|instr_ptr")
+
+
+def check_first_line(rep, pc, py):
+    label = py["label"]
+    p, line = start([py["path"], "-E", "-s", TARGET])
+    try:
+        truth = json.loads(line.split(" ", 1)[1])
+        rc, out, err = run([pc, "info", str(p.pid)])
+        if not rep.check(rc == 0, label, "first-line fallback: info", "exit 0",
+                         "exit %d: %s" % (rc, short(err))):
+            return
+        info = json.loads(out)
+        facts = info["layout"]["facts"]
+        absent = 0
+        for f in facts:
+            if f["fact"] in LINE_FACTS:
+                absent += f["value"] is not None
+                f["value"] = None
+        fd, path = tempfile.mkstemp(prefix="pycensus-noline-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f)
+        try:
+            env = dict(os.environ, PYCENSUS_TEST_LAYOUT_TABLE=path)
+            q = subprocess.run([pc, "why", "--format", "table", str(p.pid), M + "ByLocal"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT,
+                               stdin=subprocess.DEVNULL, env=env)
+        finally:
+            os.unlink(path)
+        out = q.stdout.decode("utf-8", "replace")
+        tid, base = truth["worker"][:2]
+        want = "thread %d frame 1 worker (%s:%d, first line) local in_thread (__main__.ByLocal)" % (
+            tid, base, truth["first"]["worker"])
+        rep.check(absent == 1 and q.returncode == 0 and ("1  " + want) in out, label,
+                  "first-line fallback", "without the instruction position: %s" % want,
+                  "%d position facts removed; exit %d: %s" % (absent, q.returncode,
+                                                              short(out + q.stderr.decode())))
     finally:
         harness.kill_proc(p)
 
@@ -344,7 +395,7 @@ def main():
                 continue
             if args.only and args.only not in py["label"]:
                 continue
-            for fn in (check_paths, check_story, check_stories, check_real_stories, check_watch_why):
+            for fn in (check_paths, check_first_line, check_story, check_stories, check_real_stories, check_watch_why):
                 try:
                     fn(rep, pc, py)
                 except Exception as e:  # a target that failed: one FAIL, go on

@@ -3,6 +3,7 @@
 
 #include "dominators.h"
 #include "gcwalk.h"
+#include "lineno.h"
 #include "memlimit.h"
 #include "referents.h"
 #include "sizeof.h"
@@ -571,9 +572,12 @@ static void frame_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 }
 
 /* The function a frame runs, as a traceback names it: its name, the last
- * part of its file and its first line (the line running is not decoded). */
-static void frame_start(struct pc_why *w, struct frame_root *f, uint64_t code)
+ * part of its file and the line it runs (lineno.c); where that cannot be
+ * decoded, its first line, marked ", first line". */
+static void frame_start(struct pc_why *w, struct frame_root *f, uint64_t frame, uint64_t code)
 {
+	/* 3.14+ f_executable is a _PyStackRef: its tag bits are no address */
+	code &= ~w->py->L->stackref_tag_mask;
 	f->code = code;
 	char name[100], file[256];
 	int32_t line = 0;
@@ -583,13 +587,11 @@ static void frame_start(struct pc_why *w, struct frame_root *f, uint64_t code)
 	n = code ? code_member(w->py, code, "co_filename") : 0;
 	if (!n || !str_of(w->py, n, file, sizeof(file)))
 		snprintf(file, sizeof(file), "?");
-	if (!code || w->py->L->co_firstlineno < 0 ||
-	    !pc_mem_read(w->py->mem, code + (uint64_t)w->py->L->co_firstlineno, &line, 4))
-		line = 0;
+	bool running = pc_frame_line(w->py, frame, code, &line) == PC_LINE_OK;
 	const char *base = strrchr(file, '/');
 	base = base ? base + 1 : file;
 	char both[400];
-	snprintf(both, sizeof(both), "%s (%s:%d)", name, base, line);
+	snprintf(both, sizeof(both), "%s (%s:%d%s)", name, base, line, running ? "" : ", first line");
 	char *esc = pc_text_escape(both, strlen(both));
 	snprintf(f->func, sizeof(f->func), "%s", esc ? esc : "?");
 	free(esc);
@@ -641,7 +643,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp, bool rest)
 				if (!t || !pc_u64(py, frame + (uint64_t)L->f_code, &code))
 					break;
 				f.depth = nf;
-				frame_start(w, &f, code);
+				frame_start(w, &f, frame, code);
 				pc_referents_labelled(py, w->R, frame, t, frame_ref, &f);
 				if (!rest && !known(w, frame))
 					add(w, frame, root(w, "thread %s frame %d %s", f.thread, nf, f.func));
@@ -654,7 +656,7 @@ static void thread_roots(struct pc_why *w, uint64_t interp, bool rest)
 				f.depth = nf;
 				if (!pc_u64(py, frame + (uint64_t)L->iframe_code, &code))
 					break;
-				frame_start(w, &f, code);
+				frame_start(w, &f, frame, code);
 				pc_referents_iframe_labelled(py, w->R, frame, frame_ref, &f, nf == 0);
 				if (!pc_u64(py, frame + (uint64_t)L->iframe_previous, &frame))
 					break;

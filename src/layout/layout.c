@@ -526,6 +526,31 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 	L->ts_local_key = find(c, S, "threading_local_key", OPT);
 	L->ts_local_sentinel = find(c, S, "threading_local_sentinel", OPT);
 	L->co_firstlineno = find(c, "PyCodeObject", "co_firstlineno", OPT);
+	/* The running line: an instruction position and a line table. */
+	L->f_lasti = find(c, "PyFrameObject", "f_lasti", OPT);
+	L->iframe_instr = find(c, "_PyInterpreterFrame", "prev_instr|instr_ptr", OPT);
+	L->co_code_adaptive = find(c, "PyCodeObject", "co_code_adaptive", OPT);
+	L->co_lines = find(c, "PyCodeObject", "co_lnotab", OPT);
+	bool lnotab = L->co_lines >= 0;
+	if (!lnotab)
+		L->co_lines = find(c, "PyCodeObject", "co_linetable", OPT);
+	L->lines_sval = find(c, "PyBytesObject", "ob_sval", OPT);
+	if (L->lines_sval < 0)
+		L->lines_sval = find(c, "PyStringObject", "ob_sval", OPT);
+	/* Which table, from the members the build has: co_lnotab beside
+	 * f_lasti (<= 3.9); co_linetable beside f_lasti (3.10's pairs, f_lasti
+	 * counting code units); co_linetable beside an instruction pointer
+	 * into co_code_adaptive (3.11's location entries).  Anything else
+	 * leaves labels at the first line, saying so. */
+	L->line_model = PC_LINES_NONE;
+	if (L->co_lines >= 0 && L->lines_sval >= 0 && L->co_firstlineno >= 0) {
+		if (lnotab && L->f_lasti >= 0)
+			L->line_model = PC_LINES_LNOTAB;
+		else if (!lnotab && L->f_lasti >= 0)
+			L->line_model = PC_LINES_PAIRS;
+		else if (!lnotab && L->iframe_instr >= 0 && L->co_code_adaptive >= 0)
+			L->line_model = PC_LINES_LOCATIONS;
+	}
 }
 
 static void init_str(struct pc_layout *L, struct ctx *c)
@@ -926,18 +951,21 @@ static const struct behaviour {
 	 * PyDictOrValues says so where the DWARF describes it, but a struct
 	 * no source describes cannot say the other versions lack it.) */
 	bool dict_or_values_word;
+	/* co_lnotab's line deltas are signed bytes (3.6, bpo-26107; 2.7's
+	 * are unsigned); moot where the line model is not PC_LINES_LNOTAB */
+	bool lnotab_signed;
 } behaviours[] = {
-	{ 2, 7, false, 0, 0, 0, 0, 0, false },
-	{ 3, 6, false, 0, 0, 0, 0, 1, false },
-	{ 3, 7, false, 0, 0, 0, 0, 1, false },
-	{ 3, 8, false, 0, 0, 0, 0, 0, false },
-	{ 3, 9, false, 0, 0, 0, 0, 0, false },
-	{ 3, 10, false, 0, 0, 0, 0, 0, false },
-	{ 3, 11, true, 2, 1, 0, 0, 0, false },
-	{ 3, 12, true, 2, 1, 0, 0, 0, true },
-	{ 3, 13, false, 2, 1, 0, 0, 0, false },
-	{ 3, 14, false, 2, 1, 3, 3, 0, false },
-	{ 3, 15, false, 2, 1, 3, 3, 0, false },
+	{ 2, 7, false, 0, 0, 0, 0, 0, false, false },
+	{ 3, 6, false, 0, 0, 0, 0, 1, false, true },
+	{ 3, 7, false, 0, 0, 0, 0, 1, false, true },
+	{ 3, 8, false, 0, 0, 0, 0, 0, false, true },
+	{ 3, 9, false, 0, 0, 0, 0, 0, false, true },
+	{ 3, 10, false, 0, 0, 0, 0, 0, false, true },
+	{ 3, 11, true, 2, 1, 0, 0, 0, false, true },
+	{ 3, 12, true, 2, 1, 0, 0, 0, true, true },
+	{ 3, 13, false, 2, 1, 0, 0, 0, false, true },
+	{ 3, 14, false, 2, 1, 3, 3, 0, false, true },
+	{ 3, 15, false, 2, 1, 3, 3, 0, false, true },
 };
 
 /* The walkers' other choices, each from the facts that decide it: they
@@ -1028,6 +1056,7 @@ static void decide(struct pc_layout *L, struct ctx *c)
 	L->stackref_tag_mask = b->stackref_tag_mask;
 	L->stackref_int_tag = b->stackref_int_tag;
 	L->gc_refs_shift = b->gc_refs_shift;
+	L->lnotab_signed = b->lnotab_signed;
 	L->has_preheader = b->preheader_words > 0;
 	/* Pre-header words sit just before the GC header: the dict (or the
 	 * 3.12 dict-or-values word) nearest it, weakrefs or 3.11's values

@@ -23,6 +23,9 @@
  * Fields reached through a pointer (a dict's keys, a frame's interpreter
  * frame, a type's mro) are counted too.
  *
+ * The line-table decoder (lineno.c) also runs over each input's raw bytes
+ * in every format.
+ *
  * Every rendering must be valid: the JSON strict JSON in valid UTF-8, the
  * table free of control characters; a violation aborts, which libFuzzer
  * reports as a crash.  PYCENSUS_FUZZ_NO_OUTPUT_CHECK=1 turns the check off.
@@ -37,6 +40,7 @@ the censuses found ("fuzz_census: stats ..."). */
 #include <unistd.h>
 
 #include "image.h"
+#include "lineno.h"
 #include "output.h"
 #include "snapshot.h"
 #include "why.h"
@@ -164,6 +168,13 @@ static void fields_init(const struct pc_layout *L)
 	PTR(C_CODE, L->co_extra);
 	PTR(C_CODE, L->co_opcache);
 	VIA_LEN(C_CODE, L->co_cellvars, L->ob_size);
+	/* the running line of why's frame roots: the table, its length, the
+	 * first line; the frames' instruction positions */
+	PTR(C_CODE, L->co_lines);
+	VIA_LEN(C_CODE, L->co_lines, L->ob_size);
+	LEN4(C_CODE, L->co_firstlineno);
+	LEN4(C_FRAME, L->f_lasti);
+	VIA_PTR(C_FRAME, L->f_frame, L->iframe_instr);
 	PTR(C_FRAME, L->f_code);
 	PTR(C_FRAME, L->f_frame);
 	VIA_PTR(C_FRAME, L->f_frame, L->iframe_code);
@@ -173,6 +184,8 @@ static void fields_init(const struct pc_layout *L)
 	if (L->gi_iframe >= 0) {
 		PTR(C_GEN, L->gi_iframe + L->iframe_code);
 		PTR(C_GEN, L->gi_iframe + L->iframe_previous);
+		if (L->iframe_instr >= 0)
+			PTR(C_GEN, L->gi_iframe + L->iframe_instr);
 	}
 }
 
@@ -261,6 +274,7 @@ static struct stats {
 	uint64_t inputs, kinds[K_N], tried[K_N];
 	uint64_t censuses, with_invalid, invalid_max, broken_gc, skipped, renders;
 	uint64_t whys, why_shapes, why_unrooted, why_dominators;
+	uint64_t lines[PC_LINE_UNKNOWN + 1];   /* line-table decodes by status */
 } stats;
 
 struct writes {
@@ -656,6 +670,39 @@ static void print_stats(void)
 		(unsigned long long)stats.why_shapes, (unsigned long long)stats.why_unrooted,
 		(unsigned long long)stats.why_dominators, (unsigned long long)stats.renders,
 		check_output ? ", checked" : ", not checked");
+	fprintf(stderr, "fuzz_census: lines ok %llu, no line %llu, bad table %llu\n",
+		(unsigned long long)stats.lines[PC_LINE_OK], (unsigned long long)stats.lines[PC_LINE_NO_LINE],
+		(unsigned long long)stats.lines[PC_LINE_BAD_TABLE]);
+}
+
+/* The line-table decoder straight over the input's bytes, in every
+ * format, at an address its first bytes choose (beyond the table too):
+ * any bytes must give an answer or a refusal, never a read outside them.
+ * (The tables of the image's code objects, damaged by the mutations,
+ * are decoded by the why walk's frame roots.) */
+static void lines(const uint8_t *data, size_t size)
+{
+	static const enum pc_lines_format formats[] = { PC_LINES_LNOTAB_UNSIGNED, PC_LINES_LNOTAB_SIGNED,
+							PC_LINES_PAIRS_310, PC_LINES_LOCATION_ENTRIES };
+	uint16_t a = 0;
+	if (size >= 2)
+		memcpy(&a, data, 2);
+	/* a copy of exactly SIZE bytes: ASan sees any read past them */
+	uint8_t *tab = malloc(size ? size : 1);
+	if (!tab)
+		return;
+	memcpy(tab, data, size);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		int32_t line;
+		int64_t addrs[] = { a, (int64_t)size * 2 - 2, -1, INT64_MAX };
+		for (size_t k = 0; k < sizeof(addrs) / sizeof(addrs[0]); k++) {
+			enum pc_line_status st = pc_lines_addr2line(formats[i], tab, size, (int32_t)(a * 7919u), addrs[k],
+								    &line);
+			if (st <= PC_LINE_UNKNOWN)
+				stats.lines[st]++;
+		}
+	}
+	free(tab);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -703,6 +750,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		stats.kinds[kind] += done;
 		stats.tried[kind]++;
 	}
+	lines(data, size);
 	census(PC_SCOPE_REACHABLE);
 	census(PC_SCOPE_GC);
 	why();

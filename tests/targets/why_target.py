@@ -8,6 +8,7 @@ class ByIndex: pass
 class ByKey: pass
 class ByClosure: pass
 class ByLocal: pass
+class ByInnerLocal: pass
 class InCycle: pass
 class ByOpaque: pass
 class Leaked: pass
@@ -110,11 +111,18 @@ def dominated_truth(root):
             out["__main__." + type(o).__name__] = [sum(sys.getsizeof(nodes[v]) for v in held), len(held)]
     return out
 
+# The second thread's two frames each record, from inside, the line they
+# run while the target is stopped (frame 0 blocks in os.read, frame 1 in
+# the call of block): why's frame roots must name these lines.
 started = threading.Event()
+lines = {}
+def block():
+    in_block = ByInnerLocal()
+    lines["block"] = sys._getframe().f_lineno; started.set(); os.read(0, 1)
+    return in_block
 def worker():
     in_thread = ByLocal()
-    started.set()
-    os.read(0, 1)
+    lines["worker"] = sys._getframe().f_lineno; block()
     return in_thread
 t = threading.Thread(target=worker)
 t.daemon = True   # (2.7: no daemon= argument)
@@ -131,7 +139,9 @@ for obj, name in ((holder.attr, "ByAttr"), (items[2], "ByIndex"), (table['the ke
 del obj, name   # module globals otherwise: the last would be held twice
 ids["__main__.Leaked"] = [leaked_id, None]
 ids["dominators"] = dominated_truth(dom_root)
-ids["worker"] = [t.ident, os.path.basename(worker.__code__.co_filename), worker.__code__.co_firstlineno]
+ids["worker"] = [t.ident, os.path.basename(worker.__code__.co_filename), lines["worker"]]
+ids["block"] = [t.ident, os.path.basename(block.__code__.co_filename), lines["block"]]
+ids["first"] = {"worker": worker.__code__.co_firstlineno, "block": block.__code__.co_firstlineno}
 sys.stdout.write("ready " + json.dumps(ids) + "\n")
 sys.stdout.flush()
 os.read(0, 1)
