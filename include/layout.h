@@ -16,7 +16,7 @@
  * "abi" source (layout/abi_table.c) for extension modules no interpreter
  * DWARF describes (array, _struct, BytesIO where shared; numpy; _ctypes),
  * which `offsets` does not name.  A test hook reads a table back from
- * `info`'s dump instead of them all.
+ * `info`'s dump instead of the interpreter's sources.
  *
  * A source says of each fact: a value, absent in this build, or unknown to
  * it; the first that knows answers, and the table records which
@@ -506,8 +506,9 @@ bool pc_layout_key_struct(const char *key, char *type, size_t cap);
  * DWARF of IDX (NULL: none) and, for what the interpreter's lacks, that
  * of the NEXT extension modules in EXT the build keeps apart (2.7's
  * lib-dynload _collections...); then MORE (the _Py_DebugOffsets record
- * read from the target's memory, a table compiled in).  Test hook: a
- * table named by PYCENSUS_TEST_LAYOUT_TABLE instead of them all. */
+ * read from the target's memory, a table compiled in), and the "abi"
+ * source last.  Test hook: a table named by PYCENSUS_TEST_LAYOUT_TABLE
+ * instead of the interpreter's sources (the "abi" source still after it). */
 struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
 				struct pc_dwarf_index *const *ext, int next,
 				const struct pc_layout_source *more, int nmore, int major, int minor);

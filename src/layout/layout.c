@@ -1307,11 +1307,15 @@ struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
 		src[n++] = pc_layout_abi_source();
 		return pc_layout_build(L, src, n, major, minor);
 	}
-	struct pc_layout_source table;
-	struct pc_error *err = pc_layout_table_source(path, &table);
+	/* The table stands in for the interpreter's sources; the extension
+	 * modules' ABI facts it lacks (a compiled-in table has none) are
+	 * still pycensus's own. */
+	struct pc_layout_source src[2];
+	struct pc_error *err = pc_layout_table_source(path, &src[0]);
 	if (err)
 		return err;
-	err = pc_layout_build(L, &table, 1, major, minor);
-	pc_layout_table_free(&table);
+	src[1] = pc_layout_abi_source();
+	err = pc_layout_build(L, src, 2, major, minor);
+	pc_layout_table_free(&src[0]);
 	return err;
 }
