@@ -54,6 +54,9 @@ struct pc_build {
 	uint64_t lookdict;      /* <= 3.10: dk_lookup of general dicts */
 	uint64_t interned;      /* <= 3.11: &interned (static dict pointer) */
 	uint64_t gc_symbol[PC_GC_SYMBOLS];  /* the statics layout.gc names (2.7, 3.6) */
+	/* No symbol named the builtin types: the interpreter file's
+	 * addresses, where they were found by name (builtin_types.h) */
+	uint64_t kinds_lo, kinds_hi;
 	struct pc_rulebook *rules;
 	char table_from[400];   /* the layout table used and its build, "" for none */
 	bool check;             /* a table: cross-check it against the target */

@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "build_cache.h"
+#include "builtin_types.h"
 #include "debug_offsets.h"
 #include "mem.h"
 
@@ -345,6 +346,30 @@ static int ext_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr 
 	return DWARF_CB_OK;
 }
 
+/* No symbol names the builtin types (a binary without .dynsym, or
+ * hiding them): found from the running interpreter instead, by name. */
+static struct pc_error *kinds_by_name(struct pc_build *b)
+{
+	struct pc_target *t = &b->target;
+	Dwarf_Addr lo = 0, hi = 0;
+	dwfl_module_info(t->mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+	struct pc_py py = { .L = &b->layout, .kinds_lo = lo, .kinds_hi = hi };
+	memcpy(py.kind_type, b->kind_type, sizeof(py.kind_type));
+	struct pc_error *err = pc_mem_open(t->pid, &py.mem);
+	if (err)
+		return err;
+	bool found = pc_builtin_types_find(&py, t->runtime);
+	pc_mem_close(py.mem);
+	if (!found)
+		return pc_error_new(PC_EXIT_NOTPY,
+				    "%s has no symbols for the builtin types (PyType_Type...), and its interpreter's builtins did not lead to them",
+				    t->module_path);
+	memcpy(b->kind_type, py.kind_type, sizeof(b->kind_type));
+	b->kinds_lo = lo;
+	b->kinds_hi = hi;
+	return NULL;
+}
+
 static struct pc_error *learn(struct pc_build *b)
 {
 	struct pc_target *t = &b->target;
@@ -384,6 +409,8 @@ static struct pc_error *learn(struct pc_build *b)
 	b->set_dummy = addrs[PK_NKINDS];
 	if (!b->set_dummy)
 		pc_target_symbols(t, &(const char *){ "setobject.c:dummy" }, &b->set_dummy, 1);
+	if (!b->kind_type[PK_TYPE] && t->pid > 0 && (err = kinds_by_name(b)))
+		return err;
 	b->lookdict = b->layout.dk_lookup >= 0 ? addrs[PK_NKINDS + 1] : 0;
 	b->interned = b->layout.is_interned < 0 ? addrs[PK_NKINDS + 2] : 0;
 	if ((err = gc_symbols(b)))

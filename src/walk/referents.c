@@ -5,6 +5,7 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include "builtin_types.h"
 #include "chain.h"
 #include "conservative.h"
 #include "referents.h"
@@ -510,7 +511,7 @@ static void do_set(struct ctx *c, uint64_t obj)
 	for (uint64_t i = 0; i <= mask; i++) {
 		uint64_t key;
 		memcpy(&key, t + i * es + L->set_entry_key, 8);
-		if (key && key != c->py->set_dummy)
+		if (key && key != c->py->set_dummy && (c->py->set_dummy || !pc_is_set_dummy(c->py, key)))
 			ref(c, key, false);
 	}
 }
