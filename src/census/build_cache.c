@@ -426,8 +426,42 @@ static struct pc_error *learn(struct pc_build *b)
 	return b->check ? crosscheck(b) : NULL;
 }
 
+/* Layout, symbols and rules are learnt: the DWARF, the symbol tables and
+ * the decompressed sections libdwfl holds (tens of MiB for Debian's
+ * compressed -dbg files) are not read again, so not kept for the run. */
+static void drop_dwarf(struct pc_build *b)
+{
+	struct pc_target *t = &b->target;
+	char *module = strdup(t->module_path ? t->module_path : "");
+	char *debug = t->debug_path ? strdup(t->debug_path) : NULL;
+	if (!module || (t->debug_path && !debug)) {
+		free(module);
+		free(debug);
+		return;   /* kept: nothing lost but memory */
+	}
+	b->own_module_path = module;
+	b->own_debug_path = debug;
+	t->module_path = module;
+	t->debug_path = debug;
+	pc_dwarf_index_destroy(b->dwarf);
+	b->dwarf = NULL;
+	for (int i = 0; i < b->next_ext; i++) {
+		pc_dwarf_index_destroy(b->ext_dwarf[i]);
+		b->ext_dwarf[i] = NULL;
+		b->ext_mod[i] = NULL;
+	}
+	b->next_ext = 0;
+	if (t->dwfl)
+		dwfl_end(t->dwfl);
+	t->dwfl = NULL;
+	t->mod = NULL;
+	t->dwarf = NULL;
+}
+
 static void destroy(struct pc_build *b)
 {
+	free(b->own_module_path);
+	free(b->own_debug_path);
 	for (int i = 0; i < b->nfiles; i++)
 		free(b->files[i].path);
 	pc_rulebook_destroy(b->rules);
@@ -480,6 +514,7 @@ struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build *
 		destroy(b);
 		return err;
 	}
+	drop_dwarf(b);
 	if (have_file)
 		add_file(b, &f, b->target.module_path);
 	b->serial = ++serials;
