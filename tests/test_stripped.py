@@ -43,6 +43,12 @@ a --strip-all copy, the root's /usr/lib/debug hidden; and the nosyms copy,
 made on the host, CT_COPY=/FILE), censused from the host from the tables
 generated from sid's -dbg (`make tables`).
 
+Where a table declares the first patch release it describes (3.14.10's:
+3.14.5, before which the incremental GC had other lists), the --strip-all
+copy made to look like the release before it (PYCENSUS_TEST_PATCH) is
+refused, exit 6 in one line naming the table, that release and what
+differs; at that release the table is taken.
+
 Then, once, on the first interpreter with DWARF and a table: a deliberately wrong table given through
 PYCENSUS_TEST_LAYOUT_TABLE is refused by the cross-check (exit 4, one line
 naming the table and what did not fit), and the right one is accepted.
@@ -273,6 +279,53 @@ def check_old_no_symtab(rep, pc, py, label, copy, workdir):
         target.kill()
 
 
+def first_patches(version):
+    """[(table's patch, its first_patch, what differs before)] of VERSION's
+    tables that declare the first patch release they describe."""
+    out = []
+    for path in tables(version):
+        with open(path) as f:
+            t = json.load(f)["table"]
+        if t.get("first_patch"):
+            out.append((t["patch"], t["first_patch"], t.get("before_first_patch", "")))
+    return out
+
+
+def check_patch_range(rep, pc, py, label, workdir):
+    """A table is never taken for a patch release before the first it
+    describes (3.14.10's for 3.14.0-3.14.4, whose incremental GC has other
+    lists): exit 6, one line naming the table, that first release and what
+    differs.  No such build is at hand: PYCENSUS_TEST_PATCH makes the
+    target one; at the first release itself the table is taken."""
+    ranges = first_patches(py["version"])
+    if not ranges:
+        return
+    target = test_snapshot.Target(py["path"], workdir, label + "-patch")
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        for patch, first, differs in ranges:
+            micro = int(first.split(".")[2])
+            env = dict(os.environ, PYCENSUS_TEST_PATCH=str(micro - 1))
+            rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], env=env)
+            lines = err.strip().splitlines()
+            before = "%s.%d" % (first.rsplit(".", 1)[0], micro - 1)
+            ok = rc == EXIT_NODEBUG and len(lines) == 1 and not out.strip() and \
+                "table %s" % patch in err and first in err and "not %s" % before in err and \
+                (not differs or differs in err)
+            rep.check(ok, label, "table refused before %s" % first, short(err, 240),
+                      "exit %r, stderr %s" % (rc, short(err)))
+            env = dict(os.environ, PYCENSUS_TEST_PATCH=str(micro))
+            rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], env=env)
+            rep.check(rc == 0, label, "table taken at %s" % first, "exit 0",
+                      "exit %r: %s" % (rc, short(err)))
+        why = target_running(target)
+        rep.check(why is None, label, "target runs after", "pong", why)
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
 def check_wrong_table(rep, pc, py, workdir):
     """A doctored table is refused by the cross-check; the right one is not."""
     label = py["label"] + "-table"
@@ -489,6 +542,8 @@ def main():
                         check_no_table(rep, pc, spy, label, copy, workdir)
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
+                    if how == "all":
+                        check_patch_range(rep, pc, spy, label, workdir)
                     # The reachable zoo once per interpreter, on the harder
                     # copy: with .symtab the rules match by symbol, as the
                     # DWARF runs' do.

@@ -222,11 +222,9 @@ static struct pc_error *layout_without_dwarf(struct pc_build *b)
 	struct pc_target *t = &b->target;
 	struct pc_layout_source src[2];
 	const char *from = NULL;
-	if (!pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from)) {
-		char why[96];
-		snprintf(why, sizeof(why), ", and pycensus has no layout table for Python %d.%d", t->major, t->minor);
+	char why[256];
+	if (!pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from, why, sizeof(why)))
 		return pc_discover_nodebug(t, why);
-	}
 	snprintf(b->table_from, sizeof(b->table_from), "%s", from);
 	struct pc_mem *mem = NULL;
 	struct pc_debug_offsets *rec = calloc(1, sizeof(*rec));
