@@ -372,7 +372,8 @@ static struct pc_error *learn(struct pc_build *b)
 {
 	struct pc_target *t = &b->target;
 	struct pc_error *err = NULL;
-	if (t->dwarf && t->dwfl)
+	/* (also without the interpreter's DWARF: their traverse functions) */
+	if (t->dwfl && (t->dwarf || t->pid > 0))
 		dwfl_getmodules(t->dwfl, ext_module, b, 0);
 	if (!t->dwarf)
 		err = t->pid > 0 ? layout_without_dwarf(b) : pc_discover_nodebug(t, "");
