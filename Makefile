@@ -35,7 +35,7 @@ build/%.o: src/%.c $(wildcard include/*.h)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 # Regenerate layout/X.Y.Z.json from the DWARF of these builds.
-TABLE_PYTHONS ?= $(foreach v,3.6.15 3.7.16 3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0,/root/.pyenv/versions/$(v)/bin/python) \
+TABLE_PYTHONS ?= $(foreach v,2.7.18 3.6.15 3.7.16 3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0,/root/.pyenv/versions/$(v)/bin/python) \
 	scripts/sid-python3.13 scripts/sid-python3.14 scripts/sid-python3.15
 tables: pycensus
 	scripts/gen-layout-table ./pycensus $(TABLE_PYTHONS)

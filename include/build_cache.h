@@ -1,6 +1,7 @@
 /* What the processes running one interpreter build have in common, learnt
- * once and shared by their sessions: the DWARF index, the layout table, the
- * symbols the census needs and the traverse rules.  `watch --children` over
+ * once and shared by their sessions: the layout table, the symbols the
+ * census needs and the traverse rules (learnt from the DWARF, which is then
+ * let go of).  `watch --children` over
  * N workers of one binary then holds one of each, not N.
  *
  * A build is known by its build-id, or, without one, by the file that holds
@@ -54,7 +55,13 @@ struct pc_build {
 	uint64_t lookdict;      /* <= 3.10: dk_lookup of general dicts */
 	uint64_t interned;      /* <= 3.11: &interned (static dict pointer) */
 	uint64_t gc_symbol[PC_GC_SYMBOLS];  /* the statics layout.gc names (2.7, 3.6) */
+	/* No symbol named the builtin types: the interpreter file's
+	 * addresses, where they were found by name (builtin_types.h) */
+	uint64_t kinds_lo, kinds_hi;
 	struct pc_rulebook *rules;
+	/* The target's file names once its Dwfl is let go of (the build
+	 * keeps no DWARF after learning it) */
+	char *own_module_path, *own_debug_path;
 	char table_from[400];   /* the layout table used and its build, "" for none */
 	bool check;             /* a table: cross-check it against the target */
 	bool named;             /* a symbol table names its functions (traverse rules) */

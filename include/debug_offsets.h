@@ -42,8 +42,12 @@ struct pc_layout_source pc_debug_offsets_source(struct pc_debug_offsets *d);
 /* The table compiled in for MAJOR.MINOR (of the patch releases tables
  * exist for, the newest not after MICRO, else the oldest; MICRO -1:
  * unknown), as a source named "table"; *BUILD says which table and the
- * build it was generated from.  False if none. */
-bool pc_builtin_table_source(int major, int minor, int micro, struct pc_layout_source *out, const char **build);
+ * build it was generated from.  A table whose "first_patch" is after
+ * MICRO (or MICRO unknown) does not describe the target (3.14.0-3.14.4's
+ * incremental GC heads) and is never taken.  False if none: WHY (CAP
+ * bytes) then says why, after a comma, for an error message. */
+bool pc_builtin_table_source(int major, int minor, int micro, struct pc_layout_source *out, const char **build,
+			     char *why, size_t cap);
 void pc_builtin_table_free(struct pc_layout_source *src);
 
 /* The types the cross-check reads, by their addresses in the target. */

@@ -69,6 +69,11 @@ struct pc_py {
 	uint64_t lookdict;               /* <= 3.10: dk_lookup of general dicts */
 	uint64_t mapped;                 /* readable bytes mapped, 0 until sizeof.c needs it */
 	uint64_t gc_symbol[PC_GC_SYMBOLS]; /* addresses of L->gc.symbols (2.7, 3.6: GC statics) */
+	/* No symbol names the builtin types (builtin_types.h): the
+	 * interpreter file's addresses, where the kinds still unknown are
+	 * looked for by name; 0 when symbols gave them. */
+	uint64_t kinds_lo, kinds_hi;
+	uint64_t set_dummy_type;         /* the sets' dummy key's type, so found */
 };
 
 /* Symbol names of the kinds, for discovery, and the name a build without

@@ -27,6 +27,7 @@ struct pc_session {
 	uint64_t lookdict;      /* <= 3.10: dk_lookup of general dicts */
 	uint64_t interned;      /* <= 3.11: &interned (static dict pointer) */
 	uint64_t gc_symbol[PC_GC_SYMBOLS];  /* the statics layout->gc names */
+	uint64_t kinds_lo, kinds_hi;  /* pc_py's: kinds found by name */
 	struct pc_referents *referents;
 	char version[32];
 	struct pc_build *build;

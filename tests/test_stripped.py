@@ -30,10 +30,26 @@ cookie alone (.dynsym's symbol made STT_COMMON, the .PyRuntime section
 renamed), and with a second copy of libpython dlopen()ed but never run,
 with and without symbols: the gc census must come from the running one.
 
+A third copy, "nosyms" (3.7+ with a table), is --strip-all whose .dynsym
+names none of the builtin types (PyType_Type, PyLong_Type... and
+_PySet_Dummy made STT_COMMON: the dynamic linker still resolves them for
+extension modules, pycensus does not take them) nor, on 3.13+, the runtime
+(_PyRuntime hidden, .PyRuntime renamed): a binary that exports nothing.
+pycensus finds the runtime by its cookie and the types from the runtime
+(the builtins dict, then each kind's type by name as the census meets it);
+the gc census exact and the reachable zoo as for --strip-all.
+
 Debian sid's static python3.13, 3.14 and 3.15 (scripts/sid-root) run the
 same way in a container (test_container's in_container.sh, CT_COPY=strip:
-a --strip-all copy, the root's /usr/lib/debug hidden), censused from the
-host from the tables generated from sid's -dbg (`make tables`).
+a --strip-all copy, the root's /usr/lib/debug hidden; and the nosyms copy,
+made on the host, CT_COPY=/FILE), censused from the host from the tables
+generated from sid's -dbg (`make tables`).
+
+Where a table declares the first patch release it describes (3.14.10's:
+3.14.5, before which the incremental GC had other lists), the --strip-all
+copy made to look like the release before it (PYCENSUS_TEST_PATCH) is
+refused, exit 6 in one line naming the table, that release and what
+differs; at that release the table is taken.
 
 Then, once, on the first interpreter with DWARF and a table: a deliberately wrong table given through
 PYCENSUS_TEST_LAYOUT_TABLE is refused by the cross-check (exit 4, one line
@@ -47,6 +63,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -71,6 +88,8 @@ CENSUS_TIMEOUT = 120
 TABLES = os.path.join(os.path.dirname(HERE), "layout")
 # Versions whose _Py_DebugOffsets pycensus reads (src/layout/debug_offsets.c).
 DEBUG_OFFSETS = {(3, 13)}
+# Versions whose runtime a cookie scan finds (3.13+).
+DEBUG_OFFSETS_ANY = {(3, 13), (3, 14), (3, 15)}
 
 
 def tables(version):
@@ -100,9 +119,7 @@ def stripped_copy(py, how, workdir):
     elf = os.path.realpath(py["elf"])
     static = os.path.realpath(py["path"]) == elf
     copy = os.path.join(d, os.path.basename(py["elf"] if not static else py["path"]))
-    subprocess.run(["objcopy", "--strip-" + how, "--remove-section", ".note.gnu.build-id",
-                    "--remove-section", ".gnu_debuglink", elf, copy], check=True)
-    os.chmod(copy, 0o755)
+    make_copy(elf, copy, how, py["version"])
     wrapper = os.path.join(d, "run-python")
     with open(wrapper, "w") as f:
         if py.get("root"):
@@ -117,17 +134,54 @@ def stripped_copy(py, how, workdir):
     return wrapper, copy
 
 
-def premise(rep, label, how, copy, original):
+def make_copy(elf, copy, how, version):
+    """ELF stripped HOW into COPY.  "nosyms": --strip-all, and .dynsym
+    names none of the builtin types (hide_symbols), nor, on 3.13+, the
+    runtime (its .PyRuntime section renamed too): the runtime is found by
+    its cookie, the types from the runtime (src/walk/builtin_types.c)."""
+    cmd = ["objcopy", "--strip-" + ("all" if how == "nosyms" else how), "--remove-section",
+           ".note.gnu.build-id", "--remove-section", ".gnu_debuglink"]
+    no_runtime = how == "nosyms" and tuple(version[:2]) in DEBUG_OFFSETS_ANY
+    if no_runtime:
+        cmd += ["--rename-section", ".PyRuntime=.data.rt"]
+    subprocess.run(cmd + [elf, copy], check=True)
+    if how == "nosyms":
+        hide_symbols(copy, lambda n: hidden_type_symbol(n) or (no_runtime and n == b"_PyRuntime"))
+    os.chmod(copy, 0o755)
+
+
+def visible_dynsyms(path):
+    """(names of .dynsym's defined objects pycensus could take, names of
+    the ones made STT_COMMON)."""
+    out = subprocess.run(["readelf", "--dyn-syms", "-W", path], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    seen, hidden = set(), set()
+    for line in out.splitlines():
+        w = line.split()
+        if len(w) >= 8 and w[0].endswith(":") and w[6] != "UND" and w[3] in ("OBJECT", "COMMON"):
+            (hidden if w[3] == "COMMON" else seen).add(w[7].split("@")[0])
+    return seen, hidden
+
+
+def premise(rep, label, how, copy, original, version=None):
     """The copy has what `how` leaves and nothing a debug file is found by
     (a distribution build has no .symtab to keep)."""
     s = sections(copy)
     bad = [x for x in (".debug_info", ".note.gnu.build-id", ".gnu_debuglink") if x in s]
-    if how == "all" and ".symtab" in s:
+    if how in ("all", "nosyms") and ".symtab" in s:
         bad.append(".symtab")
+    if how == "nosyms":
+        seen, hidden = visible_dynsyms(copy)
+        shown = sorted(n for n in seen if hidden_type_symbol(n.encode()))
+        if shown or "PyType_Type" not in hidden:
+            bad.append(".dynsym types %s (hidden: %d)" % (shown[:4], len(hidden)))
+        if version and tuple(version[:2]) in DEBUG_OFFSETS_ANY and (".PyRuntime" in s or "_PyRuntime" in seen):
+            bad.append("_PyRuntime named")
     if how == "debug" and ".symtab" not in s and ".symtab" in sections(original):
         bad.append("no .symtab")
     rep.check(not bad, label, "stripped copy", "%s: no DWARF, build-id or debuglink%s" % (
-        os.path.basename(copy), ", .symtab kept" if how == "debug" else ", no .symtab"),
+        os.path.basename(copy), ", .symtab kept" if how == "debug" else ", no .symtab" +
+        (", .dynsym names no builtin type" if how == "nosyms" else "")),
         "%s still has %s" % (copy, ", ".join(bad)))
     return not bad, ".symtab" in s
 
@@ -228,6 +282,53 @@ def check_old_no_symtab(rep, pc, py, label, copy, workdir):
         target.kill()
 
 
+def first_patches(version):
+    """[(table's patch, its first_patch, what differs before)] of VERSION's
+    tables that declare the first patch release they describe."""
+    out = []
+    for path in tables(version):
+        with open(path) as f:
+            t = json.load(f)["table"]
+        if t.get("first_patch"):
+            out.append((t["patch"], t["first_patch"], t.get("before_first_patch", "")))
+    return out
+
+
+def check_patch_range(rep, pc, py, label, workdir):
+    """A table is never taken for a patch release before the first it
+    describes (3.14.10's for 3.14.0-3.14.4, whose incremental GC has other
+    lists): exit 6, one line naming the table, that first release and what
+    differs.  No such build is at hand: PYCENSUS_TEST_PATCH makes the
+    target one; at the first release itself the table is taken."""
+    ranges = first_patches(py["version"])
+    if not ranges:
+        return
+    target = test_snapshot.Target(py["path"], workdir, label + "-patch")
+    try:
+        target.wait_ready(READY_TIMEOUT)
+        for patch, first, differs in ranges:
+            micro = int(first.split(".")[2])
+            env = dict(os.environ, PYCENSUS_TEST_PATCH=str(micro - 1))
+            rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], env=env)
+            lines = err.strip().splitlines()
+            before = "%s.%d" % (first.rsplit(".", 1)[0], micro - 1)
+            ok = rc == EXIT_NODEBUG and len(lines) == 1 and not out.strip() and \
+                "table %s" % patch in err and first in err and "not %s" % before in err and \
+                (not differs or differs in err)
+            rep.check(ok, label, "table refused before %s" % first, short(err, 240),
+                      "exit %r, stderr %s" % (rc, short(err)))
+            env = dict(os.environ, PYCENSUS_TEST_PATCH=str(micro))
+            rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], env=env)
+            rep.check(rc == 0, label, "table taken at %s" % first, "exit 0",
+                      "exit %r: %s" % (rc, short(err)))
+        why = target_running(target)
+        rep.check(why is None, label, "target runs after", "pong", why)
+    except TargetError as e:
+        rep.fail(label, "target", str(e))
+    finally:
+        target.kill()
+
+
 def check_wrong_table(rep, pc, py, workdir):
     """A doctored table is refused by the cross-check; the right one is not."""
     label = py["label"] + "-table"
@@ -268,6 +369,19 @@ def hide_runtime_symbol(path):
     """Make .dynsym's _PyRuntime STT_COMMON: the dynamic linker still
     resolves it (libpython's own relocations need it), pycensus's symbol
     lookup does not take it.  Returns how many entries changed."""
+    return hide_symbols(path, lambda name: name == b"_PyRuntime")
+
+
+def hidden_type_symbol(name):
+    """The symbols a binary exporting nothing would not give pycensus: the
+    builtin type objects (PyType_Type, _PyWeakref_RefType...) and the
+    sets' dummy key."""
+    return bool(re.match(rb"^_?Py\w*Type$", name)) or name == b"_PySet_Dummy"
+
+
+def hide_symbols(path, hide):
+    """Make .dynsym's objects whose name HIDE accepts STT_COMMON (see
+    hide_runtime_symbol).  Returns how many entries changed."""
     with open(path, "rb") as f:
         b = bytearray(f.read())
     shoff, = struct.unpack_from("<Q", b, 0x28)
@@ -280,7 +394,7 @@ def hide_runtime_symbol(path):
         for off in range(sym[4], sym[4] + sym[5], 24):
             name, = struct.unpack_from("<I", b, off)
             end = b.index(b"\0", strtab + name)
-            if bytes(b[strtab + name:end]) == b"_PyRuntime":
+            if hide(bytes(b[strtab + name:end])) and (b[off + 4] & 0xf) in (0, 1):
                 b[off + 4] = (b[off + 4] & 0xf0) | 5
                 n += 1
     with open(path, "wb") as f:
@@ -359,8 +473,8 @@ def check_sid(rep, pc, workdir):
         return
     root = r.stdout.strip().splitlines()[-1]
     binds = [workdir, os.path.dirname(HERE), os.path.dirname(pc.path)]
-    for v in test_container.SUPPORTED:
-        label = "sid-%s-strip-all" % v
+    for v, how in ((v, how) for v in test_container.SUPPORTED for how in ("all", "nosyms")):
+        label = "sid-%s-strip-%s" % (v, how)
         version = tuple(int(x) for x in v.split("."))
         program = "/usr/bin/python" + v
         copy = "/mnt/python" + v
@@ -368,12 +482,17 @@ def check_sid(rep, pc, workdir):
             rep.fail(label, "table", "no layout/%s.*.json" % v)
             continue
         py = {"label": label, "path": test_container.IN_CONTAINER, "version": version}
-        with test_container.Container(root, program, binds, nodebug=True, copy="strip"):
+        how_copy = "strip"
+        if how == "nosyms":
+            # made on the host, copied in by in_container.sh (CT_COPY=/FILE)
+            how_copy = os.path.join(tempfile.mkdtemp(prefix=label + "-", dir=workdir), "python" + v)
+            make_copy(root + program, how_copy, how, version)
+        with test_container.Container(root, program, binds, nodebug=True, copy=how_copy):
             target = test_snapshot.Target(py["path"], workdir, label + "-premise")
             try:
                 target.wait_ready(READY_TIMEOUT)
                 inner = "/proc/%d/root%s" % (target.pid, copy)
-                ok, _ = premise(rep, label, "all", inner, root + program)
+                ok, _ = premise(rep, label, how, inner, root + program, version)
             except TargetError as e:
                 rep.fail(label, "target", str(e))
                 ok = False
@@ -408,10 +527,13 @@ def main():
                 rep.skip(py["label"], "", py["skip_reason"] or "no ELF")
                 continue
             try:
-                for how in ("all", "debug"):
+                for how in ("all", "debug", "nosyms"):
+                    if how == "nosyms" and (tuple(py["version"][:2]) <= (3, 6) or
+                                            not has_table(py["version"])):
+                        continue   # (refused for the two others' reasons already)
                     label = "%s-strip-%s" % (py["label"], how)
                     wrapper, copy = stripped_copy(py, how, workdir)
-                    ok, _ = premise(rep, label, how, copy, os.path.realpath(py["elf"]))
+                    ok, _ = premise(rep, label, how, copy, os.path.realpath(py["elf"]), py["version"])
                     if not ok:
                         continue
                     spy = dict(py, path=wrapper, label=label)
@@ -423,10 +545,14 @@ def main():
                         check_no_table(rep, pc, spy, label, copy, workdir)
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
+                    if how == "all":
+                        check_patch_range(rep, pc, spy, label, workdir)
                     # The reachable zoo once per interpreter, on the harder
                     # copy: with .symtab the rules match by symbol, as the
                     # DWARF runs' do.
-                    if how == "all" and not args.quick:
+                    # (2.7, 3.6: on the --strip-debug copy, the only one
+                    # they run from)
+                    if (how != "debug" or tuple(py["version"][:2]) <= (3, 6)) and not args.quick:
                         test_reachable.check_zoo(rep, pc, spy, workdir, False)
                         # why's paths, frame roots at their running line:
                         # the line facts from the table (and 3.13+'s

@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 
 #include "build_cache.h"
+#include "builtin_types.h"
 #include "debug_offsets.h"
 #include "mem.h"
 
@@ -221,7 +222,7 @@ struct pc_build *pc_build_find(pid_t pid, uint64_t *bias, const char **path)
 static struct pc_error *layout_from_sources(struct pc_build *b, struct pc_mem *mem)
 {
 	struct pc_target *t = &b->target;
-	struct pc_layout_source src[PC_LAYOUT_SOURCES];
+	struct pc_layout_source src[PC_LAYOUT_SOURCES] = { 0 }, tab = { 0 };
 	int n = 0;
 	bool table = false;
 	struct pc_debug_offsets *rec = NULL;
@@ -231,13 +232,9 @@ static struct pc_error *layout_from_sources(struct pc_build *b, struct pc_mem *m
 		return err;
 	if (!b->dwarf) {
 		const char *from = NULL;
-		if (t->pid <= 0 || !pc_builtin_table_source(t->major, t->minor, t->micro, &src[1], &from)) {
-			char why[96] = "";
-			if (t->pid > 0)
-				snprintf(why, sizeof(why), ", and pycensus has no layout table for Python %d.%d",
-					 t->major, t->minor);
-			return pc_discover_nodebug(t, why);
-		}
+		char why[256] = "";
+		if (t->pid <= 0 || !pc_builtin_table_source(t->major, t->minor, t->micro, &tab, &from, why, sizeof(why)))
+			return pc_discover_nodebug(t, t->pid > 0 ? why : "");
 		table = true;
 		snprintf(b->table_from, sizeof(b->table_from), "%s", from);
 		if (!mem)
@@ -254,7 +251,7 @@ static struct pc_error *layout_from_sources(struct pc_build *b, struct pc_mem *m
 		}
 	}
 	if (!err && table) {
-		src[n++] = src[1];
+		src[n++] = tab;
 		b->check = true;
 	}
 	if (!err)
@@ -262,7 +259,7 @@ static struct pc_error *layout_from_sources(struct pc_build *b, struct pc_mem *m
 	if (!err && table)
 		b->layout.table_from = b->table_from;
 	if (table)
-		pc_builtin_table_free(&src[1]);
+		pc_builtin_table_free(&tab);
 	free(rec);
 	return err;
 }
@@ -360,6 +357,25 @@ static int ext_module(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Addr 
 	return DWARF_CB_OK;
 }
 
+/* No symbol names the builtin types (a binary without .dynsym, or
+ * hiding them): found from the running interpreter instead, by name. */
+static struct pc_error *kinds_by_name(struct pc_build *b, struct pc_mem *mem)
+{
+	struct pc_target *t = &b->target;
+	Dwarf_Addr lo = 0, hi = 0;
+	dwfl_module_info(t->mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
+	struct pc_py py = { .L = &b->layout, .kinds_lo = lo, .kinds_hi = hi, .mem = mem };
+	memcpy(py.kind_type, b->kind_type, sizeof(py.kind_type));
+	if (!pc_builtin_types_find(&py, t->runtime))
+		return pc_error_new(PC_EXIT_NOTPY,
+				    "%s has no symbols for the builtin types (PyType_Type...), and its interpreter's builtins did not lead to them",
+				    t->module_path);
+	memcpy(b->kind_type, py.kind_type, sizeof(b->kind_type));
+	b->kinds_lo = lo;
+	b->kinds_hi = hi;
+	return NULL;
+}
+
 static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem);
 
 /* Discovery found the binary and its runtime; now its memory is opened and
@@ -370,10 +386,12 @@ static struct pc_error *learn(struct pc_build *b)
 	struct pc_mem *mem = NULL;
 	struct pc_error *mem_err = t->pid > 0 ? pc_mem_open(t->pid, &mem) : NULL;
 	struct pc_error *err = NULL;
-	if (t->dwfl && pc_target_dwarf(t)) {
+	bool dwarf = t->dwfl && pc_target_dwarf(t);
+	/* (also without the interpreter's DWARF: their traverse functions) */
+	if (t->dwfl && (dwarf || t->pid > 0))
 		dwfl_getmodules(t->dwfl, ext_module, b, 0);
+	if (dwarf)
 		err = pc_dwarf_index_create(t->dwarf, &b->dwarf);
-	}
 	/* Without DWARF the target's memory holds the other sources. */
 	if (!err && mem_err && !b->dwarf) {
 		err = mem_err;
@@ -419,6 +437,8 @@ static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem)
 	b->set_dummy = addrs[PK_NKINDS];
 	if (!b->set_dummy)
 		pc_target_symbols(t, &(const char *){ "setobject.c:dummy" }, &b->set_dummy, 1);
+	if (!b->kind_type[PK_TYPE] && mem && (err = kinds_by_name(b, mem)))
+		return err;
 	b->lookdict = b->layout.dict_family == PC_DICT_SIZE_LOOKUP ? addrs[PK_NKINDS + 1] : 0;
 	b->interned = b->layout.interned_model == PC_INTERNED_STATIC ? addrs[PK_NKINDS + 2] : 0;
 	if ((err = gc_symbols(b, mem)))
@@ -434,8 +454,42 @@ static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem)
 	return b->check && mem ? crosscheck(b, mem) : NULL;
 }
 
+/* Layout, symbols and rules are learnt: the DWARF, the symbol tables and
+ * the decompressed sections libdwfl holds (tens of MiB for Debian's
+ * compressed -dbg files) are not read again, so not kept for the run. */
+static void drop_dwarf(struct pc_build *b)
+{
+	struct pc_target *t = &b->target;
+	char *module = strdup(t->module_path ? t->module_path : "");
+	char *debug = t->debug_path ? strdup(t->debug_path) : NULL;
+	if (!module || (t->debug_path && !debug)) {
+		free(module);
+		free(debug);
+		return;   /* kept: nothing lost but memory */
+	}
+	b->own_module_path = module;
+	b->own_debug_path = debug;
+	t->module_path = module;
+	t->debug_path = debug;
+	pc_dwarf_index_destroy(b->dwarf);
+	b->dwarf = NULL;
+	for (int i = 0; i < b->next_ext; i++) {
+		pc_dwarf_index_destroy(b->ext_dwarf[i]);
+		b->ext_dwarf[i] = NULL;
+		b->ext_mod[i] = NULL;
+	}
+	b->next_ext = 0;
+	if (t->dwfl)
+		dwfl_end(t->dwfl);
+	t->dwfl = NULL;
+	t->mod = NULL;
+	t->dwarf = NULL;
+}
+
 static void destroy(struct pc_build *b)
 {
+	free(b->own_module_path);
+	free(b->own_debug_path);
 	for (int i = 0; i < b->nfiles; i++)
 		free(b->files[i].path);
 	pc_rulebook_destroy(b->rules);
@@ -490,6 +544,7 @@ struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build *
 	}
 	/* The bias the layout's sources settled on (the DWARF's, if read). */
 	*bias = b->target.bias;
+	drop_dwarf(b);
 	if (have_file) {
 		f.base_off = base - b->target.bias;
 		add_file(b, &f, b->target.module_path);

@@ -54,6 +54,8 @@ static struct pc_error *session_init(struct pc_session *s, struct pc_build *b, u
 	for (int k = 0; k < PK_NKINDS; k++)
 		s->kind_type[k] = b->kind_type[k] ? b->kind_type[k] + delta : 0;
 	s->set_dummy = b->set_dummy ? b->set_dummy + delta : 0;
+	s->kinds_lo = b->kinds_hi ? b->kinds_lo + delta : 0;
+	s->kinds_hi = b->kinds_hi ? b->kinds_hi + delta : 0;
 	s->lookdict = b->lookdict ? b->lookdict + delta : 0;
 	s->interned = b->interned ? b->interned + delta : 0;
 	for (int i = 0; i < PC_GC_SYMBOLS; i++)
@@ -152,6 +154,8 @@ static void py_init(struct pc_py *py, struct pc_session *s, struct pc_mem *mem)
 	if (s->set_dummy)
 		pc_u64(py, s->set_dummy, &py->set_dummy);
 	py->lookdict = s->lookdict;
+	py->kinds_lo = s->kinds_lo;
+	py->kinds_hi = s->kinds_hi;
 	memcpy(py->gc_symbol, s->gc_symbol, sizeof(py->gc_symbol));
 }
 

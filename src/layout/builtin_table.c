@@ -38,15 +38,30 @@ static int table_micro(json_object *root)
 	return p && sscanf(p, "%d.%d.%d", &a, &b, &c) == 3 ? c : -1;
 }
 
-bool pc_builtin_table_source(int major, int minor, int micro, struct pc_layout_source *out, const char **build)
+/* The first patch release a table describes ("3.14.5" -> 5), -1 if any. */
+static int table_first_micro(json_object *root)
 {
+	const char *p = get_str(root, "table", "first_patch");
+	int a, b, c;
+	return p && sscanf(p, "%d.%d.%d", &a, &b, &c) == 3 ? c : -1;
+}
+
+bool pc_builtin_table_source(int major, int minor, int micro, struct pc_layout_source *out, const char **build,
+			     char *why, size_t cap)
+{
+	char want[16];
+	snprintf(want, sizeof(want), "%d.%d", major, minor);
+	snprintf(why, cap, ", and pycensus has no layout table for Python %s", want);
 	/* Test hook: as if this pycensus had no table (a version newer than
 	 * it), for the exit-6 path every supported version has left. */
 	const char *none = getenv("PYCENSUS_TEST_NO_TABLES");
 	if (none && *none)
 		return false;
-	char want[16];
-	snprintf(want, sizeof(want), "%d.%d", major, minor);
+	/* Test hook: as if the target were patch release N of its minor (no
+	 * 3.14.0-3.14.4 build is at hand to refuse the 3.14.10 table with). */
+	const char *as_patch = getenv("PYCENSUS_TEST_PATCH");
+	if (as_patch && *as_patch)
+		micro = atoi(as_patch);
 	/* The newest table not newer than the target (a layout that changed
 	 * in a patch release stays changed), else the oldest. */
 	json_object *best = NULL;
@@ -60,7 +75,22 @@ bool pc_builtin_table_source(int major, int minor, int micro, struct pc_layout_s
 			json_object_put(root);
 			continue;
 		}
-		int m = table_micro(root);
+		int m = table_micro(root), first = table_first_micro(root);
+		if (first >= 0 && micro < first) {
+			/* a layout fact differs before FIRST: never this table */
+			const char *from = get_str(root, "table", "patch");
+			const char *differs = get_str(root, "table", "before_first_patch");
+			char target[64];
+			if (micro >= 0)
+				snprintf(target, sizeof(target), "%s.%d", want, micro);
+			else
+				snprintf(target, sizeof(target), "%s with an unknown patch release", want);
+			snprintf(why, cap,
+				 ", and pycensus's layout table %s describes %s.%d and later only (before it: %s), not %s",
+				 from ? from : want, want, first, differs ? differs : "another layout", target);
+			json_object_put(root);
+			continue;
+		}
 		bool fits = micro >= 0 && m <= micro;
 		bool better = !best || (fits && (!best_fits || m > best_micro)) ||
 			      (!fits && !best_fits && m < best_micro);

@@ -5,6 +5,7 @@
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 
+#include "builtin_types.h"
 #include "chain.h"
 #include "conservative.h"
 #include "referents.h"
@@ -101,14 +102,18 @@ static const struct spec specs[] = {
  * process that runs it.  Addresses are those of the process MOD was found
  * in. */
 struct pc_rulebook {
-	Dwfl_Module *mod;      /* the interpreter: symbols and line tables */
 	/* No symbol names the traverse functions (strip --strip-all): types
 	 * are recognised by name and shape instead (rule_by_type). */
 	bool by_type;
 	uint64_t low, high;    /* the interpreter's addresses */
 	/* extension modules kept apart, with their addresses */
-	struct { Dwfl_Module *mod; uint64_t low, high; } ext[PC_EXT_MODULES];
+	struct { uint64_t low, high; } ext[PC_EXT_MODULES];
 	int next;
+	/* The traverse functions the symbols and line tables name, read
+	 * once (so the build's DWARF can be let go): address -> rule,
+	 * sorted by address. */
+	struct fn_rule { uint64_t fn; const struct pc_rule *rule; } *fns;
+	size_t nfns, capfns;
 	uint64_t subtype_fn;   /* subtype_traverse once learned, else 0 */
 	struct pc_rule rules[NSPECS];
 	struct pc_rule leaf, opaque;
@@ -155,13 +160,126 @@ static bool names_traverse(Dwfl_Module *mod)
 	return false;
 }
 
+static int fn_cmp(const void *a, const void *b)
+{
+	const struct fn_rule *x = a, *y = b;
+	return x->fn < y->fn ? -1 : x->fn > y->fn;
+}
+
+/* The usable rule whose spec is the function NAME (less LTO's
+ * ".lto_priv.0"-style suffixes) defined in the source file FILE (the
+ * symbol table's STT_FILE before it, "" for any; NULL: the line table at
+ * FN says), else NULL. */
+static const struct pc_rule *spec_rule(struct pc_rulebook *R, Dwfl_Module *mod, const char *name, uint64_t fn,
+				       const char *file)
+{
+	char base[128];
+	size_t len = strcspn(name, ".");
+	if (len >= sizeof(base))
+		return NULL;
+	memcpy(base, name, len);
+	base[len] = 0;
+	size_t i = 0;
+	while (i < NSPECS && (!R->rules[i].usable || strcmp(specs[i].fn, base)))
+		i++;
+	if (i == NSPECS)
+		return NULL;
+	if (!file) {
+		/* (the line table: decompressing .debug_line costs memory) */
+		Dwfl_Line *line = dwfl_module_getsrc(mod, fn);
+		const char *src = line ? dwfl_lineinfo(line, NULL, NULL, NULL, NULL, NULL) : NULL;
+		file = src ? strrchr(src, '/') : NULL;
+		file = file ? file + 1 : src;
+	}
+	for (; i < NSPECS; i++)
+		if (R->rules[i].usable && !strcmp(specs[i].fn, base) &&
+		    (!file || !*file || !strcmp(specs[i].file, file)))
+			return &R->rules[i];
+	return NULL;
+}
+
+/* Every function of MOD's symbol table a rule mirrors, into R->fns. */
+static size_t base_len(const char *name)
+{
+	return strcspn(name, ".");
+}
+
+/* A function a type may point to: not a piece GCC split off one (its
+ * .cold or .part.N code), which no pointer takes. */
+static bool whole_function(const char *name, const GElf_Sym *sym)
+{
+	return GELF_ST_TYPE(sym->st_info) == STT_FUNC && sym->st_shndx != SHN_UNDEF && strstr(name, "traverse") &&
+	       !strstr(name, ".cold") && !strstr(name, ".part.");
+}
+
+/* How many functions of MOD bear each spec's name (less suffixes). */
+static void count_names(Dwfl_Module *mod, int *count)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (!name || !whole_function(name, &sym))
+			continue;
+		for (size_t k = 0; k < NSPECS; k++)
+			if (strlen(specs[k].fn) == base_len(name) && !strncmp(specs[k].fn, name, base_len(name)))
+				count[k]++;
+	}
+}
+
+static void learn_functions(struct pc_rulebook *R, Dwfl_Module *mod)
+{
+	int count[NSPECS] = { 0 };
+	count_names(mod, count);
+	int n = dwfl_module_getsymtab(mod);
+	const char *file = NULL;   /* the source file of the local symbols that follow */
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (name && GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+			/* a C file's name; LTO's partitions (ccX.ltrans0.ltrans.o) say none */
+			size_t len = strlen(name);
+			file = len > 2 && !strcmp(name + len - 2, ".c") ? name : NULL;
+			if (file && strrchr(file, '/'))
+				file = strrchr(file, '/') + 1;
+		}
+		if (!name || !whole_function(name, &sym))
+			continue;
+		/* Which file a function is from matters only when two bear its
+		 * name; the line table (.debug_line inflated) only if the
+		 * symbols do not say. */
+		const char *from = GELF_ST_BIND(sym.st_info) == STB_LOCAL ? file : NULL;
+		for (size_t k = 0; !from && k < NSPECS; k++)
+			if (count[k] == 1 && strlen(specs[k].fn) == base_len(name) &&
+			    !strncmp(specs[k].fn, name, base_len(name)))
+				from = "";
+		const struct pc_rule *r = spec_rule(R, mod, name, addr, from);
+		if (!r)
+			continue;
+		if (R->nfns == R->capfns) {
+			size_t cap = R->capfns ? 2 * R->capfns : 64;
+			struct fn_rule *f = realloc(R->fns, cap * sizeof(*f));
+			if (!f)
+				return;   /* those left out stay opaque */
+			R->fns = f;
+			R->capfns = cap;
+		}
+		R->fns[R->nfns].fn = addr;
+		R->fns[R->nfns++].rule = r;
+		if (getenv("PYCENSUS_DEBUG_RULES"))
+			fprintf(stderr, "rule %s at %#llx\n", name, (unsigned long long)addr);
+	}
+	qsort(R->fns, R->nfns, sizeof(*R->fns), fn_cmp);
+}
+
 struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod, int major, int minor,
 				    int micro, struct pc_rulebook **out)
 {
 	struct pc_rulebook *R = calloc(1, sizeof(*R));
 	if (!R)
 		return pc_error_nomem();
-	R->mod = mod;
 	R->by_type = !names_traverse(mod);
 	Dwarf_Addr low = 0, high = 0;
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
@@ -192,12 +310,16 @@ struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod,
 			    !(s->members && r->nfields == 0 &&
 			      (s->kind == RULE_FIELDS || s->kind == RULE_TYPE || s->kind == RULE_INSTANCE));
 	}
+	if (!R->by_type)
+		learn_functions(R, mod);
 	*out = R;
 	return NULL;
 }
 
 void pc_rulebook_destroy(struct pc_rulebook *R)
 {
+	if (R)
+		free(R->fns);
 	free(R);
 }
 
@@ -207,9 +329,10 @@ void pc_rulebook_add_module(struct pc_rulebook *R, Dwfl_Module *mod)
 	if (R->next >= PC_EXT_MODULES)
 		return;
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
-	R->ext[R->next].mod = mod;
 	R->ext[R->next].low = low;
 	R->ext[R->next++].high = high;
+	if (!R->by_type)
+		learn_functions(R, mod);
 }
 
 struct pc_error *pc_referents_create(struct pc_rulebook *book, uint64_t delta, struct pc_referents **out)
@@ -228,42 +351,14 @@ void pc_referents_destroy(struct pc_referents *R)
 	free(R);
 }
 
-/* The rule mirroring the traverse function at FN: its symbol name (less
- * LTO's ".lto_priv.0"-style suffixes) and the source file its code comes
- * from (line table) pick the spec.  Addresses outside the interpreter
- * (extension modules) or unknown functions make the type opaque. */
+/* The rule mirroring the traverse function at FN: the one its symbol
+ * name and source file picked (learn_functions).  Unknown functions, and
+ * those outside the interpreter (extension modules), make the type opaque. */
 static const struct pc_rule *rule_of_function(struct pc_rulebook *R, uint64_t fn)
 {
-	GElf_Off off;
-	GElf_Sym sym;
-	Dwfl_Module *mod = R->mod;
-	for (int i = 0; i < R->next; i++)
-		if (fn >= R->ext[i].low && fn < R->ext[i].high)
-			mod = R->ext[i].mod;
-	const char *name = dwfl_module_addrinfo(mod, fn, &off, &sym, NULL, NULL, NULL);
-	if (!name || off != 0)
-		return &R->opaque;
-	char base[128];
-	size_t len = strcspn(name, ".");
-	if (len >= sizeof(base))
-		return &R->opaque;
-	memcpy(base, name, len);
-	base[len] = 0;
-	Dwfl_Line *line = dwfl_module_getsrc(mod, fn);
-	const char *src = line ? dwfl_lineinfo(line, NULL, NULL, NULL, NULL, NULL) : NULL;
-	const char *file = src ? strrchr(src, '/') : NULL;
-	file = file ? file + 1 : src;
-	for (size_t i = 0; i < NSPECS; i++) {
-		if (!R->rules[i].usable || strcmp(specs[i].fn, base))
-			continue;
-		if (!file || !strcmp(specs[i].file, file)) {
-			if (getenv("PYCENSUS_DEBUG_RULES"))
-				fprintf(stderr, "rule %s (%s) at %#llx\n", name, file ? file : "?",
-					(unsigned long long)fn);
-			return &R->rules[i];
-		}
-	}
-	return &R->opaque;
+	struct fn_rule key = { fn, NULL };
+	const struct fn_rule *f = R->nfns ? bsearch(&key, R->fns, R->nfns, sizeof(key), fn_cmp) : NULL;
+	return f ? f->rule : &R->opaque;
 }
 
 /* The usable rule of the spec FN (in FILE, if given), else opaque. */
@@ -511,7 +606,7 @@ static void do_set(struct ctx *c, uint64_t obj)
 	for (uint64_t i = 0; i <= mask; i++) {
 		uint64_t key;
 		memcpy(&key, t + i * es + L->set_entry_key, 8);
-		if (key && key != c->py->set_dummy)
+		if (key && key != c->py->set_dummy && (c->py->set_dummy || !pc_is_set_dummy(c->py, key)))
 			ref(c, key, false);
 	}
 }

@@ -4,6 +4,7 @@
 
 #include "sizeof_buffers.h"
 #include "text.h"
+#include "builtin_types.h"
 #include "types.h"
 
 struct pc_typemap {
@@ -251,7 +252,7 @@ static enum pc_kind kind_of(struct pc_py *py, uint64_t addr)
 	for (int k = 1; k < PK_NKINDS; k++)
 		if (py->kind_type[k] && py->kind_type[k] == addr)
 			return (enum pc_kind)k;
-	return PK_OTHER;
+	return pc_kind_by_name(py, addr);
 }
 
 /* An old-style instance's class as a type of the census (name model
