@@ -42,6 +42,7 @@ struct pc_build {
 	 * addresses here (symbols, runtime, rules) are in that process. */
 	struct pc_target target;
 	struct pc_dwarf_index *dwarf;
+	bool from_dwarf;        /* learnt from DWARF (kept after the index is let go of) */
 	/* Extension modules kept apart from the interpreter whose types the
 	 * rules decode (2.7's lib-dynload _collections, _functools, _io,
 	 * itertools, operator, _struct), loaded when the build was learnt:

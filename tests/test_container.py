@@ -299,8 +299,7 @@ def check_why(rep, pc, label, workdir, san, where):
             rep.fail(label, "why %s: target" % where, "no ready line: %r %s" % (line, short(target.stderr_text())))
             return
         truth = json.loads(line.split(" ", 1)[1])
-        expected = dict(test_why.EXPECTED)
-        expected[test_why.M + "ByLocal"] = test_why.EXPECTED[test_why.M + "ByLocal"] % tuple(truth["worker"])
+        expected = test_why.expected_chains(truth)
         tries = [("from the host", pc.path, (), target.pid)]
         if not san:
             prefix, inner = inside(pc.path, target.pid)

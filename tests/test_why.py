@@ -99,14 +99,20 @@ def start(argv):
     return p, line
 
 
+def expected_chains(truth):
+    """EXPECTED with the frame roots filled in from the target's truth."""
+    expected = dict(EXPECTED)
+    expected[M + "ByLocal"] = EXPECTED[M + "ByLocal"] % tuple(truth["worker"])
+    expected[M + "ByInnerLocal"] = EXPECTED[M + "ByInnerLocal"] % tuple(truth["block"])
+    return expected
+
+
 def check_paths(rep, pc, py):
     label = py["label"]
     p, line = start([py["path"], "-E", "-s", TARGET])
     try:
         truth = json.loads(line.split(" ", 1)[1])
-        expected = dict(EXPECTED)
-        expected[M + "ByLocal"] = EXPECTED[M + "ByLocal"] % tuple(truth["worker"])
-        expected[M + "ByInnerLocal"] = EXPECTED[M + "ByInnerLocal"] % tuple(truth["block"])
+        expected = expected_chains(truth)
         names = sorted(expected) + [M + "ByOpaque", M + "Leaked"]
         rc, out, err = run([pc, "why", str(p.pid)] + names)
         if not rep.check(rc == 0, label, "why runs", "exit 0", "exit %d: %s" % (rc, short(err))):

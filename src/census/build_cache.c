@@ -392,6 +392,7 @@ static struct pc_error *learn(struct pc_build *b)
 		dwfl_getmodules(t->dwfl, ext_module, b, 0);
 	if (dwarf)
 		err = pc_dwarf_index_create(t->dwarf, &b->dwarf);
+	b->from_dwarf = b->dwarf != NULL;
 	/* Without DWARF the target's memory holds the other sources. */
 	if (!err && mem_err && !b->dwarf) {
 		err = mem_err;
@@ -522,7 +523,7 @@ struct pc_error *pc_build_get(struct pc_target *t, bool share, struct pc_build *
 		if (!same)
 			continue;
 		if (have_file)
-			add_file(b, &f, b->dwarf && t->elf_path ? t->elf_path : t->module_path);
+			add_file(b, &f, b->from_dwarf && t->elf_path ? t->elf_path : t->module_path);
 		pc_target_fini(t);
 		b->refs++;
 		*fresh = false;

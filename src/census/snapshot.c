@@ -82,7 +82,7 @@ static struct pc_error *session_finish(struct pc_session *s, struct pc_target *t
 	else
 		pc_target_fini(t);
 	if (!err)
-		err = session_init(s, b, bias, b->dwarf ? opened : name);
+		err = session_init(s, b, bias, b->from_dwarf ? opened : name);
 	free(name);
 	free(opened);
 	if (err) {
