@@ -47,7 +47,8 @@ generated from sid's -dbg (`make tables`).
 
 Where a table declares the first patch release it describes (3.14.10's:
 3.14.5, before which the incremental GC had other lists), the --strip-all
-copy made to look like the release before it (PYCENSUS_TEST_PATCH) is
+copy made to say it is the release before (its Py_Version and
+_Py_DebugOffsets version patched in the file; CPython reads neither) is
 refused, exit 6 in one line naming the table, that release and what
 differs; at that release the table is taken.
 
@@ -294,39 +295,96 @@ def first_patches(version):
     return out
 
 
+def elf_offset(path, vaddr):
+    """The file offset of virtual address VADDR in ELF PATH, or None."""
+    out = subprocess.run(["readelf", "-SW", path], stdout=subprocess.PIPE, universal_newlines=True,
+                         check=True).stdout
+    for line in out.splitlines():
+        if "]" not in line:
+            continue
+        f = line.split("]", 1)[1].split()
+        if len(f) < 6 or f[1] in ("NOBITS", "NULL"):
+            continue
+        try:
+            addr, off, size = int(f[2], 16), int(f[3], 16), int(f[4], 16)
+        except ValueError:
+            continue
+        if addr and addr <= vaddr < addr + size:
+            return off + vaddr - addr
+    return None
+
+
+def set_patch_release(copy, version, micro):
+    """Make the ELF COPY of Python VERSION say it is patch release MICRO:
+    Py_Version (.dynsym) and the _Py_DebugOffsets record's version, the
+    two places pycensus reads it from.  CPython itself reads neither
+    (sys.version_info is compiled in), so the copy runs as what it is.
+    Returns None, or why it could not."""
+    out = subprocess.run(["readelf", "--dyn-syms", "-W", copy], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    sym = [l.split() for l in out.splitlines() if l.split()[-1:] == ["Py_Version"]]
+    at = elf_offset(copy, int(sym[0][1], 16)) if sym else None
+    if at is None:
+        return "no Py_Version in %s's .dynsym" % copy
+    major, minor, real = version[:3]
+    old = (major << 24) | (minor << 16) | (real << 8) | 0xF0
+    new = (major << 24) | (minor << 16) | (micro << 8) | 0xF0
+    rt = [l.split() for l in out.splitlines() if l.split()[-1:] == ["_PyRuntime"]]
+    rt_at = elf_offset(copy, int(rt[0][1], 16)) if rt else None
+    with open(copy, "r+b") as f:
+        f.seek(at)
+        if struct.unpack("<I", f.read(4))[0] != old:
+            return "Py_Version of %s is not %#x" % (copy, old)
+        f.seek(at)
+        f.write(struct.pack("<I", new))
+        if rt_at is not None:
+            f.seek(rt_at)
+            if f.read(16)[:8] == b"xdebugpy":
+                f.seek(rt_at + 8)
+                f.write(struct.pack("<Q", new))
+    return None
+
+
 def check_patch_range(rep, pc, py, label, workdir):
     """A table is never taken for a patch release before the first it
     describes (3.14.10's for 3.14.0-3.14.4, whose incremental GC has other
     lists): exit 6, one line naming the table, that first release and what
-    differs.  No such build is at hand: PYCENSUS_TEST_PATCH makes the
-    target one; at the first release itself the table is taken."""
+    differs.  No such build is at hand: a --strip-all copy of the real
+    build made to say it is the release before (set_patch_release) is
+    refused; one made to say it is that first release is taken."""
     ranges = first_patches(py["version"])
     if not ranges:
         return
-    target = test_snapshot.Target(py["path"], workdir, label + "-patch")
-    try:
-        target.wait_ready(READY_TIMEOUT)
-        for patch, first, differs in ranges:
-            micro = int(first.split(".")[2])
-            env = dict(os.environ, PYCENSUS_TEST_PATCH=str(micro - 1))
-            rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], env=env)
-            lines = err.strip().splitlines()
-            before = "%s.%d" % (first.rsplit(".", 1)[0], micro - 1)
-            ok = rc == EXIT_NODEBUG and len(lines) == 1 and not out.strip() and \
-                "table %s" % patch in err and first in err and "not %s" % before in err and \
-                (not differs or differs in err)
-            rep.check(ok, label, "table refused before %s" % first, short(err, 240),
-                      "exit %r, stderr %s" % (rc, short(err)))
-            env = dict(os.environ, PYCENSUS_TEST_PATCH=str(micro))
-            rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], env=env)
-            rep.check(rc == 0, label, "table taken at %s" % first, "exit 0",
-                      "exit %r: %s" % (rc, short(err)))
-        why = target_running(target)
-        rep.check(why is None, label, "target runs after", "pong", why)
-    except TargetError as e:
-        rep.fail(label, "target", str(e))
-    finally:
-        target.kill()
+    for patch, first, differs in ranges:
+        micro = int(first.split(".")[2])
+        for m, refused in ((micro - 1, True), (micro, False)):
+            release = "%s.%d" % (first.rsplit(".", 1)[0], m)
+            wrapper, copy = stripped_copy(py, "all", workdir)
+            why = set_patch_release(copy, py["version"], m)
+            if why:
+                rep.fail(label, "as %s: premise" % release, why)
+                continue
+            target = test_snapshot.Target(wrapper, workdir, "%s-as-%s" % (label, release))
+            try:
+                target.wait_ready(READY_TIMEOUT)
+                rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid])
+                if refused:
+                    lines = err.strip().splitlines()
+                    ok = rc == EXIT_NODEBUG and len(lines) == 1 and not out.strip() and \
+                        "table %s" % patch in err and first in err and "not %s" % release in err and \
+                        (not differs or differs in err)
+                    rep.check(ok, label, "a copy saying %s: table %s refused" % (release, patch),
+                              short(err, 240), "exit %r, stderr %s" % (rc, short(err)))
+                else:
+                    snap, bad = harness.parse_json(out) if rc == 0 else (None, "exit %r: %s" % (rc, short(err)))
+                    rep.check(bad is None, label, "a copy saying %s: table %s taken" % (release, patch),
+                              "exit 0", bad)
+                why = target_running(target)
+                rep.check(why is None, label, "target runs after (as %s)" % release, "pong", why)
+            except TargetError as e:
+                rep.fail(label, "target", str(e))
+            finally:
+                target.kill()
 
 
 def check_wrong_table(rep, pc, py, workdir):
@@ -546,7 +604,7 @@ def main():
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
                     if how == "all":
-                        check_patch_range(rep, pc, spy, label, workdir)
+                        check_patch_range(rep, pc, py, label, workdir)
                     # The reachable zoo once per interpreter, on the harder
                     # copy: with .symtab the rules match by symbol, as the
                     # DWARF runs' do.

@@ -57,11 +57,6 @@ bool pc_builtin_table_source(int major, int minor, int micro, struct pc_layout_s
 	const char *none = getenv("PYCENSUS_TEST_NO_TABLES");
 	if (none && *none)
 		return false;
-	/* Test hook: as if the target were patch release N of its minor (no
-	 * 3.14.0-3.14.4 build is at hand to refuse the 3.14.10 table with). */
-	const char *as_patch = getenv("PYCENSUS_TEST_PATCH");
-	if (as_patch && *as_patch)
-		micro = atoi(as_patch);
 	/* The newest table not newer than the target (a layout that changed
 	 * in a patch release stays changed), else the oldest. */
 	json_object *best = NULL;
