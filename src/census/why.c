@@ -328,6 +328,10 @@ static void edge_to(struct pc_why *w, uint64_t a)
 	/* edges only for the dominator tree and dump */
 	if (to == UINT32_MAX || w->oom || !edges_kept(w))
 		return;
+	/* the tree edge (the parent link) is implied: kept only for dump,
+	 * which wants every reference in order */
+	if (w->parent[to] == w->cur && !w->on_graph)
+		return;
 	if (w->nedges == w->ecap) {
 		size_t cap = w->ecap ? w->ecap * 2 : 262144;
 		uint32_t *e = realloc(w->edges, cap * sizeof(*e));
@@ -1216,156 +1220,247 @@ static int by_count(const void *a, const void *b)
 
 /* ---- dominators ---- */
 
-/* The own size of node V of the dominator tree: its retained bytes less
- * its children's (the tree's children lists KIDS[COFF[V+1]..COFF[V+2])). */
-static uint64_t own_size(const uint64_t *rb, const uint32_t *coff, const uint32_t *kids, uint32_t v)
+/* The graph is the walk's own: each node's parent link is a tree edge
+ * (the root marks: edges from the virtual root, node 0; why node I is node
+ * I + 1), and only the other edges were kept, in EOFF/EDGES.  Memory is
+ * what peaks, so each array is freed as soon as its phase is done, and
+ * objects' sizes are read again where needed rather than kept. */
+
+static uint64_t node_size(struct pc_why *w, uint32_t i)
 {
-	uint64_t b = rb[v];
-	for (uint32_t e = coff[v + 1]; e < coff[v + 2]; e++)
-		b -= rb[kids[e]];
-	return b;
+	struct pc_type *t = node_type(w, i);
+	uint64_t size = 0;
+	if (t)
+		pc_sizeof(w->py, w->addr[i], t, &size);
+	return size;
 }
 
-/* What freeing every node of type T would free: the nodes the virtual
- * root no longer reaches when those are removed. */
-static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *rb, const uint32_t *coff,
-			  const uint32_t *kids, struct pc_why_type *wt, uint8_t *seen, uint32_t *queue)
+/* The other edges as predecessor lists: node V's (V = I + 1) are
+ * PRED[POFF[V]..POFF[V+1]); the edge lists are freed. */
+static bool preds_of(struct pc_why *w, uint32_t **poffp, uint32_t **predp)
 {
-	memset(seen, 0, g->n);
-	uint32_t head = 0, tail = 0;
-	uint64_t bytes = 0, objects = 0;
-	seen[0] = 1;
-	queue[tail++] = 0;
-	while (head < tail) {
-		uint32_t v = queue[head++];
-		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
-			uint32_t s = g->succ[e];
-			if (seen[s])
-				continue;
-			seen[s] = 1;
-			struct pc_type *t = node_type(w, s - 1);
-			if (t && !strcmp(t->name, wt->name))
-				continue;
-			bytes += own_size(rb, coff, kids, s);
-			objects++;
-			queue[tail++] = s;
-		}
-	}
-	wt->freed_bytes = rb[0] - bytes;
-	wt->freed_objects = (g->n - 1) - objects;
-}
-
-/* What node V's dominator subtree holds, by type: the largest few. */
-static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, const uint32_t *coff, const uint32_t *kids,
-		       const uint64_t *rb, uint32_t *stack)
-{
-	struct acc { struct pc_type *t; uint64_t count, bytes; } *acc = NULL;
-	size_t nacc = 0, cap = 0;
-	uint32_t sp = 0;
-	stack[sp++] = v;
-	while (sp) {
-		uint32_t x = stack[--sp];
-		struct pc_type *ty = node_type(w, x - 1);
-		size_t k;
-		for (k = 0; k < nacc && acc[k].t != ty; k++)
-			;
-		if (k == nacc) {
-			if (nacc == cap) {
-				cap = cap ? cap * 2 : 32;
-				struct acc *a = realloc(acc, cap * sizeof(*a));
-				if (!a)
-					break;
-				acc = a;
+	uint32_t n = (uint32_t)w->n + 1;
+	size_t nx = w->expanded;       /* nodes never expanded have no edges */
+	uint32_t *poff = calloc((size_t)n + 2, sizeof(*poff));
+	if (!poff)
+		return false;
+	uint64_t m = 0;
+	/* counts at POFF[V+2]; a kept edge along the tree (dump keeps all,
+	 * or the same reference twice) adds nothing */
+	for (size_t i = 0; i < nx; i++)
+		for (uint32_t e = w->eoff[i]; e < w->eoff[i + 1]; e++)
+			if (w->parent[w->edges[e]] != i) {
+				poff[w->edges[e] + 3]++;
+				m++;
 			}
-			acc[nacc++] = (struct acc){ ty, 0, 0 };
+	uint32_t *pred = malloc((m ? m : 1) * sizeof(*pred));
+	if (!pred) {
+		free(poff);
+		return false;
+	}
+	for (uint32_t v = 0; v <= n; v++)
+		poff[v + 1] += poff[v];
+	/* POFF[V+1] is V's start; filled forward it becomes V's end, which
+	 * is V+1's start: POFF[V]..POFF[V+1] */
+	for (size_t i = 0; i < nx; i++)
+		for (uint32_t e = w->eoff[i]; e < w->eoff[i + 1]; e++)
+			if (w->parent[w->edges[e]] != i)
+				pred[poff[w->edges[e] + 2]++] = (uint32_t)i + 1;
+	free(w->edges);
+	free(w->eoff);
+	w->edges = w->eoff = NULL;
+	w->nedges = w->ecap = 0;
+	*poffp = poff;
+	*predp = pred;
+	return true;
+}
+
+/* What freeing every node of type WT would free: the nodes the virtual
+ * root no longer reaches when those are removed.  Reachability is the
+ * least fixpoint of "a parent or a predecessor is reached", found by
+ * passes in walk order (tree parents come first: one pass for the tree,
+ * more only along edges back in that order). */
+static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, struct pc_why_type *wt, uint8_t *reach,
+			  uint8_t *match)
+{
+	for (size_t k = 0; k < w->ntypes; k++)
+		match[k] = !strcmp(w->types[k]->name, wt->name);
+	memset(reach, 0, g->n);
+	reach[0] = 1;
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (uint32_t v = 1; v < g->n; v++) {
+			if (reach[v])
+				continue;
+			uint16_t id = w->tid[v - 1];
+			struct pc_type *t = id == NO_TID ? pc_type_of(w->py, w->addr[v - 1]) : NULL;
+			if (id == NO_TID ? t && !strcmp(t->name, wt->name) : match[id])
+				continue;
+			uint32_t tp = g->tparent[v - 1];
+			bool r = tp >= g->entry || reach[tp + 1];
+			for (uint32_t e = g->poff[v]; !r && e < g->poff[v + 1]; e++)
+				r = reach[g->pred[e]];
+			if (r) {
+				reach[v] = 1;
+				changed = true;
+			}
 		}
-		acc[k].count++;
-		acc[k].bytes += own_size(rb, coff, kids, x);
-		t->objects++;
-		for (uint32_t e = coff[x + 1]; e < coff[x + 2]; e++)
-			stack[sp++] = kids[e];
 	}
+	/* what is not reached is freed (the types' own nodes included) */
+	uint64_t bytes = 0, objects = 0;
+	for (uint32_t v = 1; v < g->n; v++)
+		if (!reach[v]) {
+			bytes += node_size(w, v - 1);
+			objects++;
+		}
+	wt->freed_bytes = bytes;
+	wt->freed_objects = objects;
+}
+
+/* What a suspect's dominator subtree holds, by type. */
+struct acc {
+	struct pc_type *t;
+	uint64_t count, bytes;
+};
+struct accs {
+	struct acc *a;
+	size_t n, cap, last;
+	uint64_t objects;
+};
+
+static bool acc_add(struct accs *x, struct pc_type *t, uint64_t count, uint64_t bytes)
+{
+	size_t k = x->last;
+	if (k >= x->n || x->a[k].t != t)
+		for (k = 0; k < x->n && x->a[k].t != t; k++)
+			;
+	if (k == x->n) {
+		if (x->n == x->cap) {
+			size_t cap = x->cap ? x->cap * 2 : 32;
+			struct acc *a = realloc(x->a, cap * sizeof(*a));
+			if (!a)
+				return false;
+			x->a = a;
+			x->cap = cap;
+		}
+		x->a[x->n++] = (struct acc){ t, 0, 0 };
+	}
+	x->last = k;
+	x->a[k].count += count;
+	x->a[k].bytes += bytes;
+	return true;
+}
+
+static void retains_fill(struct pc_why_suspect *t, struct accs *x)
+{
+	t->objects = x->objects;
 	for (int r = 0; r < 5; r++) {
-		size_t best = nacc;
-		for (size_t k = 0; k < nacc; k++)
-			if (acc[k].t && (best == nacc || acc[k].bytes > acc[best].bytes))
+		size_t best = x->n;
+		for (size_t k = 0; k < x->n; k++)
+			if (x->a[k].t && (best == x->n || x->a[k].bytes > x->a[best].bytes))
 				best = k;
-		if (best == nacc)
+		if (best == x->n)
 			break;
-		const char *name = acc[best].t ? acc[best].t->name : "?";
+		const char *name = x->a[best].t->name;
 		t->by[t->nby].type = pc_text_escape(name, strlen(name));
-		t->by[t->nby].count = acc[best].count;
-		t->by[t->nby].bytes = acc[best].bytes;
+		t->by[t->nby].count = x->a[best].count;
+		t->by[t->nby].bytes = x->a[best].bytes;
 		t->nby++;
-		acc[best].t = NULL;
+		x->a[best].t = NULL;
 	}
-	free(acc);
+}
+
+/* The subtrees of the NBEST suspects BEST[] by type, in one pass: IDOM
+ * is made over, in place, into each node's nearest suspect at or above it
+ * (a node's dominator is numbered before it, so it is done first); a
+ * suspect's inner suspects are then added to it, innermost first. */
+static bool retains_all(struct pc_why *w, uint32_t n, uint32_t *idom, const uint32_t *best, size_t nbest, struct accs *acc)
+{
+	uint32_t *sorted = malloc((nbest ? nbest : 1) * sizeof(*sorted));
+	uint32_t *outer = malloc((nbest ? nbest : 1) * sizeof(*outer));
+	if (!sorted || !outer) {
+		free(sorted);
+		free(outer);
+		return false;
+	}
+	/* suspects by node number, each with its index in BEST */
+	for (size_t j = 0; j < nbest; j++) {
+		size_t k = j;
+		while (k > 0 && best[sorted[k - 1]] > best[j]) {
+			sorted[k] = sorted[k - 1];
+			k--;
+		}
+		sorted[k] = (uint32_t)j;
+	}
+	bool ok = true;
+	size_t next = 0;
+	idom[0] = PC_DOM_NONE;
+	for (uint32_t v = 1; v < n && ok; v++) {
+		uint32_t up = idom[idom[v]];
+		if (next < nbest && best[sorted[next]] == v) {
+			outer[sorted[next]] = up;
+			up = sorted[next++];
+		}
+		idom[v] = up;
+		if (up == PC_DOM_NONE)
+			continue;
+		ok = acc_add(&acc[up], node_type(w, v - 1), 1, node_size(w, v - 1));
+		acc[up].objects++;
+	}
+	/* inner suspects (numbered after their outer ones) first */
+	for (size_t s = nbest; ok && s-- > 0;) {
+		uint32_t j = sorted[s], o = outer[j];
+		if (o == PC_DOM_NONE)
+			continue;
+		for (size_t k = 0; ok && k < acc[j].n; k++)
+			ok = acc_add(&acc[o], acc[j].a[k].t, acc[j].a[k].count, acc[j].a[k].bytes);
+		acc[o].objects += acc[j].objects;
+	}
+	free(sorted);
+	free(outer);
+	return ok;
 }
 
 /* The dominator tree under a virtual root (node 0) whose successors are
- * every root object; why node I is node I + 1.  Memory is what peaks, so
- * the graph is the walk's own edge arrays made over in place, sizes are
- * summed into retained bytes in place (an object's own size is its retained
- * bytes less its children's), and each array is freed once done. */
+ * every root object; why node I is node I + 1. */
 static bool dominate(struct pc_why *w)
 {
 	uint32_t n = (uint32_t)w->n + 1;
-	uint32_t nroot = 0;
-	for (size_t i = 0; i < w->n; i++)
-		nroot += w->parent[i] >= ROOT;
-	uint64_t m = (uint64_t)nroot + w->nedges;
-	if (m >= UINT32_MAX || w->n >= UINT32_MAX - 2)
+	if (w->n >= UINT32_MAX - 2 || w->nedges >= UINT32_MAX)
 		return false;
-	/* successors: the roots (node 0's), then the edges, shifted by one */
-	uint32_t *succ = realloc(w->edges, (m ? m : 1) * sizeof(*succ));
-	uint32_t *off = realloc(w->eoff, ((size_t)n + 1) * sizeof(*off));
-	if (succ)
-		w->edges = succ;
-	if (off)
-		w->eoff = off;
-	if (!succ || !off)
+	uint32_t *poff = NULL, *pred = NULL;
+	if (!preds_of(w, &poff, &pred))
 		return false;
-	w->ecap = m;
-	memmove(succ + nroot, succ, w->nedges * sizeof(*succ));
-	for (uint64_t e = nroot; e < m; e++)
-		succ[e]++;
-	uint32_t k = 0;
-	for (size_t i = 0; i < w->n; i++)
-		if (w->parent[i] >= ROOT)
-			succ[k++] = (uint32_t)i + 1;
-	/* a node never expanded (out of memory) has no edges */
-	if (!w->expanded)
-		off[0] = 0;
-	for (size_t i = w->expanded + 1; i <= w->n; i++)
-		off[i] = off[w->expanded];
-	/* node I's edges start at OFF[I + 1] now, past the roots */
-	for (size_t j = w->n + 1; j-- > 0;)
-		off[j + 1] = off[j] + nroot;
-	off[0] = 0;
-	struct pc_domgraph g = { n, off, succ };
+	struct pc_domgraph g = { n, w->parent, ROOT, poff, pred };
 	uint32_t *idom = malloc((size_t)n * sizeof(*idom));
-	uint32_t *order = malloc((size_t)n * sizeof(*order));
-	uint32_t norder = 0;
-	bool ok = idom && order && pc_dominators(&g, idom, order, &norder);
+	uint8_t *reach = malloc(n);
+	uint8_t *match = malloc(w->ntypes ? w->ntypes : 1);
+	bool ok = idom && reach && match;
+	if (ok)
+		pc_dominators(&g, idom);
+	if (ok)
+		for (int t = 0; t < w->rep.ntypes; t++)
+			if (w->rep.types[t].count)
+				freed_by_type(w, &g, &w->rep.types[t], reach, match);
+	free(reach);
+	free(match);
+	free(poff);
+	free(pred);
+	/* retained bytes: each node's own size, added into its dominator's
+	 * from the last node to the first (children first) */
 	uint64_t *rb = ok ? malloc((size_t)n * sizeof(*rb)) : NULL;
 	uint32_t *best = ok ? calloc(w->top + 1, sizeof(*best)) : NULL;
 	ok = ok && rb && best;
 	size_t nbest = 0;
 	if (ok) {
 		rb[0] = 0;
-		for (size_t i = 0; i < w->n; i++) {
-			struct pc_type *t = node_type(w, i);
-			rb[i + 1] = 0;
-			if (t)
-				pc_sizeof(w->py, w->addr[i], t, &rb[i + 1]);
-		}
-		/* a node's dominator comes before it in reverse postorder */
-		for (uint32_t i = norder; i-- > 1;)
-			rb[idom[order[i]]] += rb[order[i]];
+		for (uint32_t i = 0; i < w->n; i++)
+			rb[i + 1] = node_size(w, i);
+		for (uint32_t v = n; v-- > 1;)
+			rb[idom[v]] += rb[v];
 		w->rep.reachable_bytes = rb[0];
 		/* the TOP largest dominated subtrees (the virtual root aside) */
-		for (uint32_t i = 1; i < norder; i++) {
-			uint32_t v = order[i];
+		for (uint32_t v = 1; v < n; v++) {
 			size_t j = nbest < w->top ? nbest++ : w->top;
 			if (j == w->top && rb[v] <= rb[best[w->top - 1]])
 				continue;
@@ -1378,35 +1473,16 @@ static bool dominate(struct pc_why *w)
 			best[j] = v;
 		}
 	}
-	free(order);
-	/* children lists of the dominator tree: COFF[V+1] counts V's, then
-	 * (summed) holds the end of V's list, then (filled backwards) its
-	 * start, and the end is the next one's start, COFF[V+2] */
-	uint32_t *coff = ok ? calloc((size_t)n + 2, sizeof(*coff)) : NULL;
-	uint32_t *kids = ok ? malloc((size_t)n * sizeof(*kids)) : NULL;
-	ok = ok && coff && kids;
-	if (ok) {
-		for (uint32_t v = 1; v < n; v++)
-			if (idom[v] != PC_DOM_NONE)
-				coff[idom[v] + 1]++;
-		for (uint32_t v = 0; v <= n; v++)
-			coff[v + 1] += coff[v];
-		for (uint32_t v = n; v-- > 1;)
-			if (idom[v] != PC_DOM_NONE)
-				kids[--coff[idom[v] + 1]] = v;
-		/* now V's children are KIDS[COFF[V+1]..COFF[V+2]) */
-	}
-	free(idom);
-	uint8_t *seen = ok ? malloc(n) : NULL;
-	uint32_t *queue = ok ? malloc((size_t)n * sizeof(*queue)) : NULL;
-	ok = ok && seen && queue;
-	if (ok)
-		for (int t = 0; t < w->rep.ntypes; t++)
-			if (w->rep.types[t].count)
-				freed_by_type(w, &g, rb, coff, kids, &w->rep.types[t], seen, queue);
-	free(seen);
 	w->rep.suspects = ok ? calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects)) : NULL;
-	ok = ok && w->rep.suspects;
+	struct accs *acc = ok ? calloc(nbest ? nbest : 1, sizeof(*acc)) : NULL;
+	ok = ok && w->rep.suspects && acc;
+	uint64_t *bytes = ok ? malloc((nbest ? nbest : 1) * sizeof(*bytes)) : NULL;
+	ok = ok && bytes;
+	for (size_t j = 0; ok && j < nbest; j++)
+		bytes[j] = rb[best[j]];
+	free(rb);
+	ok = ok && retains_all(w, n, idom, best, nbest, acc);
+	free(idom);
 	for (size_t j = 0; ok && j < nbest; j++) {
 		struct pc_why_suspect *t = &w->rep.suspects[w->rep.nsuspects];
 		uint32_t v = best[j];
@@ -1418,16 +1494,16 @@ static bool dominate(struct pc_why *w)
 		t->addr = w->addr[v - 1];
 		const char *tn = type_name(w, v - 1);
 		t->type = pc_text_escape(tn, strlen(tn));
-		t->bytes = rb[v];
-		retains_of(w, t, v, coff, kids, rb, queue);
+		t->bytes = bytes[j];
+		retains_fill(t, &acc[j]);
 		w->rep.nsuspects++;
 	}
+	for (size_t j = 0; acc && j < nbest; j++)
+		free(acc[j].a);
+	free(acc);
+	free(bytes);
 	w->rep.dominated = ok;
 	free(best);
-	free(coff);
-	free(kids);
-	free(queue);
-	free(rb);
 	return ok;
 }
 
