@@ -10,6 +10,9 @@
 #include "types.h"
 #include "visited.h"
 #include "why.h"
+#include "clock.h"
+static uint64_t dbg_t0;
+static void TS(const char *x) { if (!getenv("WHYDBG")) return; FILE *f = fopen("/proc/self/status", "r"); char line[256]; long rss = 0, hwm = 0; while (f && fgets(line, sizeof line, f)) { sscanf(line, "VmRSS: %ld", &rss); sscanf(line, "VmHWM: %ld", &hwm); } if (f) fclose(f); fprintf(stderr, "%-12s %8.3f rss %ld hwm %ld\n", x, (pc_now_us() - dbg_t0) / 1e6, rss / 1024, hwm / 1024); }
 
 /* parent[] holds a node index, or ROOT + the index of a root label. */
 #define ROOT PC_WHY_ROOT
@@ -37,10 +40,9 @@ struct pc_why {
 	struct pc_type **types;
 	size_t ntypes;
 	struct { struct pc_type *t; uint16_t id; } tcache[1024];
-	uint32_t *slot;      /* open addressing: node index + 1, 0 empty; during
-			      * the walk only for the edges (--top), else built
-			      * after it for the labels */
-	size_t nslot;
+	/* after the walk: node I's address has rank R among the nodes' in
+	 * SEEN (emptied and filled with the nodes only), RANK2ID[R] = I */
+	uint32_t *rank2id;
 	char **roots;
 	size_t nroots, rootcap;
 	uint32_t cur;        /* the node whose references are being added */
@@ -52,10 +54,20 @@ struct pc_why {
 	char *one;
 	uint64_t nodes, rooted;
 	uint32_t unrooted;   /* the root label of objects no root reaches */
-	/* edges, for the dominators: node I's successors are
-	 * edges[eoff[I]..eoff[I+1]) (nodes are expanded in order, once) */
+	size_t expanded;     /* nodes are expanded in order, once */
+	/* for the dominators (--top): the references that may be off the
+	 * tree of parent links, to objects known already, from node KSRC[J]
+	 * to address KADDR[J]; after the walk, those to a node not along the
+	 * tree, from OSRC[J] to node ODST[J] (NOFF of them) */
+	uint32_t *ksrc;
+	uint64_t *kaddr;
+	size_t nk, kcap;
+	uint32_t *osrc, *odst;
+	size_t noff;
+	bool rewalk;         /* dump's edges, taken after the walk */
+	/* dump's graph: node I's references are edges[eoff[I]..eoff[I+1]) */
 	uint32_t *eoff, *edges;
-	size_t nedges, ecap, expanded;
+	size_t nedges, ecap;
 	/* results */
 	size_t top;
 	uint64_t *gc;        /* the objects on the GC lists, sorted */
@@ -86,13 +98,6 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t
 	return w;
 }
 
-/* Edges (and the address index they need while walking) are kept for
- * the dominator tree (--top) and for dump's graph. */
-static bool edges_kept(const struct pc_why *w)
-{
-	return w->top || w->on_graph;
-}
-
 /* The address index and the label cache: the paths are grouped. */
 static void index_free(struct pc_why *w)
 {
@@ -101,9 +106,8 @@ static void index_free(struct pc_why *w)
 			free(w->label[i]);
 	free(w->label);
 	w->label = NULL;
-	free(w->slot);
-	w->slot = NULL;
-	w->nslot = 0;
+	free(w->rank2id);
+	w->rank2id = NULL;
 }
 
 static void graph_free(struct pc_why *w)
@@ -122,6 +126,13 @@ static void graph_free(struct pc_why *w)
 	free(w->edges);
 	w->eoff = w->edges = NULL;
 	w->nedges = w->ecap = w->expanded = 0;
+	free(w->ksrc);
+	free(w->kaddr);
+	free(w->osrc);
+	free(w->odst);
+	w->ksrc = w->osrc = w->odst = NULL;
+	w->kaddr = NULL;
+	w->nk = w->kcap = w->noff = 0;
 	free(w->addr);
 	free(w->parent);
 	free(w->tid);
@@ -136,7 +147,7 @@ static void graph_free(struct pc_why *w)
 	w->addr = NULL;
 	w->parent = NULL;
 	w->roots = NULL;
-	w->n = w->cap = w->nslot = w->nroots = w->rootcap = 0;
+	w->n = w->cap = w->nroots = w->rootcap = 0;
 }
 
 static void path_free(struct pc_why_path *p)
@@ -182,44 +193,13 @@ void pc_why_destroy(struct pc_why *w)
 	free(w);
 }
 
-static size_t hash(uint64_t a, size_t mask)
-{
-	return (size_t)((a >> 3) * 0x9E3779B97F4A7C15ull >> 20) & mask;
-}
-
+/* The node at address A (UINT32_MAX: none), once the walk is done. */
 static uint32_t find(const struct pc_why *w, uint64_t a)
 {
-	if (!w->nslot)
+	if (!w->rank2id || !a || (a & 7))
 		return UINT32_MAX;
-	size_t mask = w->nslot - 1;
-	for (size_t h = hash(a, mask);; h = (h + 1) & mask) {
-		uint32_t s = w->slot[h];
-		if (!s)
-			return UINT32_MAX;
-		if (w->addr[s - 1] == a)
-			return s - 1;
-	}
-}
-
-/* Double the address index (or make it) and put every node in. */
-static bool index_grow(struct pc_why *w)
-{
-	size_t ns = w->nslot ? w->nslot * 2 : 131072;
-	while ((w->n + 1) * 4 > ns * 3 || (!w->nslot && w->expect * 4 > ns * 3))
-		ns *= 2;
-	uint32_t *s = calloc(ns, sizeof(*s));
-	if (!s)
-		return false;
-	free(w->slot);
-	w->slot = s;
-	w->nslot = ns;
-	for (size_t i = 0; i < w->n; i++) {
-		size_t h = hash(w->addr[i], ns - 1);
-		while (s[h])
-			h = (h + 1) & (ns - 1);
-		s[h] = (uint32_t)i + 1;
-	}
-	return true;
+	uint64_t r = pc_visited_rank(w->seen, a);
+	return r == UINT64_MAX ? UINT32_MAX : w->rank2id[r];
 }
 
 static bool grow(struct pc_why *w)
@@ -238,17 +218,8 @@ static bool grow(struct pc_why *w)
 		if (!ti)
 			return false;
 		w->tid = ti;
-		if (edges_kept(w)) {
-			p = realloc(w->eoff, (cap + 1) * sizeof(*p));
-			if (!p)
-				return false;
-			w->eoff = p;
-		}
 		w->cap = cap;
 	}
-	/* at most three quarters full: 5 to 11 bytes a node */
-	if (edges_kept(w) && (w->n + 1) * 4 > w->nslot * 3)
-		return index_grow(w);
 	return true;
 }
 
@@ -285,29 +256,25 @@ static struct pc_type *node_type(struct pc_why *w, uint32_t i)
 	return id == NO_TID ? pc_type_of(w->py, w->addr[i]) : w->types[id];
 }
 
+/* add(): ADDR was met before (a node, or found to be no object). */
+#define KNOWN (UINT32_MAX - 1)
+
 /* Add ADDR reached from PARENT unless known or not an object; its node
- * (UINT32_MAX: none). */
+ * (UINT32_MAX: none; KNOWN). */
 static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 {
 	if (!a || (a & 7) || w->oom)
 		return UINT32_MAX;
-	/* known: its index only where there is one (the edges need it); an
-	 * address that is no object stays marked, not looked at again */
+	/* an address that is no object stays marked, not looked at again */
 	int fresh = pc_visited_mark(w->seen, a);
 	if (fresh == 0 && !pc_visited_oom(w->seen))
-		return w->slot ? find(w, a) : UINT32_MAX;
+		return KNOWN;
 	struct pc_type *t = fresh > 0 ? pc_type_of(w->py, a) : NULL;
 	if (!t)
 		return UINT32_MAX;
 	if (pc_visited_oom(w->seen) || w->n >= ROOT - 1 || !grow(w)) {
 		w->oom = true;
 		return UINT32_MAX;
-	}
-	if (w->slot) {
-		size_t h = hash(a, w->nslot - 1);
-		while (w->slot[h])
-			h = (h + 1) & (w->nslot - 1);
-		w->slot[h] = (uint32_t)w->n + 1;
 	}
 	w->addr[w->n] = a;
 	w->parent[w->n] = parent;
@@ -321,17 +288,43 @@ static bool known(const struct pc_why *w, uint64_t a)
 	return pc_visited_has(w->seen, a);
 }
 
+static void edge_push(struct pc_why *w, uint32_t to);
+
 /* An edge from the node being expanded to ADDR. */
 static void edge_to(struct pc_why *w, uint64_t a)
 {
+	if (w->rewalk) {
+		/* dump's edges: every reference to a node, in order */
+		uint32_t to = find(w, a);
+		if (to != UINT32_MAX)
+			edge_push(w, to);
+		return;
+	}
 	uint32_t to = add(w, a, w->cur);
-	/* edges only for the dominator tree and dump */
-	if (to == UINT32_MAX || w->oom || !edges_kept(w))
+	/* a new node's reference is its parent link, the tree's edge: the
+	 * dominators (--top) keep only those to an object met before, by
+	 * address (the node is looked up after the walk) */
+	if (to != KNOWN || w->oom || !w->top)
 		return;
-	/* the tree edge (the parent link) is implied: kept only for dump,
-	 * which wants every reference in order */
-	if (w->parent[to] == w->cur && !w->on_graph)
-		return;
+	if (w->nk == w->kcap) {
+		size_t cap = w->kcap ? w->kcap * 2 : 262144;
+		uint32_t *src = realloc(w->ksrc, cap * sizeof(*src));
+		if (src)
+			w->ksrc = src;
+		uint64_t *ka = src ? realloc(w->kaddr, cap * sizeof(*ka)) : NULL;
+		if (!ka) {
+			w->oom = true;
+			return;
+		}
+		w->kaddr = ka;
+		w->kcap = cap;
+	}
+	w->ksrc[w->nk] = w->cur;
+	w->kaddr[w->nk++] = a;
+}
+
+static void edge_push(struct pc_why *w, uint32_t to)
+{
 	if (w->nedges == w->ecap) {
 		size_t cap = w->ecap ? w->ecap * 2 : 262144;
 		uint32_t *e = realloc(w->edges, cap * sizeof(*e));
@@ -461,8 +454,6 @@ static void expand(struct pc_why *w, size_t to)
 {
 	size_t i;
 	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++) {
-		if (w->eoff)
-			w->eoff[i] = (uint32_t)w->nedges;
 		struct pc_type *t = node_type(w, i);
 		if (!t)
 			continue;
@@ -472,8 +463,6 @@ static void expand(struct pc_why *w, size_t to)
 			scan_opaque(w, w->addr[i], t);
 	}
 	w->expanded = i;
-	if (w->eoff)    /* none before the first node */
-		w->eoff[i] = (uint32_t)w->nedges;
 }
 
 static bool str_of(struct pc_py *py, uint64_t a, char *buf, size_t cap)
@@ -1235,41 +1224,30 @@ static uint64_t node_size(struct pc_why *w, uint32_t i)
 	return size;
 }
 
-/* The other edges as predecessor lists: node V's (V = I + 1) are
- * PRED[POFF[V]..POFF[V+1]); the edge lists are freed. */
+/* The edges off the tree as predecessor lists: node V's (V = I + 1) are
+ * PRED[POFF[V]..POFF[V+1]); the pairs are freed. */
 static bool preds_of(struct pc_why *w, uint32_t **poffp, uint32_t **predp)
 {
 	uint32_t n = (uint32_t)w->n + 1;
-	size_t nx = w->expanded;       /* nodes never expanded have no edges */
 	uint32_t *poff = calloc((size_t)n + 2, sizeof(*poff));
-	if (!poff)
-		return false;
-	uint64_t m = 0;
-	/* counts at POFF[V+2]; a kept edge along the tree (dump keeps all,
-	 * or the same reference twice) adds nothing */
-	for (size_t i = 0; i < nx; i++)
-		for (uint32_t e = w->eoff[i]; e < w->eoff[i + 1]; e++)
-			if (w->parent[w->edges[e]] != i) {
-				poff[w->edges[e] + 3]++;
-				m++;
-			}
-	uint32_t *pred = malloc((m ? m : 1) * sizeof(*pred));
-	if (!pred) {
+	uint32_t *pred = malloc((w->noff ? w->noff : 1) * sizeof(*pred));
+	if (!poff || !pred) {
 		free(poff);
+		free(pred);
 		return false;
 	}
+	/* counts at POFF[V+2], summed: POFF[V+1] is V's start; filled
+	 * forward it becomes V's end, which is V+1's start */
+	for (size_t j = 0; j < w->noff; j++)
+		poff[w->odst[j] + 3]++;
 	for (uint32_t v = 0; v <= n; v++)
 		poff[v + 1] += poff[v];
-	/* POFF[V+1] is V's start; filled forward it becomes V's end, which
-	 * is V+1's start: POFF[V]..POFF[V+1] */
-	for (size_t i = 0; i < nx; i++)
-		for (uint32_t e = w->eoff[i]; e < w->eoff[i + 1]; e++)
-			if (w->parent[w->edges[e]] != i)
-				pred[poff[w->edges[e] + 2]++] = (uint32_t)i + 1;
-	free(w->edges);
-	free(w->eoff);
-	w->edges = w->eoff = NULL;
-	w->nedges = w->ecap = 0;
+	for (size_t j = 0; j < w->noff; j++)
+		pred[poff[w->odst[j] + 2]++] = w->osrc[j] + 1;
+	free(w->osrc);
+	free(w->odst);
+	w->osrc = w->odst = NULL;
+	w->noff = 0;
 	*poffp = poff;
 	*predp = pred;
 	return true;
@@ -1426,7 +1404,7 @@ static bool retains_all(struct pc_why *w, uint32_t n, uint32_t *idom, const uint
 static bool dominate(struct pc_why *w)
 {
 	uint32_t n = (uint32_t)w->n + 1;
-	if (w->n >= UINT32_MAX - 2 || w->nedges >= UINT32_MAX)
+	if (w->n >= UINT32_MAX - 2 || w->noff >= UINT32_MAX)
 		return false;
 	uint32_t *poff = NULL, *pred = NULL;
 	if (!preds_of(w, &poff, &pred))
@@ -1436,12 +1414,15 @@ static bool dominate(struct pc_why *w)
 	uint8_t *reach = malloc(n);
 	uint8_t *match = malloc(w->ntypes ? w->ntypes : 1);
 	bool ok = idom && reach && match;
+	TS("preds");
 	if (ok)
 		pc_dominators(&g, idom);
+	TS("idom");
 	if (ok)
 		for (int t = 0; t < w->rep.ntypes; t++)
 			if (w->rep.types[t].count)
 				freed_by_type(w, &g, &w->rep.types[t], reach, match);
+	TS("freed");
 	free(reach);
 	free(match);
 	free(poff);
@@ -1473,6 +1454,7 @@ static bool dominate(struct pc_why *w)
 			best[j] = v;
 		}
 	}
+	TS("rb");
 	w->rep.suspects = ok ? calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects)) : NULL;
 	struct accs *acc = ok ? calloc(nbest ? nbest : 1, sizeof(*acc)) : NULL;
 	ok = ok && w->rep.suspects && acc;
@@ -1480,6 +1462,7 @@ static bool dominate(struct pc_why *w)
 	ok = ok && bytes;
 	for (size_t j = 0; ok && j < nbest; j++)
 		bytes[j] = rb[best[j]];
+	TS("top");
 	free(rb);
 	ok = ok && retains_all(w, n, idom, best, nbest, acc);
 	free(idom);
@@ -1507,10 +1490,78 @@ static bool dominate(struct pc_why *w)
 	return ok;
 }
 
+/* The nodes numbered by address, for find(): SEEN emptied of what was no
+ * object and ranked (no address index kept while walking). */
+static bool index_build(struct pc_why *w)
+{
+	pc_visited_clear(w->seen);
+	for (size_t i = 0; i < w->n; i++)
+		pc_visited_mark(w->seen, w->addr[i]);
+	if (!pc_visited_rank_build(w->seen))
+		return false;
+	w->rank2id = malloc((w->n ? w->n : 1) * sizeof(*w->rank2id));
+	if (!w->rank2id)
+		return false;
+	for (size_t i = 0; i < w->n; i++)
+		w->rank2id[pc_visited_rank(w->seen, w->addr[i])] = (uint32_t)i;
+	return true;
+}
+
+/* The references kept while walking, to nodes now, less those along the
+ * tree (a parent's reference to its child met again): the pairs are
+ * made over in place, the addresses' array into the targets'. */
+static bool off_tree(struct pc_why *w)
+{
+	uint32_t *dst = (uint32_t *)(void *)w->kaddr;
+	size_t k = 0;
+	for (size_t j = 0; j < w->nk; j++) {
+		uint32_t src = w->ksrc[j], to = find(w, w->kaddr[j]);
+		if (to == UINT32_MAX || w->parent[to] == src)
+			continue;
+		w->ksrc[k] = src;
+		dst[k++] = to;    /* bytes 4k..4k+3, below the next address read */
+	}
+	w->osrc = realloc(w->ksrc, (k ? k : 1) * sizeof(*w->osrc));
+	w->odst = realloc(dst, (k ? k : 1) * sizeof(*w->odst));
+	if (!w->osrc)
+		w->osrc = w->ksrc;
+	if (!w->odst)
+		w->odst = dst;
+	w->ksrc = NULL;
+	w->kaddr = NULL;
+	w->noff = k;
+	w->nk = w->kcap = 0;
+	return true;
+}
+
+/* dump's graph: each node's references to nodes, in order, read again. */
+static bool edges_all(struct pc_why *w)
+{
+	w->eoff = malloc((w->n + 1) * sizeof(*w->eoff));
+	if (!w->eoff)
+		return false;
+	w->rewalk = true;
+	for (size_t i = 0; i < w->n && !w->oom; i++) {
+		w->eoff[i] = (uint32_t)w->nedges;
+		struct pc_type *t = node_type(w, i);
+		if (!t)
+			continue;
+		w->cur = (uint32_t)i;
+		pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w);
+		if (c_held(w, t))
+			scan_opaque(w, w->addr[i], t);
+	}
+	w->eoff[w->n] = (uint32_t)w->nedges;
+	w->rewalk = false;
+	return !w->oom;
+}
+
 struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *py)
 {
 	struct pc_why *w = arg;
 	w->py = py;
+	dbg_t0 = pc_now_us();
+	TS("start");
 	w->R = s->referents;
 	w->seen = pc_visited_create(py->mem);
 	if (!w->seen)
@@ -1548,6 +1599,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	}
 	static_type_roots(w);
 	expand(w, 0);
+	TS("walk");
 	/* Then what only a running frame's code, globals or stack holds, and
 	 * the interned strings, as the reachable census counts them: late,
 	 * so the paths above keep their roots. */
@@ -1555,19 +1607,21 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 		uint64_t d;
 		thread_roots(w, interps[i], true);
 		if (L->is_interned >= 0 && pc_u64(py, interps[i] + (uint64_t)L->is_interned, &d) && d &&
-		    find(w, d) == UINT32_MAX)
+		    !known(w, d))
 			add(w, d, root(w, "interned strings"));
 	}
 	uint64_t interned;
-	if (s->interned && pc_u64(py, s->interned, &interned) && interned && find(w, interned) == UINT32_MAX)
+	if (s->interned && pc_u64(py, s->interned, &interned) && interned && !known(w, interned))
 		add(w, interned, root(w, "interned strings"));
 	expand(w, 0);
 	w->rep.rooted = w->n;
 	/* then what no root reaches: first what nothing else unrooted holds
 	 * (so a chain starts at its holder, not inside), then the cycles */
 	unrooted_walk(w);
+	TS("unrooted");
 	w->rep.objects = w->n;
-	if (w->oom || (!w->slot && !index_grow(w)))
+	TS("pre-index");
+	if (w->oom || !index_build(w) || (TS("index"), false) || (w->top && !off_tree(w)) || (w->on_graph && !edges_all(w)))
 		return pc_error_nomem();
 	/* `dump` takes the graph as walked: before the dominator tree
 	 * rewrites the edges in place */
@@ -1580,10 +1634,15 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 		struct pc_error *err = w->on_graph(w->on_graph_arg, w, &g);
 		if (err)
 			return err;
+		free(w->eoff);
+		free(w->edges);
+		w->eoff = w->edges = NULL;
+		w->nedges = w->ecap = 0;
 	}
 	free(w->gc);    /* only the walk's opaque scans (and dump) needed it */
 	w->gc = NULL;
 	w->ngc = w->gccap = 0;
+	TS("offtree");
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
 	if (!w->label)
 		return pc_error_nomem();
@@ -1604,12 +1663,14 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			path_of(w, k, i);
 		}
 	}
+	TS("paths");
 	index_free(w);
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
 	for (int k = 0; k < w->rep.ntypes; k++)
 		if (w->rep.types[k].nshapes > 1)
 			qsort(w->rep.types[k].shapes, w->rep.types[k].nshapes, sizeof(struct pc_why_shape), by_count);
+	TS("dominate");
 	graph_free(w);
 	return NULL;
 }
