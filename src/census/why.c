@@ -1,4 +1,7 @@
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "dominators.h"
@@ -10,9 +13,6 @@
 #include "types.h"
 #include "visited.h"
 #include "why.h"
-#include "clock.h"
-static uint64_t dbg_t0;
-static void TS(const char *x) { if (!getenv("WHYDBG")) return; FILE *f = fopen("/proc/self/status", "r"); char line[256]; long rss = 0, hwm = 0; while (f && fgets(line, sizeof line, f)) { sscanf(line, "VmRSS: %ld", &rss); sscanf(line, "VmHWM: %ld", &hwm); } if (f) fclose(f); fprintf(stderr, "%-12s %8.3f rss %ld hwm %ld\n", x, (pc_now_us() - dbg_t0) / 1e6, rss / 1024, hwm / 1024); }
 
 /* parent[] holds a node index, or ROOT + the index of a root label. */
 #define ROOT PC_WHY_ROOT
@@ -31,7 +31,15 @@ struct pc_why {
 	/* the graph walk */
 	struct pc_py *py;
 	const struct pc_referents *R;
-	uint64_t *addr;
+	/* node I's address in 4 bytes: POS[I] >> 16 is a chunk of 2^16
+	 * words of a mapping (CHUNK[] its start), the rest the word in it;
+	 * a mapping's chunks are given out (MBASE[mapping] - 1 the first)
+	 * when a node is first found in it */
+	uint32_t *pos;
+	uint32_t *mbase;
+	uint64_t *chunk;
+	size_t nchunk, chunkcap;
+	bool toobig;         /* the nodes' mappings passed 2^16 chunks */
 	uint32_t *parent;
 	size_t n, cap;
 	struct pc_visited *seen;  /* the nodes' addresses, a bit each: the walk's test */
@@ -48,6 +56,8 @@ struct pc_why {
 	uint32_t cur;        /* the node whose references are being added */
 	bool oom;
 	char **label;        /* while paths are grouped: the hop into each node, lazily */
+	char ixbuf[8][24];   /* the last few item hops ("[3]") hop() made */
+	unsigned ixpos;
 	char *ring[4];       /* then: the last few hops, decoded again */
 	unsigned ringpos;
 	uint32_t want;       /* the node whose hop is being decoded */
@@ -57,10 +67,9 @@ struct pc_why {
 	size_t expanded;     /* nodes are expanded in order, once */
 	/* for the dominators (--top): the references that may be off the
 	 * tree of parent links, to objects known already, from node KSRC[J]
-	 * to address KADDR[J]; after the walk, those to a node not along the
-	 * tree, from OSRC[J] to node ODST[J] (NOFF of them) */
-	uint32_t *ksrc;
-	uint64_t *kaddr;
+	 * to the address KPOS[J] (in POS's form); after the walk, those to a
+	 * node not along the tree, from OSRC[J] to node ODST[J] (NOFF) */
+	uint32_t *ksrc, *kpos;
 	size_t nk, kcap;
 	uint32_t *osrc, *odst;
 	size_t noff;
@@ -103,11 +112,15 @@ static void index_free(struct pc_why *w)
 {
 	if (w->label)
 		for (size_t i = 0; i < w->n; i++)
-			free(w->label[i]);
+			if (!((uintptr_t)w->label[i] & 1))
+				free(w->label[i]);
 	free(w->label);
 	w->label = NULL;
 	free(w->rank2id);
 	w->rank2id = NULL;
+	/* what ranked the addresses for it */
+	pc_visited_destroy(w->seen);
+	w->seen = NULL;
 }
 
 static void graph_free(struct pc_why *w)
@@ -127,13 +140,17 @@ static void graph_free(struct pc_why *w)
 	w->eoff = w->edges = NULL;
 	w->nedges = w->ecap = w->expanded = 0;
 	free(w->ksrc);
-	free(w->kaddr);
+	free(w->kpos);
 	free(w->osrc);
 	free(w->odst);
-	w->ksrc = w->osrc = w->odst = NULL;
-	w->kaddr = NULL;
+	w->ksrc = w->kpos = w->osrc = w->odst = NULL;
 	w->nk = w->kcap = w->noff = 0;
-	free(w->addr);
+	free(w->pos);
+	free(w->mbase);
+	free(w->chunk);
+	w->pos = w->mbase = NULL;
+	w->chunk = NULL;
+	w->nchunk = w->chunkcap = 0;
 	free(w->parent);
 	free(w->tid);
 	w->tid = NULL;
@@ -144,7 +161,6 @@ static void graph_free(struct pc_why *w)
 	for (size_t i = 0; i < w->nroots; i++)
 		free(w->roots[i]);
 	free(w->roots);
-	w->addr = NULL;
 	w->parent = NULL;
 	w->roots = NULL;
 	w->n = w->cap = w->nroots = w->rootcap = 0;
@@ -202,15 +218,61 @@ static uint32_t find(const struct pc_why *w, uint64_t a)
 	return r == UINT64_MAX ? UINT32_MAX : w->rank2id[r];
 }
 
+#define CHUNK_LOG 16
+#define NCHUNKS (1u << (32 - CHUNK_LOG))
+
+static inline uint64_t node_addr(const struct pc_why *w, uint32_t i)
+{
+	uint32_t p = w->pos[i];
+	return w->chunk[p >> CHUNK_LOG] + (uint64_t)(p & ((1u << CHUNK_LOG) - 1)) * 8;
+}
+
+/* ADDR's 4-byte form (see POS); false if its mapping has no room left. */
+static bool pos_of(struct pc_why *w, uint64_t a, uint32_t *pos)
+{
+	const struct pc_mem *mem = w->py->mem;
+	long i = pc_mem_index(mem, a);
+	if (i < 0 || (size_t)i >= mem->nmaps)
+		return false;
+	if (!w->mbase && !(w->mbase = calloc(mem->nmaps, sizeof(*w->mbase))))
+		return false;
+	const struct pc_mapping *m = &mem->maps[i];
+	if (!w->mbase[i]) {
+		uint64_t words = (m->end - m->start) / 8;
+		size_t k = (size_t)((words + (1u << CHUNK_LOG) - 1) >> CHUNK_LOG);
+		if (w->nchunk + k > NCHUNKS) {
+			w->toobig = true;
+			return false;
+		}
+		if (w->nchunk + k > w->chunkcap) {
+			size_t cap = w->chunkcap ? w->chunkcap : 256;
+			while (cap < w->nchunk + k)
+				cap *= 2;
+			uint64_t *c = realloc(w->chunk, cap * sizeof(*c));
+			if (!c)
+				return false;
+			w->chunk = c;
+			w->chunkcap = cap;
+		}
+		w->mbase[i] = (uint32_t)w->nchunk + 1;
+		for (size_t j = 0; j < k; j++)
+			w->chunk[w->nchunk++] = m->start + ((uint64_t)j << (CHUNK_LOG + 3));
+	}
+	uint64_t word = (a - m->start) / 8;
+	*pos = (uint32_t)((w->mbase[i] - 1 + (word >> CHUNK_LOG)) << CHUNK_LOG) |
+	       (uint32_t)(word & ((1u << CHUNK_LOG) - 1));
+	return true;
+}
+
 static bool grow(struct pc_why *w)
 {
 	if (w->n + 1 >= w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : w->expect > 65536 ? w->expect : 65536;
-		uint64_t *a = realloc(w->addr, cap * sizeof(*a));
-		if (!a)
+		uint32_t *p = realloc(w->pos, cap * sizeof(*p));
+		if (!p)
 			return false;
-		w->addr = a;
-		uint32_t *p = realloc(w->parent, cap * sizeof(*p));
+		w->pos = p;
+		p = realloc(w->parent, cap * sizeof(*p));
 		if (!p)
 			return false;
 		w->parent = p;
@@ -253,7 +315,7 @@ static uint16_t type_id(struct pc_why *w, struct pc_type *t)
 static struct pc_type *node_type(struct pc_why *w, uint32_t i)
 {
 	uint16_t id = w->tid[i];
-	return id == NO_TID ? pc_type_of(w->py, w->addr[i]) : w->types[id];
+	return id == NO_TID ? pc_type_of(w->py, node_addr(w, i)) : w->types[id];
 }
 
 /* add(): ADDR was met before (a node, or found to be no object). */
@@ -276,7 +338,10 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 		w->oom = true;
 		return UINT32_MAX;
 	}
-	w->addr[w->n] = a;
+	if (!pos_of(w, a, &w->pos[w->n])) {
+		w->oom = true;
+		return UINT32_MAX;
+	}
 	w->parent[w->n] = parent;
 	w->tid[w->n] = type_id(w, t);
 	return (uint32_t)w->n++;
@@ -306,21 +371,26 @@ static void edge_to(struct pc_why *w, uint64_t a)
 	 * address (the node is looked up after the walk) */
 	if (to != KNOWN || w->oom || !w->top)
 		return;
+	/* in a mapping no node is in, it is no object (and never will be) */
+	long m = pc_mem_index(w->py->mem, a);
+	uint32_t pos;
+	if (m < 0 || (size_t)m >= w->py->mem->nmaps || !w->mbase || !w->mbase[m] || !pos_of(w, a, &pos))
+		return;
 	if (w->nk == w->kcap) {
 		size_t cap = w->kcap ? w->kcap * 2 : 262144;
 		uint32_t *src = realloc(w->ksrc, cap * sizeof(*src));
 		if (src)
 			w->ksrc = src;
-		uint64_t *ka = src ? realloc(w->kaddr, cap * sizeof(*ka)) : NULL;
-		if (!ka) {
+		uint32_t *kp = src ? realloc(w->kpos, cap * sizeof(*kp)) : NULL;
+		if (!kp) {
 			w->oom = true;
 			return;
 		}
-		w->kaddr = ka;
+		w->kpos = kp;
 		w->kcap = cap;
 	}
 	w->ksrc[w->nk] = w->cur;
-	w->kaddr[w->nk++] = a;
+	w->kpos[w->nk++] = pos;
 }
 
 static void edge_push(struct pc_why *w, uint32_t to)
@@ -458,9 +528,9 @@ static void expand(struct pc_why *w, size_t to)
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
-		pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w);
+		pc_referents_labelled(w->py, w->R, node_addr(w, i), t, on_ref, w);
 		if (c_held(w, t))
-			scan_opaque(w, w->addr[i], t);
+			scan_opaque(w, node_addr(w, i), t);
 	}
 	w->expanded = i;
 }
@@ -869,7 +939,13 @@ static void label_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 	(void)hidden;
 	struct pc_why *w = arg;
 	uint32_t i = find(w, ref);
-	if (i != UINT32_MAX && w->parent[i] == w->cur && !w->label[i])
+	if (i == UINT32_MAX || w->parent[i] != w->cur || w->label[i])
+		return;
+	/* an item's index (most hops into a big list) in the pointer itself,
+	 * odd as no allocation is: no string each */
+	if (l->kind == PC_EDGE_INDEX && l->i >= 0 && l->i < ((int64_t)1 << 40))
+		w->label[i] = (char *)(uintptr_t)((uint64_t)l->i << 1 | 1);
+	else
 		w->label[i] = fmt_label(w, l);
 }
 
@@ -877,7 +953,7 @@ static void label_one(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 {
 	(void)hidden;
 	struct pc_why *w = arg;
-	if (!w->one && ref == w->addr[w->want])
+	if (!w->one && ref == node_addr(w, w->want))
 		w->one = fmt_label(w, l);
 }
 
@@ -896,7 +972,7 @@ static const char *hop_uncached(struct pc_why *w, uint32_t i)
 	w->want = i;
 	w->one = NULL;
 	if (t)
-		pc_referents_labelled(w->py, w->R, w->addr[p], t, label_one, w);
+		pc_referents_labelled(w->py, w->R, node_addr(w, p), t, label_one, w);
 	if (!w->one && t && c_held(w, t)) {
 		struct pc_type *ct = node_type(w, i);
 		w->one = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
@@ -918,7 +994,7 @@ static const char *hop(struct pc_why *w, uint32_t i)
 		struct pc_type *t = node_type(w, p);
 		w->cur = p;
 		if (t)
-			pc_referents_labelled(w->py, w->R, w->addr[p], t, label_ref, w);
+			pc_referents_labelled(w->py, w->R, node_addr(w, p), t, label_ref, w);
 		if (!w->label[i] && t && c_held(w, t)) {
 			struct pc_type *ct = node_type(w, i);
 			w->label[i] = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
@@ -927,6 +1003,11 @@ static const char *hop(struct pc_why *w, uint32_t i)
 			char *s = NULL;
 			w->label[i] = asprintf(&s, "<opaque %s>", t ? t->name : "?") < 0 ? NULL : s;
 		}
+	}
+	if ((uintptr_t)w->label[i] & 1) {
+		char *b = w->ixbuf[w->ixpos++ % 8];
+		snprintf(b, sizeof(w->ixbuf[0]), "[%llu]", (unsigned long long)((uintptr_t)w->label[i] >> 1));
+		return b;
 	}
 	return w->label[i] ? w->label[i] : "?";
 }
@@ -954,13 +1035,13 @@ static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t
 	const struct pc_member_list *m = &py->L->members[PC_M_FUNC];
 	uint64_t code = 0;
 	for (int j = 0; j < m->n; j++)
-		if (!strcmp(m->name[j], "func_code") && !pc_u64(py, w->addr[fn] + (uint64_t)m->off[j], &code))
+		if (!strcmp(m->name[j], "func_code") && !pc_u64(py, node_addr(w, fn) + (uint64_t)m->off[j], &code))
 			code = 0;
 	if (!code)
 		return false;
 	int64_t nclosure, nnames;
 	char name[128];
-	tuple_item(py, w->addr[tuple], 0, &nclosure);
+	tuple_item(py, node_addr(w, tuple), 0, &nclosure);
 	uint64_t names = code_member(py, code, "co_localsplusnames"), s;
 	if (names) {
 		tuple_item(py, names, 0, &nnames);
@@ -1034,8 +1115,8 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 		char merged[300];
 		const char *lab = k == n - 1 ? "" : hop(w, chain[k]);
 		const char *tn = type_name(w, chain[k]);
-		struct pc_type *t = pc_type_of(w->py, w->addr[chain[k]]);
-		struct pc_type *pt = k < n - 1 ? pc_type_of(w->py, w->addr[chain[k + 1]]) : NULL;
+		struct pc_type *t = pc_type_of(w->py, node_addr(w, chain[k]));
+		struct pc_type *pt = k < n - 1 ? pc_type_of(w->py, node_addr(w, chain[k + 1])) : NULL;
 		bool via_dict = t && t->kind == PK_DICT && (!strcmp(lab, ".__dict__") || (pt && pt->kind == PK_MODULE));
 		if (via_dict && k > 0) {
 			const char *next = hop(w, chain[k - 1]);
@@ -1063,7 +1144,7 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 		if (hops) {
 			hops[nhops].label = strdup(lab);
 			hops[nhops].type = esc ? strdup(esc) : strdup("?");
-			hops[nhops++].addr = w->addr[chain[k]];
+			hops[nhops++].addr = node_addr(w, chain[k]);
 		}
 		free(esc);
 	}
@@ -1197,7 +1278,7 @@ static void path_of(struct pc_why *w, int k, uint32_t i)
 		s->path.chain = strdup(key);   /* keep the shape, counted, its hops empty */
 	s->path.root = strdup(rootname);
 	s->count = 1;
-	s->sample = w->addr[i];
+	s->sample = node_addr(w, i);
 	s->unrooted = unrooted;
 }
 
@@ -1220,7 +1301,7 @@ static uint64_t node_size(struct pc_why *w, uint32_t i)
 	struct pc_type *t = node_type(w, i);
 	uint64_t size = 0;
 	if (t)
-		pc_sizeof(w->py, w->addr[i], t, &size);
+		pc_sizeof(w->py, node_addr(w, i), t, &size);
 	return size;
 }
 
@@ -1259,7 +1340,7 @@ static bool preds_of(struct pc_why *w, uint32_t **poffp, uint32_t **predp)
  * passes in walk order (tree parents come first: one pass for the tree,
  * more only along edges back in that order). */
 static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, struct pc_why_type *wt, uint8_t *reach,
-			  uint8_t *match)
+			  uint8_t *match, uint64_t *kept)
 {
 	for (size_t k = 0; k < w->ntypes; k++)
 		match[k] = !strcmp(w->types[k]->name, wt->name);
@@ -1271,7 +1352,7 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, struct 
 			if (reach[v])
 				continue;
 			uint16_t id = w->tid[v - 1];
-			struct pc_type *t = id == NO_TID ? pc_type_of(w->py, w->addr[v - 1]) : NULL;
+			struct pc_type *t = id == NO_TID ? pc_type_of(w->py, node_addr(w, v - 1)) : NULL;
 			if (id == NO_TID ? t && !strcmp(t->name, wt->name) : match[id])
 				continue;
 			uint32_t tp = g->tparent[v - 1];
@@ -1284,15 +1365,20 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, struct 
 			}
 		}
 	}
-	/* what is not reached is freed (the types' own nodes included) */
-	uint64_t bytes = 0, objects = 0;
+	/* what is not reached is freed (the types' own nodes included);
+	 * sizes are read again for the smaller part: when that is what is
+	 * kept, *KEPT is its bytes, taken from the total once known */
+	uint64_t objects = 0;
 	for (uint32_t v = 1; v < g->n; v++)
-		if (!reach[v]) {
+		objects += !reach[v];
+	bool freed_fewer = objects <= (g->n - 1) / 2;
+	uint64_t bytes = 0;
+	for (uint32_t v = 1; v < g->n; v++)
+		if (!reach[v] == freed_fewer)
 			bytes += node_size(w, v - 1);
-			objects++;
-		}
-	wt->freed_bytes = bytes;
 	wt->freed_objects = objects;
+	wt->freed_bytes = freed_fewer ? bytes : 0;
+	*kept = freed_fewer ? UINT64_MAX : bytes;
 }
 
 /* What a suspect's dominator subtree holds, by type. */
@@ -1399,6 +1485,84 @@ static bool retains_all(struct pc_why *w, uint32_t n, uint32_t *idom, const uint
 	return ok;
 }
 
+/* Retained bytes in 4 bytes a node: a sum from RB_BIG up (a node that
+ * keeps 4 GiB alive; few have one) is kept in a table of its own. */
+#define RB_BIG UINT32_MAX
+struct rbytes {
+	uint32_t *small;
+	uint32_t *key;       /* open addressing: node + 1, 0 empty */
+	uint64_t *val;
+	size_t nbig, cap;
+	bool oom;
+};
+
+static uint64_t *rb_slot(struct rbytes *r, uint32_t v, bool make)
+{
+	if (make && (r->nbig + 1) * 2 > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		uint32_t *k = calloc(cap, sizeof(*k));
+		uint64_t *x = malloc(cap * sizeof(*x));
+		if (!k || !x) {
+			free(k);
+			free(x);
+			r->oom = true;
+			return NULL;
+		}
+		for (size_t i = 0; i < r->cap; i++)
+			if (r->key[i]) {
+				size_t h = (r->key[i] * 2654435761u) & (cap - 1);
+				while (k[h])
+					h = (h + 1) & (cap - 1);
+				k[h] = r->key[i];
+				x[h] = r->val[i];
+			}
+		free(r->key);
+		free(r->val);
+		r->key = k;
+		r->val = x;
+		r->cap = cap;
+	}
+	if (!r->cap)
+		return NULL;
+	size_t h = ((v + 1) * 2654435761u) & (r->cap - 1);
+	for (; r->key[h]; h = (h + 1) & (r->cap - 1))
+		if (r->key[h] == v + 1)
+			return &r->val[h];
+	if (!make)
+		return NULL;
+	r->key[h] = v + 1;
+	r->nbig++;
+	return &r->val[h];
+}
+
+static uint64_t rb_get(struct rbytes *r, uint32_t v)
+{
+	if (r->small[v] != RB_BIG)
+		return r->small[v];
+	uint64_t *x = rb_slot(r, v, false);
+	return x ? *x : 0;
+}
+
+static void rb_set(struct rbytes *r, uint32_t v, uint64_t b)
+{
+	if (b < RB_BIG) {
+		r->small[v] = (uint32_t)b;
+		return;
+	}
+	uint64_t *x = rb_slot(r, v, true);
+	if (x) {
+		*x = b;
+		r->small[v] = RB_BIG;
+	}
+}
+
+static void rb_free(struct rbytes *r)
+{
+	free(r->small);
+	free(r->key);
+	free(r->val);
+}
+
 /* The dominator tree under a virtual root (node 0) whose successors are
  * every root object; why node I is node I + 1. */
 static bool dominate(struct pc_why *w)
@@ -1413,57 +1577,59 @@ static bool dominate(struct pc_why *w)
 	uint32_t *idom = malloc((size_t)n * sizeof(*idom));
 	uint8_t *reach = malloc(n);
 	uint8_t *match = malloc(w->ntypes ? w->ntypes : 1);
-	bool ok = idom && reach && match;
-	TS("preds");
+	uint64_t *kept = calloc(w->rep.ntypes ? (size_t)w->rep.ntypes : 1, sizeof(*kept));
+	bool ok = idom && reach && match && kept;
 	if (ok)
 		pc_dominators(&g, idom);
-	TS("idom");
 	if (ok)
 		for (int t = 0; t < w->rep.ntypes; t++)
 			if (w->rep.types[t].count)
-				freed_by_type(w, &g, &w->rep.types[t], reach, match);
-	TS("freed");
+				freed_by_type(w, &g, &w->rep.types[t], reach, match, &kept[t]);
 	free(reach);
 	free(match);
 	free(poff);
 	free(pred);
 	/* retained bytes: each node's own size, added into its dominator's
 	 * from the last node to the first (children first) */
-	uint64_t *rb = ok ? malloc((size_t)n * sizeof(*rb)) : NULL;
+	struct rbytes rb = { ok ? malloc((size_t)n * sizeof(*rb.small)) : NULL, NULL, NULL, 0, 0, false };
 	uint32_t *best = ok ? calloc(w->top + 1, sizeof(*best)) : NULL;
-	ok = ok && rb && best;
+	/* the retained bytes of BEST[J], largest first */
+	uint64_t *bytes = ok ? calloc(w->top + 1, sizeof(*bytes)) : NULL;
+	ok = ok && rb.small && best && bytes;
 	size_t nbest = 0;
 	if (ok) {
-		rb[0] = 0;
+		rb.small[0] = 0;
 		for (uint32_t i = 0; i < w->n; i++)
-			rb[i + 1] = node_size(w, i);
+			rb_set(&rb, i + 1, node_size(w, i));
 		for (uint32_t v = n; v-- > 1;)
-			rb[idom[v]] += rb[v];
-		w->rep.reachable_bytes = rb[0];
+			rb_set(&rb, idom[v], rb_get(&rb, idom[v]) + rb_get(&rb, v));
+		ok = !rb.oom;
+		w->rep.reachable_bytes = rb_get(&rb, 0);
+		for (int t = 0; t < w->rep.ntypes; t++)
+			if (w->rep.types[t].count && kept[t] != UINT64_MAX)
+				w->rep.types[t].freed_bytes = w->rep.reachable_bytes - kept[t];
 		/* the TOP largest dominated subtrees (the virtual root aside) */
-		for (uint32_t v = 1; v < n; v++) {
+		for (uint32_t v = 1; ok && v < n; v++) {
+			uint64_t b = rb_get(&rb, v);
 			size_t j = nbest < w->top ? nbest++ : w->top;
-			if (j == w->top && rb[v] <= rb[best[w->top - 1]])
+			if (j == w->top && b <= bytes[w->top - 1])
 				continue;
 			if (j == w->top)
 				j = w->top - 1;
-			while (j > 0 && rb[best[j - 1]] < rb[v]) {
+			while (j > 0 && bytes[j - 1] < b) {
 				best[j] = best[j - 1];
+				bytes[j] = bytes[j - 1];
 				j--;
 			}
 			best[j] = v;
+			bytes[j] = b;
 		}
 	}
-	TS("rb");
 	w->rep.suspects = ok ? calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects)) : NULL;
 	struct accs *acc = ok ? calloc(nbest ? nbest : 1, sizeof(*acc)) : NULL;
 	ok = ok && w->rep.suspects && acc;
-	uint64_t *bytes = ok ? malloc((nbest ? nbest : 1) * sizeof(*bytes)) : NULL;
-	ok = ok && bytes;
-	for (size_t j = 0; ok && j < nbest; j++)
-		bytes[j] = rb[best[j]];
-	TS("top");
-	free(rb);
+	rb_free(&rb);
+	free(kept);
 	ok = ok && retains_all(w, n, idom, best, nbest, acc);
 	free(idom);
 	for (size_t j = 0; ok && j < nbest; j++) {
@@ -1474,7 +1640,7 @@ static bool dominate(struct pc_why *w)
 		if (!build_chain(w, v - 1, &t->path.chain, &t->path, &rootname, &unrooted))
 			continue;
 		t->path.root = strdup(rootname);
-		t->addr = w->addr[v - 1];
+		t->addr = node_addr(w, v - 1);
 		const char *tn = type_name(w, v - 1);
 		t->type = pc_text_escape(tn, strlen(tn));
 		t->bytes = bytes[j];
@@ -1496,14 +1662,14 @@ static bool index_build(struct pc_why *w)
 {
 	pc_visited_clear(w->seen);
 	for (size_t i = 0; i < w->n; i++)
-		pc_visited_mark(w->seen, w->addr[i]);
+		pc_visited_mark(w->seen, node_addr(w, i));
 	if (!pc_visited_rank_build(w->seen))
 		return false;
 	w->rank2id = malloc((w->n ? w->n : 1) * sizeof(*w->rank2id));
 	if (!w->rank2id)
 		return false;
 	for (size_t i = 0; i < w->n; i++)
-		w->rank2id[pc_visited_rank(w->seen, w->addr[i])] = (uint32_t)i;
+		w->rank2id[pc_visited_rank(w->seen, node_addr(w, i))] = (uint32_t)i;
 	return true;
 }
 
@@ -1512,14 +1678,16 @@ static bool index_build(struct pc_why *w)
  * made over in place, the addresses' array into the targets'. */
 static bool off_tree(struct pc_why *w)
 {
-	uint32_t *dst = (uint32_t *)(void *)w->kaddr;
+	uint32_t *dst = w->kpos;
 	size_t k = 0;
 	for (size_t j = 0; j < w->nk; j++) {
-		uint32_t src = w->ksrc[j], to = find(w, w->kaddr[j]);
+		uint32_t p = w->kpos[j];
+		uint64_t a = w->chunk[p >> CHUNK_LOG] + (uint64_t)(p & ((1u << CHUNK_LOG) - 1)) * 8;
+		uint32_t src = w->ksrc[j], to = find(w, a);
 		if (to == UINT32_MAX || w->parent[to] == src)
 			continue;
 		w->ksrc[k] = src;
-		dst[k++] = to;    /* bytes 4k..4k+3, below the next address read */
+		dst[k++] = to;
 	}
 	w->osrc = realloc(w->ksrc, (k ? k : 1) * sizeof(*w->osrc));
 	w->odst = realloc(dst, (k ? k : 1) * sizeof(*w->odst));
@@ -1527,8 +1695,7 @@ static bool off_tree(struct pc_why *w)
 		w->osrc = w->ksrc;
 	if (!w->odst)
 		w->odst = dst;
-	w->ksrc = NULL;
-	w->kaddr = NULL;
+	w->ksrc = w->kpos = NULL;
 	w->noff = k;
 	w->nk = w->kcap = 0;
 	return true;
@@ -1547,9 +1714,9 @@ static bool edges_all(struct pc_why *w)
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
-		pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w);
+		pc_referents_labelled(w->py, w->R, node_addr(w, i), t, on_ref, w);
 		if (c_held(w, t))
-			scan_opaque(w, w->addr[i], t);
+			scan_opaque(w, node_addr(w, i), t);
 	}
 	w->eoff[w->n] = (uint32_t)w->nedges;
 	w->rewalk = false;
@@ -1560,8 +1727,6 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 {
 	struct pc_why *w = arg;
 	w->py = py;
-	dbg_t0 = pc_now_us();
-	TS("start");
 	w->R = s->referents;
 	w->seen = pc_visited_create(py->mem);
 	if (!w->seen)
@@ -1599,7 +1764,6 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	}
 	static_type_roots(w);
 	expand(w, 0);
-	TS("walk");
 	/* Then what only a running frame's code, globals or stack holds, and
 	 * the interned strings, as the reachable census counts them: late,
 	 * so the paths above keep their roots. */
@@ -1618,16 +1782,21 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	/* then what no root reaches: first what nothing else unrooted holds
 	 * (so a chain starts at its holder, not inside), then the cycles */
 	unrooted_walk(w);
-	TS("unrooted");
 	w->rep.objects = w->n;
-	TS("pre-index");
-	if (w->oom || !index_build(w) || (TS("index"), false) || (w->top && !off_tree(w)) || (w->on_graph && !edges_all(w)))
+	if (w->toobig)
+		return pc_error_new(PC_EXIT_FAILED, "why: the objects lie in more than %u GiB of mappings, more than "
+				    "its 4-byte node addresses cover", (NCHUNKS << (CHUNK_LOG + 3)) >> 30);
+	if (!w->on_graph) {
+		free(w->gc);    /* only the walk's opaque scans (and dump) need it */
+		w->gc = NULL;
+		w->ngc = w->gccap = 0;
+	}
+	if (w->oom || !index_build(w) || (w->top && !off_tree(w)) || (w->on_graph && !edges_all(w)))
 		return pc_error_nomem();
-	/* `dump` takes the graph as walked: before the dominator tree
-	 * rewrites the edges in place */
+	/* `dump` takes the graph as walked */
 	if (w->on_graph) {
 		struct pc_why_graph g = {
-			.py = py, .R = w->R, .n = w->n, .addr = w->addr, .parent = w->parent,
+			.py = py, .R = w->R, .n = w->n, .parent = w->parent,
 			.eoff = w->eoff, .edges = w->edges, .nedges = w->nedges,
 			.roots = w->roots, .nroots = w->nroots, .gc = w->gc, .ngc = w->ngc,
 		};
@@ -1642,7 +1811,6 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	free(w->gc);    /* only the walk's opaque scans (and dump) needed it */
 	w->gc = NULL;
 	w->ngc = w->gccap = 0;
-	TS("offtree");
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
 	if (!w->label)
 		return pc_error_nomem();
@@ -1655,7 +1823,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			if (strcmp(t->name, wt->name))
 				continue;
 			uint64_t size = 0;
-			pc_sizeof(py, w->addr[i], t, &size);
+			pc_sizeof(py, node_addr(w, i), t, &size);
 			wt->count++;
 			wt->bytes += size;
 			if (i >= w->rep.rooted)
@@ -1663,14 +1831,17 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			path_of(w, k, i);
 		}
 	}
-	TS("paths");
 	index_free(w);
+#ifdef __GLIBC__
+	/* the labels were many small strings: give their pages back before
+	 * the dominators' arrays are made */
+	malloc_trim(0);
+#endif
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
 	for (int k = 0; k < w->rep.ntypes; k++)
 		if (w->rep.types[k].nshapes > 1)
 			qsort(w->rep.types[k].shapes, w->rep.types[k].nshapes, sizeof(struct pc_why_shape), by_count);
-	TS("dominate");
 	graph_free(w);
 	return NULL;
 }
@@ -1679,6 +1850,11 @@ void pc_why_on_graph(struct pc_why *w, pc_why_graph_fn fn, void *arg)
 {
 	w->on_graph = fn;
 	w->on_graph_arg = arg;
+}
+
+uint64_t pc_why_addr(const struct pc_why *w, uint32_t i)
+{
+	return node_addr(w, i);
 }
 
 uint32_t pc_why_node(const struct pc_why *w, uint64_t addr)
