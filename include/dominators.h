@@ -13,6 +13,7 @@
 #define PC_DOMINATORS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PC_DOM_NONE UINT32_MAX
@@ -20,14 +21,15 @@
 /* N nodes, node 0 the entry.  Node v > 0's tree parent is
  * TPARENT[v - 1] + 1 (smaller than v), or the entry when TPARENT[v - 1]
  * is ENTRY or above (a walk's own numbering, shifted by the entry, and
- * its root marks: no array made for it); v's other predecessors are
- * PRED[POFF[v]..POFF[v+1]) (any numbers). */
+ * its root marks: no array made for it); v's other predecessors are the
+ * PFROM[e] with PTO[e] == v, NPRED pairs ordered by PTO (no offsets per
+ * node: the nodes are visited in order). */
 struct pc_domgraph {
 	uint32_t n;
 	const uint32_t *tparent;
 	uint32_t entry;
-	const uint32_t *poff;
-	const uint32_t *pred;
+	const uint32_t *pto, *pfrom;
+	size_t npred;
 };
 
 /* Fill IDOM[v] (IDOM[0] = 0); then IDOM[v] < v for every v > 0, so a

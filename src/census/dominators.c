@@ -25,11 +25,14 @@ void pc_dominators(const struct pc_domgraph *g, uint32_t *idom)
 	 * before), so every guess is at or above it: idom[v] < v. */
 	for (bool changed = true; changed;) {
 		changed = false;
+		size_t e = 0;
 		for (uint32_t v = 1; v < n; v++) {
 			uint32_t t = g->tparent[v - 1];
 			uint32_t nd = t >= g->entry ? 0 : t + 1;
-			for (uint32_t e = g->poff[v]; e < g->poff[v + 1]; e++) {
-				uint32_t p = g->pred[e];
+			while (e < g->npred && g->pto[e] < v)
+				e++;
+			for (; e < g->npred && g->pto[e] == v; e++) {
+				uint32_t p = g->pfrom[e];
 				if (idom[p] != PC_DOM_NONE)
 					nd = intersect(idom, p, nd);
 			}

@@ -54,6 +54,10 @@ struct pc_why {
 	char **roots;
 	size_t nroots, rootcap;
 	uint32_t cur;        /* the node whose references are being added */
+	uint32_t kid, kend;  /* while CUR's hops are labelled: its next child,
+			      * past its last (a node's children are numbered
+			      * one after the other, in the order its
+			      * references first met them) */
 	bool oom;
 	char **label;        /* while paths are grouped: the hop into each node, lazily */
 	char ixbuf[8][24];   /* the last few item hops ("[3]") hop() made */
@@ -66,11 +70,17 @@ struct pc_why {
 	uint32_t unrooted;   /* the root label of objects no root reaches */
 	size_t expanded;     /* nodes are expanded in order, once */
 	/* for the dominators (--top): the references that may be off the
-	 * tree of parent links, to objects known already, from node KSRC[J]
-	 * to the address KPOS[J] (in POS's form); after the walk, those to a
-	 * node not along the tree, from OSRC[J] to node ODST[J] (NOFF) */
-	uint32_t *ksrc, *kpos;
+	 * tree of parent links, to objects known already, to the address
+	 * KPOS[J] (in POS's form) from a node given by KD, the increases of
+	 * the source from one to the next (it only grows), 7 bits a byte;
+	 * after the walk, those to a node not along the tree (NOFF): their
+	 * targets ODST[J], their sources in KD; then, sorted by target, the
+	 * sources in OSRC[J] */
+	uint32_t *kpos;
 	size_t nk, kcap;
+	uint8_t *kd;
+	size_t nkd, kdcap;
+	uint32_t klast;
 	uint32_t *osrc, *odst;
 	size_t noff;
 	bool rewalk;         /* dump's edges, taken after the walk */
@@ -139,11 +149,14 @@ static void graph_free(struct pc_why *w)
 	free(w->edges);
 	w->eoff = w->edges = NULL;
 	w->nedges = w->ecap = w->expanded = 0;
-	free(w->ksrc);
+	free(w->kd);
+	w->kd = NULL;
+	w->nkd = w->kdcap = 0;
+	w->klast = 0;
 	free(w->kpos);
 	free(w->osrc);
 	free(w->odst);
-	w->ksrc = w->kpos = w->osrc = w->odst = NULL;
+	w->kpos = w->osrc = w->odst = NULL;
 	w->nk = w->kcap = w->noff = 0;
 	free(w->pos);
 	free(w->mbase);
@@ -355,6 +368,26 @@ static bool known(const struct pc_why *w, uint64_t a)
 
 static void edge_push(struct pc_why *w, uint32_t to);
 
+/* V at B[AT...], 7 bits a byte, low first; where it ends. */
+static size_t kd_put(uint8_t *b, size_t at, uint32_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		b[at++] = (uint8_t)(v | 0x80);
+	b[at++] = (uint8_t)v;
+	return at;
+}
+
+static uint32_t kd_get(const uint8_t *b, size_t *at)
+{
+	uint32_t v = 0;
+	for (int shift = 0;; shift += 7) {
+		uint8_t c = b[(*at)++];
+		v |= (uint32_t)(c & 0x7F) << shift;
+		if (!(c & 0x80) || shift >= 28)
+			return v;
+	}
+}
+
 /* An edge from the node being expanded to ADDR. */
 static void edge_to(struct pc_why *w, uint64_t a)
 {
@@ -378,10 +411,7 @@ static void edge_to(struct pc_why *w, uint64_t a)
 		return;
 	if (w->nk == w->kcap) {
 		size_t cap = w->kcap ? w->kcap * 2 : 262144;
-		uint32_t *src = realloc(w->ksrc, cap * sizeof(*src));
-		if (src)
-			w->ksrc = src;
-		uint32_t *kp = src ? realloc(w->kpos, cap * sizeof(*kp)) : NULL;
+		uint32_t *kp = realloc(w->kpos, cap * sizeof(*kp));
 		if (!kp) {
 			w->oom = true;
 			return;
@@ -389,7 +419,18 @@ static void edge_to(struct pc_why *w, uint64_t a)
 		w->kpos = kp;
 		w->kcap = cap;
 	}
-	w->ksrc[w->nk] = w->cur;
+	if (w->nkd + 5 > w->kdcap) {
+		size_t cap = w->kdcap ? w->kdcap * 2 : 262144;
+		uint8_t *kd = realloc(w->kd, cap);
+		if (!kd) {
+			w->oom = true;
+			return;
+		}
+		w->kd = kd;
+		w->kdcap = cap;
+	}
+	w->nkd = kd_put(w->kd, w->nkd, w->cur - w->klast);
+	w->klast = w->cur;
 	w->kpos[w->nk++] = pos;
 }
 
@@ -938,8 +979,10 @@ static void label_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 {
 	(void)hidden;
 	struct pc_why *w = arg;
-	uint32_t i = find(w, ref);
-	if (i == UINT32_MAX || w->parent[i] != w->cur || w->label[i])
+	if (w->kid >= w->kend || ref != node_addr(w, w->kid))
+		return;
+	uint32_t i = w->kid++;
+	if (w->label[i])
 		return;
 	/* an item's index (most hops into a big list) in the pointer itself,
 	 * odd as no allocation is: no string each */
@@ -993,6 +1036,10 @@ static const char *hop(struct pc_why *w, uint32_t i)
 	if (!w->label[i] && p < ROOT) {
 		struct pc_type *t = node_type(w, p);
 		w->cur = p;
+		for (w->kid = i; w->kid > 0 && w->parent[w->kid - 1] == p; w->kid--)
+			;
+		for (w->kend = i + 1; w->kend < w->n && w->parent[w->kend] == p; w->kend++)
+			;
 		if (t)
 			pc_referents_labelled(w->py, w->R, node_addr(w, p), t, label_ref, w);
 		if (!w->label[i] && t && c_held(w, t)) {
@@ -1305,33 +1352,58 @@ static uint64_t node_size(struct pc_why *w, uint32_t i)
 	return size;
 }
 
-/* The edges off the tree as predecessor lists: node V's (V = I + 1) are
- * PRED[POFF[V]..POFF[V+1]); the pairs are freed. */
-static bool preds_of(struct pc_why *w, uint32_t **poffp, uint32_t **predp)
+/* The edges off the tree ordered by their target, for a pass over the
+ * nodes in order (no offsets per node): a stable radix sort of the pairs
+ * by target, 16 bits at a time, their sources shifted by one (the
+ * virtual root).  False when out of memory. */
+static bool preds_sort(struct pc_why *w)
 {
-	uint32_t n = (uint32_t)w->n + 1;
-	uint32_t *poff = calloc((size_t)n + 2, sizeof(*poff));
-	uint32_t *pred = malloc((w->noff ? w->noff : 1) * sizeof(*pred));
-	if (!poff || !pred) {
-		free(poff);
-		free(pred);
+	size_t m = w->noff;
+	w->osrc = malloc((m ? m : 1) * sizeof(*w->osrc));
+	if (!w->osrc)
 		return false;
+	size_t rd = 0;
+	uint32_t src = 0;
+	for (size_t j = 0; j < m; j++)
+		w->osrc[j] = src += kd_get(w->kd, &rd);
+	free(w->kd);
+	w->kd = NULL;
+	w->nkd = w->kdcap = 0;
+	uint32_t *ts = malloc((m ? m : 1) * sizeof(*ts));
+	uint32_t *td = malloc((m ? m : 1) * sizeof(*td));
+	uint32_t *count = malloc(65536 * sizeof(*count));
+	bool ok = ts && td && count;
+	for (int shift = 0; ok && shift < 32; shift += 16) {
+		memset(count, 0, 65536 * sizeof(*count));
+		for (size_t j = 0; j < m; j++)
+			count[w->odst[j] >> shift & 0xFFFF]++;
+		uint32_t at = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			uint32_t c = count[d];
+			count[d] = at;
+			at += c;
+		}
+		for (size_t j = 0; j < m; j++) {
+			uint32_t k = count[w->odst[j] >> shift & 0xFFFF]++;
+			ts[k] = w->osrc[j];
+			td[k] = w->odst[j];
+		}
+		uint32_t *x = w->osrc;
+		w->osrc = ts;
+		ts = x;
+		x = w->odst;
+		w->odst = td;
+		td = x;
 	}
-	/* counts at POFF[V+2], summed: POFF[V+1] is V's start; filled
-	 * forward it becomes V's end, which is V+1's start */
-	for (size_t j = 0; j < w->noff; j++)
-		poff[w->odst[j] + 3]++;
-	for (uint32_t v = 0; v <= n; v++)
-		poff[v + 1] += poff[v];
-	for (size_t j = 0; j < w->noff; j++)
-		pred[poff[w->odst[j] + 2]++] = w->osrc[j] + 1;
-	free(w->osrc);
-	free(w->odst);
-	w->osrc = w->odst = NULL;
-	w->noff = 0;
-	*poffp = poff;
-	*predp = pred;
-	return true;
+	free(ts);
+	free(td);
+	free(count);
+	if (ok)
+		for (size_t j = 0; j < m; j++) {
+			w->osrc[j]++;
+			w->odst[j]++;
+		}
+	return ok;
 }
 
 /* What freeing every node of type WT would free: the nodes the virtual
@@ -1348,6 +1420,7 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, struct 
 	reach[0] = 1;
 	for (bool changed = true; changed;) {
 		changed = false;
+		size_t e = 0;
 		for (uint32_t v = 1; v < g->n; v++) {
 			if (reach[v])
 				continue;
@@ -1357,8 +1430,10 @@ static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, struct 
 				continue;
 			uint32_t tp = g->tparent[v - 1];
 			bool r = tp >= g->entry || reach[tp + 1];
-			for (uint32_t e = g->poff[v]; !r && e < g->poff[v + 1]; e++)
-				r = reach[g->pred[e]];
+			while (e < g->npred && g->pto[e] < v)
+				e++;
+			for (; !r && e < g->npred && g->pto[e] == v; e++)
+				r = reach[g->pfrom[e]];
 			if (r) {
 				reach[v] = 1;
 				changed = true;
@@ -1570,10 +1645,9 @@ static bool dominate(struct pc_why *w)
 	uint32_t n = (uint32_t)w->n + 1;
 	if (w->n >= UINT32_MAX - 2 || w->noff >= UINT32_MAX)
 		return false;
-	uint32_t *poff = NULL, *pred = NULL;
-	if (!preds_of(w, &poff, &pred))
+	if (!preds_sort(w))
 		return false;
-	struct pc_domgraph g = { n, w->parent, ROOT, poff, pred };
+	struct pc_domgraph g = { n, w->parent, ROOT, w->odst, w->osrc, w->noff };
 	uint32_t *idom = malloc((size_t)n * sizeof(*idom));
 	uint8_t *reach = malloc(n);
 	uint8_t *match = malloc(w->ntypes ? w->ntypes : 1);
@@ -1587,8 +1661,10 @@ static bool dominate(struct pc_why *w)
 				freed_by_type(w, &g, &w->rep.types[t], reach, match, &kept[t]);
 	free(reach);
 	free(match);
-	free(poff);
-	free(pred);
+	free(w->osrc);
+	free(w->odst);
+	w->osrc = w->odst = NULL;
+	w->noff = 0;
 	/* retained bytes: each node's own size, added into its dominator's
 	 * from the last node to the first (children first) */
 	struct rbytes rb = { ok ? malloc((size_t)n * sizeof(*rb.small)) : NULL, NULL, NULL, 0, 0, false };
@@ -1679,23 +1755,28 @@ static bool index_build(struct pc_why *w)
 static bool off_tree(struct pc_why *w)
 {
 	uint32_t *dst = w->kpos;
-	size_t k = 0;
+	size_t k = 0, rd = 0, wr = 0;
+	uint32_t src = 0, kept = 0;
 	for (size_t j = 0; j < w->nk; j++) {
 		uint32_t p = w->kpos[j];
 		uint64_t a = w->chunk[p >> CHUNK_LOG] + (uint64_t)(p & ((1u << CHUNK_LOG) - 1)) * 8;
-		uint32_t src = w->ksrc[j], to = find(w, a);
+		src += kd_get(w->kd, &rd);
+		uint32_t to = find(w, a);
 		if (to == UINT32_MAX || w->parent[to] == src)
 			continue;
-		w->ksrc[k] = src;
+		/* the increase since the last kept, written over what was read:
+		 * a sum takes no more bytes than its parts */
+		wr = kd_put(w->kd, wr, src - kept);
+		kept = src;
 		dst[k++] = to;
 	}
-	w->osrc = realloc(w->ksrc, (k ? k : 1) * sizeof(*w->osrc));
-	w->odst = realloc(dst, (k ? k : 1) * sizeof(*w->odst));
-	if (!w->osrc)
-		w->osrc = w->ksrc;
-	if (!w->odst)
-		w->odst = dst;
-	w->ksrc = w->kpos = NULL;
+	uint32_t *d = realloc(dst, (k ? k : 1) * sizeof(*d));
+	w->odst = d ? d : dst;
+	uint8_t *kd = realloc(w->kd, wr ? wr : 1);
+	if (kd)
+		w->kd = kd;
+	w->nkd = wr;
+	w->kpos = NULL;
 	w->noff = k;
 	w->nk = w->kcap = 0;
 	return true;
@@ -1811,6 +1892,11 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	free(w->gc);    /* only the walk's opaque scans (and dump) needed it */
 	w->gc = NULL;
 	w->ngc = w->gccap = 0;
+	/* no address is looked up from here on */
+	free(w->rank2id);
+	w->rank2id = NULL;
+	pc_visited_destroy(w->seen);
+	w->seen = NULL;
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
 	if (!w->label)
 		return pc_error_nomem();
