@@ -1809,6 +1809,12 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	struct pc_why *w = arg;
 	w->py = py;
 	w->R = s->referents;
+#ifdef __GLIBC__
+	/* the walk's arrays are made and freed in phases: each from its own
+	 * mapping, given back when freed (a threshold raised by the
+	 * census's frees would put them in the heap, kept when freed) */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	w->seen = pc_visited_create(py->mem);
 	if (!w->seen)
 		return pc_error_nomem();
