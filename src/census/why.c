@@ -1339,7 +1339,7 @@ static int by_count(const void *a, const void *b)
 
 /* The graph is the walk's own: each node's parent link is a tree edge
  * (the root marks: edges from the virtual root, node 0; why node I is node
- * I + 1), and only the other edges were kept, in EOFF/EDGES.  Memory is
+ * I + 1), and only the other edges were kept (OSRC/ODST).  Memory is
  * what peaks, so each array is freed as soon as its phase is done, and
  * objects' sizes are read again where needed rather than kept. */
 
