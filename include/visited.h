@@ -22,6 +22,15 @@ bool pc_visited_has(const struct pc_visited *v, uint64_t addr);
 
 bool pc_visited_oom(const struct pc_visited *v);
 
+/* Rank queries, so that a set of addresses numbers its members without
+ * storing them: empty the set (its memory kept), fill it again, then
+ * build the counts (1/512 of the set's own size).  pc_visited_rank then
+ * gives the number of members below ADDR when ADDR is one (UINT64_MAX if
+ * not), until the set changes.  False when out of memory. */
+void pc_visited_clear(struct pc_visited *v);
+bool pc_visited_rank_build(struct pc_visited *v);
+uint64_t pc_visited_rank(const struct pc_visited *v, uint64_t addr);
+
 /* Bytes in MEM's writable mappings: no object, and no sum of objects'
  * sizes, can be larger (a bound for what is read from a running target). */
 uint64_t pc_mem_writable_bytes(const struct pc_mem *mem);

@@ -90,8 +90,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 struct pc_why_graph {
 	struct pc_py *py;
 	const struct pc_referents *R;
-	size_t n;
-	const uint64_t *addr;
+	size_t n;            /* node I's address: pc_why_addr(w, I) */
 	/* a node index, or PC_WHY_ROOT + the index in ROOTS of the root
 	 * label that reached the node first ("module NAME", "sys.__dict__",
 	 * "builtins", "sys.modules", "thread T frame D FUNC ...",
@@ -113,6 +112,8 @@ void pc_why_on_graph(struct pc_why *w, pc_why_graph_fn fn, void *arg);
 bool pc_why_sorted_has(const uint64_t *v, size_t n, uint64_t a);
 
 /* The node of the object at ADDR, UINT32_MAX if none (inside FN). */
+/* (and node I's address) */
+uint64_t pc_why_addr(const struct pc_why *w, uint32_t i);
 uint32_t pc_why_node(const struct pc_why *w, uint64_t addr);
 
 /* A reference's label as why prints it (".attr", "[3]", "['key']",

@@ -194,7 +194,7 @@ static uint32_t edge_count(struct dumper *x, uint32_t i, const struct pc_type *t
 	} else {
 		n = g->eoff[i + 1] - g->eoff[i];
 	}
-	return n + (t && weak_target(x, g->addr[i], t) != UINT32_MAX);
+	return n + (t && weak_target(x, pc_why_addr(x->w, i), t) != UINT32_MAX);
 }
 
 /* (L's str model: where str is the bytes kind, 2.7, it is text still) */
@@ -284,7 +284,7 @@ static void emit(void *arg, uint64_t ref, bool hidden, const struct pc_edge_labe
 	/* the stored edge is this reference unless the walk skipped it (not
 	 * an object): only then is the address looked up */
 	uint32_t stored = g->edges[x->at], to = stored;
-	if (g->addr[stored] != ref && (to = pc_why_node(x->w, ref)) == UINT32_MAX)
+	if (pc_why_addr(x->w, stored) != ref && (to = pc_why_node(x->w, ref)) == UINT32_MAX)
 		return;
 	x->at++;
 	uint32_t dnode = node_of(x, stored);
@@ -340,14 +340,14 @@ static void write_edges(struct dumper *x, uint32_t i, struct pc_type *t)
 	x->end = g->eoff[i + 1];
 	x->set_items = 0;
 	if (t)
-		pc_referents_labelled(g->py, g->R, g->addr[i], t, emit, x);
+		pc_referents_labelled(g->py, g->R, pc_why_addr(x->w, i), t, emit, x);
 	/* the rest: words of an opaque object that point at objects */
 	for (; x->at < x->end; x->at++) {
 		uint32_t to = node_of(x, g->edges[x->at]);
 		if (to != UINT32_MAX)
 			pc_hs_edge(x->hs, HS_INTERNAL, "(opaque)", 0, to);
 	}
-	uint32_t wt = t ? weak_target(x, g->addr[i], t) : UINT32_MAX;
+	uint32_t wt = t ? weak_target(x, pc_why_addr(x->w, i), t) : UINT32_MAX;
 	if (wt != UINT32_MAX)
 		pc_hs_edge(x->hs, HS_WEAK, "(referent)", 0, wt);
 }
@@ -366,7 +366,7 @@ static struct pc_error *write_all(struct dumper *x)
 	 * their rank, the base is added once the groups are known */
 	for (size_t i = 0; i < g->n; i++) {
 		if (x->map)
-			x->map[i] = pc_why_sorted_has(g->gc, g->ngc, g->addr[i]) ? nobj++ : UINT32_MAX;
+			x->map[i] = pc_why_sorted_has(g->gc, g->ngc, pc_why_addr(x->w, i)) ? nobj++ : UINT32_MAX;
 		else
 			nobj++;
 	}
@@ -391,7 +391,7 @@ static struct pc_error *write_all(struct dumper *x)
 		edges += x->groups[k].count;
 	for (uint32_t i = 0; i < g->n; i++)
 		if (node_of(x, i) != UINT32_MAX)
-			edges += edge_count(x, i, pc_type_of(py, g->addr[i]));
+			edges += edge_count(x, i, pc_type_of(py, pc_why_addr(x->w, i)));
 	if (nodes * PC_HS_NODE_FIELDS > UINT32_MAX || edges > UINT32_MAX)
 		return pc_error_new(PC_EXIT_FAILED, "%llu objects and %llu references do not fit a heap snapshot "
 				    "(its indices are 32-bit)", (unsigned long long)nodes, (unsigned long long)edges);
@@ -411,17 +411,17 @@ static struct pc_error *write_all(struct dumper *x)
 	for (uint32_t i = 0; i < g->n; i++) {
 		if (node_of(x, i) == UINT32_MAX)
 			continue;
-		struct pc_type *t = pc_type_of(py, g->addr[i]);
+		struct pc_type *t = pc_type_of(py, pc_why_addr(x->w, i));
 		uint64_t size = 0;
 		char *buf = NULL;
 		const char *name = "?";
 		enum pc_hs_node_type type = HS_HIDDEN;
 		if (t) {
-			pc_sizeof(py, g->addr[i], t, &size);
-			node_name(x, g->addr[i], t, &buf, &name);
+			pc_sizeof(py, pc_why_addr(x->w, i), t, &size);
+			node_name(x, pc_why_addr(x->w, i), t, &buf, &name);
 			type = node_type(py->L, t);
 		}
-		pc_hs_node(x->hs, type, name, object_id(x, g->addr[i], t ? t->addr : 0), size, edge_count(x, i, t));
+		pc_hs_node(x->hs, type, name, object_id(x, pc_why_addr(x->w, i), t ? t->addr : 0), size, edge_count(x, i, t));
 		free(buf);
 		x->d->bytes += size;
 	}
@@ -452,7 +452,7 @@ static struct pc_error *write_all(struct dumper *x)
 		}
 	for (uint32_t i = 0; i < g->n && !x->oom; i++)
 		if (node_of(x, i) != UINT32_MAX)
-			write_edges(x, i, pc_type_of(py, g->addr[i]));
+			write_edges(x, i, pc_type_of(py, pc_why_addr(x->w, i)));
 	x->d->nodes = nodes;
 	x->d->edges = edges;
 	struct pc_hs *hs = x->hs;

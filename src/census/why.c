@@ -1,4 +1,7 @@
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "dominators.h"
@@ -29,7 +32,15 @@ struct pc_why {
 	/* the graph walk */
 	struct pc_py *py;
 	const struct pc_referents *R;
-	uint64_t *addr;
+	/* node I's address in 4 bytes: POS[I] >> 16 is a chunk of 2^16
+	 * words of a mapping (CHUNK[] its start), the rest the word in it;
+	 * a mapping's chunks are given out (MBASE[mapping] - 1 the first)
+	 * when a node is first found in it */
+	uint32_t *pos;
+	uint32_t *mbase;
+	uint64_t *chunk;
+	size_t nchunk, chunkcap;
+	bool toobig;         /* the nodes' mappings passed 2^16 chunks */
 	uint32_t *parent;
 	size_t n, cap;
 	struct pc_visited *seen;  /* the nodes' addresses, a bit each: the walk's test */
@@ -38,25 +49,45 @@ struct pc_why {
 	struct pc_type **types;
 	size_t ntypes;
 	struct { struct pc_type *t; uint16_t id; } tcache[1024];
-	uint32_t *slot;      /* open addressing: node index + 1, 0 empty; during
-			      * the walk only for the edges (--top), else built
-			      * after it for the labels */
-	size_t nslot;
+	/* after the walk: node I's address has rank R among the nodes' in
+	 * SEEN (emptied and filled with the nodes only), RANK2ID[R] = I */
+	uint32_t *rank2id;
 	char **roots;
 	size_t nroots, rootcap;
 	uint32_t cur;        /* the node whose references are being added */
+	uint32_t kid, kend;  /* while CUR's hops are labelled: its next child,
+			      * past its last (a node's children are numbered
+			      * one after the other, in the order its
+			      * references first met them) */
 	bool oom;
 	char **label;        /* while paths are grouped: the hop into each node, lazily */
+	char ixbuf[8][24];   /* the last few item hops ("[3]") hop() made */
+	unsigned ixpos;
 	char *ring[4];       /* then: the last few hops, decoded again */
 	unsigned ringpos;
 	uint32_t want;       /* the node whose hop is being decoded */
 	char *one;
 	uint64_t nodes, rooted;
 	uint32_t unrooted;   /* the root label of objects no root reaches */
-	/* edges, for the dominators: node I's successors are
-	 * edges[eoff[I]..eoff[I+1]) (nodes are expanded in order, once) */
+	size_t expanded;     /* nodes are expanded in order, once */
+	/* for the dominators (--top): the references that may be off the
+	 * tree of parent links, to objects known already, to the address
+	 * KPOS[J] (in POS's form) from a node given by KD, the increases of
+	 * the source from one to the next (it only grows), 7 bits a byte;
+	 * after the walk, those to a node not along the tree (NOFF): their
+	 * targets ODST[J], their sources in KD; then, sorted by target, the
+	 * sources in OSRC[J] */
+	uint32_t *kpos;
+	size_t nk, kcap;
+	uint8_t *kd;
+	size_t nkd, kdcap;
+	uint32_t klast;
+	uint32_t *osrc, *odst;
+	size_t noff;
+	bool rewalk;         /* dump's edges, taken after the walk */
+	/* dump's graph: node I's references are edges[eoff[I]..eoff[I+1]) */
 	uint32_t *eoff, *edges;
-	size_t nedges, ecap, expanded;
+	size_t nedges, ecap;
 	/* results */
 	size_t top;
 	uint64_t *gc;        /* the objects on the GC lists, sorted */
@@ -87,24 +118,20 @@ struct pc_why *pc_why_create(char **names, int nnames, size_t max_shapes, size_t
 	return w;
 }
 
-/* Edges (and the address index they need while walking) are kept for
- * the dominator tree (--top) and for dump's graph. */
-static bool edges_kept(const struct pc_why *w)
-{
-	return w->top || w->on_graph;
-}
-
 /* The address index and the label cache: the paths are grouped. */
 static void index_free(struct pc_why *w)
 {
 	if (w->label)
 		for (size_t i = 0; i < w->n; i++)
-			free(w->label[i]);
+			if (!((uintptr_t)w->label[i] & 1))
+				free(w->label[i]);
 	free(w->label);
 	w->label = NULL;
-	free(w->slot);
-	w->slot = NULL;
-	w->nslot = 0;
+	free(w->rank2id);
+	w->rank2id = NULL;
+	/* what ranked the addresses for it */
+	pc_visited_destroy(w->seen);
+	w->seen = NULL;
 }
 
 static void graph_free(struct pc_why *w)
@@ -123,7 +150,21 @@ static void graph_free(struct pc_why *w)
 	free(w->edges);
 	w->eoff = w->edges = NULL;
 	w->nedges = w->ecap = w->expanded = 0;
-	free(w->addr);
+	free(w->kd);
+	w->kd = NULL;
+	w->nkd = w->kdcap = 0;
+	w->klast = 0;
+	free(w->kpos);
+	free(w->osrc);
+	free(w->odst);
+	w->kpos = w->osrc = w->odst = NULL;
+	w->nk = w->kcap = w->noff = 0;
+	free(w->pos);
+	free(w->mbase);
+	free(w->chunk);
+	w->pos = w->mbase = NULL;
+	w->chunk = NULL;
+	w->nchunk = w->chunkcap = 0;
 	free(w->parent);
 	free(w->tid);
 	w->tid = NULL;
@@ -134,10 +175,9 @@ static void graph_free(struct pc_why *w)
 	for (size_t i = 0; i < w->nroots; i++)
 		free(w->roots[i]);
 	free(w->roots);
-	w->addr = NULL;
 	w->parent = NULL;
 	w->roots = NULL;
-	w->n = w->cap = w->nslot = w->nroots = w->rootcap = 0;
+	w->n = w->cap = w->nroots = w->rootcap = 0;
 }
 
 static void path_free(struct pc_why_path *p)
@@ -183,43 +223,58 @@ void pc_why_destroy(struct pc_why *w)
 	free(w);
 }
 
-static size_t hash(uint64_t a, size_t mask)
-{
-	return (size_t)((a >> 3) * 0x9E3779B97F4A7C15ull >> 20) & mask;
-}
-
+/* The node at address A (UINT32_MAX: none), once the walk is done. */
 static uint32_t find(const struct pc_why *w, uint64_t a)
 {
-	if (!w->nslot)
+	if (!w->rank2id || !a || (a & 7))
 		return UINT32_MAX;
-	size_t mask = w->nslot - 1;
-	for (size_t h = hash(a, mask);; h = (h + 1) & mask) {
-		uint32_t s = w->slot[h];
-		if (!s)
-			return UINT32_MAX;
-		if (w->addr[s - 1] == a)
-			return s - 1;
-	}
+	uint64_t r = pc_visited_rank(w->seen, a);
+	return r == UINT64_MAX ? UINT32_MAX : w->rank2id[r];
 }
 
-/* Double the address index (or make it) and put every node in. */
-static bool index_grow(struct pc_why *w)
+#define CHUNK_LOG 16
+#define NCHUNKS (1u << (32 - CHUNK_LOG))
+
+static inline uint64_t node_addr(const struct pc_why *w, uint32_t i)
 {
-	size_t ns = w->nslot ? w->nslot * 2 : 131072;
-	while ((w->n + 1) * 4 > ns * 3 || (!w->nslot && w->expect * 4 > ns * 3))
-		ns *= 2;
-	uint32_t *s = calloc(ns, sizeof(*s));
-	if (!s)
+	uint32_t p = w->pos[i];
+	return w->chunk[p >> CHUNK_LOG] + (uint64_t)(p & ((1u << CHUNK_LOG) - 1)) * 8;
+}
+
+/* ADDR's 4-byte form (see POS); false if its mapping has no room left. */
+static bool pos_of(struct pc_why *w, uint64_t a, uint32_t *pos)
+{
+	const struct pc_mem *mem = w->py->mem;
+	long i = pc_mem_index(mem, a);
+	if (i < 0 || (size_t)i >= mem->nmaps)
 		return false;
-	free(w->slot);
-	w->slot = s;
-	w->nslot = ns;
-	for (size_t i = 0; i < w->n; i++) {
-		size_t h = hash(w->addr[i], ns - 1);
-		while (s[h])
-			h = (h + 1) & (ns - 1);
-		s[h] = (uint32_t)i + 1;
+	if (!w->mbase && !(w->mbase = calloc(mem->nmaps, sizeof(*w->mbase))))
+		return false;
+	const struct pc_mapping *m = &mem->maps[i];
+	if (!w->mbase[i]) {
+		uint64_t words = (m->end - m->start) / 8;
+		size_t k = (size_t)((words + (1u << CHUNK_LOG) - 1) >> CHUNK_LOG);
+		if (w->nchunk + k > NCHUNKS) {
+			w->toobig = true;
+			return false;
+		}
+		if (w->nchunk + k > w->chunkcap) {
+			size_t cap = w->chunkcap ? w->chunkcap : 256;
+			while (cap < w->nchunk + k)
+				cap *= 2;
+			uint64_t *c = realloc(w->chunk, cap * sizeof(*c));
+			if (!c)
+				return false;
+			w->chunk = c;
+			w->chunkcap = cap;
+		}
+		w->mbase[i] = (uint32_t)w->nchunk + 1;
+		for (size_t j = 0; j < k; j++)
+			w->chunk[w->nchunk++] = m->start + ((uint64_t)j << (CHUNK_LOG + 3));
 	}
+	uint64_t word = (a - m->start) / 8;
+	*pos = (uint32_t)((w->mbase[i] - 1 + (word >> CHUNK_LOG)) << CHUNK_LOG) |
+	       (uint32_t)(word & ((1u << CHUNK_LOG) - 1));
 	return true;
 }
 
@@ -227,11 +282,11 @@ static bool grow(struct pc_why *w)
 {
 	if (w->n + 1 >= w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : w->expect > 65536 ? w->expect : 65536;
-		uint64_t *a = realloc(w->addr, cap * sizeof(*a));
-		if (!a)
+		uint32_t *p = realloc(w->pos, cap * sizeof(*p));
+		if (!p)
 			return false;
-		w->addr = a;
-		uint32_t *p = realloc(w->parent, cap * sizeof(*p));
+		w->pos = p;
+		p = realloc(w->parent, cap * sizeof(*p));
 		if (!p)
 			return false;
 		w->parent = p;
@@ -239,17 +294,8 @@ static bool grow(struct pc_why *w)
 		if (!ti)
 			return false;
 		w->tid = ti;
-		if (edges_kept(w)) {
-			p = realloc(w->eoff, (cap + 1) * sizeof(*p));
-			if (!p)
-				return false;
-			w->eoff = p;
-		}
 		w->cap = cap;
 	}
-	/* at most three quarters full: 5 to 11 bytes a node */
-	if (edges_kept(w) && (w->n + 1) * 4 > w->nslot * 3)
-		return index_grow(w);
 	return true;
 }
 
@@ -283,20 +329,22 @@ static uint16_t type_id(struct pc_why *w, struct pc_type *t)
 static struct pc_type *node_type(struct pc_why *w, uint32_t i)
 {
 	uint16_t id = w->tid[i];
-	return id == NO_TID ? pc_type_of(w->py, w->addr[i]) : w->types[id];
+	return id == NO_TID ? pc_type_of(w->py, node_addr(w, i)) : w->types[id];
 }
 
+/* add(): ADDR was met before (a node, or found to be no object). */
+#define KNOWN (UINT32_MAX - 1)
+
 /* Add ADDR reached from PARENT unless known or not an object; its node
- * (UINT32_MAX: none). */
+ * (UINT32_MAX: none; KNOWN). */
 static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 {
 	if (!a || (a & 7) || w->oom)
 		return UINT32_MAX;
-	/* known: its index only where there is one (the edges need it); an
-	 * address that is no object stays marked, not looked at again */
+	/* an address that is no object stays marked, not looked at again */
 	int fresh = pc_visited_mark(w->seen, a);
 	if (fresh == 0 && !pc_visited_oom(w->seen))
-		return w->slot ? find(w, a) : UINT32_MAX;
+		return KNOWN;
 	struct pc_type *t = fresh > 0 ? pc_type_of(w->py, a) : NULL;
 	if (!t)
 		return UINT32_MAX;
@@ -304,13 +352,10 @@ static uint32_t add(struct pc_why *w, uint64_t a, uint32_t parent)
 		w->oom = true;
 		return UINT32_MAX;
 	}
-	if (w->slot) {
-		size_t h = hash(a, w->nslot - 1);
-		while (w->slot[h])
-			h = (h + 1) & (w->nslot - 1);
-		w->slot[h] = (uint32_t)w->n + 1;
+	if (!pos_of(w, a, &w->pos[w->n])) {
+		w->oom = true;
+		return UINT32_MAX;
 	}
-	w->addr[w->n] = a;
 	w->parent[w->n] = parent;
 	w->tid[w->n] = type_id(w, t);
 	return (uint32_t)w->n++;
@@ -322,13 +367,76 @@ static bool known(const struct pc_why *w, uint64_t a)
 	return pc_visited_has(w->seen, a);
 }
 
+static void edge_push(struct pc_why *w, uint32_t to);
+
+/* V at B[AT...], 7 bits a byte, low first; where it ends. */
+static size_t kd_put(uint8_t *b, size_t at, uint32_t v)
+{
+	for (; v >= 0x80; v >>= 7)
+		b[at++] = (uint8_t)(v | 0x80);
+	b[at++] = (uint8_t)v;
+	return at;
+}
+
+static uint32_t kd_get(const uint8_t *b, size_t *at)
+{
+	uint32_t v = 0;
+	for (int shift = 0;; shift += 7) {
+		uint8_t c = b[(*at)++];
+		v |= (uint32_t)(c & 0x7F) << shift;
+		if (!(c & 0x80) || shift >= 28)
+			return v;
+	}
+}
+
 /* An edge from the node being expanded to ADDR. */
 static void edge_to(struct pc_why *w, uint64_t a)
 {
-	uint32_t to = add(w, a, w->cur);
-	/* edges only for the dominator tree and dump */
-	if (to == UINT32_MAX || w->oom || !edges_kept(w))
+	if (w->rewalk) {
+		/* dump's edges: every reference to a node, in order */
+		uint32_t to = find(w, a);
+		if (to != UINT32_MAX)
+			edge_push(w, to);
 		return;
+	}
+	uint32_t to = add(w, a, w->cur);
+	/* a new node's reference is its parent link, the tree's edge: the
+	 * dominators (--top) keep only those to an object met before, by
+	 * address (the node is looked up after the walk) */
+	if (to != KNOWN || w->oom || !w->top)
+		return;
+	/* in a mapping no node is in, it is no object (and never will be) */
+	long m = pc_mem_index(w->py->mem, a);
+	uint32_t pos;
+	if (m < 0 || (size_t)m >= w->py->mem->nmaps || !w->mbase || !w->mbase[m] || !pos_of(w, a, &pos))
+		return;
+	if (w->nk == w->kcap) {
+		size_t cap = w->kcap ? w->kcap * 2 : 262144;
+		uint32_t *kp = realloc(w->kpos, cap * sizeof(*kp));
+		if (!kp) {
+			w->oom = true;
+			return;
+		}
+		w->kpos = kp;
+		w->kcap = cap;
+	}
+	if (w->nkd + 5 > w->kdcap) {
+		size_t cap = w->kdcap ? w->kdcap * 2 : 262144;
+		uint8_t *kd = realloc(w->kd, cap);
+		if (!kd) {
+			w->oom = true;
+			return;
+		}
+		w->kd = kd;
+		w->kdcap = cap;
+	}
+	w->nkd = kd_put(w->kd, w->nkd, w->cur - w->klast);
+	w->klast = w->cur;
+	w->kpos[w->nk++] = pos;
+}
+
+static void edge_push(struct pc_why *w, uint32_t to)
+{
 	if (w->nedges == w->ecap) {
 		size_t cap = w->ecap ? w->ecap * 2 : 262144;
 		uint32_t *e = realloc(w->edges, cap * sizeof(*e));
@@ -458,19 +566,15 @@ static void expand(struct pc_why *w, size_t to)
 {
 	size_t i;
 	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++) {
-		if (w->eoff)
-			w->eoff[i] = (uint32_t)w->nedges;
 		struct pc_type *t = node_type(w, i);
 		if (!t)
 			continue;
 		w->cur = (uint32_t)i;
-		pc_referents_labelled(w->py, w->R, w->addr[i], t, on_ref, w);
+		pc_referents_labelled(w->py, w->R, node_addr(w, i), t, on_ref, w);
 		if (c_held(w, t))
-			scan_opaque(w, w->addr[i], t);
+			scan_opaque(w, node_addr(w, i), t);
 	}
 	w->expanded = i;
-	if (w->eoff)    /* none before the first node */
-		w->eoff[i] = (uint32_t)w->nedges;
 }
 
 static bool str_of(struct pc_py *py, uint64_t a, char *buf, size_t cap)
@@ -877,8 +981,16 @@ static void label_ref(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 {
 	(void)hidden;
 	struct pc_why *w = arg;
-	uint32_t i = find(w, ref);
-	if (i != UINT32_MAX && w->parent[i] == w->cur && !w->label[i])
+	if (w->kid >= w->kend || ref != node_addr(w, w->kid))
+		return;
+	uint32_t i = w->kid++;
+	if (w->label[i])
+		return;
+	/* an item's index (most hops into a big list) in the pointer itself,
+	 * odd as no allocation is: no string each */
+	if (l->kind == PC_EDGE_INDEX && l->i >= 0 && l->i < ((int64_t)1 << 40))
+		w->label[i] = (char *)(uintptr_t)((uint64_t)l->i << 1 | 1);
+	else
 		w->label[i] = fmt_label(w, l);
 }
 
@@ -886,7 +998,7 @@ static void label_one(void *arg, uint64_t ref, bool hidden, const struct pc_edge
 {
 	(void)hidden;
 	struct pc_why *w = arg;
-	if (!w->one && ref == w->addr[w->want])
+	if (!w->one && ref == node_addr(w, w->want))
 		w->one = fmt_label(w, l);
 }
 
@@ -905,7 +1017,7 @@ static const char *hop_uncached(struct pc_why *w, uint32_t i)
 	w->want = i;
 	w->one = NULL;
 	if (t)
-		pc_referents_labelled(w->py, w->R, w->addr[p], t, label_one, w);
+		pc_referents_labelled(w->py, w->R, node_addr(w, p), t, label_one, w);
 	if (!w->one && t && c_held(w, t)) {
 		struct pc_type *ct = node_type(w, i);
 		w->one = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
@@ -926,8 +1038,12 @@ static const char *hop(struct pc_why *w, uint32_t i)
 	if (!w->label[i] && p < ROOT) {
 		struct pc_type *t = node_type(w, p);
 		w->cur = p;
+		for (w->kid = i; w->kid > 0 && w->parent[w->kid - 1] == p; w->kid--)
+			;
+		for (w->kend = i + 1; w->kend < w->n && w->parent[w->kend] == p; w->kend++)
+			;
 		if (t)
-			pc_referents_labelled(w->py, w->R, w->addr[p], t, label_ref, w);
+			pc_referents_labelled(w->py, w->R, node_addr(w, p), t, label_ref, w);
 		if (!w->label[i] && t && c_held(w, t)) {
 			struct pc_type *ct = node_type(w, i);
 			w->label[i] = strdup(ct && ct->kind == PK_DICT ? ".localdicts" : "<C field>");
@@ -936,6 +1052,11 @@ static const char *hop(struct pc_why *w, uint32_t i)
 			char *s = NULL;
 			w->label[i] = asprintf(&s, "<opaque %s>", t ? t->name : "?") < 0 ? NULL : s;
 		}
+	}
+	if ((uintptr_t)w->label[i] & 1) {
+		char *b = w->ixbuf[w->ixpos++ % 8];
+		snprintf(b, sizeof(w->ixbuf[0]), "[%llu]", (unsigned long long)((uintptr_t)w->label[i] >> 1));
+		return b;
 	}
 	return w->label[i] ? w->label[i] : "?";
 }
@@ -963,13 +1084,13 @@ static bool closure_name(struct pc_why *w, uint32_t fn, uint32_t tuple, uint32_t
 	const struct pc_member_list *m = &py->L->members[PC_M_FUNC];
 	uint64_t code = 0;
 	for (int j = 0; j < m->n; j++)
-		if (!strcmp(m->name[j], "func_code") && !pc_u64(py, w->addr[fn] + (uint64_t)m->off[j], &code))
+		if (!strcmp(m->name[j], "func_code") && !pc_u64(py, node_addr(w, fn) + (uint64_t)m->off[j], &code))
 			code = 0;
 	if (!code)
 		return false;
 	int64_t nclosure, nnames;
 	char name[128];
-	tuple_item(py, w->addr[tuple], 0, &nclosure);
+	tuple_item(py, node_addr(w, tuple), 0, &nclosure);
 	uint64_t names = code_member(py, code, "co_localsplusnames"), s;
 	if (names) {
 		tuple_item(py, names, 0, &nnames);
@@ -1043,8 +1164,8 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 		char merged[300];
 		const char *lab = k == n - 1 ? "" : hop(w, chain[k]);
 		const char *tn = type_name(w, chain[k]);
-		struct pc_type *t = pc_type_of(w->py, w->addr[chain[k]]);
-		struct pc_type *pt = k < n - 1 ? pc_type_of(w->py, w->addr[chain[k + 1]]) : NULL;
+		struct pc_type *t = pc_type_of(w->py, node_addr(w, chain[k]));
+		struct pc_type *pt = k < n - 1 ? pc_type_of(w->py, node_addr(w, chain[k + 1])) : NULL;
 		bool via_dict = t && t->kind == PK_DICT && (!strcmp(lab, ".__dict__") || (pt && pt->kind == PK_MODULE));
 		if (via_dict && k > 0) {
 			const char *next = hop(w, chain[k - 1]);
@@ -1072,7 +1193,7 @@ static bool build_chain(struct pc_why *w, uint32_t i, char **textp, struct pc_wh
 		if (hops) {
 			hops[nhops].label = strdup(lab);
 			hops[nhops].type = esc ? strdup(esc) : strdup("?");
-			hops[nhops++].addr = w->addr[chain[k]];
+			hops[nhops++].addr = node_addr(w, chain[k]);
 		}
 		free(esc);
 	}
@@ -1206,7 +1327,7 @@ static void path_of(struct pc_why *w, int k, uint32_t i)
 		s->path.chain = strdup(key);   /* keep the shape, counted, its hops empty */
 	s->path.root = strdup(rootname);
 	s->count = 1;
-	s->sample = w->addr[i];
+	s->sample = node_addr(w, i);
 	s->unrooted = unrooted;
 }
 
@@ -1218,197 +1339,377 @@ static int by_count(const void *a, const void *b)
 
 /* ---- dominators ---- */
 
-/* The own size of node V of the dominator tree: its retained bytes less
- * its children's (the tree's children lists KIDS[COFF[V+1]..COFF[V+2])). */
-static uint64_t own_size(const uint64_t *rb, const uint32_t *coff, const uint32_t *kids, uint32_t v)
+/* The graph is the walk's own: each node's parent link is a tree edge
+ * (the root marks: edges from the virtual root, node 0; why node I is node
+ * I + 1), and only the other edges were kept (OSRC/ODST).  Memory is
+ * what peaks, so each array is freed as soon as its phase is done, and
+ * objects' sizes are read again where needed rather than kept. */
+
+static uint64_t node_size(struct pc_why *w, uint32_t i)
 {
-	uint64_t b = rb[v];
-	for (uint32_t e = coff[v + 1]; e < coff[v + 2]; e++)
-		b -= rb[kids[e]];
-	return b;
+	struct pc_type *t = node_type(w, i);
+	uint64_t size = 0;
+	if (t)
+		pc_sizeof(w->py, node_addr(w, i), t, &size);
+	return size;
 }
 
-/* What freeing every node of type T would free: the nodes the virtual
- * root no longer reaches when those are removed. */
-static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, const uint64_t *rb, const uint32_t *coff,
-			  const uint32_t *kids, struct pc_why_type *wt, uint8_t *seen, uint32_t *queue)
+/* The edges off the tree ordered by their target, for a pass over the
+ * nodes in order (no offsets per node): a stable radix sort of the pairs
+ * by target, 16 bits at a time, their sources shifted by one (the
+ * virtual root).  False when out of memory. */
+static bool preds_sort(struct pc_why *w)
 {
-	memset(seen, 0, g->n);
-	uint32_t head = 0, tail = 0;
-	uint64_t bytes = 0, objects = 0;
-	seen[0] = 1;
-	queue[tail++] = 0;
-	while (head < tail) {
-		uint32_t v = queue[head++];
-		for (uint32_t e = g->off[v]; e < g->off[v + 1]; e++) {
-			uint32_t s = g->succ[e];
-			if (seen[s])
-				continue;
-			seen[s] = 1;
-			struct pc_type *t = node_type(w, s - 1);
-			if (t && !strcmp(t->name, wt->name))
-				continue;
-			bytes += own_size(rb, coff, kids, s);
-			objects++;
-			queue[tail++] = s;
+	size_t m = w->noff;
+	w->osrc = malloc((m ? m : 1) * sizeof(*w->osrc));
+	if (!w->osrc)
+		return false;
+	size_t rd = 0;
+	uint32_t src = 0;
+	for (size_t j = 0; j < m; j++)
+		w->osrc[j] = src += kd_get(w->kd, &rd);
+	free(w->kd);
+	w->kd = NULL;
+	w->nkd = w->kdcap = 0;
+	uint32_t *ts = malloc((m ? m : 1) * sizeof(*ts));
+	uint32_t *td = malloc((m ? m : 1) * sizeof(*td));
+	uint32_t *count = malloc(65536 * sizeof(*count));
+	bool ok = ts && td && count;
+	for (int shift = 0; ok && shift < 32; shift += 16) {
+		memset(count, 0, 65536 * sizeof(*count));
+		for (size_t j = 0; j < m; j++)
+			count[w->odst[j] >> shift & 0xFFFF]++;
+		uint32_t at = 0;
+		for (size_t d = 0; d < 65536; d++) {
+			uint32_t c = count[d];
+			count[d] = at;
+			at += c;
 		}
+		for (size_t j = 0; j < m; j++) {
+			uint32_t k = count[w->odst[j] >> shift & 0xFFFF]++;
+			ts[k] = w->osrc[j];
+			td[k] = w->odst[j];
+		}
+		uint32_t *x = w->osrc;
+		w->osrc = ts;
+		ts = x;
+		x = w->odst;
+		w->odst = td;
+		td = x;
 	}
-	wt->freed_bytes = rb[0] - bytes;
-	wt->freed_objects = (g->n - 1) - objects;
+	free(ts);
+	free(td);
+	free(count);
+	if (ok)
+		for (size_t j = 0; j < m; j++) {
+			w->osrc[j]++;
+			w->odst[j]++;
+		}
+	return ok;
 }
 
-/* What node V's dominator subtree holds, by type: the largest few. */
-static void retains_of(struct pc_why *w, struct pc_why_suspect *t, uint32_t v, const uint32_t *coff, const uint32_t *kids,
-		       const uint64_t *rb, uint32_t *stack)
+/* What freeing every node of type WT would free: the nodes the virtual
+ * root no longer reaches when those are removed.  Reachability is the
+ * least fixpoint of "a parent or a predecessor is reached", found by
+ * passes in walk order (tree parents come first: one pass for the tree,
+ * more only along edges back in that order). */
+static void freed_by_type(struct pc_why *w, const struct pc_domgraph *g, struct pc_why_type *wt, uint8_t *reach,
+			  uint8_t *match, uint64_t *kept)
 {
-	struct acc { struct pc_type *t; uint64_t count, bytes; } *acc = NULL;
-	size_t nacc = 0, cap = 0;
-	uint32_t sp = 0;
-	stack[sp++] = v;
-	while (sp) {
-		uint32_t x = stack[--sp];
-		struct pc_type *ty = node_type(w, x - 1);
-		size_t k;
-		for (k = 0; k < nacc && acc[k].t != ty; k++)
-			;
-		if (k == nacc) {
-			if (nacc == cap) {
-				cap = cap ? cap * 2 : 32;
-				struct acc *a = realloc(acc, cap * sizeof(*a));
-				if (!a)
-					break;
-				acc = a;
+	for (size_t k = 0; k < w->ntypes; k++)
+		match[k] = !strcmp(w->types[k]->name, wt->name);
+	memset(reach, 0, g->n);
+	reach[0] = 1;
+	for (bool changed = true; changed;) {
+		changed = false;
+		size_t e = 0;
+		for (uint32_t v = 1; v < g->n; v++) {
+			if (reach[v])
+				continue;
+			uint16_t id = w->tid[v - 1];
+			struct pc_type *t = id == NO_TID ? pc_type_of(w->py, node_addr(w, v - 1)) : NULL;
+			if (id == NO_TID ? t && !strcmp(t->name, wt->name) : match[id])
+				continue;
+			uint32_t tp = g->tparent[v - 1];
+			bool r = tp >= g->entry || reach[tp + 1];
+			while (e < g->npred && g->pto[e] < v)
+				e++;
+			for (; !r && e < g->npred && g->pto[e] == v; e++)
+				r = reach[g->pfrom[e]];
+			if (r) {
+				reach[v] = 1;
+				changed = true;
 			}
-			acc[nacc++] = (struct acc){ ty, 0, 0 };
 		}
-		acc[k].count++;
-		acc[k].bytes += own_size(rb, coff, kids, x);
-		t->objects++;
-		for (uint32_t e = coff[x + 1]; e < coff[x + 2]; e++)
-			stack[sp++] = kids[e];
 	}
+	/* what is not reached is freed (the types' own nodes included);
+	 * sizes are read again for the smaller part: when that is what is
+	 * kept, *KEPT is its bytes, taken from the total once known */
+	uint64_t objects = 0;
+	for (uint32_t v = 1; v < g->n; v++)
+		objects += !reach[v];
+	bool freed_fewer = objects <= (g->n - 1) / 2;
+	uint64_t bytes = 0;
+	for (uint32_t v = 1; v < g->n; v++)
+		if (!reach[v] == freed_fewer)
+			bytes += node_size(w, v - 1);
+	wt->freed_objects = objects;
+	wt->freed_bytes = freed_fewer ? bytes : 0;
+	*kept = freed_fewer ? UINT64_MAX : bytes;
+}
+
+/* What a suspect's dominator subtree holds, by type. */
+struct acc {
+	struct pc_type *t;
+	uint64_t count, bytes;
+};
+struct accs {
+	struct acc *a;
+	size_t n, cap, last;
+	uint64_t objects;
+};
+
+static bool acc_add(struct accs *x, struct pc_type *t, uint64_t count, uint64_t bytes)
+{
+	size_t k = x->last;
+	if (k >= x->n || x->a[k].t != t)
+		for (k = 0; k < x->n && x->a[k].t != t; k++)
+			;
+	if (k == x->n) {
+		if (x->n == x->cap) {
+			size_t cap = x->cap ? x->cap * 2 : 32;
+			struct acc *a = realloc(x->a, cap * sizeof(*a));
+			if (!a)
+				return false;
+			x->a = a;
+			x->cap = cap;
+		}
+		x->a[x->n++] = (struct acc){ t, 0, 0 };
+	}
+	x->last = k;
+	x->a[k].count += count;
+	x->a[k].bytes += bytes;
+	return true;
+}
+
+static void retains_fill(struct pc_why_suspect *t, struct accs *x)
+{
+	t->objects = x->objects;
 	for (int r = 0; r < 5; r++) {
-		size_t best = nacc;
-		for (size_t k = 0; k < nacc; k++)
-			if (acc[k].t && (best == nacc || acc[k].bytes > acc[best].bytes))
+		size_t best = x->n;
+		for (size_t k = 0; k < x->n; k++)
+			if (x->a[k].t && (best == x->n || x->a[k].bytes > x->a[best].bytes))
 				best = k;
-		if (best == nacc)
+		if (best == x->n)
 			break;
-		const char *name = acc[best].t ? acc[best].t->name : "?";
+		const char *name = x->a[best].t->name;
 		t->by[t->nby].type = pc_text_escape(name, strlen(name));
-		t->by[t->nby].count = acc[best].count;
-		t->by[t->nby].bytes = acc[best].bytes;
+		t->by[t->nby].count = x->a[best].count;
+		t->by[t->nby].bytes = x->a[best].bytes;
 		t->nby++;
-		acc[best].t = NULL;
+		x->a[best].t = NULL;
 	}
-	free(acc);
+}
+
+/* The subtrees of the NBEST suspects BEST[] by type, in one pass: IDOM
+ * is made over, in place, into each node's nearest suspect at or above it
+ * (a node's dominator is numbered before it, so it is done first); a
+ * suspect's inner suspects are then added to it, innermost first. */
+static bool retains_all(struct pc_why *w, uint32_t n, uint32_t *idom, const uint32_t *best, size_t nbest, struct accs *acc)
+{
+	uint32_t *sorted = malloc((nbest ? nbest : 1) * sizeof(*sorted));
+	uint32_t *outer = malloc((nbest ? nbest : 1) * sizeof(*outer));
+	if (!sorted || !outer) {
+		free(sorted);
+		free(outer);
+		return false;
+	}
+	/* suspects by node number, each with its index in BEST */
+	for (size_t j = 0; j < nbest; j++) {
+		size_t k = j;
+		while (k > 0 && best[sorted[k - 1]] > best[j]) {
+			sorted[k] = sorted[k - 1];
+			k--;
+		}
+		sorted[k] = (uint32_t)j;
+	}
+	bool ok = true;
+	size_t next = 0;
+	idom[0] = PC_DOM_NONE;
+	for (uint32_t v = 1; v < n && ok; v++) {
+		uint32_t up = idom[idom[v]];
+		if (next < nbest && best[sorted[next]] == v) {
+			outer[sorted[next]] = up;
+			up = sorted[next++];
+		}
+		idom[v] = up;
+		if (up == PC_DOM_NONE)
+			continue;
+		ok = acc_add(&acc[up], node_type(w, v - 1), 1, node_size(w, v - 1));
+		acc[up].objects++;
+	}
+	/* inner suspects (numbered after their outer ones) first */
+	for (size_t s = nbest; ok && s-- > 0;) {
+		uint32_t j = sorted[s], o = outer[j];
+		if (o == PC_DOM_NONE)
+			continue;
+		for (size_t k = 0; ok && k < acc[j].n; k++)
+			ok = acc_add(&acc[o], acc[j].a[k].t, acc[j].a[k].count, acc[j].a[k].bytes);
+		acc[o].objects += acc[j].objects;
+	}
+	free(sorted);
+	free(outer);
+	return ok;
+}
+
+/* Retained bytes in 4 bytes a node: a sum from RB_BIG up (a node that
+ * keeps 4 GiB alive; few have one) is kept in a table of its own. */
+#define RB_BIG UINT32_MAX
+struct rbytes {
+	uint32_t *small;
+	uint32_t *key;       /* open addressing: node + 1, 0 empty */
+	uint64_t *val;
+	size_t nbig, cap;
+	bool oom;
+};
+
+static uint64_t *rb_slot(struct rbytes *r, uint32_t v, bool make)
+{
+	if (make && (r->nbig + 1) * 2 > r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		uint32_t *k = calloc(cap, sizeof(*k));
+		uint64_t *x = malloc(cap * sizeof(*x));
+		if (!k || !x) {
+			free(k);
+			free(x);
+			r->oom = true;
+			return NULL;
+		}
+		for (size_t i = 0; i < r->cap; i++)
+			if (r->key[i]) {
+				size_t h = (r->key[i] * 2654435761u) & (cap - 1);
+				while (k[h])
+					h = (h + 1) & (cap - 1);
+				k[h] = r->key[i];
+				x[h] = r->val[i];
+			}
+		free(r->key);
+		free(r->val);
+		r->key = k;
+		r->val = x;
+		r->cap = cap;
+	}
+	if (!r->cap)
+		return NULL;
+	size_t h = ((v + 1) * 2654435761u) & (r->cap - 1);
+	for (; r->key[h]; h = (h + 1) & (r->cap - 1))
+		if (r->key[h] == v + 1)
+			return &r->val[h];
+	if (!make)
+		return NULL;
+	r->key[h] = v + 1;
+	r->nbig++;
+	return &r->val[h];
+}
+
+static uint64_t rb_get(struct rbytes *r, uint32_t v)
+{
+	if (r->small[v] != RB_BIG)
+		return r->small[v];
+	uint64_t *x = rb_slot(r, v, false);
+	return x ? *x : 0;
+}
+
+static void rb_set(struct rbytes *r, uint32_t v, uint64_t b)
+{
+	if (b < RB_BIG) {
+		r->small[v] = (uint32_t)b;
+		return;
+	}
+	uint64_t *x = rb_slot(r, v, true);
+	if (x) {
+		*x = b;
+		r->small[v] = RB_BIG;
+	}
+}
+
+static void rb_free(struct rbytes *r)
+{
+	free(r->small);
+	free(r->key);
+	free(r->val);
 }
 
 /* The dominator tree under a virtual root (node 0) whose successors are
- * every root object; why node I is node I + 1.  Memory is what peaks, so
- * the graph is the walk's own edge arrays made over in place, sizes are
- * summed into retained bytes in place (an object's own size is its retained
- * bytes less its children's), and each array is freed once done. */
+ * every root object; why node I is node I + 1. */
 static bool dominate(struct pc_why *w)
 {
 	uint32_t n = (uint32_t)w->n + 1;
-	uint32_t nroot = 0;
-	for (size_t i = 0; i < w->n; i++)
-		nroot += w->parent[i] >= ROOT;
-	uint64_t m = (uint64_t)nroot + w->nedges;
-	if (m >= UINT32_MAX || w->n >= UINT32_MAX - 2)
+	if (w->n >= UINT32_MAX - 2 || w->noff >= UINT32_MAX)
 		return false;
-	/* successors: the roots (node 0's), then the edges, shifted by one */
-	uint32_t *succ = realloc(w->edges, (m ? m : 1) * sizeof(*succ));
-	uint32_t *off = realloc(w->eoff, ((size_t)n + 1) * sizeof(*off));
-	if (succ)
-		w->edges = succ;
-	if (off)
-		w->eoff = off;
-	if (!succ || !off)
+	if (!preds_sort(w))
 		return false;
-	w->ecap = m;
-	memmove(succ + nroot, succ, w->nedges * sizeof(*succ));
-	for (uint64_t e = nroot; e < m; e++)
-		succ[e]++;
-	uint32_t k = 0;
-	for (size_t i = 0; i < w->n; i++)
-		if (w->parent[i] >= ROOT)
-			succ[k++] = (uint32_t)i + 1;
-	/* a node never expanded (out of memory) has no edges */
-	if (!w->expanded)
-		off[0] = 0;
-	for (size_t i = w->expanded + 1; i <= w->n; i++)
-		off[i] = off[w->expanded];
-	/* node I's edges start at OFF[I + 1] now, past the roots */
-	for (size_t j = w->n + 1; j-- > 0;)
-		off[j + 1] = off[j] + nroot;
-	off[0] = 0;
-	struct pc_domgraph g = { n, off, succ };
+	struct pc_domgraph g = { n, w->parent, ROOT, w->odst, w->osrc, w->noff };
 	uint32_t *idom = malloc((size_t)n * sizeof(*idom));
-	uint32_t *order = malloc((size_t)n * sizeof(*order));
-	uint32_t norder = 0;
-	bool ok = idom && order && pc_dominators(&g, idom, order, &norder);
-	uint64_t *rb = ok ? malloc((size_t)n * sizeof(*rb)) : NULL;
-	uint32_t *best = ok ? calloc(w->top + 1, sizeof(*best)) : NULL;
-	ok = ok && rb && best;
-	size_t nbest = 0;
-	if (ok) {
-		rb[0] = 0;
-		for (size_t i = 0; i < w->n; i++) {
-			struct pc_type *t = node_type(w, i);
-			rb[i + 1] = 0;
-			if (t)
-				pc_sizeof(w->py, w->addr[i], t, &rb[i + 1]);
-		}
-		/* a node's dominator comes before it in reverse postorder */
-		for (uint32_t i = norder; i-- > 1;)
-			rb[idom[order[i]]] += rb[order[i]];
-		w->rep.reachable_bytes = rb[0];
-		/* the TOP largest dominated subtrees (the virtual root aside) */
-		for (uint32_t i = 1; i < norder; i++) {
-			uint32_t v = order[i];
-			size_t j = nbest < w->top ? nbest++ : w->top;
-			if (j == w->top && rb[v] <= rb[best[w->top - 1]])
-				continue;
-			if (j == w->top)
-				j = w->top - 1;
-			while (j > 0 && rb[best[j - 1]] < rb[v]) {
-				best[j] = best[j - 1];
-				j--;
-			}
-			best[j] = v;
-		}
-	}
-	free(order);
-	/* children lists of the dominator tree: COFF[V+1] counts V's, then
-	 * (summed) holds the end of V's list, then (filled backwards) its
-	 * start, and the end is the next one's start, COFF[V+2] */
-	uint32_t *coff = ok ? calloc((size_t)n + 2, sizeof(*coff)) : NULL;
-	uint32_t *kids = ok ? malloc((size_t)n * sizeof(*kids)) : NULL;
-	ok = ok && coff && kids;
-	if (ok) {
-		for (uint32_t v = 1; v < n; v++)
-			if (idom[v] != PC_DOM_NONE)
-				coff[idom[v] + 1]++;
-		for (uint32_t v = 0; v <= n; v++)
-			coff[v + 1] += coff[v];
-		for (uint32_t v = n; v-- > 1;)
-			if (idom[v] != PC_DOM_NONE)
-				kids[--coff[idom[v] + 1]] = v;
-		/* now V's children are KIDS[COFF[V+1]..COFF[V+2]) */
-	}
-	free(idom);
-	uint8_t *seen = ok ? malloc(n) : NULL;
-	uint32_t *queue = ok ? malloc((size_t)n * sizeof(*queue)) : NULL;
-	ok = ok && seen && queue;
+	uint8_t *reach = malloc(n);
+	uint8_t *match = malloc(w->ntypes ? w->ntypes : 1);
+	uint64_t *kept = calloc(w->rep.ntypes ? (size_t)w->rep.ntypes : 1, sizeof(*kept));
+	bool ok = idom && reach && match && kept;
+	if (ok)
+		pc_dominators(&g, idom);
 	if (ok)
 		for (int t = 0; t < w->rep.ntypes; t++)
 			if (w->rep.types[t].count)
-				freed_by_type(w, &g, rb, coff, kids, &w->rep.types[t], seen, queue);
-	free(seen);
+				freed_by_type(w, &g, &w->rep.types[t], reach, match, &kept[t]);
+	free(reach);
+	free(match);
+	free(w->osrc);
+	free(w->odst);
+	w->osrc = w->odst = NULL;
+	w->noff = 0;
+	/* retained bytes: each node's own size, added into its dominator's
+	 * from the last node to the first (children first) */
+	struct rbytes rb = { ok ? malloc((size_t)n * sizeof(*rb.small)) : NULL, NULL, NULL, 0, 0, false };
+	uint32_t *best = ok ? calloc(w->top + 1, sizeof(*best)) : NULL;
+	/* the retained bytes of BEST[J], largest first */
+	uint64_t *bytes = ok ? calloc(w->top + 1, sizeof(*bytes)) : NULL;
+	ok = ok && rb.small && best && bytes;
+	size_t nbest = 0;
+	if (ok) {
+		rb.small[0] = 0;
+		for (uint32_t i = 0; i < w->n; i++)
+			rb_set(&rb, i + 1, node_size(w, i));
+		for (uint32_t v = n; v-- > 1;)
+			rb_set(&rb, idom[v], rb_get(&rb, idom[v]) + rb_get(&rb, v));
+		ok = !rb.oom;
+		w->rep.reachable_bytes = rb_get(&rb, 0);
+		for (int t = 0; t < w->rep.ntypes; t++)
+			if (w->rep.types[t].count && kept[t] != UINT64_MAX)
+				w->rep.types[t].freed_bytes = w->rep.reachable_bytes - kept[t];
+		/* the TOP largest dominated subtrees (the virtual root aside) */
+		for (uint32_t v = 1; ok && v < n; v++) {
+			uint64_t b = rb_get(&rb, v);
+			size_t j = nbest < w->top ? nbest++ : w->top;
+			if (j == w->top && b <= bytes[w->top - 1])
+				continue;
+			if (j == w->top)
+				j = w->top - 1;
+			while (j > 0 && bytes[j - 1] < b) {
+				best[j] = best[j - 1];
+				bytes[j] = bytes[j - 1];
+				j--;
+			}
+			best[j] = v;
+			bytes[j] = b;
+		}
+	}
 	w->rep.suspects = ok ? calloc(nbest ? nbest : 1, sizeof(*w->rep.suspects)) : NULL;
-	ok = ok && w->rep.suspects;
+	struct accs *acc = ok ? calloc(nbest ? nbest : 1, sizeof(*acc)) : NULL;
+	ok = ok && w->rep.suspects && acc;
+	rb_free(&rb);
+	free(kept);
+	ok = ok && retains_all(w, n, idom, best, nbest, acc);
+	free(idom);
 	for (size_t j = 0; ok && j < nbest; j++) {
 		struct pc_why_suspect *t = &w->rep.suspects[w->rep.nsuspects];
 		uint32_t v = best[j];
@@ -1417,20 +1718,92 @@ static bool dominate(struct pc_why *w)
 		if (!build_chain(w, v - 1, &t->path.chain, &t->path, &rootname, &unrooted))
 			continue;
 		t->path.root = strdup(rootname);
-		t->addr = w->addr[v - 1];
+		t->addr = node_addr(w, v - 1);
 		const char *tn = type_name(w, v - 1);
 		t->type = pc_text_escape(tn, strlen(tn));
-		t->bytes = rb[v];
-		retains_of(w, t, v, coff, kids, rb, queue);
+		t->bytes = bytes[j];
+		retains_fill(t, &acc[j]);
 		w->rep.nsuspects++;
 	}
+	for (size_t j = 0; acc && j < nbest; j++)
+		free(acc[j].a);
+	free(acc);
+	free(bytes);
 	w->rep.dominated = ok;
 	free(best);
-	free(coff);
-	free(kids);
-	free(queue);
-	free(rb);
 	return ok;
+}
+
+/* The nodes numbered by address, for find(): SEEN emptied of what was no
+ * object and ranked (no address index kept while walking). */
+static bool index_build(struct pc_why *w)
+{
+	pc_visited_clear(w->seen);
+	for (size_t i = 0; i < w->n; i++)
+		pc_visited_mark(w->seen, node_addr(w, i));
+	if (!pc_visited_rank_build(w->seen))
+		return false;
+	w->rank2id = malloc((w->n ? w->n : 1) * sizeof(*w->rank2id));
+	if (!w->rank2id)
+		return false;
+	for (size_t i = 0; i < w->n; i++)
+		w->rank2id[pc_visited_rank(w->seen, node_addr(w, i))] = (uint32_t)i;
+	return true;
+}
+
+/* The references kept while walking, to nodes now, less those along the
+ * tree (a parent's reference to its child met again): the pairs are
+ * made over in place, the addresses' array into the targets'. */
+static bool off_tree(struct pc_why *w)
+{
+	uint32_t *dst = w->kpos;
+	size_t k = 0, rd = 0, wr = 0;
+	uint32_t src = 0, kept = 0;
+	for (size_t j = 0; j < w->nk; j++) {
+		uint32_t p = w->kpos[j];
+		uint64_t a = w->chunk[p >> CHUNK_LOG] + (uint64_t)(p & ((1u << CHUNK_LOG) - 1)) * 8;
+		src += kd_get(w->kd, &rd);
+		uint32_t to = find(w, a);
+		if (to == UINT32_MAX || w->parent[to] == src)
+			continue;
+		/* the increase since the last kept, written over what was read:
+		 * a sum takes no more bytes than its parts */
+		wr = kd_put(w->kd, wr, src - kept);
+		kept = src;
+		dst[k++] = to;
+	}
+	uint32_t *d = realloc(dst, (k ? k : 1) * sizeof(*d));
+	w->odst = d ? d : dst;
+	uint8_t *kd = realloc(w->kd, wr ? wr : 1);
+	if (kd)
+		w->kd = kd;
+	w->nkd = wr;
+	w->kpos = NULL;
+	w->noff = k;
+	w->nk = w->kcap = 0;
+	return true;
+}
+
+/* dump's graph: each node's references to nodes, in order, read again. */
+static bool edges_all(struct pc_why *w)
+{
+	w->eoff = malloc((w->n + 1) * sizeof(*w->eoff));
+	if (!w->eoff)
+		return false;
+	w->rewalk = true;
+	for (size_t i = 0; i < w->n && !w->oom; i++) {
+		w->eoff[i] = (uint32_t)w->nedges;
+		struct pc_type *t = node_type(w, i);
+		if (!t)
+			continue;
+		w->cur = (uint32_t)i;
+		pc_referents_labelled(w->py, w->R, node_addr(w, i), t, on_ref, w);
+		if (c_held(w, t))
+			scan_opaque(w, node_addr(w, i), t);
+	}
+	w->eoff[w->n] = (uint32_t)w->nedges;
+	w->rewalk = false;
+	return !w->oom;
 }
 
 struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *py)
@@ -1438,6 +1811,12 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	struct pc_why *w = arg;
 	w->py = py;
 	w->R = s->referents;
+#ifdef __GLIBC__
+	/* the walk's arrays are made and freed in phases: each from its own
+	 * mapping, given back when freed (a threshold raised by the
+	 * census's frees would put them in the heap, kept when freed) */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 	w->seen = pc_visited_create(py->mem);
 	if (!w->seen)
 		return pc_error_nomem();
@@ -1481,11 +1860,11 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 		uint64_t d;
 		thread_roots(w, interps[i], true);
 		if (L->interned_model == PC_INTERNED_INTERP && pc_u64(py, interps[i] + (uint64_t)L->is_interned, &d) && d &&
-		    find(w, d) == UINT32_MAX)
+		    !known(w, d))
 			add(w, d, root(w, "interned strings"));
 	}
 	uint64_t interned;
-	if (s->interned && pc_u64(py, s->interned, &interned) && interned && find(w, interned) == UINT32_MAX)
+	if (s->interned && pc_u64(py, s->interned, &interned) && interned && !known(w, interned))
 		add(w, interned, root(w, "interned strings"));
 	expand(w, 0);
 	w->rep.rooted = w->n;
@@ -1493,23 +1872,39 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 	 * (so a chain starts at its holder, not inside), then the cycles */
 	unrooted_walk(w);
 	w->rep.objects = w->n;
-	if (w->oom || (!w->slot && !index_grow(w)))
+	if (w->toobig)
+		return pc_error_new(PC_EXIT_FAILED, "why: the objects lie in more than %u GiB of mappings, more than "
+				    "its 4-byte node addresses cover", (NCHUNKS << (CHUNK_LOG + 3)) >> 30);
+	if (!w->on_graph) {
+		free(w->gc);    /* only the walk's opaque scans (and dump) need it */
+		w->gc = NULL;
+		w->ngc = w->gccap = 0;
+	}
+	if (w->oom || !index_build(w) || (w->top && !off_tree(w)) || (w->on_graph && !edges_all(w)))
 		return pc_error_nomem();
-	/* `dump` takes the graph as walked: before the dominator tree
-	 * rewrites the edges in place */
+	/* `dump` takes the graph as walked */
 	if (w->on_graph) {
 		struct pc_why_graph g = {
-			.py = py, .R = w->R, .n = w->n, .addr = w->addr, .parent = w->parent,
+			.py = py, .R = w->R, .n = w->n, .parent = w->parent,
 			.eoff = w->eoff, .edges = w->edges, .nedges = w->nedges,
 			.roots = w->roots, .nroots = w->nroots, .gc = w->gc, .ngc = w->ngc,
 		};
 		struct pc_error *err = w->on_graph(w->on_graph_arg, w, &g);
 		if (err)
 			return err;
+		free(w->eoff);
+		free(w->edges);
+		w->eoff = w->edges = NULL;
+		w->nedges = w->ecap = 0;
 	}
 	free(w->gc);    /* only the walk's opaque scans (and dump) needed it */
 	w->gc = NULL;
 	w->ngc = w->gccap = 0;
+	/* no address is looked up from here on */
+	free(w->rank2id);
+	w->rank2id = NULL;
+	pc_visited_destroy(w->seen);
+	w->seen = NULL;
 	w->label = calloc(w->n ? w->n : 1, sizeof(*w->label));
 	if (!w->label)
 		return pc_error_nomem();
@@ -1522,7 +1917,7 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 			if (strcmp(t->name, wt->name))
 				continue;
 			uint64_t size = 0;
-			pc_sizeof(py, w->addr[i], t, &size);
+			pc_sizeof(py, node_addr(w, i), t, &size);
 			wt->count++;
 			wt->bytes += size;
 			if (i >= w->rep.rooted)
@@ -1531,6 +1926,11 @@ struct pc_error *pc_why_on_copy(void *arg, struct pc_session *s, struct pc_py *p
 		}
 	}
 	index_free(w);
+#ifdef __GLIBC__
+	/* the labels were many small strings: give their pages back before
+	 * the dominators' arrays are made */
+	malloc_trim(0);
+#endif
 	if (w->top && !dominate(w))
 		return pc_error_nomem();
 	for (int k = 0; k < w->rep.ntypes; k++)
@@ -1544,6 +1944,11 @@ void pc_why_on_graph(struct pc_why *w, pc_why_graph_fn fn, void *arg)
 {
 	w->on_graph = fn;
 	w->on_graph_arg = arg;
+}
+
+uint64_t pc_why_addr(const struct pc_why *w, uint32_t i)
+{
+	return node_addr(w, i);
 }
 
 uint32_t pc_why_node(const struct pc_why *w, uint64_t addr)
