@@ -46,15 +46,17 @@ struct pc_rule {
 struct pc_rulebook;
 
 /* L is the build's layout table (offsets shared with sizing); MOD is the
- * interpreter module: its symbols and line tables name the
- * traverse function a type points to.  MAJOR.MINOR.MICRO is the build's
- * version (MICRO -1: unknown): a traverse may visit more in a later patch
- * release. */
+ * interpreter module: its symbols (and line tables, where two functions
+ * share a name) name the traverse function a type points to, all read
+ * here, so MOD and its DWARF may be let go of after.  MAJOR.MINOR.MICRO
+ * is the build's version (MICRO -1: unknown): a traverse may visit more
+ * in a later patch release. */
 struct pc_error *pc_rulebook_create(const struct pc_layout *L, Dwfl_Module *mod, int major, int minor,
 				    int micro, struct pc_rulebook **out);
 void pc_rulebook_destroy(struct pc_rulebook *book);
-/* Traverse functions of MOD too: an extension module the build keeps
- * apart (lib-dynload), at its addresses in the build's first process. */
+/* Traverse functions of MOD too (read now, as above): an extension module
+ * the build keeps apart (lib-dynload), at its addresses in the build's
+ * first process. */
 void pc_rulebook_add_module(struct pc_rulebook *book, Dwfl_Module *mod);
 #define PC_EXT_MODULES 8
 

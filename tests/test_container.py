@@ -143,7 +143,7 @@ class Container:
 
     def __init__(self, root, program, binds, nodebug=False, copy=False):
         self.env = dict(os.environ, CT_ROOT=root, CT_PROGRAM=program, CT_BINDS=":".join(binds),
-                        CT_NODEBUG="1" if nodebug else "", CT_COPY=copy if copy == "strip" or str(copy).startswith("/") else "1" if copy else "")
+                        CT_NODEBUG="1" if nodebug else "", CT_COPY="strip" if copy == "strip" else "1" if copy else "")
         self.program = program
 
     def __enter__(self):

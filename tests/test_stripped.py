@@ -14,7 +14,7 @@ copied executable with PYTHONHOME) and:
     table compiled in from layout/3.13.*.json): the gc census must be exact
     against gc.get_objects() (test_snapshot's check_census) and the
     reachable census must match the in-process gc.get_referents() closure
-    (test_reachable's zoo, on the --strip-all copy), and `why` on
+    (test_reachable's zoo, on the hardest copy: see below), and `why` on
     tests/targets/why_target.py must give test_why's exact paths (frame
     roots at the line each frame runs), the same checks the DWARF runs
     pass; without
@@ -30,20 +30,25 @@ cookie alone (.dynsym's symbol made STT_COMMON, the .PyRuntime section
 renamed), and with a second copy of libpython dlopen()ed but never run,
 with and without symbols: the gc census must come from the running one.
 
-A third copy, "nosyms" (3.7+ with a table), is --strip-all whose .dynsym
+A third copy, "nosyms" (wants_nosyms: the oldest of 3.7+, each static
+interpreter, each 3.13+), is --strip-all whose .dynsym
 names none of the builtin types (PyType_Type, PyLong_Type... and
 _PySet_Dummy made STT_COMMON: the dynamic linker still resolves them for
 extension modules, pycensus does not take them) nor, on 3.13+, the runtime
 (_PyRuntime hidden, .PyRuntime renamed): a binary that exports nothing.
 pycensus finds the runtime by its cookie and the types from the runtime
 (the builtins dict, then each kind's type by name as the census meets it);
-the gc census exact and the reachable zoo as for --strip-all.
+the gc census exact, and the reachable zoo runs on this copy (a --strip-all
+one, with its types hidden besides).
 
 Debian sid's static python3.13, 3.14 and 3.15 (scripts/sid-root) run the
 same way in a container (test_container's in_container.sh, CT_COPY=strip:
-a --strip-all copy, the root's /usr/lib/debug hidden; and the nosyms copy,
-made on the host, CT_COPY=/FILE), censused from the host from the tables
-generated from sid's -dbg (`make tables`).
+a --strip-all copy, the root's /usr/lib/debug hidden), censused from the
+host from the tables generated from sid's -dbg (`make tables`); their
+nosyms copies run in the main loop (scripts/sid-python).  The reachable zoo
+runs once per interpreter, on the hardest copy it runs from: nosyms, else
+--strip-all, else --strip-debug (2.7; not 3.6, whose rules there match by
+symbol as in its DWARF run).
 
 Where a table declares the first patch release it describes (3.14.10's:
 3.14.5, before which the incremental GC had other lists), the --strip-all
@@ -133,6 +138,18 @@ def stripped_copy(py, how, workdir):
             f.write('#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@"\n' % (d, py["path"]))
     os.chmod(wrapper, 0o755)
     return wrapper, copy
+
+
+def wants_nosyms(py, done_one):
+    """Whether PY gets a nosyms copy: each kind of binary once, not every
+    version (the file's time): the oldest version that runs without
+    .symtab (3.7), every static interpreter (Debian's, sid's) and every
+    3.13+ (the runtime found by its cookie too)."""
+    v = tuple(py["version"][:2])
+    if v <= (3, 6) or not has_table(py["version"]):
+        return False    # (refused for the two others' reasons already)
+    static = os.path.realpath(py["path"]) == os.path.realpath(py["elf"]) or bool(py.get("root"))
+    return not done_one or static or v in DEBUG_OFFSETS_ANY
 
 
 def make_copy(elf, copy, how, version):
@@ -531,7 +548,9 @@ def check_sid(rep, pc, workdir):
         return
     root = r.stdout.strip().splitlines()[-1]
     binds = [workdir, os.path.dirname(HERE), os.path.dirname(pc.path)]
-    for v, how in ((v, how) for v in test_container.SUPPORTED for how in ("all", "nosyms")):
+    # (their nosyms copies run in the main loop, through scripts/sid-python)
+    for v in test_container.SUPPORTED:
+        how = "all"
         label = "sid-%s-strip-%s" % (v, how)
         version = tuple(int(x) for x in v.split("."))
         program = "/usr/bin/python" + v
@@ -540,12 +559,7 @@ def check_sid(rep, pc, workdir):
             rep.fail(label, "table", "no layout/%s.*.json" % v)
             continue
         py = {"label": label, "path": test_container.IN_CONTAINER, "version": version}
-        how_copy = "strip"
-        if how == "nosyms":
-            # made on the host, copied in by in_container.sh (CT_COPY=/FILE)
-            how_copy = os.path.join(tempfile.mkdtemp(prefix=label + "-", dir=workdir), "python" + v)
-            make_copy(root + program, how_copy, how, version)
-        with test_container.Container(root, program, binds, nodebug=True, copy=how_copy):
+        with test_container.Container(root, program, binds, nodebug=True, copy="strip"):
             target = test_snapshot.Target(py["path"], workdir, label + "-premise")
             try:
                 target.wait_ready(READY_TIMEOUT)
@@ -578,6 +592,7 @@ def main():
             rep.skip("setup", "binutils", "objcopy/readelf not installed")
             return rep.summary()
         wrong_done = False
+        first_nosyms = False
         for py in pythons.discover():
             if args.only and args.only not in py["label"]:
                 continue
@@ -585,10 +600,11 @@ def main():
                 rep.skip(py["label"], "", py["skip_reason"] or "no ELF")
                 continue
             try:
+                nosyms = wants_nosyms(py, first_nosyms)
+                first_nosyms = first_nosyms or nosyms
                 for how in ("all", "debug", "nosyms"):
-                    if how == "nosyms" and (tuple(py["version"][:2]) <= (3, 6) or
-                                            not has_table(py["version"])):
-                        continue   # (refused for the two others' reasons already)
+                    if how == "nosyms" and not nosyms:
+                        continue
                     label = "%s-strip-%s" % (py["label"], how)
                     wrapper, copy = stripped_copy(py, how, workdir)
                     ok, _ = premise(rep, label, how, copy, os.path.realpath(py["elf"]), py["version"])
@@ -605,12 +621,14 @@ def main():
                     check_gc(rep, pc, spy, label, copy, workdir)
                     if how == "all":
                         check_patch_range(rep, pc, py, label, workdir)
-                    # The reachable zoo once per interpreter, on the harder
-                    # copy: with .symtab the rules match by symbol, as the
-                    # DWARF runs' do.
-                    # (2.7, 3.6: on the --strip-debug copy, the only one
-                    # they run from)
-                    if (how != "debug" or tuple(py["version"][:2]) <= (3, 6)) and not args.quick:
+                    # The reachable zoo once per interpreter, on the
+                    # hardest copy it runs from: nosyms, else --strip-all,
+                    # else (2.7: its table) --strip-debug; 3.6's
+                    # --strip-debug copy matches rules by symbol as its
+                    # DWARF run does (the file's time).
+                    old = tuple(py["version"][:2]) <= (3, 6)
+                    zoo = "debug" if py["version"][0] < 3 else None if old else "nosyms" if nosyms else "all"
+                    if how == zoo and not args.quick:
                         test_reachable.check_zoo(rep, pc, spy, workdir, False)
                         # why's paths, frame roots at their running line:
                         # the line facts from the table (and 3.13+'s

@@ -10,8 +10,7 @@
 # root's /usr/lib/debug.  CT_COPY=1 runs a copy of the program from a tmpfs
 # (so a test can delete it: "(deleted)" in the maps); CT_COPY=strip makes
 # that copy with `objcopy --strip-all`, less its build-id and debuglink (no
-# DWARF, no .symtab, nothing a debug file is found by); CT_COPY=/FILE runs
-# FILE, a copy the test prepared on the host, in its place.
+# DWARF, no .symtab, nothing a debug file is found by).
 set -e
 if [ -z "$CT_STAGE" ]; then
 	CT_STAGE=1 exec unshare --mount --pid --fork --kill-child "$0" "$@"
@@ -39,9 +38,6 @@ done
 IFS=$old_ifs
 if [ "$COPY" = 1 ]; then
 	cp "$ROOT$PROGRAM" "$ROOT/mnt/$(basename "$PROGRAM")"
-	PROGRAM=/mnt/$(basename "$PROGRAM")
-elif [ "${COPY#/}" != "$COPY" ]; then
-	cp "$COPY" "$ROOT/mnt/$(basename "$PROGRAM")"
 	PROGRAM=/mnt/$(basename "$PROGRAM")
 elif [ "$COPY" = strip ]; then
 	objcopy --strip-all --remove-section .note.gnu.build-id --remove-section .gnu_debuglink \
