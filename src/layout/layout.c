@@ -1307,11 +1307,14 @@ struct pc_error *pc_layout_from(struct pc_layout *L, struct pc_dwarf_index *idx,
 		src[n++] = pc_layout_abi_source();
 		return pc_layout_build(L, src, n, major, minor);
 	}
-	struct pc_layout_source table;
-	struct pc_error *err = pc_layout_table_source(path, &table);
+	/* A table read back is asked as a compiled-in one is: the "abi"
+	 * source after it (tables hold none of its facts). */
+	struct pc_layout_source src[2];
+	struct pc_error *err = pc_layout_table_source(path, &src[0]);
 	if (err)
 		return err;
-	err = pc_layout_build(L, &table, 1, major, minor);
-	pc_layout_table_free(&table);
+	src[1] = pc_layout_abi_source();
+	err = pc_layout_build(L, src, 2, major, minor);
+	pc_layout_table_free(&src[0]);
 	return err;
 }
