@@ -10,8 +10,8 @@ _PyRuntime (libpython, or the executable of a static build) is copied twice:
 found for them.  The interpreter runs on the copy (LD_LIBRARY_PATH, or the
 copied executable with PYTHONHOME) and:
 
-  * where pycensus has offsets without DWARF (3.13: _Py_DebugOffsets plus the
-    table compiled in from layout/3.13.*.json): the gc census must be exact
+  * where pycensus has offsets without DWARF (3.13-3.15: _Py_DebugOffsets
+    plus the table compiled in from layout/X.Y.*.json): the gc census must be exact
     against gc.get_objects() (test_snapshot's check_census) and the
     reachable census must match the in-process gc.get_referents() closure
     (test_reachable's zoo, on the hardest copy: see below), and `why` on
@@ -21,7 +21,9 @@ copied executable with PYTHONHOME) and:
     .symtab the traverse rules know each tp_traverse function by the type
     that sets it (its name, a Python class, a struct sequence) instead of
     its symbol; `info` says "offsets": "debug_offsets+table" and which
-    table;
+    table, and every layout fact it says came from debug_offsets has the
+    value `info` gives from the same interpreter's DWARF (so a wrong offset
+    in src/layout/debug_offsets.c's formats fails here);
   * elsewhere (no table yet for that version): exit 6 naming what to
     install, and the census checks SKIP saying so.
 
@@ -93,7 +95,7 @@ CENSUS_TIMEOUT = 120
 # Versions pycensus reads without DWARF (a layout table in layout/).
 TABLES = os.path.join(os.path.dirname(HERE), "layout")
 # Versions whose _Py_DebugOffsets pycensus reads (src/layout/debug_offsets.c).
-DEBUG_OFFSETS = {(3, 13)}
+DEBUG_OFFSETS = {(3, 13), (3, 14), (3, 15)}
 # Versions whose runtime a cookie scan finds (3.13+).
 DEBUG_OFFSETS_ANY = {(3, 13), (3, 14), (3, 15)}
 
@@ -209,8 +211,51 @@ def maps_copy(target, copy):
         return copy in f.read()
 
 
+_dwarf_facts = {}
+
+
+def dwarf_facts(pc, python, workdir, label):
+    """{fact: value} of `info` on PYTHON (with DWARF: "offsets" "dwarf"),
+    once per interpreter; raises TargetError when that does not hold."""
+    if python not in _dwarf_facts:
+        target = test_snapshot.Target(python, workdir, label + "-dwarf")
+        try:
+            target.wait_ready(READY_TIMEOUT)
+            rc, out, err, _ = pc.run(["info", target.pid])
+        finally:
+            target.kill()
+        info, why = harness.parse_json(out) if rc == 0 else (None, "exit %r: %s" % (rc, short(err)))
+        if info is None:
+            raise TargetError("info on %s: %s" % (python, why))
+        if (info.get("python") or {}).get("offsets") != "dwarf":
+            raise TargetError("info on %s: offsets %r, not from DWARF" % (
+                python, (info.get("python") or {}).get("offsets")))
+        _dwarf_facts[python] = {f["fact"]: f["value"] for f in info["layout"]["facts"]}
+    return _dwarf_facts[python]
+
+
+def check_record_facts(rep, pc, label, info, python, workdir):
+    """Every fact INFO (of a copy without DWARF) took from _Py_DebugOffsets
+    equals the DWARF's of PYTHON, the same build with its debug information."""
+    try:
+        dwarf = dwarf_facts(pc, python, workdir, label)
+    except TargetError as e:
+        rep.fail(label, "record facts", str(e))
+        return
+    rec = {f["fact"]: f["value"] for f in (info.get("layout") or {}).get("facts") or []
+           if f.get("from") == "debug_offsets"}
+    if not rec:
+        rep.fail(label, "record facts", "no layout fact from debug_offsets")
+        return
+    bad = ["%s=%r (DWARF %r)" % (k, v, dwarf.get(k)) for k, v in sorted(rec.items()) if dwarf.get(k) != v]
+    rep.check(not bad, label, "record facts = DWARF", "%d facts from _Py_DebugOffsets equal the DWARF's" % len(rec),
+              "; ".join(bad))
+
+
 def check_gc(rep, pc, py, label, copy, workdir, also=None):
-    """The gc census of PY (running COPY, and ALSO if given) exact."""
+    """The gc census of PY (running COPY, and ALSO if given) exact; with
+    py["dwarf"] (the same interpreter with DWARF), the record's facts
+    against its DWARF."""
     target = test_snapshot.Target(py["path"], workdir, label)
     try:
         target.wait_ready(READY_TIMEOUT)
@@ -252,6 +297,8 @@ def check_gc(rep, pc, py, label, copy, workdir, also=None):
                 ip.get("offsets_table") == p.get("offsets_table") else \
                 "info says %r/%r" % (ip.get("offsets"), ip.get("offsets_table"))
         rep.check(why is None, label, "info offsets", "same as snapshot", why)
+        if info is not None and py.get("dwarf") and py["version"][:2] in DEBUG_OFFSETS:
+            check_record_facts(rep, pc, label, info, py["dwarf"], workdir)
     except TargetError as e:
         rep.fail(label, "target", str(e))
     finally:
@@ -558,7 +605,8 @@ def check_sid(rep, pc, workdir):
         if not has_table(version):
             rep.fail(label, "table", "no layout/%s.*.json" % v)
             continue
-        py = {"label": label, "path": test_container.IN_CONTAINER, "version": version}
+        py = {"label": label, "path": test_container.IN_CONTAINER, "version": version,
+              "dwarf": os.path.join(os.path.dirname(HERE), "scripts", "sid-python" + v)}
         with test_container.Container(root, program, binds, nodebug=True, copy="strip"):
             target = test_snapshot.Target(py["path"], workdir, label + "-premise")
             try:
@@ -610,7 +658,7 @@ def main():
                     ok, _ = premise(rep, label, how, copy, os.path.realpath(py["elf"]), py["version"])
                     if not ok:
                         continue
-                    spy = dict(py, path=wrapper, label=label)
+                    spy = dict(py, path=wrapper, label=label, dwarf=py["path"])
                     # (2.7, 3.6 without .symtab: refused for that first, table or not)
                     if how == "all" and tuple(py["version"][:2]) <= (3, 6):
                         check_old_no_symtab(rep, pc, spy, label, copy, workdir)

@@ -71,9 +71,138 @@ static const uint16_t sections_3_13[] = {
 	24, 48, 152, 224, 272, 352, 368, 400, 424, 448, 472, 488, 512, 536, 568,
 };
 
+/* 3.14: Include/internal/pycore_debug_offsets.h, offsets as the DWARF of
+ * Debian's 3.14.10 lays the struct out (760 bytes).  Over 3.13 it adds
+ * the set and generator sections and the frame's stackpointer; its
+ * llist_node and debugger_support parts carry no size and give no fact. */
+static const struct pc_dbgoff_field fields_3_14[] = {
+	{ "_PyRuntimeState.interpreters.head", 40, 24 },
+	{ "PyInterpreterState.next", 64, 48 },
+	{ "PyInterpreterState.threads.head|tstate_head", 72, 48 },
+	{ "PyInterpreterState.gc", 88, 48 },
+	{ "PyInterpreterState.modules|imports.modules", 96, 48 },
+	{ "PyInterpreterState.sysdict", 104, 48 },
+	{ "PyInterpreterState.builtins", 112, 48 },
+	{ "PyThreadState.next", 192, 176 },
+	{ "PyThreadState.current_frame", 208, 176 },
+	{ "PyThreadState.thread_id", 216, 176 },
+	{ "sizeof(_PyInterpreterFrame)", 248, 0 },
+	{ "_PyInterpreterFrame.previous", 256, 248 },
+	{ "_PyInterpreterFrame.f_code|f_executable", 264, 248 },
+	{ "_PyInterpreterFrame.f_executable", 264, 248 },
+	{ "_PyInterpreterFrame.prev_instr|instr_ptr", 272, 248 },
+	{ "_PyInterpreterFrame.localsplus", 280, 248 },
+	{ "_PyInterpreterFrame.owner", 288, 248 },
+	{ "_PyInterpreterFrame.stackpointer", 296, 248 },
+	{ "PyCodeObject.co_filename", 320, 312 },
+	{ "PyCodeObject.co_name", 328, 312 },
+	{ "PyCodeObject.co_qualname", 336, 312 },
+	{ "PyCodeObject.co_linetable", 344, 312 },
+	{ "PyCodeObject.co_firstlineno", 352, 312 },
+	{ "PyCodeObject.co_localsplusnames", 368, 312 },
+	{ "PyCodeObject.co_localspluskinds", 376, 312 },
+	{ "PyCodeObject.co_code_adaptive", 384, 312 },
+	{ "sizeof(PyObject)", 400, 0 },
+	{ "PyObject.ob_type", 408, 400 },
+	{ "sizeof(PyTypeObject)", 416, 0 },
+	{ "PyTypeObject.tp_name", 424, 416 },
+	{ "PyTypeObject.tp_flags", 440, 416 },
+	{ "PyTupleObject.ob_item", 456, 448 },
+	{ "PyVarObject.ob_size", 464, 448 },
+	{ "PyListObject.ob_item", 480, 472 },
+	{ "PySetObject.table", 512, 496 },
+	{ "PySetObject.mask", 520, 496 },
+	{ "sizeof(PyDictObject)", 528, 0 },
+	{ "PyDictObject.ma_keys", 536, 528 },
+	{ "PyDictObject.ma_values", 544, 528 },
+	{ "PyLongObject.long_value.lv_tag", 576, 568 },
+	{ "PyLongObject.long_value.ob_digit|ob_digit", 584, 568 },
+	{ "PyBytesObject.ob_sval", 608, 592 },
+	{ "sizeof(PyUnicodeObject)", 616, 0 },
+	{ "PyASCIIObject.length", 632, 616 },
+	{ "sizeof(PyASCIIObject)", 640, 0 },
+	{ "_gc_runtime_state.collecting", 656, 648 },
+	{ "PyGenObject.gi_name", 672, 664 },
+	{ "PyGenObject.gi_iframe", 680, 664 },
+	{ "PyGenObject.gi_frame_state", 688, 664 },
+};
+
+static const uint16_t sections_3_14[] = {
+	24, 48, 176, 248, 312, 400, 416, 448, 472, 496, 528, 552, 568, 592, 616, 648, 664,
+};
+
+/* 3.15: as 3.14 with a longer thread_state, a size-less err_stackitem
+ * after it, tp_basicsize and tp_dictoffset, a heap_type_object section,
+ * the compact str's size and more of the gc section; offsets as the DWARF
+ * of Debian's 3.15.2 lays the struct out (888 bytes). */
+static const struct pc_dbgoff_field fields_3_15[] = {
+	{ "_PyRuntimeState.interpreters.head", 40, 24 },
+	{ "PyInterpreterState.next", 64, 48 },
+	{ "PyInterpreterState.threads.head|tstate_head", 72, 48 },
+	{ "PyInterpreterState.gc", 88, 48 },
+	{ "PyInterpreterState.modules|imports.modules", 96, 48 },
+	{ "PyInterpreterState.sysdict", 104, 48 },
+	{ "PyInterpreterState.builtins", 112, 48 },
+	{ "PyThreadState.next", 192, 176 },
+	{ "PyThreadState.current_frame", 208, 176 },
+	{ "PyThreadState.thread_id", 240, 176 },
+	{ "sizeof(_PyInterpreterFrame)", 312, 0 },
+	{ "_PyInterpreterFrame.previous", 320, 312 },
+	{ "_PyInterpreterFrame.f_code|f_executable", 328, 312 },
+	{ "_PyInterpreterFrame.f_executable", 328, 312 },
+	{ "_PyInterpreterFrame.prev_instr|instr_ptr", 336, 312 },
+	{ "_PyInterpreterFrame.localsplus", 344, 312 },
+	{ "_PyInterpreterFrame.owner", 352, 312 },
+	{ "_PyInterpreterFrame.stackpointer", 360, 312 },
+	{ "PyCodeObject.co_filename", 384, 376 },
+	{ "PyCodeObject.co_name", 392, 376 },
+	{ "PyCodeObject.co_qualname", 400, 376 },
+	{ "PyCodeObject.co_linetable", 408, 376 },
+	{ "PyCodeObject.co_firstlineno", 416, 376 },
+	{ "PyCodeObject.co_localsplusnames", 432, 376 },
+	{ "PyCodeObject.co_localspluskinds", 440, 376 },
+	{ "PyCodeObject.co_code_adaptive", 448, 376 },
+	{ "sizeof(PyObject)", 464, 0 },
+	{ "PyObject.ob_type", 472, 464 },
+	{ "sizeof(PyTypeObject)", 480, 0 },
+	{ "PyTypeObject.tp_name", 488, 480 },
+	{ "PyTypeObject.tp_flags", 504, 480 },
+	{ "PyTypeObject.tp_basicsize", 512, 480 },
+	{ "PyTypeObject.tp_dictoffset", 520, 480 },
+	{ "sizeof(PyHeapTypeObject)", 528, 0 },
+	{ "PyHeapTypeObject.ht_cached_keys", 536, 528 },
+	{ "PyTupleObject.ob_item", 552, 544 },
+	{ "PyVarObject.ob_size", 560, 544 },
+	{ "PyListObject.ob_item", 576, 568 },
+	{ "PySetObject.table", 608, 592 },
+	{ "PySetObject.mask", 616, 592 },
+	{ "sizeof(PyDictObject)", 624, 0 },
+	{ "PyDictObject.ma_keys", 632, 624 },
+	{ "PyDictObject.ma_values", 640, 624 },
+	{ "PyLongObject.long_value.lv_tag", 672, 664 },
+	{ "PyLongObject.long_value.ob_digit|ob_digit", 680, 664 },
+	{ "PyBytesObject.ob_sval", 704, 688 },
+	{ "sizeof(PyUnicodeObject)", 712, 0 },
+	{ "PyASCIIObject.length", 728, 712 },
+	{ "sizeof(PyASCIIObject)", 736, 0 },
+	{ "sizeof(PyCompactUnicodeObject)", 744, 0 },
+	{ "_gc_runtime_state.collecting", 760, 752 },
+	{ "PyGenObject.gi_name", 800, 792 },
+	{ "PyGenObject.gi_iframe", 808, 792 },
+	{ "PyGenObject.gi_frame_state", 816, 792 },
+};
+
+static const uint16_t sections_3_15[] = {
+	24, 48, 176, 312, 376, 464, 480, 528, 544, 568, 592, 624, 648, 664, 688, 712, 752, 792,
+};
+
+#define FORMAT(maj, min, size, f, s) \
+	{ maj, min, size, f, sizeof(f) / sizeof(f[0]), s, sizeof(s) / sizeof(s[0]) }
+
 static const struct pc_dbgoff_format formats[] = {
-	{ 3, 13, 584, fields_3_13, sizeof(fields_3_13) / sizeof(fields_3_13[0]),
-	  sections_3_13, sizeof(sections_3_13) / sizeof(sections_3_13[0]) },
+	FORMAT(3, 13, 584, fields_3_13, sections_3_13),
+	FORMAT(3, 14, 760, fields_3_14, sections_3_14),
+	FORMAT(3, 15, 888, fields_3_15, sections_3_15),
 };
 
 static const struct pc_dbgoff_format *format_of(int major, int minor)
