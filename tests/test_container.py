@@ -301,6 +301,8 @@ def check_why(rep, pc, label, workdir, san, where):
         truth = json.loads(line.split(" ", 1)[1])
         expected = dict(test_why.EXPECTED)
         expected[test_why.M + "ByLocal"] = test_why.EXPECTED[test_why.M + "ByLocal"] % tuple(truth["worker"])
+        expected[test_why.M + "ByInnerLocal"] = \
+            test_why.EXPECTED[test_why.M + "ByInnerLocal"] % tuple(truth["block"])
         tries = [("from the host", pc.path, (), target.pid)]
         if not san:
             prefix, inner = inside(pc.path, target.pid)
