@@ -29,7 +29,9 @@ bool pc_builtin_types_find(struct pc_py *py, uint64_t runtime);
 enum pc_kind pc_kind_by_name(struct pc_py *py, uint64_t type);
 
 /* Whether KEY is the dummy key of sets (3.x: the one object of the static
- * type "<dummy key> type"), for a build whose _PySet_Dummy is unknown. */
+ * type "<dummy key> type"; 2.7: a str "<dummy key>" never hashed), for a
+ * build whose _PySet_Dummy (setobject.c's dummy) is unknown.  Found, it is
+ * PY->set_dummy from then on. */
 bool pc_is_set_dummy(struct pc_py *py, uint64_t key);
 
 #endif

@@ -22,7 +22,9 @@ struct pc_target {
 	char build_id[81];
 	int major, minor;        /* from Py_Version or the file name */
 	int micro;               /* from Py_Version, -1 if unknown (< 3.11) */
-	uint64_t runtime;        /* &_PyRuntime */
+	uint64_t runtime;        /* &_PyRuntime; 2.7/3.6: &interp_head */
+	bool runtime_by_scan;    /* 2.7/3.6 without .symtab: runtime still 0, found
+				  * from the layout (pc_find_interp_head) */
 	uint64_t py_version_addr; /* &Py_Version, 0 if absent (< 3.11) */
 };
 
@@ -47,6 +49,16 @@ struct pc_error *pc_discover_nodebug(struct pc_target *t, const char *why);
  * as if loaded at BIAS: for memory images. */
 struct pc_error *pc_discover_offline(const char *debugfile, uint64_t bias, int major, int minor,
 				     struct pc_target *t);
+
+/* Where T's module is mapped, its .bss included (libdwfl's bounds end
+ * with the file's last page). */
+void pc_target_extent(struct pc_target *t, uint64_t *lo, uint64_t *hi);
+
+/* The static a one-instruction exported accessor FUNC returns
+ * (x86-64: `mov rax, [rip + disp]; ret`, maybe after endbr64), read from
+ * the code mapped in MEM; 0 if FUNC is not that. */
+struct pc_mem;
+uint64_t pc_target_accessor_static(struct pc_target *t, struct pc_mem *mem, const char *func);
 
 /* Look up N symbols in one pass over the symbol table; absent ones get 0. */
 void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *addrs, size_t n);

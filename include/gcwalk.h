@@ -31,6 +31,11 @@ int pc_interpreters(struct pc_py *py, uint64_t runtime, uint64_t *out, int max);
 /* Whether any interpreter is inside a GC collection right now. */
 bool pc_gc_collecting(struct pc_py *py, uint64_t runtime);
 
+/* <= 3.7's headers (gc_head_model PC_GC_HEAD_REFS): whether a list's
+ * first or last object is marked by a collection (gc_refs not -3), which
+ * is how pc_gc_collecting tells one without the static flag. */
+bool pc_gc_marked(struct pc_py *py, uint64_t runtime);
+
 /* Walk every generation list and the permanent generation of every
  * interpreter.  Every list walk is bounded by the number of GC objects the
  * target's writable memory could hold and checks prev links: a link that

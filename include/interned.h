@@ -10,4 +10,7 @@
  * module holding RUNTIME, or 0 if there is not exactly one. */
 uint64_t pc_find_interned(struct pc_py *py, uint64_t runtime);
 
+/* The same over the writable mappings inside [LO, HI). */
+uint64_t pc_find_interned_in(struct pc_py *py, uint64_t lo, uint64_t hi);
+
 #endif

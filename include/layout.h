@@ -259,6 +259,10 @@ struct pc_layout {
 			bool permanent;         /* the permanent generation: not a generation of gc.get_objects() */
 		} list[PC_GC_LISTS];
 		struct pc_gc_anchor collecting;   /* the int set while a collection runs */
+		/* <= 3.7 (gc_head_model PC_GC_HEAD_REFS): a collection's marking
+		 * shows in the headers' gc_refs, so a build whose collecting is
+		 * a local symbol it lacks is still read (gcwalk.c). */
+		bool collecting_by_refs;
 		/* Statics the anchors name, as their symbols (resolved per
 		 * process: the table holds no addresses), and for each an
 		 * exported pointer whose value is the static's address when
@@ -297,7 +301,7 @@ struct pc_layout {
 
 	/* str model PC_STR_BYTES_UNICODE (2.7): PyStringObject's characters,
 	 * PyUnicodeObject's separate buffer and its Py_UNICODE width */
-	int64_t string_sval, ustr_length, ustr_buffer, py_unicode_size;
+	int64_t string_sval, string_shash, ustr_length, ustr_buffer, py_unicode_size;
 
 	/* int */
 	int64_t long_digits, long_lv_tag, digit_size;

@@ -566,13 +566,34 @@ def error_cases(rep, pc, pys, workdir):
         target.kill()
 
 
+def file_offset(path, symbol):
+    """The file offset of SYMBOL's code in the ELF at PATH (.dynsym's
+    value through its PT_LOAD), or None."""
+    out = subprocess.run(["readelf", "-W", "--dyn-syms", "-l", path], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    value = None
+    loads = []
+    for line in out.splitlines():
+        w = line.split()
+        if len(w) >= 8 and w[0].endswith(":") and w[7].split("@")[0] == symbol and w[6] != "UND":
+            value = int(w[1], 16)
+        if w and w[0] == "LOAD":
+            loads.append((int(w[1], 16), int(w[2], 16), int(w[4], 16)))
+    for off, vaddr, filesz in loads:
+        if value is not None and vaddr <= value < vaddr + filesz:
+            return value - vaddr + off
+    return None
+
+
 def check_nodebug(rep, pc, pys, workdir):
     """6: pyenv 3.6 run against a copy of its libpython without DWARF or
-    .symtab.  Newer builds stripped so are read (compiled-in layout tables,
-    _Py_DebugOffsets, traverse functions recognised by type:
-    tests/test_stripped.py), but 3.6 keeps its interpreters and GC state in
-    statics (interp_head, collecting) no exported symbol names: with no
-    debug information there is nothing to find them by."""
+    .symtab whose PyInterpreterState_Head() (which CPython itself never
+    calls) is made to return NULL.  3.6 keeps its interpreters' list in a
+    static (interp_head): without symbols pycensus takes the data word that
+    points to an interpreter, and two do (autoInterpreterState too); the
+    accessor's code is what says which is the head.  Without it, pycensus
+    cannot tell, so it refuses, saying to install debug information
+    (tests/test_stripped.py reads the unpatched copy)."""
     name = "debug info missing"
     py = None
     for p in pys:
@@ -591,6 +612,13 @@ def check_nodebug(rep, pc, pys, workdir):
     shutil.copy2(py["elf"], lib)
     subprocess.run(["objcopy", "--strip-all", "--remove-section=.gnu_debuglink", lib],
                    check=True)
+    at = file_offset(lib, "PyInterpreterState_Head")
+    if at is None:
+        rep.fail("errors", name, "no PyInterpreterState_Head in %s's .dynsym" % lib)
+        return
+    with open(lib, "r+b") as f:
+        f.seek(at)
+        f.write(b"\x31\xc0\xc3")     # xor eax, eax; ret
     if pythons.debuginfo_problem(lib) is None:
         rep.skip("errors", name, "DWARF for %s is still findable (build-id debug file "
                  "installed?)" % lib)
@@ -607,7 +635,8 @@ def check_nodebug(rep, pc, pys, workdir):
         rc, out, err, _ = pc.run(["snapshot", "--scope", "reachable", target.pid], timeout=60)
         expect_exit(rep, name, EXIT_NODEBUG, rc, err, [
             target_running(target),
-            None if "debug information" in err else "the message does not say to install debug information"])
+            None if "debug information" in err else "the message does not say to install debug information",
+            None if "interp_head" in err else "the message does not name interp_head"])
     except TargetError as e:
         rep.fail("errors", name, str(e))
     finally:

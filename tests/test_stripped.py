@@ -32,8 +32,8 @@ cookie alone (.dynsym's symbol made STT_COMMON, the .PyRuntime section
 renamed), and with a second copy of libpython dlopen()ed but never run,
 with and without symbols: the gc census must come from the running one.
 
-A third copy, "nosyms" (wants_nosyms: the oldest of 3.7+, each static
-interpreter, each 3.13+), is --strip-all whose .dynsym
+A third copy, "nosyms" (wants_nosyms: 2.7, 3.6, the oldest of 3.7+, each
+static interpreter, each 3.13+), is --strip-all whose .dynsym
 names none of the builtin types (PyType_Type, PyLong_Type... and
 _PySet_Dummy made STT_COMMON: the dynamic linker still resolves them for
 extension modules, pycensus does not take them) nor, on 3.13+, the runtime
@@ -49,8 +49,12 @@ a --strip-all copy, the root's /usr/lib/debug hidden), censused from the
 host from the tables generated from sid's -dbg (`make tables`); their
 nosyms copies run in the main loop (scripts/sid-python).  The reachable zoo
 runs once per interpreter, on the hardest copy it runs from: nosyms, else
---strip-all, else --strip-debug (2.7; not 3.6, whose rules there match by
-symbol as in its DWARF run).
+--strip-all.  2.7 and 3.6 keep no runtime struct: without .symtab their
+interpreters' list head (pystate.c's static interp_head) is the data word
+that points to an interpreter and that the exported
+PyInterpreterState_Head() reads (src/walk/interp_head.c), and a collection
+in progress shows in the GC headers' gc_refs, not in the static
+`collecting`.
 
 Where a table declares the first patch release it describes (3.14.10's:
 3.14.5, before which the incremental GC had other lists), the --strip-all
@@ -145,11 +149,15 @@ def stripped_copy(py, how, workdir):
 def wants_nosyms(py, done_one):
     """Whether PY gets a nosyms copy: each kind of binary once, not every
     version (the file's time): the oldest version that runs without
-    .symtab (3.7), every static interpreter (Debian's, sid's) and every
-    3.13+ (the runtime found by its cookie too)."""
+    .symtab by its runtime struct (3.7), every static interpreter
+    (Debian's, sid's) and every 3.13+ (the runtime found by its cookie
+    too); and 2.7 and 3.6, which have no runtime struct (their
+    interpreter found by what it points to, the types then from it)."""
     v = tuple(py["version"][:2])
-    if v <= (3, 6) or not has_table(py["version"]):
-        return False    # (refused for the two others' reasons already)
+    if not has_table(py["version"]):
+        return False
+    if v <= (3, 6):
+        return True
     static = os.path.realpath(py["path"]) == os.path.realpath(py["elf"]) or bool(py.get("root"))
     return not done_one or static or v in DEBUG_OFFSETS_ANY
 
@@ -256,6 +264,48 @@ def check_record_facts(rep, pc, label, info, python, workdir):
               "; ".join(bad))
 
 
+def check_collecting(rep, pc, py, label, copy, workdir):
+    """2.7/3.6 without .symtab have no `collecting` flag to read: a
+    collection in progress is seen in the GC headers' gc_refs
+    (src/walk/gcwalk.c).  On a target that collects about half the time
+    over a heap that does not change, every gc census must be complete and
+    equal the count the target took outside a collection (within 3: the
+    loop's own frame and floats), however many stops it took."""
+    target = harness.Target(py["path"], [os.path.join(HERE, "targets", "gc_loop_target.py")],
+                            workdir, label + "-gcloop")
+    try:
+        line = target.readline(READY_TIMEOUT)
+        if not line or not line.startswith("ready "):
+            rep.fail(label, "census during collections", "target: %r %s" % (line, short(target.stderr_text())))
+            return
+        if not maps_copy(target, copy):
+            rep.fail(label, "census during collections", "did not load %s" % copy)
+            return
+        truth = int(line.split()[1])
+        got, errs = [], []
+        for _ in range(4):
+            rc, out, err, secs = pc.run(["snapshot", "--scope", "gc", target.pid])
+            snap, why = harness.parse_json(out) if rc == 0 else (None, "exit %r: %s" % (rc, short(err)))
+            if why:
+                errs.append(why)
+                continue
+            n = (snap.get("totals") or {}).get("objects")
+            got.append("%s in %s stops" % (n, snap.get("stops")))
+            if not snap.get("complete"):
+                errs.append("incomplete: %s" % "; ".join(snap.get("warnings") or []))
+            elif n is None or abs(n - truth) > 3:
+                errs.append("%s objects, truth %d" % (n, truth))
+        stopped = harness.still_stopped(target.pid)   # (it answers no ping: it loops)
+        if stopped is None or stopped:
+            errs.append("target gone" if stopped is None else "threads still stopped: %s" % stopped)
+        rep.check(not errs, label, "census during collections", "truth %d: %s" % (truth, ", ".join(got)),
+                  "; ".join(errs))
+    except TargetError as e:
+        rep.fail(label, "census during collections", str(e))
+    finally:
+        target.kill()
+
+
 def check_gc(rep, pc, py, label, copy, workdir, also=None):
     """The gc census of PY (running COPY, and ALSO if given) exact; with
     py["dwarf"] (the same interpreter with DWARF), the record's facts
@@ -323,28 +373,6 @@ def check_no_table(rep, pc, py, label, copy, workdir):
                   "exit %r, stderr %s" % (rc, short(err)))
         rep.skip(label, "census", "no layout table for %d.%d yet (layout/ has none): "
                  "exit 6 is what it does" % py["version"][:2])
-    except TargetError as e:
-        rep.fail(label, "target", str(e))
-    finally:
-        target.kill()
-
-
-def check_old_no_symtab(rep, pc, py, label, copy, workdir):
-    """2.7/3.6 with no .symtab: refused, exit 6 (interp_head and collecting
-    are local symbols, and nothing exported leads to them)."""
-    target = test_snapshot.Target(py["path"], workdir, label)
-    try:
-        target.wait_ready(READY_TIMEOUT)
-        if not maps_copy(target, copy):
-            rep.fail(label, "target", "did not load %s" % copy)
-            return
-        rc, out, err, _ = pc.run(["snapshot", "--scope", "gc", target.pid], timeout=60)
-        lines = err.strip().splitlines()
-        ok = rc == EXIT_NODEBUG and len(lines) == 1 and "symbol table" in err and not out.strip()
-        rep.check(ok, label, "exit 6 without .symtab", short(err, 200),
-                  "exit %r, stderr %s" % (rc, short(err)))
-        rep.skip(label, "census", "not yet for %d.%d without .symtab: interp_head and collecting "
-                 "are local symbols" % tuple(py["version"][:2]))
     except TargetError as e:
         rep.fail(label, "target", str(e))
     finally:
@@ -653,7 +681,7 @@ def main():
                 continue
             try:
                 nosyms = wants_nosyms(py, first_nosyms)
-                first_nosyms = first_nosyms or nosyms
+                first_nosyms = first_nosyms or (nosyms and tuple(py["version"][:2]) > (3, 6))
                 for how in ("all", "debug", "nosyms"):
                     if how == "nosyms" and not nosyms:
                         continue
@@ -663,23 +691,17 @@ def main():
                     if not ok:
                         continue
                     spy = dict(py, path=wrapper, label=label, dwarf=py["path"])
-                    # (2.7, 3.6 without .symtab: refused for that first, table or not)
-                    if how == "all" and tuple(py["version"][:2]) <= (3, 6):
-                        check_old_no_symtab(rep, pc, spy, label, copy, workdir)
-                        continue
                     if not has_table(py["version"]):
                         check_no_table(rep, pc, spy, label, copy, workdir)
                         continue
                     check_gc(rep, pc, spy, label, copy, workdir)
                     if how == "all":
                         check_patch_range(rep, pc, py, label, workdir)
+                    if how == "all" and tuple(py["version"][:2]) <= (3, 6):
+                        check_collecting(rep, pc, spy, label, copy, workdir)
                     # The reachable zoo once per interpreter, on the
-                    # hardest copy it runs from: nosyms, else --strip-all,
-                    # else (2.7: its table) --strip-debug; 3.6's
-                    # --strip-debug copy matches rules by symbol as its
-                    # DWARF run does (the file's time).
-                    old = tuple(py["version"][:2]) <= (3, 6)
-                    zoo = "debug" if py["version"][0] < 3 else None if old else "nosyms" if nosyms else "all"
+                    # hardest copy it runs from: nosyms, else --strip-all.
+                    zoo = "nosyms" if nosyms else "all"
                     if how == zoo and not args.quick:
                         test_reachable.check_zoo(rep, pc, spy, workdir, False)
                         # why's paths, frame roots at their running line:

@@ -9,6 +9,7 @@
 #include "build_cache.h"
 #include "builtin_types.h"
 #include "debug_offsets.h"
+#include "interp_head.h"
 #include "mem.h"
 
 /* The builds later sessions may share: few (one per interpreter binary
@@ -320,7 +321,7 @@ static struct pc_error *gc_symbols(struct pc_build *b, struct pc_mem *mem)
 		b->gc_symbol[i] = addrs[2 * i];
 		if (!b->gc_symbol[i] && addrs[2 * i + 1] && mem)
 			pc_mem_u64(mem, addrs[2 * i + 1], &b->gc_symbol[i]);
-		if (!b->gc_symbol[i])
+		if (!b->gc_symbol[i] && !(g->collecting_by_refs && g->collecting.symbol == i))
 			return pc_error_new(PC_EXIT_NOTPY, "%s lacks the symbol %s%s%s, where its GC lists are",
 					    b->target.module_path, g->symbols[i], g->symbol_ptrs[i][0] ? " or " : "",
 					    g->symbol_ptrs[i]);
@@ -373,6 +374,25 @@ static struct pc_error *kinds_by_name(struct pc_build *b, struct pc_mem *mem)
 	memcpy(b->kind_type, py.kind_type, sizeof(b->kind_type));
 	b->kinds_lo = lo;
 	b->kinds_hi = hi;
+	return NULL;
+}
+
+/* 2.7/3.6 without .symtab: the static head of the interpreters' list
+ * (discovery's runtime for them), found by what it points to. */
+static struct pc_error *interp_head(struct pc_build *b, struct pc_mem *mem)
+{
+	struct pc_target *t = &b->target;
+	uint64_t lo, hi;
+	pc_target_extent(t, &lo, &hi);
+	struct pc_py py = { .L = &b->layout, .mem = mem, .kinds_lo = lo, .kinds_hi = hi };
+	memcpy(py.kind_type, b->kind_type, sizeof(py.kind_type));
+	uint64_t hint = mem ? pc_target_accessor_static(t, mem, "PyInterpreterState_Head") : 0;
+	t->runtime = mem ? pc_find_interp_head(&py, lo, hi, hint) : 0;
+	if (!t->runtime)
+		return pc_error_new(PC_EXIT_NODEBUG,
+				    "%s has no symbol table, and the head of its interpreters' list (pystate.c's interp_head) is not one word of its data that PyInterpreterState_Head() reads: install its debug information",
+				    t->module_path);
+	t->runtime_by_scan = false;
 	return NULL;
 }
 
@@ -438,6 +458,9 @@ static struct pc_error *learn_with(struct pc_build *b, struct pc_mem *mem)
 	b->set_dummy = addrs[PK_NKINDS];
 	if (!b->set_dummy)
 		pc_target_symbols(t, &(const char *){ "setobject.c:dummy" }, &b->set_dummy, 1);
+	/* (the interpreter first: the types are then found from it) */
+	if (t->runtime_by_scan && (err = interp_head(b, mem)))
+		return err;
 	if (!b->kind_type[PK_TYPE] && mem && (err = kinds_by_name(b, mem)))
 		return err;
 	b->lookdict = b->layout.dict_family == PC_DICT_SIZE_LOOKUP ? addrs[PK_NKINDS + 1] : 0;

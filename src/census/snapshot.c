@@ -244,7 +244,7 @@ static struct pc_error *census_walk(struct pc_session *s, struct pc_py *py, cons
 			t->count = t->bytes = 0;
 		py->invalid = 0;
 	}
-	/* 3.8-3.11 keep the interned dict in a static variable: its symbol,
+	/* 2.7, 3.6-3.11 keep the interned dict in a static variable: its symbol,
 	 * else (strip --strip-all) the one such dict in the module's data. */
 	if (!s->interned && s->layout->interned_model == PC_INTERNED_STATIC && opts->scope == PC_SCOPE_REACHABLE)
 		s->interned = pc_find_interned(py, s->target.runtime);

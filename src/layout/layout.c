@@ -451,6 +451,7 @@ static void init_gc(struct pc_layout *L, struct ctx *c)
 		for (int i = 0; i < PC_STATIC_GENERATIONS; i++)
 			gc_list(c, at, i * gen_size, "generations", i, false);
 		g->collecting = (struct pc_gc_anchor){ .base = PC_GC_STATIC, .symbol = gc_symbol(g, "collecting", NULL) };
+		g->collecting_by_refs = L->gc_head_model == PC_GC_HEAD_REFS;
 		return;
 	} else {
 		need(c, "PyInterpreterState.gc", true);
@@ -555,7 +556,7 @@ static void init_runtime(struct pc_layout *L, struct ctx *c)
 
 static void init_str(struct pc_layout *L, struct ctx *c)
 {
-	L->string_sval = L->ustr_length = L->ustr_buffer = L->py_unicode_size = -1;
+	L->string_sval = L->string_shash = L->ustr_length = L->ustr_buffer = L->py_unicode_size = -1;
 	/* PEP 393's unicode object has its characters' union `data`; asked of
 	 * PyUnicodeObject, which every version has, so it cannot be guessed. */
 	if (decide_find(c, "PyUnicodeObject", "data") < 0) {
@@ -565,6 +566,8 @@ static void init_str(struct pc_layout *L, struct ctx *c)
 		 * buffer of its own. */
 		L->str_model = PC_STR_BYTES_UNICODE;
 		L->string_sval = find(c, "PyStringObject", "ob_sval", REQ);
+		/* -1 until hashed: the sets' dummy key never is (builtin_types.c) */
+		L->string_shash = find(c, "PyStringObject", "ob_shash", REQ);
 		L->unicode_size = size_of(c, "PyUnicodeObject", REQ);
 		L->ustr_length = find(c, "PyUnicodeObject", "length", REQ);
 		L->ustr_buffer = find(c, "PyUnicodeObject", "str", REQ);

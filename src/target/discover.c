@@ -279,9 +279,12 @@ static int find_runtime(Dwfl_Module *mod, void **ud, const char *name, Dwarf_Add
 		return DWARF_CB_OK;
 	uint64_t rt = runtime_of(mod);
 	if (!rt) {
-		/* 2.7/3.6 stripped of .symtab: no interp_head */
-		if (module_symbol(mod, "_PyGC_generation0"))
+		/* 2.7/3.6 stripped of .symtab: interp_head is found by what it
+		 * points to once the layout is known (pc_find_interp_head) */
+		if (module_symbol(mod, "_PyGC_generation0")) {
 			ctx->old_python = true;
+			add_candidate(ctx, mod, 0, rank);
+		}
 		return DWARF_CB_OK;
 	}
 	add_candidate(ctx, mod, rt, rank);
@@ -510,15 +513,12 @@ struct pc_error *pc_discover(pid_t pid, struct pc_target *t)
 				"cannot open the files of process %d through /proc/%d/root: permission denied; %s",
 				(int)pid, (int)pid, hint ? hint : "run as its owner or as root (CAP_SYS_PTRACE)");
 		}
-		if (ctx.old_python)
-			return pc_error_new(PC_EXIT_NODEBUG,
-				"process %d runs Python 2.7 or 3.6 stripped of its symbol table: the statics its interpreters and GC state live in (interp_head, collecting) have no exported symbol; install its debug information",
-				(int)pid);
 		return pc_error_new(PC_EXIT_NOTPY,
 			"process %d is not a CPython process (no module defines _PyRuntime)", (int)pid);
 	}
 	t->mod = ctx.best;
 	t->runtime = ctx.runtime;
+	t->runtime_by_scan = !ctx.runtime && ctx.old_python;
 	t->module_path = dwfl_module_info(t->mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	const unsigned char *bits;
 	GElf_Addr vaddr;
@@ -583,6 +583,39 @@ void pc_target_fini(struct pc_target *t)
 	if (t->dwfl)
 		dwfl_end(t->dwfl);
 	memset(t, 0, sizeof(*t));
+}
+
+void pc_target_extent(struct pc_target *t, uint64_t *lo, uint64_t *hi)
+{
+	Dwarf_Addr low = 0, high = 0;
+	dwfl_module_info(t->mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	*lo = low;
+	*hi = high;
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(t->mod, &bias);
+	size_t n;
+	if (!elf || elf_getphdrnum(elf, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr + ph.p_memsz + bias > *hi)
+			*hi = ph.p_vaddr + ph.p_memsz + bias;
+	}
+}
+
+uint64_t pc_target_accessor_static(struct pc_target *t, struct pc_mem *mem, const char *func)
+{
+	uint64_t at = t->mod ? module_symbol(t->mod, func) : 0;
+	unsigned char code[16];
+	if (!at || !pc_mem_read(mem, at, code, sizeof(code)))
+		return 0;
+	/* [endbr64] mov rax, [rip + disp32]; ret */
+	size_t i = !memcmp(code, "\xf3\x0f\x1e\xfa", 4) ? 4 : 0;
+	if (memcmp(code + i, "\x48\x8b\x05", 3) || code[i + 7] != 0xc3)
+		return 0;
+	int32_t disp;
+	memcpy(&disp, code + i + 3, 4);
+	return at + i + 7 + (uint64_t)(int64_t)disp;
 }
 
 void pc_target_symbols(struct pc_target *t, const char *const *names, uint64_t *addrs, size_t n)

@@ -109,8 +109,28 @@ enum pc_kind pc_kind_by_name(struct pc_py *py, uint64_t type)
 	return k;
 }
 
+/* 2.7's dummy: a str "<dummy key>" that nothing hashed.  A key a set
+ * holds was hashed when it went in, and its str caches that hash. */
+static bool string_dummy(struct pc_py *py, uint64_t key)
+{
+	static const char dummy[] = "<dummy key>";
+	const struct pc_layout *L = py->L;
+	int64_t size, hash;
+	char buf[sizeof(dummy)];
+	if (pc_ob_type(py, key) != py->kind_type[PK_BYTES] ||
+	    !pc_mem_read(py->mem, key + (uint64_t)L->ob_size, &size, 8) || size != (int64_t)sizeof(dummy) - 1 ||
+	    !pc_mem_read(py->mem, key + (uint64_t)L->string_shash, &hash, 8) || hash != -1 ||
+	    !pc_mem_read(py->mem, key + (uint64_t)L->string_sval, buf, sizeof(buf)) ||
+	    memcmp(buf, dummy, sizeof(dummy)))
+		return false;
+	py->set_dummy = key;
+	return true;
+}
+
 bool pc_is_set_dummy(struct pc_py *py, uint64_t key)
 {
+	if (py->L->str_model == PC_STR_BYTES_UNICODE)
+		return string_dummy(py, key);
 	if (!py->kinds_hi)
 		return false;
 	uint64_t type = pc_ob_type(py, key);

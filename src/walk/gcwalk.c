@@ -52,10 +52,43 @@ static int anchor_addrs(struct pc_py *py, uint64_t runtime, const struct pc_gc_a
 	return n;
 }
 
+/* Whether the object whose header is at G (a list's end) is marked by a
+ * collection: <= 3.7 tracks every object outside one as reachable (-3). */
+static bool marked(struct pc_py *py, uint64_t g)
+{
+	const struct pc_layout *L = py->L;
+	int64_t refs;
+	return pc_mem_read(py->mem, g + (uint64_t)L->gc_refs, &refs, 8) && refs >> L->gc_refs_shift != -3;
+}
+
+/* No collecting flag: a collection marks the generation it takes from
+ * its first object on (update_refs), and while moving the unreachable
+ * out the list's end holds objects not yet visited or moved back;
+ * anything it leaves elsewhere, the walk's own gc_refs check finds. */
+bool pc_gc_marked(struct pc_py *py, uint64_t runtime)
+{
+	const struct pc_gc_lists *G = &py->L->gc;
+	for (int i = 0; i < G->n; i++) {
+		uint64_t heads[PC_MAX_INTERPS];
+		int n = anchor_addrs(py, runtime, &G->list[i].at, heads, PC_MAX_INTERPS);
+		for (int k = 0; k < n; k++) {
+			uint64_t first, last;
+			if (!pc_u64(py, heads[k] + (uint64_t)py->L->gc_next, &first) ||
+			    !pc_u64(py, heads[k] + (uint64_t)py->L->gc_prev, &last))
+				continue;
+			if ((first != heads[k] && marked(py, first)) || (last != heads[k] && marked(py, last)))
+				return true;
+		}
+	}
+	return false;
+}
+
 bool pc_gc_collecting(struct pc_py *py, uint64_t runtime)
 {
 	uint64_t flags[PC_MAX_INTERPS];
 	int n = anchor_addrs(py, runtime, &py->L->gc.collecting, flags, PC_MAX_INTERPS);
+	if (!n && py->L->gc.collecting_by_refs)
+		return pc_gc_marked(py, runtime);
 	for (int i = 0; i < n; i++) {
 		int32_t c = 0;
 		if (pc_mem_read(py->mem, flags[i], &c, 4) && c)

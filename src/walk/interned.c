@@ -17,7 +17,9 @@ struct check {
 static bool same_str(void *arg, uint64_t key, uint64_t value)
 {
 	struct check *c = arg;
-	if (key != value || pc_ob_type(c->py, key) != c->py->kind_type[PK_STR]) {
+	/* (2.7 interns its str, PyStringObject: the bytes kind) */
+	enum pc_kind str = c->py->L->str_model == PC_STR_BYTES_UNICODE ? PK_BYTES : PK_STR;
+	if (key != value || pc_ob_type(c->py, key) != c->py->kind_type[str]) {
 		c->ok = false;
 		return false;
 	}
@@ -54,10 +56,16 @@ uint64_t pc_find_interned(struct pc_py *py, uint64_t runtime)
 	while (hi + 1 < mem->nmaps && mem->maps[hi + 1].start == mem->maps[hi].end &&
 	       (mem->maps[hi + 1].path ? !strcmp(mem->maps[hi + 1].path, path) : mem->maps[hi].path != NULL))
 		hi++;
+	return pc_find_interned_in(py, mem->maps[lo].start, mem->maps[hi].end);
+}
+
+uint64_t pc_find_interned_in(struct pc_py *py, uint64_t lo, uint64_t hi)
+{
+	const struct pc_mem *mem = py->mem;
 	uint64_t found = 0;
-	for (size_t m = lo; m <= hi; m++) {
+	for (size_t m = 0; m < mem->nmaps; m++) {
 		const struct pc_mapping *map = &mem->maps[m];
-		if (!map->writable || !map->readable)
+		if (!map->writable || !map->readable || map->start < lo || map->end > hi)
 			continue;
 		const uint64_t *words = pc_mem_ptr(py->mem, map->start, (size_t)(map->end - map->start));
 		if (!words)

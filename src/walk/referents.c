@@ -331,8 +331,9 @@ void pc_rulebook_add_module(struct pc_rulebook *R, Dwfl_Module *mod)
 	dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
 	R->ext[R->next].low = low;
 	R->ext[R->next++].high = high;
-	if (!R->by_type)
-		learn_functions(R, mod);
+	/* (an interpreter without symbols beside a module with them: 2.7's
+	 * lib-dynload _collections keeps its deque_traverse named) */
+	learn_functions(R, mod);
 }
 
 struct pc_error *pc_referents_create(struct pc_rulebook *book, uint64_t delta, struct pc_referents **out)
@@ -378,9 +379,13 @@ static bool python_class(struct pc_py *py, struct pc_type *d)
 	const struct pc_layout *L = py->L;
 	uint64_t tp_name, ht_name;
 	struct pc_str_header h;
-	return (d->flags & PC_TPFLAGS_HEAPTYPE) && pc_u64(py, d->addr + (uint64_t)L->tp_name, &tp_name) &&
-	       pc_u64(py, d->addr + (uint64_t)L->ht_name, &ht_name) && pc_str_header(py, ht_name, &h) &&
-	       h.compact && h.ascii && h.data == tp_name;
+	if (!(d->flags & PC_TPFLAGS_HEAPTYPE) || !pc_u64(py, d->addr + (uint64_t)L->tp_name, &tp_name) ||
+	    !pc_u64(py, d->addr + (uint64_t)L->ht_name, &ht_name))
+		return false;
+	/* 2.7: ht_name is a PyStringObject, tp_name its ob_sval */
+	if (L->str_model == PC_STR_BYTES_UNICODE)
+		return pc_ob_type(py, ht_name) == py->kind_type[PK_BYTES] && tp_name == ht_name + (uint64_t)L->string_sval;
+	return pc_str_header(py, ht_name, &h) && h.compact && h.ascii && h.data == tp_name;
 }
 
 /* Without symbols: the type that set T's traverse function (up T's bases,
@@ -397,7 +402,12 @@ static const struct pc_rule *rule_by_type(struct pc_py *py, struct pc_rulebook *
 		return &R->opaque;
 	if (R->subtype_fn && fn == R->subtype_fn)
 		return rule_named(R, "subtype_traverse", NULL);
-	struct pc_type *d = t;
+	/* (2.7's old-style instances are counted under their class: the
+	 * type that sets their traverse is `instance`) */
+	struct pc_type *d = t->kind == PK_OLDINSTANCE && py->kind_type[PK_OLDINSTANCE] ?
+		pc_type_get(py, py->kind_type[PK_OLDINSTANCE]) : t;
+	if (!d)
+		return &R->opaque;
 	for (int depth = 0; d->base && d->base != d->addr && depth < 64; depth++) {
 		struct pc_type *b = pc_type_get(py, d->base);
 		if (!b || b->traverse != t->traverse)
@@ -427,8 +437,10 @@ const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *P
 	if (t->rule)
 		return t->rule;
 	const struct pc_rule *r = &R->leaf;
-	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse && R->by_type) {
-		r = rule_by_type(py, R, t, t->traverse - P->delta);
+	uint64_t at = t->traverse - P->delta;
+	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse && R->by_type &&
+	    (at >= R->low && at < R->high ? true : !R->nfns)) {
+		r = rule_by_type(py, R, t, at);
 	} else if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse) {
 		/* In the book's address space, where the key means the same
 		 * function in every process of this build: an address outside

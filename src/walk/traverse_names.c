@@ -4,7 +4,7 @@
 
 /* Which CPython type sets each traverse function the rules mirror, by the
  * name the census gives the type (types.c: tp_name less "builtins.", or
- * module.qualname of a heap type).  Read off the DWARF builds 3.8-3.15: for
+ * module.qualname of a heap type).  Read off the DWARF builds 2.7, 3.6-3.15: for
  * every type of a running interpreter, the type up its tp_base chain whose
  * tp_traverse is no longer inherited, named by the .symtab symbol of that
  * function.  Several names for one function are the same type renamed
@@ -87,6 +87,9 @@ static const struct { const char *type, *fn, *file; } table[] = {
 	{ "_contextvars.ContextVar", "contextvar_tp_traverse", NULL },
 	{ "hamt", "hamt_tp_traverse", NULL },
 	{ "lazy_import", "lazy_import_traverse", NULL },
+	/* 2.7 (its DWARF build): old-style classes and their instances */
+	{ "classobj", "class_traverse", NULL },
+	{ "instance", "instance_traverse", NULL },
 };
 
 const char *pc_traverse_of_type(const char *type, const char **file)

@@ -39,7 +39,11 @@ the censuses found ("fuzz_census: stats ..."). */
 #include <string.h>
 #include <unistd.h>
 
+#include "builtin_types.h"
+#include "gcwalk.h"
 #include "image.h"
+#include "interned.h"
+#include "interp_head.h"
 #include "lineno.h"
 #include "output.h"
 #include "snapshot.h"
@@ -274,6 +278,7 @@ static struct stats {
 	uint64_t inputs, kinds[K_N], tried[K_N];
 	uint64_t censuses, with_invalid, invalid_max, broken_gc, skipped, renders;
 	uint64_t whys, why_shapes, why_unrooted, why_dominators;
+	uint64_t interp_heads, interned, marked;  /* finders that answered */
 	uint64_t lines[PC_LINE_UNKNOWN + 1];   /* line-table decodes by status */
 } stats;
 
@@ -615,6 +620,43 @@ static void census(enum pc_scope scope)
 	pc_census_fini(&c);
 }
 
+/* What finds statics by their contents when a build has no symbols for
+ * them (the interpreters' head and the interned dict of 2.7/3.6, the
+ * collection seen in GC headers, the sets' dummy key), over the damaged
+ * image: each must answer or give up. */
+static struct pc_error *finders_on_copy(void *arg, struct pc_session *s, struct pc_py *py)
+{
+	(void)arg;
+	/* (an image's mappings have no paths: the runtime's own and the next) */
+	long i = pc_mem_index(py->mem, s->target.runtime);
+	if (i >= 0) {
+		const struct pc_mapping *m = &py->mem->maps[i];
+		uint64_t hi = (size_t)i + 1 < py->mem->nmaps ? py->mem->maps[i + 1].end : m->end;
+		uint64_t head = s->target.runtime + (uint64_t)py->L->rt_interp_head;
+		stats.interp_heads += pc_find_interp_head(py, m->start, hi, head) == head;
+		stats.interned += pc_find_interned_in(py, m->start, hi) != 0;
+	}
+	if (py->L->gc_head_model == PC_GC_HEAD_REFS)
+		stats.marked += pc_gc_marked(py, s->target.runtime);
+	const enum cls keys[] = { C_STR, C_BYTES };
+	uint64_t dummy = py->set_dummy;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (size_t j = 0; j < by_cls[keys[k]].n && j < 64; j++) {
+			py->set_dummy = 0;
+			pc_is_set_dummy(py, by_cls[keys[k]].addr[j]);
+		}
+	py->set_dummy = dummy;
+	return NULL;
+}
+
+static void finders(void)
+{
+	struct pc_snapshot_opts o = { .scope = PC_SCOPE_GC, .on_copy = finders_on_copy };
+	struct pc_census c;
+	if (!pc_census_image_opts(session, mem, &o, &c))
+		pc_census_fini(&c);
+}
+
 /* `why` over the same damaged image: the walk from the roots, paths by
  * shape, unrooted objects, the dominator tree over the decoded graph; its
  * JSON, table and dot renderings checked as the census's are. */
@@ -663,12 +705,14 @@ static void print_stats(void)
 		fprintf(stderr, " %s %llu/%llu", kind_name[k], (unsigned long long)stats.kinds[k],
 			(unsigned long long)stats.tried[k]);
 	fprintf(stderr, "; objects %zu; censuses %llu, with invalid %llu (max %llu), broken gc list %llu, "
-		"skipped pointers %llu; why %llu (shapes %llu, unrooted %llu, dominators %llu); renders %llu%s\n",
+		"skipped pointers %llu; why %llu (shapes %llu, unrooted %llu, dominators %llu); "
+		"found interp_head %llu, interned %llu, marked lists %llu; renders %llu%s\n",
 		nobjs, (unsigned long long)stats.censuses, (unsigned long long)stats.with_invalid,
 		(unsigned long long)stats.invalid_max, (unsigned long long)stats.broken_gc,
 		(unsigned long long)stats.skipped, (unsigned long long)stats.whys,
 		(unsigned long long)stats.why_shapes, (unsigned long long)stats.why_unrooted,
-		(unsigned long long)stats.why_dominators, (unsigned long long)stats.renders,
+		(unsigned long long)stats.why_dominators, (unsigned long long)stats.interp_heads,
+		(unsigned long long)stats.interned, (unsigned long long)stats.marked, (unsigned long long)stats.renders,
 		check_output ? ", checked" : ", not checked");
 	fprintf(stderr, "fuzz_census: lines ok %llu, no line %llu, bad table %llu\n",
 		(unsigned long long)stats.lines[PC_LINE_OK], (unsigned long long)stats.lines[PC_LINE_NO_LINE],
@@ -753,6 +797,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lines(data, size);
 	census(PC_SCOPE_REACHABLE);
 	census(PC_SCOPE_GC);
+	finders();
 	why();
 	while (w.n-- > 0)
 		memcpy(w.where[w.n], w.old[w.n], (size_t)w.width[w.n]);
