@@ -356,6 +356,21 @@ long pc_mem_index(const struct pc_mem *mem, uint64_t addr)
 	return -1;
 }
 
+void pc_mem_data_pointers(struct pc_mem *mem, uint64_t lo, uint64_t hi,
+			  bool (*fn)(void *arg, uint64_t at, uint64_t value), void *arg)
+{
+	for (size_t m = 0; m < mem->nmaps; m++) {
+		const struct pc_mapping *map = &mem->maps[m];
+		if (!map->writable || !map->readable || map->end <= lo || map->start >= hi)
+			continue;
+		const uint64_t *words = pc_mem_ptr(mem, map->start, (size_t)(map->end - map->start));
+		size_t n = words ? (size_t)(map->end - map->start) / 8 : 0;
+		for (size_t w = 0; w < n; w++)
+			if (words[w] && !(words[w] & 7) && !fn(arg, map->start + w * 8, words[w]))
+				return;
+	}
+}
+
 static struct pc_mapping *find_map(struct pc_mem *mem, uint64_t addr)
 {
 	if (mem->nmaps == 0)

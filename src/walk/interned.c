@@ -59,26 +59,28 @@ uint64_t pc_find_interned(struct pc_py *py, uint64_t runtime)
 	return pc_find_interned_in(py, mem->maps[lo].start, mem->maps[hi].end);
 }
 
+struct found {
+	struct pc_py *py;
+	uint64_t at;
+	bool two;
+};
+
+static bool interned_at(void *arg, uint64_t at, uint64_t value)
+{
+	struct found *f = arg;
+	if (!interned_dict(f->py, value))
+		return true;
+	if (f->at && f->at != at) {
+		f->two = true;  /* neither is known to be it */
+		return false;
+	}
+	f->at = at;
+	return true;
+}
+
 uint64_t pc_find_interned_in(struct pc_py *py, uint64_t lo, uint64_t hi)
 {
-	const struct pc_mem *mem = py->mem;
-	uint64_t found = 0;
-	for (size_t m = 0; m < mem->nmaps; m++) {
-		const struct pc_mapping *map = &mem->maps[m];
-		if (!map->writable || !map->readable || map->start < lo || map->end > hi)
-			continue;
-		const uint64_t *words = pc_mem_ptr(py->mem, map->start, (size_t)(map->end - map->start));
-		if (!words)
-			continue;
-		size_t n = (size_t)(map->end - map->start) / 8;
-		for (size_t w = 0; w < n; w++) {
-			uint64_t d = words[w];
-			if (!d || (d & 7) || !interned_dict(py, d))
-				continue;
-			if (found && found != map->start + w * 8)
-				return 0;  /* two: neither is known to be it */
-			found = map->start + w * 8;
-		}
-	}
-	return found;
+	struct found f = { py, 0, false };
+	pc_mem_data_pointers(py->mem, lo, hi, interned_at, &f);
+	return f.two ? 0 : f.at;
 }

@@ -49,46 +49,39 @@ static int chain(struct pc_py *py, uint64_t p)
 	return n;
 }
 
+struct best {
+	struct pc_py *py;
+	uint64_t at, hint;
+	int n;
+	bool tie, hint_ok;
+};
+
+static bool consider(void *arg, uint64_t at, uint64_t value)
+{
+	struct best *b = arg;
+	int len = pc_mem_index(b->py->mem, value) < 0 ? 0 : chain(b->py, value);
+	if (!len)
+		return true;
+	b->hint_ok |= at == b->hint;
+	if (len > b->n) {
+		b->at = at;
+		b->n = len;
+		b->tie = false;
+	} else if (len == b->n) {
+		b->tie = true;
+	}
+	return true;
+}
+
 uint64_t pc_find_interp_head(struct pc_py *py, uint64_t lo, uint64_t hi, uint64_t hint)
 {
-	const struct pc_mem *mem = py->mem;
-	uint64_t best = 0;
-	int best_n = 0;
-	bool tie = false, hint_ok = false;
-	for (size_t m = 0; m < mem->nmaps; m++) {
-		const struct pc_mapping *map = &mem->maps[m];
-		/* .data, and .bss, which may run on past the file's last page
-		 * into an anonymous mapping */
-		if (!map->writable || !map->readable || map->end <= lo || map->start >= hi)
-			continue;
-		const uint64_t *words = pc_mem_ptr(py->mem, map->start, (size_t)(map->end - map->start));
-		if (!words)
-			continue;
-		size_t n = (size_t)(map->end - map->start) / 8;
-		for (size_t w = 0; w < n; w++) {
-			uint64_t p = words[w];
-			if (!p || (p & 7) || pc_mem_index(mem, p) < 0)
-				continue;
-			int len = chain(py, p);
-			if (!len)
-				continue;
-			uint64_t at = map->start + w * 8;
-					if (at == hint)
-				hint_ok = true;
-			if (len > best_n) {
-				best = at;
-				best_n = len;
-				tie = false;
-			} else if (len == best_n) {
-				tie = true;
-			}
-		}
-	}
+	struct best b = { .py = py, .hint = hint };
+	/* .data, and .bss, which may run on past the file's last page into
+	 * an anonymous mapping: LO, HI bound the module with its .bss */
+	pc_mem_data_pointers(py->mem, lo, hi, consider, &b);
 	/* Equal lists: the accessor says which word is the head. */
-	if (hint_ok) {
-		uint64_t p = 0;
-		if (pc_u64(py, hint, &p) && chain(py, p) == best_n)
-			return hint;
-	}
-	return tie ? 0 : best;
+	uint64_t p = 0;
+	if (b.hint_ok && pc_u64(py, hint, &p) && chain(py, p) == b.n)
+		return hint;
+	return b.tie ? 0 : b.at;
 }
