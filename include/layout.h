@@ -163,6 +163,7 @@ enum pc_members {
 	PC_M_TYPEALIAS,       /* typing.TypeAliasType (3.12+) */
 	PC_M_CLASSOBJ,        /* old-style class (2.7) */
 	PC_M_INSTANCE,        /* old-style instance (2.7) */
+	PC_M_BYTESIO,         /* _io.BytesIO */
 	PC_NMEMBERS
 };
 

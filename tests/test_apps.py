@@ -85,7 +85,7 @@ NEVER_OPAQUE = ("_thread.lock", "_thread.RLock", "array.array", "mmap.mmap")
 # visit), lives in a shared module (_struct, _json in pyenv builds), or is
 # an extension module's m_traverse.  itertools.repeat, operator's getters,
 # typing's TypeVar, ParamSpec and TypeAliasType are mirrored.
-OPAQUE_OK = ("_io.BytesIO", "_io.StringIO", "_json.Scanner", "module", "_struct.Struct", "Struct")
+OPAQUE_OK = ("_io.StringIO", "_json.Scanner", "module", "_struct.Struct", "Struct")
 NP_SCALARS = ("numpy.float64", "numpy.float32", "numpy.float128", "numpy.int8", "numpy.uint16",
               "numpy.int64", "numpy.complex64", "numpy.complex128", "numpy.bool_", "numpy.datetime64",
               "numpy.timedelta64")

@@ -842,6 +842,7 @@ static const struct { const char *type, *fields; } member_specs[PC_NMEMBERS] = {
 	[PC_M_TYPEALIAS] = { "typealiasobject", "name qualname type_params compute_value value module" },
 	[PC_M_CLASSOBJ] = { "PyClassObject", "cl_bases cl_dict cl_name cl_getattr cl_setattr cl_delattr" },
 	[PC_M_INSTANCE] = { "PyInstanceObject", "in_class in_dict" },
+	[PC_M_BYTESIO] = { "bytesio", "dict buf" },
 	[PC_M_TEXTIOWRAPPER] = { "textio", "buffer encoding encoder decoder readnl decoded_chars pending_bytes snapshot errors raw dict" },
 };
 

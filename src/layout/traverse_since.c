@@ -7,8 +7,8 @@
 
 #include "traverse_since.h"
 
-/* Members a traverse function began to visit in a patch release, the first
- * such release of each minor version: before it the member holds its
+/* Members a traverse function began to visit in a patch release (or a
+ * minor one), the first such release of each minor version: before it the member holds its
  * object all the same, a reference gc.get_referents() does not report.
  * gh-140000 (NEWS of 3.13.10, 3.14.1, 3.15.0a1): the name of TypeVar,
  * ParamSpec and TypeAliasType; 3.14 added TypeAliasType's qualname, which
@@ -27,6 +27,9 @@ static const struct visited_since {
 	{ "typealias_traverse", "name", 3, 14, 1 },
 	{ "typealias_traverse", "name", 3, 15, 0 },
 	{ "typealias_traverse", "qualname", 3, 15, 0 },
+	/* BytesIO's buffer: visited since the type became a heap type (3.12;
+	 * measured: gc.get_referents() of a BytesIO on 3.11.7 and 3.12.1) */
+	{ "bytesio_traverse", "buf", 3, 12, 0 },
 };
 
 /* Whether FN visits MEMBER in MAJOR.MINOR.MICRO: always, unless listed

@@ -91,6 +91,7 @@ static const struct spec specs[] = {
 	{ "typevarobject.c", "typealias_traverse", RULE_FIELDS, PC_M_TYPEALIAS },
 	{ "classobject.c", "class_traverse", RULE_FIELDS, PC_M_CLASSOBJ },        /* 2.7 */
 	{ "classobject.c", "instance_traverse", RULE_INSTANCE, PC_M_INSTANCE },   /* 2.7 */
+	{ "bytesio.c", "bytesio_traverse", RULE_FIELDS, PC_M_BYTESIO },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))

@@ -78,6 +78,7 @@ static const struct { const char *type, *fn, *file; } table[] = {
 	{ "_abc._abc_data", "abc_data_traverse", NULL },
 	/* _sre.c has a scanner_traverse too, for _sre.SRE_Scanner */
 	{ "_json.Scanner", "scanner_traverse", "_json.c" },
+	{ "_io.BytesIO", "bytesio_traverse", NULL },
 	{ "_collections._tuplegetter", "tuplegetter_traverse", NULL },
 	{ "collections._tuplegetter", "tuplegetter_traverse", NULL },
 	{ "itertools.count", "count_traverse", NULL },
