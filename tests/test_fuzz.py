@@ -15,7 +15,9 @@ tests/fuzz/fuzz_census.c).  Both censuses and a `why` walk (paths from
 the roots, unrooted objects, the dominator tree over the decoded graph)
 must finish without a crash, a sanitizer report or a leak (and the
 line-table decoder of why's frame roots, run over each input's raw bytes
-in every format, must answer or refuse), and render as
+in every format, must answer or refuse, as must what finds statics by
+their contents for builds without symbols: 2.7/3.6's interp_head, the
+interned dict, a collection seen in GC headers, the sets' dummy key), and render as
 strict JSON in valid UTF-8 and as a table (why: and dot) without control
 characters.  The harness's own count must show
 that every kind of mutation was made and that some censuses found invalid
