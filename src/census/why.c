@@ -4,6 +4,7 @@
 #endif
 #include <string.h>
 
+#include "array.h"
 #include "dominators.h"
 #include "gcwalk.h"
 #include "lineno.h"
@@ -410,26 +411,16 @@ static void edge_to(struct pc_why *w, uint64_t a)
 	uint32_t pos;
 	if (m < 0 || (size_t)m >= w->py->mem->nmaps || !w->mbase || !w->mbase[m] || !pos_of(w, a, &pos))
 		return;
-	if (w->nk == w->kcap) {
-		size_t cap = w->kcap ? w->kcap * 2 : 262144;
-		uint32_t *kp = realloc(w->kpos, cap * sizeof(*kp));
-		if (!kp) {
-			w->oom = true;
-			return;
-		}
+	uint32_t *kp = pc_array_reserve(w->kpos, &w->kcap, w->nk + 1, sizeof(*kp), 262144);
+	if (kp)
 		w->kpos = kp;
-		w->kcap = cap;
+	/* (a delta takes 5 bytes at most) */
+	uint8_t *kd = kp ? pc_array_reserve(w->kd, &w->kdcap, w->nkd + 5, 1, 262144) : NULL;
+	if (!kd) {
+		w->oom = true;
+		return;
 	}
-	if (w->nkd + 5 > w->kdcap) {
-		size_t cap = w->kdcap ? w->kdcap * 2 : 262144;
-		uint8_t *kd = realloc(w->kd, cap);
-		if (!kd) {
-			w->oom = true;
-			return;
-		}
-		w->kd = kd;
-		w->kdcap = cap;
-	}
+	w->kd = kd;
 	w->nkd = kd_put(w->kd, w->nkd, w->cur - w->klast);
 	w->klast = w->cur;
 	w->kpos[w->nk++] = pos;
@@ -437,32 +428,24 @@ static void edge_to(struct pc_why *w, uint64_t a)
 
 static void edge_push(struct pc_why *w, uint32_t to)
 {
-	if (w->nedges == w->ecap) {
-		size_t cap = w->ecap ? w->ecap * 2 : 262144;
-		uint32_t *e = realloc(w->edges, cap * sizeof(*e));
-		if (!e) {
-			w->oom = true;
-			return;
-		}
-		w->edges = e;
-		w->ecap = cap;
+	uint32_t *e = pc_array_reserve(w->edges, &w->ecap, w->nedges + 1, sizeof(*e), 262144);
+	if (!e) {
+		w->oom = true;
+		return;
 	}
+	w->edges = e;
 	w->edges[w->nedges++] = to;
 }
 
 static uint32_t root(struct pc_why *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static uint32_t root(struct pc_why *w, const char *fmt, ...)
 {
-	if (w->nroots == w->rootcap) {
-		size_t cap = w->rootcap ? w->rootcap * 2 : 256;
-		char **r = realloc(w->roots, cap * sizeof(*r));
-		if (!r) {
-			w->oom = true;
-			return ROOT;
-		}
-		w->roots = r;
-		w->rootcap = cap;
+	char **r = pc_array_reserve(w->roots, &w->rootcap, w->nroots + 1, sizeof(*r), 256);
+	if (!r) {
+		w->oom = true;
+		return ROOT;
 	}
+	w->roots = r;
 	va_list ap;
 	va_start(ap, fmt);
 	char *s = NULL;
@@ -497,16 +480,12 @@ bool pc_why_sorted_has(const uint64_t *v, size_t n, uint64_t a)
 static bool collect_gc(void *arg, uint64_t obj)
 {
 	struct pc_why *w = arg;
-	if (w->ngc == w->gccap) {
-		size_t cap = w->gccap ? w->gccap * 2 : 65536;
-		uint64_t *g = realloc(w->gc, cap * sizeof(*g));
-		if (!g) {
-			w->oom = true;
-			return false;
-		}
-		w->gc = g;
-		w->gccap = cap;
+	uint64_t *g = pc_array_reserve(w->gc, &w->gccap, w->ngc + 1, sizeof(*g), 65536);
+	if (!g) {
+		w->oom = true;
+		return false;
 	}
+	w->gc = g;
 	w->gc[w->ngc++] = obj;
 	return true;
 }
@@ -1283,14 +1262,10 @@ static struct pc_why_shape *shape_for(struct pc_why_type *wt, struct shape_index
 			*fresh = false;
 			return &wt->shapes[x->index[h] - 1];
 		}
-	if (wt->nshapes == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 16;
-		struct pc_why_shape *sh = realloc(wt->shapes, cap * sizeof(*sh));
-		if (!sh)
-			return NULL;
-		wt->shapes = sh;
-		x->cap = cap;
-	}
+	struct pc_why_shape *sh = pc_array_reserve(wt->shapes, &x->cap, wt->nshapes + 1, sizeof(*sh), 16);
+	if (!sh)
+		return NULL;
+	wt->shapes = sh;
 	x->index[h] = (uint32_t)wt->nshapes + 1;
 	*fresh = true;
 	struct pc_why_shape *s = &wt->shapes[wt->nshapes++];
@@ -1476,14 +1451,10 @@ static bool acc_add(struct accs *x, struct pc_type *t, uint64_t count, uint64_t 
 		for (k = 0; k < x->n && x->a[k].t != t; k++)
 			;
 	if (k == x->n) {
-		if (x->n == x->cap) {
-			size_t cap = x->cap ? x->cap * 2 : 32;
-			struct acc *a = realloc(x->a, cap * sizeof(*a));
-			if (!a)
-				return false;
-			x->a = a;
-			x->cap = cap;
-		}
+		struct acc *a = pc_array_reserve(x->a, &x->cap, x->n + 1, sizeof(*a), 32);
+		if (!a)
+			return false;
+		x->a = a;
 		x->a[x->n++] = (struct acc){ t, 0, 0 };
 	}
 	x->last = k;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "array.h"
 #include "attach.h"
 #include "children.h"
 #include "cli.h"
@@ -374,15 +375,11 @@ static void event(struct watch *w, const struct target *t, const char *what, con
 
 static struct target *add_target(struct watch *w, pid_t pid)
 {
-	if (w->nt == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 8;
-		struct target *t = realloc(w->t, cap * sizeof(*t));
-		if (!t)
-			return NULL;
-		w->t = t;
-		w->cap = cap;
-	}
-	struct target *t = &w->t[w->nt++];
+	struct target *t = pc_array_reserve(w->t, &w->cap, w->nt + 1, sizeof(*t), 8);
+	if (!t)
+		return NULL;
+	w->t = t;
+	t = &w->t[w->nt++];
 	memset(t, 0, sizeof(*t));
 	t->pid = t->root = pid;
 	return t;

@@ -438,15 +438,16 @@ const struct pc_rule *pc_rule_for(struct pc_py *py, const struct pc_referents *P
 	if (t->rule)
 		return t->rule;
 	const struct pc_rule *r = &R->leaf;
-	uint64_t at = t->traverse - P->delta;
+	/* In the book's address space, where the key means the same function
+	 * in every process of this build: an address outside the interpreter
+	 * here is outside it in every process. */
+	uint64_t fn = t->traverse - P->delta;
+	/* Without the interpreter's symbols its functions are known by type;
+	 * an extension module's by its own symbols, if it has some. */
 	if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse && R->by_type &&
-	    (at >= R->low && at < R->high ? true : !R->nfns)) {
-		r = rule_by_type(py, R, t, at);
+	    (!R->nfns || (fn >= R->low && fn < R->high))) {
+		r = rule_by_type(py, R, t, fn);
 	} else if ((t->flags & PC_TPFLAGS_HAVE_GC) && t->traverse) {
-		/* In the book's address space, where the key means the same
-		 * function in every process of this build: an address outside
-		 * the interpreter here is outside it in every process. */
-		uint64_t fn = t->traverse - P->delta;
 		size_t slot = (size_t)((fn >> 4) % FN_CACHE);
 		/* Extension modules kept apart (lib-dynload) are where the
 		 * build's first process had them; in a process with another
