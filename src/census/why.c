@@ -539,20 +539,26 @@ static bool c_held(struct pc_why *w, struct pc_type *t)
 	return false;
 }
 
+/* The references of node I, to on_ref: decoded, and, for what only C
+ * code holds, scanned. */
+static void expand_node(struct pc_why *w, size_t i)
+{
+	struct pc_type *t = node_type(w, i);
+	if (!t)
+		return;
+	w->cur = (uint32_t)i;
+	pc_referents_labelled(w->py, w->R, node_addr(w, i), t, on_ref, w);
+	if (c_held(w, t))
+		scan_opaque(w, node_addr(w, i), t);
+}
+
 /* References of the nodes not yet expanded, in order (breadth first):
  * those before TO, or (TO 0) all, those found meanwhile included. */
 static void expand(struct pc_why *w, size_t to)
 {
 	size_t i;
-	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++) {
-		struct pc_type *t = node_type(w, i);
-		if (!t)
-			continue;
-		w->cur = (uint32_t)i;
-		pc_referents_labelled(w->py, w->R, node_addr(w, i), t, on_ref, w);
-		if (c_held(w, t))
-			scan_opaque(w, node_addr(w, i), t);
-	}
+	for (i = w->expanded; i < (to ? to : w->n) && !w->oom; i++)
+		expand_node(w, i);
 	w->expanded = i;
 }
 
@@ -1764,13 +1770,7 @@ static bool edges_all(struct pc_why *w)
 	w->rewalk = true;
 	for (size_t i = 0; i < w->n && !w->oom; i++) {
 		w->eoff[i] = (uint32_t)w->nedges;
-		struct pc_type *t = node_type(w, i);
-		if (!t)
-			continue;
-		w->cur = (uint32_t)i;
-		pc_referents_labelled(w->py, w->R, node_addr(w, i), t, on_ref, w);
-		if (c_held(w, t))
-			scan_opaque(w, node_addr(w, i), t);
+		expand_node(w, i);
 	}
 	w->eoff[w->n] = (uint32_t)w->nedges;
 	w->rewalk = false;
