@@ -92,8 +92,8 @@ const void *pc_mem_ptr(struct pc_mem *mem, uint64_t addr, size_t len);
 /* Index in MEM->maps of the mapping holding ADDR, or -1. */
 long pc_mem_index(const struct pc_mem *mem, uint64_t addr);
 
-/* FN(ARG, AT, VALUE) for each word at AT of the readable, writable
- * mappings overlapping [LO, HI) (a module's .data and .bss) whose VALUE
+/* FN(ARG, AT, VALUE) for each aligned word at AT in [LO, HI) of the
+ * readable, writable mappings (a module's .data and .bss) whose VALUE
  * is a non-zero 8-aligned address, until FN returns false: how statics
  * no symbol names are found by what they point to. */
 void pc_mem_data_pointers(struct pc_mem *mem, uint64_t lo, uint64_t hi,

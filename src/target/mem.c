@@ -363,10 +363,14 @@ void pc_mem_data_pointers(struct pc_mem *mem, uint64_t lo, uint64_t hi,
 		const struct pc_mapping *map = &mem->maps[m];
 		if (!map->writable || !map->readable || map->end <= lo || map->start >= hi)
 			continue;
-		const uint64_t *words = pc_mem_ptr(mem, map->start, (size_t)(map->end - map->start));
-		size_t n = words ? (size_t)(map->end - map->start) / 8 : 0;
-		for (size_t w = 0; w < n; w++)
-			if (words[w] && !(words[w] & 7) && !fn(arg, map->start + w * 8, words[w]))
+		/* only the part inside [LO, HI): the anonymous mapping .bss runs
+		 * into may have merged with others after it */
+		uint64_t start = map->start > lo ? map->start : (lo + 7) & ~(uint64_t)7;
+		uint64_t end = map->end < hi ? map->end : hi;
+		size_t n = end > start ? (size_t)(end - start) / 8 : 0;
+		const uint64_t *words = n ? pc_mem_ptr(mem, start, n * 8) : NULL;
+		for (size_t w = 0; words && w < n; w++)
+			if (words[w] && !(words[w] & 7) && !fn(arg, start + w * 8, words[w]))
 				return;
 	}
 }
